@@ -1,0 +1,58 @@
+"""Exercise 02: a numerically stable softmax.
+
+Softmax turns a vector of scores into a probability distribution: every entry positive, all of
+them summing to one, larger scores getting larger shares. Attention uses it to turn
+query-key scores into weights.
+
+    softmax(x)_i = exp(x_i) / sum_j exp(x_j)
+
+``exp`` overflows for scores above about 709 (88 in float32), so compute it after subtracting the
+maximum ``m``: the ratio is unchanged, because ``exp(x_i - m) / sum_j exp(x_j - m)`` multiplies top
+and bottom by ``exp(-m)``, and now the largest exponent is ``exp(0) = 1``.
+
+    log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m))
+
+is the log of softmax computed without ever forming a probability that could underflow to 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Softmax of ``x`` along ``axis``.
+
+    Args:
+        x: scores of any shape, float32 or float64, every entry finite.
+        axis: the axis that sums to one; the others are batch axes.
+
+    Returns:
+        An array of ``x``'s shape and dtype, non-negative, summing to 1 along ``axis``.
+
+    Raises:
+        ValueError: if ``axis`` is not an axis of ``x``.
+    """
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis={axis} is out of range for x with {x.ndim} dimensions")
+    z = np.exp(x - x.max(axis=axis, keepdims=True))  # every exponent <= 0: no overflow
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Log of the softmax of ``x`` along ``axis``, finite wherever ``x`` is.
+
+    Args:
+        x: scores of any shape, float32 or float64, every entry finite.
+        axis: the axis that is normalised.
+
+    Returns:
+        An array of ``x``'s shape and dtype whose ``exp`` sums to 1 along ``axis``.
+
+    Raises:
+        ValueError: if ``axis`` is not an axis of ``x``.
+    """
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis={axis} is out of range for x with {x.ndim} dimensions")
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))

@@ -1,0 +1,57 @@
+"""Chooses the target under test and the hypothesis profile.
+
+    pytest                         # judges exercises/ (what the learner edits)
+    pytest --target solutions      # judges the reference
+    pytest --target path/to/dir    # judges a copy laid out like exercises/
+    COURSE_TARGET=solutions pytest # the same, for tools that set the environment
+
+Profiles (``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``): ``quick`` (default, while
+you work), ``thorough`` (CI), ``grading`` (derandomised: the same code always gets the same verdict).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests import target
+
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("quick", max_examples=25, deadline=None, suppress_health_check=_QUIET)
+settings.register_profile("thorough", max_examples=150, deadline=None, suppress_health_check=_QUIET)
+settings.register_profile(
+    "grading",
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    suppress_health_check=_QUIET,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+
+# Counterexamples are printed with numpy's repr: keep them short and readable.
+np.set_printoptions(precision=4, threshold=40, edgeitems=3, linewidth=100, suppress=True)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--target",
+        default=None,
+        help="code to judge: exercises (default), solutions, or a directory laid out like exercises/",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("--target") or os.environ.get(target.ENV_VAR, "exercises")
+    try:
+        target.set_target(spec)
+    except target.TargetError as e:
+        raise pytest.UsageError(str(e)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"target: {target.target_dir()}"
