@@ -1,0 +1,166 @@
+"""Realistic mistakes in exercise 05 (queries, keys, values). Each replaces the reference function of its name."""
+
+import math
+
+import numpy as np
+
+from catalogue import mistake
+from solutions.ex02_softmax import softmax  # in scope in the reference module too
+
+
+@mistake("project_qkv", "transposed_weights",
+         "you multiply by W.T: with the row-vector convention a weight [D, d_k] is used as X @ W")
+def project_qkv(X, W_q, W_k, W_v):
+    return X @ W_q.T, X @ W_k.T, X @ W_v.T
+
+
+@mistake("project_qkv", "shared_weight",
+         "all three projections use W_q: keys come from X @ W_k and values from X @ W_v")
+def project_qkv(X, W_q, W_k, W_v):
+    for name, W in (("W_q", W_q), ("W_k", W_k), ("W_v", W_v)):
+        if W.shape[0] != X.shape[-1]:
+            raise ValueError(f"{name} does not fit X")
+    return X @ W_q, X @ W_q, X @ W_v
+
+
+@mistake("scaled_dot_product_attention", "no_scaling",
+         "the scores are not divided by sqrt(d_k): with wide keys the softmax saturates on one key; "
+         "use softmax(Q K^T / sqrt(d_k))")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ np.swapaxes(K, -1, -2)
+    if mask is not None:
+        allowed = np.broadcast_to(mask, scores.shape)
+        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
+        weights = np.where(allowed, softmax(scores, axis=-1), 0)
+    else:
+        weights = softmax(scores, axis=-1)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "divide_by_d_k",
+         "you divide the scores by d_k: the paper divides by sqrt(d_k), the standard deviation of q.k")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    d_k = Q.shape[-1]
+    scores = Q @ np.swapaxes(K, -1, -2) / d_k
+    if mask is not None:
+        allowed = np.broadcast_to(mask, scores.shape)
+        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
+        weights = np.where(allowed, softmax(scores, axis=-1), 0)
+    else:
+        weights = softmax(scores, axis=-1)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "sqrt_of_value_width",
+         "you scale by the square root of V's width d_v: d_k is the width of the queries and keys, Q.shape[-1]")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    d = V.shape[-1]
+    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(d)
+    if mask is not None:
+        allowed = np.broadcast_to(mask, scores.shape)
+        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
+        weights = np.where(allowed, softmax(scores, axis=-1), 0)
+    else:
+        weights = softmax(scores, axis=-1)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "softmax_over_queries",
+         "your softmax normalises over the queries (axis=-2): each query's weights over the keys "
+         "(axis=-1) must sum to one")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        allowed = np.broadcast_to(mask, scores.shape)
+        scores = np.where(allowed.any(-2, keepdims=True), np.where(allowed, scores, -np.inf), 0)
+        weights = np.where(allowed, softmax(scores, axis=-2), 0)
+    else:
+        weights = softmax(scores, axis=-2)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "mask_after_softmax",
+         "you zero the masked weights after the softmax, so the rows no longer sum to one: "
+         "exclude the masked scores (-inf or np.where) before the softmax")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
+    weights = softmax(scores, axis=-1)
+    if mask is not None:
+        weights = weights * mask
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "mask_inverted",
+         "your mask is inverted: True means 'may attend', so exclude the keys where the mask is False")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        blocked = np.broadcast_to(mask, scores.shape)
+        scores = np.where(blocked.all(-1, keepdims=True), 0, np.where(blocked, -np.inf, scores))
+        weights = np.where(blocked, 0, softmax(scores, axis=-1))
+    else:
+        weights = softmax(scores, axis=-1)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "masked_scores_set_to_zero",
+         "you set the masked scores to 0, which still gives those keys weight exp(0): set them to -inf "
+         "(or drop them with np.where) before the softmax")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, 0)
+    weights = softmax(scores, axis=-1)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "fully_masked_row_nan",
+         "a query whose keys are all masked gets NaN (exp(-inf - (-inf)) = 0/0): detect rows with no "
+         "allowed key (mask.any(axis=-1)) and give them zero weights")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    with np.errstate(invalid="ignore"):
+        weights = softmax(scores, axis=-1)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "large_negative_fill",
+         "filling masked scores with -1e9 spreads a fully masked query uniformly over its masked keys: "
+         "such a query must get all-zero weights and a zero output")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -1e9).astype(scores.dtype)
+    weights = softmax(scores, axis=-1)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "float64_upcast",
+         "float32 inputs give float64 results: np.sqrt(d_k) is a float64 numpy scalar that upcasts the "
+         "array; divide by math.sqrt(d_k) or cast the factor to Q.dtype")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    d_k = Q.shape[-1]
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k)
+    if mask is not None:
+        allowed = np.broadcast_to(mask, scores.shape)
+        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
+        weights = np.where(allowed, softmax(scores, axis=-1), 0)
+    else:
+        weights = softmax(scores, axis=-1)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "K_dot_T",
+         "K.T reverses ALL the axes of a batched K, batch axes included: transpose only the last two "
+         "with np.swapaxes(K, -1, -2)")
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.T / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        allowed = np.broadcast_to(mask, scores.shape)
+        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
+        weights = np.where(allowed, softmax(scores, axis=-1), 0)
+    else:
+        weights = softmax(scores, axis=-1)
+    return weights @ V, weights

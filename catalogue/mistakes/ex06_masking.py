@@ -1,0 +1,86 @@
+"""Realistic mistakes in exercise 06 (masks). Each replaces the reference function of its name."""
+
+import numpy as np
+
+from catalogue import mistake
+from solutions.ex06_masking import causal_mask, padding_mask  # in scope in the reference module too
+
+
+@mistake("causal_mask", "diagonal_excluded",
+         "np.tril(..., k=-1) removes the diagonal, so no position may attend to itself: use k=0")
+def causal_mask(T):
+    return np.tril(np.ones((T, T), dtype=bool), k=-1)
+
+
+@mistake("causal_mask", "one_step_into_the_future",
+         "np.tril(..., k=1) lets each position see the next one: use k=0, the diagonal and below")
+def causal_mask(T):
+    return np.tril(np.ones((T, T), dtype=bool), k=1)
+
+
+@mistake("causal_mask", "upper_triangle",
+         "np.triu keeps the future and hides the past: True means 'may attend', so use np.tril")
+def causal_mask(T):
+    return np.triu(np.ones((T, T), dtype=bool))
+
+
+@mistake("causal_mask", "float_mask",
+         "your mask holds 0.0 and 1.0: masks are boolean, build them with dtype=bool")
+def causal_mask(T):
+    if T < 1:
+        raise ValueError("T must be positive")
+    return np.tril(np.ones((T, T)))
+
+
+@mistake("padding_mask", "no_query_axis",
+         "your padding mask has shape [B, T]: add the query axis, (tokens != pad_id)[:, None, :] is [B, 1, T]")
+def padding_mask(tokens, pad_id):
+    return tokens != pad_id
+
+
+@mistake("padding_mask", "query_axis_last",
+         "your padding mask has shape [B, T, 1], which masks queries instead of keys: use "
+         "(tokens != pad_id)[:, None, :], shape [B, 1, T]")
+def padding_mask(tokens, pad_id):
+    return (tokens != pad_id)[:, :, None]
+
+
+@mistake("padding_mask", "true_on_padding",
+         "your mask is True on the padding: True means 'may attend', so use tokens != pad_id")
+def padding_mask(tokens, pad_id):
+    if tokens.ndim != 2:
+        raise ValueError("tokens must be 2-D")
+    return (tokens == pad_id)[:, None, :]
+
+
+@mistake("padding_mask", "pad_id_assumed_zero",
+         "you compare the tokens with 0 instead of the pad_id argument")
+def padding_mask(tokens, pad_id):
+    if tokens.ndim != 2:
+        raise ValueError("tokens must be 2-D")
+    return (tokens != 0)[:, None, :]
+
+
+@mistake("decoder_self_mask", "or_instead_of_and",
+         "you combine the masks with | (or): a key must be allowed by both, so use & (and)")
+def decoder_self_mask(tokens, pad_id):
+    return causal_mask(tokens.shape[1]) | padding_mask(tokens, pad_id)
+
+
+@mistake("decoder_self_mask", "padding_on_queries",
+         "you mask padding QUERIES (rows) instead of padding KEYS (columns): the padding mask is "
+         "[B, 1, T] and broadcasts over the query rows")
+def decoder_self_mask(tokens, pad_id):
+    if tokens.ndim != 2:
+        raise ValueError("tokens must be 2-D")
+    return causal_mask(tokens.shape[1]) & (tokens != pad_id)[:, :, None]
+
+
+@mistake("decoder_self_mask", "causal_only",
+         "you forgot the padding: the decoder's self-attention must hide padding keys too, "
+         "causal_mask(T) & padding_mask(tokens, pad_id)")
+def decoder_self_mask(tokens, pad_id):
+    if tokens.ndim != 2:
+        raise ValueError("tokens must be 2-D")
+    B, T = tokens.shape
+    return np.broadcast_to(causal_mask(T), (B, T, T)).copy()

@@ -1,0 +1,149 @@
+"""Realistic mistakes in exercise 09 (layer norm, feed-forward, add & norm). Each replaces the reference."""
+
+import numpy as np
+
+from catalogue import mistake
+
+
+@mistake("layer_norm", "axis_0",
+         "you normalise over axis 0 (across the batch or the tokens): each token's vector is normalised "
+         "on its own, over the last axis: mean and var with axis=-1, keepdims=True")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=0, keepdims=True)
+    var = x.var(axis=0, keepdims=True)
+    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+
+
+@mistake("layer_norm", "axis_minus_2",
+         "you normalise over axis -2 (across the tokens of a sequence): layer norm works on each token "
+         "alone, over the last axis (axis=-1)")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=-2, keepdims=True)
+    var = x.var(axis=-2, keepdims=True)
+    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+
+
+@mistake("layer_norm", "unbiased_variance",
+         "you use the unbiased variance (ddof=1, divide by D - 1): layer norm divides by D, np.var's default")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True, ddof=1)
+    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+
+
+@mistake("layer_norm", "eps_outside_sqrt",
+         "you add eps to the standard deviation: eps goes inside the square root, np.sqrt(var + eps); "
+         "it matters for rows whose variance is near eps")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    std = x.std(axis=-1, keepdims=True)
+    return p.gamma * (x - mean) / (std + eps) + p.beta
+
+
+@mistake("layer_norm", "no_eps",
+         "you divide by sqrt(var) without eps: a constant row gives 0 / 0 = NaN and a tiny-variance row "
+         "blows up; divide by np.sqrt(var + eps)")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return p.gamma * (x - mean) / np.sqrt(var) + p.beta
+
+
+@mistake("layer_norm", "gamma_beta_forgotten",
+         "you return the normalised x without the learned gain and shift: multiply by p.gamma, add p.beta")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps)
+
+
+@mistake("layer_norm", "gamma_beta_swapped",
+         "gamma and beta are swapped: the normalised x is multiplied by gamma and shifted by beta")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return p.beta * (x - mean) / np.sqrt(var + eps) + p.gamma
+
+
+@mistake("layer_norm", "one_pass_variance",
+         "you compute the variance as mean(x^2) - mean(x)^2, which cancels catastrophically for rows "
+         "with a large mean and a small spread: use np.var (mean of (x - mean)^2)")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = (x**2).mean(axis=-1, keepdims=True) - mean**2
+    return p.gamma * (x - mean) / np.sqrt(np.maximum(var, 0) + eps) + p.beta
+
+
+@mistake("layer_norm", "float64_eps_array",
+         "a float32 input gives a float64 result: np.array(eps) (or np.float64(eps)) is a float64 array "
+         "that upcasts; add the plain Python float eps")
+def layer_norm(x, p, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return p.gamma * (x - mean) / np.sqrt(var + np.array(eps)) + p.beta
+
+
+@mistake("feed_forward", "no_relu",
+         "there is no ReLU: without it the two layers collapse into one linear map; "
+         "np.maximum(x @ W_1 + b_1, 0) before W_2")
+def feed_forward(x, p):
+    return (x @ p.W_1 + p.b_1) @ p.W_2 + p.b_2
+
+
+@mistake("feed_forward", "relu_after_W_2",
+         "you apply ReLU to the output: it belongs to the hidden layer, relu(x W_1 + b_1), before W_2")
+def feed_forward(x, p):
+    return np.maximum((x @ p.W_1 + p.b_1) @ p.W_2 + p.b_2, 0)
+
+
+@mistake("feed_forward", "b_1_forgotten",
+         "the first bias b_1 is missing: the hidden layer is relu(x @ W_1 + b_1)")
+def feed_forward(x, p):
+    return np.maximum(x @ p.W_1, 0) @ p.W_2 + p.b_2
+
+
+@mistake("feed_forward", "b_1_after_relu",
+         "you add b_1 after the ReLU: the bias goes inside, relu(x @ W_1 + b_1)")
+def feed_forward(x, p):
+    return (np.maximum(x @ p.W_1, 0) + p.b_1) @ p.W_2 + p.b_2
+
+
+@mistake("feed_forward", "b_2_forgotten",
+         "the output bias b_2 is missing: add p.b_2 after multiplying by W_2")
+def feed_forward(x, p):
+    return np.maximum(x @ p.W_1 + p.b_1, 0) @ p.W_2
+
+
+@mistake("add_and_norm", "residual_forgotten",
+         "you normalise the sublayer's output alone: the residual x must be added first, "
+         "layer_norm(x + sublayer_out, p)")
+def add_and_norm(x, sublayer_out, p):
+    if sublayer_out.shape != x.shape:
+        raise ValueError("sublayer_out must have the shape of x")
+    return layer_norm(sublayer_out, p)
+
+
+@mistake("add_and_norm", "residual_after_norm",
+         "you add x after the norm (x + layer_norm(sublayer_out)): post-norm adds first and normalises "
+         "the sum, layer_norm(x + sublayer_out, p)")
+def add_and_norm(x, sublayer_out, p):
+    if sublayer_out.shape != x.shape:
+        raise ValueError("sublayer_out must have the shape of x")
+    return x + layer_norm(sublayer_out, p)
+
+
+@mistake("add_and_norm", "norm_of_x_plus_sublayer",
+         "you normalise x and then add the sublayer's output: normalise the sum, "
+         "layer_norm(x + sublayer_out, p)")
+def add_and_norm(x, sublayer_out, p):
+    if sublayer_out.shape != x.shape:
+        raise ValueError("sublayer_out must have the shape of x")
+    return layer_norm(x, p) + sublayer_out
+
+
+@mistake("add_and_norm", "no_shape_check",
+         "x and sublayer_out of different shapes are added by broadcasting: check that the shapes are equal "
+         "and raise ValueError naming sublayer_out")
+def add_and_norm(x, sublayer_out, p):
+    return layer_norm(x + sublayer_out, p)

@@ -1,0 +1,159 @@
+"""Realistic mistakes in exercise 10 (the encoder). Each replaces the reference function of its name.
+
+An entry runs inside a copy of ``solutions/ex10_encoder.py``: it uses that module's names, imported
+here from it only so that the file reads (and lints) like the module it is appended to.
+"""
+
+from catalogue import mistake
+from solutions.ex10_encoder import (
+    _check_tokens,
+    add_and_norm,
+    embed,
+    encoder_layer,
+    feed_forward,
+    multi_head_attention,
+    padding_mask,
+)
+
+
+@mistake("encoder_layer", "pre_norm",
+         "you normalise before each sublayer (pre-norm: x + Sublayer(LayerNorm(x))); the paper is "
+         "post-norm: x = add_and_norm(x, Sublayer(x)), the layer norm comes after the residual")
+def encoder_layer(x, p, mask=None):
+    from .ex09_layers import layer_norm
+
+    h = layer_norm(x, p.norm1)
+    x = x + multi_head_attention(h, h, p.self_attn, mask)[0]
+    return x + feed_forward(layer_norm(x, p.norm2), p.ffn)
+
+
+@mistake("encoder_layer", "no_residual_attention",
+         "you normalise the attention output alone and lose x: add the residual, "
+         "add_and_norm(x, attention_output, p.norm1) = LayerNorm(x + attention_output)")
+def encoder_layer(x, p, mask=None):
+    from .ex09_layers import layer_norm
+
+    x = layer_norm(multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
+    return add_and_norm(x, feed_forward(x, p.ffn), p.norm2)
+
+
+@mistake("encoder_layer", "no_residual_ffn",
+         "you normalise the feed-forward output alone and lose its input: "
+         "x = add_and_norm(x, feed_forward(x, p.ffn), p.norm2)")
+def encoder_layer(x, p, mask=None):
+    from .ex09_layers import layer_norm
+
+    x = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
+    return layer_norm(feed_forward(x, p.ffn), p.norm2)
+
+
+@mistake("encoder_layer", "mask_ignored",
+         "your layer never passes `mask` to the self-attention, so real tokens read the padding: "
+         "multi_head_attention(x, x, p.self_attn, mask)")
+def encoder_layer(x, p, mask=None):
+    x = add_and_norm(x, multi_head_attention(x, x, p.self_attn)[0], p.norm1)
+    return add_and_norm(x, feed_forward(x, p.ffn), p.norm2)
+
+
+@mistake("encoder_layer", "norm1_reused",
+         "you use norm1 for both add & norm steps: the feed-forward's add & norm has its own p.norm2")
+def encoder_layer(x, p, mask=None):
+    x = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
+    return add_and_norm(x, feed_forward(x, p.ffn), p.norm1)
+
+
+@mistake("encoder_layer", "ffn_on_original_x",
+         "your feed-forward reads the layer's input instead of the attention block's output: "
+         "feed x = add_and_norm(x, attention) to the second sublayer")
+def encoder_layer(x, p, mask=None):
+    h = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
+    return add_and_norm(h, feed_forward(x, p.ffn), p.norm2)
+
+
+@mistake("encode", "no_padding_mask",
+         "your encoder layers run without a mask, so real tokens attend to padding: build "
+         "padding_mask(src_tokens, config.pad_id) and pass it to every encoder_layer")
+def encode(src_tokens, params):
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    x = embed(src_tokens, params.src_embed)
+    for layer in params.encoder:
+        x = encoder_layer(x, layer)
+    return x
+
+
+@mistake("encode", "padding_mask_inverted",
+         "your mask is True on the padding: True means 'may attend', so the mask is "
+         "src_tokens != pad_id (padding_mask does it)")
+def encode(src_tokens, params):
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    mask = (src_tokens == params.config.pad_id)[:, None, :]
+    x = embed(src_tokens, params.src_embed)
+    for layer in params.encoder:
+        x = encoder_layer(x, layer, mask)
+    return x
+
+
+@mistake("encode", "causal_mask",
+         "you mask the encoder causally, so a token cannot see the tokens after it: the encoder reads "
+         "the whole sentence, mask only the padding with padding_mask(src_tokens, pad_id)")
+def encode(src_tokens, params):
+    from .ex06_masking import decoder_self_mask
+
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    mask = decoder_self_mask(src_tokens, params.config.pad_id)
+    x = embed(src_tokens, params.src_embed)
+    for layer in params.encoder:
+        x = encoder_layer(x, layer, mask)
+    return x
+
+
+@mistake("encode", "no_positional_encoding",
+         "you look the tokens up without the positional encoding (and the sqrt(D) scale): "
+         "use embed(src_tokens, params.src_embed) = table[tokens] * sqrt(D) + PE")
+def encode(src_tokens, params):
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    x = params.src_embed[src_tokens]
+    for layer in params.encoder:
+        x = encoder_layer(x, layer, mask)
+    return x
+
+
+@mistake("encode", "no_sqrt_d_scale",
+         "you add the positional encoding to the raw embedding: scale table[tokens] by sqrt(D) first, "
+         "as embed(src_tokens, params.src_embed) does")
+def encode(src_tokens, params):
+    from .ex08_positional_encoding import sinusoidal_encoding
+
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    T, D = src_tokens.shape[1], params.src_embed.shape[1]
+    x = params.src_embed[src_tokens] + sinusoidal_encoding(T, D).astype(params.src_embed.dtype)
+    for layer in params.encoder:
+        x = encoder_layer(x, layer, mask)
+    return x
+
+
+@mistake("encode", "first_layer_reused",
+         "every step of your loop uses params.encoder[0]: each layer has its own parameters, "
+         "loop `for layer in params.encoder: x = encoder_layer(x, layer, mask)`")
+def encode(src_tokens, params):
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    x = embed(src_tokens, params.src_embed)
+    for _ in params.encoder:
+        x = encoder_layer(x, params.encoder[0], mask)
+    return x
+
+
+@mistake("encode", "layers_from_embedding",
+         "every layer of your loop reads the embedding instead of the previous layer's output: "
+         "x = encoder_layer(x, layer, mask), feeding x back each time")
+def encode(src_tokens, params):
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    x0 = embed(src_tokens, params.src_embed)
+    x = x0
+    for layer in params.encoder:
+        x = encoder_layer(x0, layer, mask)
+    return x

@@ -1,0 +1,204 @@
+"""The front door: grade the exercises, show hints, watch files.
+
+    python grader.py                      grade exercises/ (all exercises)
+    python grader.py ex05                 grade one exercise (also: 05, 5, ex05_qkv_attention)
+    python grader.py --target DIR         grade any directory laid out like exercises/
+    python grader.py hint ex05            the next hint of an exercise
+    python grader.py watch                re-grade the exercise you are editing on every save
+
+Output: the table (default), --json [FILE], --gradescope [FILE], --junit [FILE].
+Exit status: 0 when grading completed, 1 with --strict unless every point was earned,
+2 for a usage error, 3 when the grader itself could not run.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one thread per child: fair and fast with several jobs
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from course.info import ROOT, find_exercise, load_course
+from grading import report as rp
+from grading.engine import Options, grade
+from grading.runner import Limits
+
+HINT_STATE = ROOT / ".grader" / "hints.json"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grader.py", description="Grade the Transformer exercises.",
+                                epilog="Other commands: `hint EXERCISE`, `watch`.")
+    p.add_argument("exercises", nargs="*", help="exercises to grade (default: all), e.g. ex05 or 05")
+    p.add_argument("--target", default="exercises", help="directory to grade (default: exercises)")
+    p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="the engine's JSON report")
+    p.add_argument("--gradescope", nargs="?", const="results.json", metavar="FILE",
+                   help="Gradescope results.json (default FILE: results.json)")
+    p.add_argument("--junit", nargs="?", const="-", metavar="FILE", help="JUnit XML")
+    p.add_argument("--verbose", "-v", action="store_true", help="every failure, with tracebacks")
+    p.add_argument("--strict", action="store_true", help="exit 1 unless every point was earned")
+    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2, help="parallel test processes")
+    p.add_argument("--test-timeout", type=float, default=Limits.test_seconds, help="seconds per test")
+    p.add_argument("--exercise-timeout", type=float, default=Limits.exercise_seconds,
+                   help="seconds per exercise")
+    p.add_argument("--memory-gb", type=float, default=Limits.memory_bytes / 2**30,
+                   help="memory limit per test process, in GiB")
+    p.add_argument("--no-integrated", action="store_true",
+                   help="skip re-running exercises with the learner's own earlier exercises")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    return p
+
+
+class Progress:
+    """One line on stderr that says what is being graded, rewritten in place on a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.tests = total, 0, 0
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.start = time.monotonic()
+
+    def __call__(self, key: str, event: dict) -> None:
+        if not self.enabled:
+            return
+        kind = event.get("event")
+        if kind == "result":
+            self.tests += 1
+        elif kind == "done" and "/" not in key:
+            self.done += 1
+        else:
+            return
+        line = (f"grading: {self.done}/{self.total} exercises, {self.tests} tests run, "
+                f"{time.monotonic() - self.start:.1f} s  [{key}]")
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(78)[:100])
+        elif kind == "done":
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+            sys.stderr.flush()
+
+
+def _emit(dest: str, text: str) -> None:
+    if dest == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        rp.write_atomically(Path(dest), text)
+
+
+def cmd_grade(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    course = load_course()
+    try:
+        chosen = [find_exercise(course, key) for key in args.exercises] or None
+    except KeyError as e:
+        print(f"grader.py: {e.args[0]}", file=sys.stderr)
+        return rp.EXIT_USAGE
+    target = ROOT / args.target if args.target in ("exercises", "solutions") else Path(args.target)
+    if not target.is_dir():
+        print(f"grader.py: {args.target} is not a directory; pass --target with a folder laid out "
+              "like exercises/", file=sys.stderr)
+        return rp.EXIT_USAGE
+    limits = Limits(test_seconds=args.test_timeout, exercise_seconds=args.exercise_timeout,
+                    memory_bytes=int(args.memory_gb * 2**30))
+    options = Options(target=target, exercises=chosen, jobs=args.jobs, limits=limits,
+                      integrated=not args.no_integrated)
+    machine = [(args.gradescope, lambda r: json.dumps(rp.to_gradescope(r), indent=2)),
+               (args.json, rp.to_json), (args.junit, rp.to_junit)]
+
+    def checkpoint(partial: rp.Report) -> None:  # a crash half way still leaves a results file
+        for dest, render in machine:
+            if dest and dest != "-":
+                _emit(dest, render(partial))
+
+    progress = Progress(len(chosen or course), enabled=not args.quiet)
+    try:
+        report = grade(options, progress=progress, checkpoint=checkpoint)
+    finally:
+        progress.close()
+    for dest, render in machine:
+        if dest:
+            _emit(dest, render(report))
+    if not any(dest == "-" for dest, _ in machine):
+        print(rp.render_text(report, verbose=args.verbose, color=sys.stdout.isatty()))
+    return rp.exit_code(report, args.strict)
+
+
+def cmd_hint(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python grader.py hint EXERCISE   (e.g. hint ex05)", file=sys.stderr)
+        return rp.EXIT_USAGE
+    course = load_course()
+    try:
+        e = find_exercise(course, argv[0])
+    except KeyError as err:
+        print(f"grader.py: {err.args[0]}", file=sys.stderr)
+        return rp.EXIT_USAGE
+    state = json.loads(HINT_STATE.read_text()) if HINT_STATE.is_file() else {}
+    shown = state.get(e.id, 0)
+    if not e.hints:
+        print(f"{e.id} has no hints.")
+        return rp.EXIT_OK
+    k = min(shown, len(e.hints) - 1)
+    print(f"{e.id} {e.title}, hint {k + 1} of {len(e.hints)}:\n  {e.hints[k]}")
+    if k + 1 < len(e.hints):
+        print(f"(run it again for the next hint)")
+    state[e.id] = k + 1
+    rp.write_atomically(HINT_STATE, json.dumps(state))
+    return rp.EXIT_OK
+
+
+def cmd_watch(argv: list[str]) -> int:
+    target = Path(argv[0]) if argv else ROOT / "exercises"
+    course = load_course()
+
+    def stamps() -> dict[str, float]:
+        return {e.id: (target / e.file_name).stat().st_mtime
+                for e in course if (target / e.file_name).is_file()}
+
+    report = grade(Options(target=target, integrated=False))
+    print(rp.render_text(report, color=sys.stdout.isatty()))
+    seen = stamps()
+    print("\nWatching for changes (Ctrl-C to stop)...")
+    try:
+        while True:
+            time.sleep(0.5)
+            now = stamps()
+            changed = [e for e in course if now.get(e.id) != seen.get(e.id)]
+            seen = now
+            if changed:
+                report = grade(Options(target=target, exercises=changed, integrated=False))
+                print("\n" + rp.render_text(report, color=sys.stdout.isatty()))
+                print("\nWatching for changes (Ctrl-C to stop)...")
+    except KeyboardInterrupt:
+        return rp.EXIT_OK
+
+
+COMMANDS = {"hint": cmd_hint, "watch": cmd_watch}
+
+
+def main(argv: list[str]) -> int:
+    command = COMMANDS.get(argv[0]) if argv else None
+    try:
+        return command(argv[1:]) if command else cmd_grade(argv)
+    except KeyboardInterrupt:
+        print("\ngrader.py: interrupted", file=sys.stderr)
+        return rp.EXIT_GRADER_FAILED
+    except Exception as e:  # noqa: BLE001 - the grader's own failure gets its own exit status
+        print(f"grader.py: the grader itself failed: {type(e).__name__}: {e}\n"
+              "Nothing was graded. Re-run with a fresh clone, or report this with the command you ran.",
+              file=sys.stderr)
+        return rp.EXIT_GRADER_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

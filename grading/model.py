@@ -1,0 +1,109 @@
+"""The values the grading engine returns. The engine never prints; reports render these."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Outcome(str, Enum):
+    """How one test ended."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_STARTED = "not started"  # the function still raises NotImplementedError
+    TIMED_OUT = "timed out"
+    CRASHED = "crashed"  # the process died: os._exit, a signal, the memory limit
+    NOT_RUN = "not run"  # the exercise's time limit or a refused module stopped it first
+
+
+class Status(str, Enum):
+    """How one exercise stands."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_STARTED = "not started"
+    REFUSED = "refused"  # the module breaks the sandbox policy; its tests were not run
+
+
+@dataclass
+class TestResult:
+    """One test of one exercise."""
+
+    name: str  # the test function, with parameters: test_bad_axis[softmax]
+    outcome: Outcome
+    prop: str = ""  # the property it checks, in plain words (first line of its docstring)
+    message: str = ""  # what broke, one or two lines
+    counterexample: str = ""  # the smallest input hypothesis found
+    hint: str = ""
+    traceback: str = ""  # for --verbose
+    duration: float = 0.0
+    points: float = 0.0
+    max_points: float = 0.0
+
+
+@dataclass
+class Diagnosis:
+    """A failing function's output matched a catalogued mistake on the diagnostic inputs."""
+
+    function: str
+    mistake: str  # its id in the catalogue
+    says: str  # what to tell the learner
+
+
+@dataclass
+class Integrated:
+    """The exercise run with the learner's own earlier exercises instead of the reference's."""
+
+    passed: int
+    total: int
+    failing_requirements: list[str]
+
+
+@dataclass
+class ExerciseResult:
+    """The grade of one exercise and what to tell the learner about it."""
+
+    id: str
+    title: str
+    module: str
+    status: Status
+    points: float
+    max_points: float
+    tests: list[TestResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # import errors, refusals, tampering
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    integrated: Integrated | None = None
+    duration: float = 0.0
+
+
+@dataclass
+class Report:
+    """A whole grading run: every exercise asked for, and what makes the run reproducible."""
+
+    target: str
+    exercises: list[ExerciseResult]
+    meta: dict[str, Any]
+    complete: bool = True  # False when the run stopped half way (the results so far are kept)
+
+    @property
+    def points(self) -> float:
+        return round(sum(e.points for e in self.exercises), 2)
+
+    @property
+    def max_points(self) -> float:
+        return round(sum(e.max_points for e in self.exercises), 2)
+
+    @property
+    def next_exercise(self) -> ExerciseResult | None:
+        return next((e for e in self.exercises if e.status != Status.PASSED), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["points"] = self.points
+        data["max_points"] = self.max_points
+        nxt = self.next_exercise
+        data["next"] = nxt.id if nxt else None
+        return data

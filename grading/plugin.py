@@ -1,0 +1,184 @@
+"""The pytest plugin that runs inside a grading child process.
+
+It reports every test as one JSON line on a pipe the parent reads (the parent computes the grade),
+guards the learner's code once the tests are loaded (:mod:`grading.sandbox`), checks afterwards
+that nothing the tests rely on was monkeypatched, and runs the diagnostic inputs through the
+learner's functions so the parent can name a catalogued mistake.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import textwrap
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grading import sandbox
+from grading.fingerprint import fingerprint
+
+MAX_FIELD = 600
+WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests", "grading", "course",
+                    "builtins", "math")
+
+
+def _short(text: str, limit: int = MAX_FIELD) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 15] + " ... (cut)"
+
+
+def _doc_parts(item: pytest.Item) -> tuple[str, str]:
+    """(property, hint) from the test function's docstring."""
+    doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
+    lines = [line.strip() for line in textwrap.dedent(doc).strip().splitlines()]
+    prop = lines[0] if lines else item.name
+    hint = " ".join(line.removeprefix("Hint:").strip() for line in lines if line.startswith("Hint:"))
+    return prop, hint
+
+
+def _counterexample(exc: BaseException) -> str:
+    notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("Falsifying")]
+    return _short(notes[0].removeprefix("Falsifying example: ")) if notes else ""
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, AssertionError | sandbox.PolicyViolation) or type(exc).__name__ in (
+        "NotStarted", "TargetError"
+    ):
+        text = str(exc).split("\nassert ")[0]  # drop pytest's assertion introspection
+        return _short(text or "an assertion failed")
+    if isinstance(exc, MemoryError):
+        return "your code ran out of memory (MemoryError): it allocates far more than the task needs"
+    if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: the file-size limit
+        return "your code printed or wrote too much output (over the grader's limit)"
+    return _short(f"your code raised {type(exc).__name__}: {exc}")
+
+
+def _snapshot() -> dict[tuple[str, str], int]:
+    """Identity of every function and class attribute in the modules the tests rely on."""
+    seen: dict[tuple[str, str], int] = {}
+    for name, mod in list(sys.modules.items()):
+        if not isinstance(mod, types.ModuleType) or not name.startswith(WATCHED_PREFIXES):
+            continue
+        for attr, value in list(vars(mod).items()):
+            if callable(value):
+                seen[(name, attr)] = id(value)
+                if isinstance(value, type) and value.__module__ == name:
+                    for sub, member in list(vars(value).items()):
+                        if callable(member):
+                            seen[(f"{name}.{attr}", sub)] = id(member)
+    return seen
+
+
+class GradingPlugin:
+    """Streams outcomes of one exercise's tests to the parent."""
+
+    def __init__(self, fd: int, module: str, functions: list[str], protected: list[Path],
+                 target_dir: Path, skip: set[str]) -> None:
+        self.fd = fd
+        self.skip = skip
+        self.module = module
+        self.functions = functions
+        self.protected = protected
+        self.target_dir = target_dir
+        self.before: dict[tuple[str, str], int] = {}
+        self.any_failed = False
+
+    def send(self, **event: Any) -> None:
+        data = (json.dumps(event, default=str) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    # -- collection: load everything trusted, then guard ------------------------------------
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.send(event="collected", tests=[item.name for item in items])
+        items[:] = [item for item in items if item.name not in self.skip]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from tests import target  # trusted: loaded before any learner code
+
+        solutions = target.ROOT / "solutions"
+        if solutions.is_dir():
+            for f in sorted(solutions.glob("ex*.py")):
+                target._import(target.REFERENCE_PACKAGE, f.stem)
+        test_module = importlib.import_module(f"tests.test_{self.module}")
+        self.cases = getattr(test_module, "diagnostic_cases", dict)()
+        self.before = _snapshot()
+        sandbox.install_audit_hook(self.protected, readable=[self.target_dir])
+        try:
+            importlib.import_module(f"{target.TARGET_PACKAGE}.{self.module}")
+        except BaseException as e:  # noqa: BLE001 - any failure of untrusted code is reported
+            where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
+            self.send(event="note", text=_short(
+                f"{self.module}.py could not be imported: {type(e).__name__}{where}: {e}"))
+
+    # -- tests ------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        prop, hint = _doc_parts(item)
+        self.send(event="start", test=item.name, prop=prop, hint=hint)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            prop, hint = _doc_parts(item)
+            event: dict[str, Any] = {"event": "result", "test": item.name, "prop": prop,
+                                     "duration": round(report.duration, 4)}
+            if report.passed:
+                event["outcome"] = "passed"
+            else:
+                self.any_failed = True
+                exc = call.excinfo.value if call.excinfo else None
+                not_started = type(exc).__name__ == "NotStarted"
+                event.update(
+                    outcome="not started" if not_started else "failed",
+                    message=_message(exc) if exc is not None else "failed",
+                    counterexample="" if exc is None or not_started else _counterexample(exc),
+                    hint=hint,
+                    traceback=_short(str(report.longrepr), 4000),
+                )
+            self.send(**event)
+
+    # -- end: integrity and diagnosis -------------------------------------------------------
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        after = _snapshot()
+        changed = sorted(f"{module}.{attr}" for (module, attr), ident in self.before.items()
+                         if after.get((module, attr), ident) != ident)
+        if changed:
+            self.send(event="tampering", names=changed[:5])
+        if self.any_failed:
+            try:
+                self.send(event="fingerprints", values=self._fingerprints())
+            except BaseException as e:  # noqa: BLE001
+                self.send(event="debug", text=f"no diagnosis: {type(e).__name__}: {e}")
+        self.send(event="done")
+
+    def _fingerprints(self) -> dict[str, list[Any]]:
+        from tests import target
+
+        module = target.module(self.module)
+        prints: dict[str, list[Any]] = {}
+        for function, cases in self.cases.items():
+            try:
+                fn = getattr(module, function)
+            except BaseException:  # noqa: BLE001
+                continue
+            prints[function] = [fingerprint(_call(fn, args)) for args in cases]
+        return prints
+
+
+def _call(fn: Any, args: tuple) -> Any:
+    try:
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    except BaseException as e:  # noqa: BLE001 - a raising mistake is a fingerprint too
+        return e

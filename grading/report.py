@@ -1,0 +1,178 @@
+"""Renderings of a :class:`~grading.model.Report`: the learner's table, JSON, Gradescope, JUnit.
+
+A report renders itself and decides the exit code; the command line only chooses which.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from grading.model import ExerciseResult, Outcome, Report, Status, TestResult
+
+EXIT_OK = 0
+EXIT_NOT_FULL = 1  # --strict and not every point earned
+EXIT_USAGE = 2
+EXIT_GRADER_FAILED = 3
+SHOWN_FAILURES = 3
+OUTPUT_LIMIT = 480
+
+
+def exit_code(report: Report, strict: bool) -> int:
+    if strict and (report.points < report.max_points or not report.complete):
+        return EXIT_NOT_FULL
+    return EXIT_OK
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 5].rstrip() + " ..."
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def test_feedback(t: TestResult, limit: int = OUTPUT_LIMIT) -> str:
+    """What broke, on which input, and a hint: a few short lines."""
+    lines = [t.message or t.outcome.value]
+    if t.counterexample:
+        lines.append("smallest failing input: " + t.counterexample)
+    if t.hint:
+        lines.append("hint: " + t.hint)
+    return _cut("\n".join(lines), limit)
+
+
+def _status_word(e: ExerciseResult) -> str:
+    return e.status.value
+
+
+def render_text(report: Report, verbose: bool = False, color: bool = False) -> str:
+    """The learner's view: one row per exercise, then what to fix, most useful first."""
+    def paint(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if color else text
+
+    colors = {Status.PASSED: "32", Status.FAILED: "31", Status.NOT_STARTED: "33", Status.REFUSED: "31"}
+    nxt = report.next_exercise
+    width = max((len(e.title) for e in report.exercises), default=10)
+    out = [f"Grading {report.target}", ""]
+    for e in report.exercises:
+        marker = "  <- next" if e is nxt else ""
+        word = paint(f"{_status_word(e):12}", colors[e.status])
+        out.append(f"  {e.id}  {e.title:{width}}  {e.points:5.1f} / {e.max_points:<4g} {word}{marker}")
+    out.append("")
+    out.append(f"Total: {report.points:g} / {report.max_points:g}"
+               + ("" if report.complete else "  (incomplete run)"))
+    for e in report.exercises:
+        if e.status == Status.PASSED:
+            continue
+        if e.status == Status.NOT_STARTED and not verbose and e is not nxt:
+            continue
+        out.append("")
+        out.append(paint(f"{e.id} {e.title}: {e.points:g} / {e.max_points:g}, {e.status.value}", "1"))
+        for note in e.notes:
+            out.append(_indent(note, "  ! "))
+        if e.status == Status.NOT_STARTED:
+            out.append(f"  Open exercises/{e.module}.py, read the docstrings, replace each "
+                       f"`raise NotImplementedError`, then run: python grader.py {e.id}")
+            out.append(f"  Stuck? python grader.py hint {e.id}")
+            continue
+        failing = [t for t in e.tests if t.outcome != Outcome.PASSED]
+        shown = failing if verbose else failing[:SHOWN_FAILURES]
+        for t in shown:
+            out.append(f"  x {t.prop or t.name}  [{t.name}, {t.outcome.value}]")
+            out.append(_indent(test_feedback(t, 2000 if verbose else 700), "      "))
+            if verbose and t.traceback:
+                out.append(_indent(t.traceback, "      | "))
+        if len(failing) > len(shown):
+            out.append(f"  ... and {len(failing) - len(shown)} more failing tests (--verbose shows all)")
+        for d in e.diagnoses:
+            out.append(f"  Diagnosis: your {d.function} behaves like a known mistake: {d.says}")
+        if e.integrated:
+            i = e.integrated
+            out.append(f"  With your own {', '.join(i.failing_requirements)} instead of the reference's, "
+                       f"{i.passed} of {i.total} tests of {e.id} pass (the score above uses the reference's).")
+        if e.hints and not e.diagnoses:
+            out.append(f"  More help: python grader.py hint {e.id}")
+    return "\n".join(out)
+
+
+def to_json(report: Report) -> str:
+    """The engine's own schema (documented in docs/grader.md)."""
+    return json.dumps(report.to_dict(), indent=2, default=str)
+
+
+def _repro(report: Report) -> str:
+    m = report.meta
+    return (f"profile {m.get('profile')} (derandomised, seed {m.get('seed')}), tests {m.get('tests_hash')}, "
+            f"Python {m.get('python')}, numpy {m.get('numpy')}, hypothesis {m.get('hypothesis')}")
+
+
+def to_gradescope(report: Report) -> dict[str, Any]:
+    """Gradescope's ``results.json``: one entry per test, feedback under a few hundred characters."""
+    tests: list[dict[str, Any]] = []
+    for n, e in enumerate(report.exercises, start=1):
+        if not e.tests:
+            tests.append({"name": f"{e.id} {e.title}", "number": f"{n}", "score": 0.0,
+                          "max_score": e.max_points, "status": "failed", "tags": [e.id],
+                          "output": _cut(" ".join(e.notes) or e.status.value, OUTPUT_LIMIT),
+                          "visibility": "visible"})
+            continue
+        extra = " ".join([*e.notes, *(f"Diagnosis: {d.says}" for d in e.diagnoses)])
+        for k, t in enumerate(e.tests, start=1):
+            passed = t.outcome == Outcome.PASSED
+            output = "" if passed else test_feedback(t)
+            if not passed and extra and k == next(i for i, x in enumerate(e.tests, 1)
+                                                  if x.outcome != Outcome.PASSED):
+                output = _cut(output + "\n" + extra, OUTPUT_LIMIT)
+            tests.append({"name": f"{e.id} {t.prop or t.name}", "number": f"{n}.{k}",
+                          "score": round(t.points, 4), "max_score": round(t.max_points, 4),
+                          "status": "passed" if passed else "failed", "tags": [e.id],
+                          "output": output, "visibility": "visible"})
+    summary = f"{report.points:g} / {report.max_points:g} points. " + (
+        "" if report.complete else "The run stopped early: exercises not graded score 0. ")
+    return {
+        "score": report.points,
+        "execution_time": int(report.meta.get("seconds", 0)),
+        "output": _cut(summary + "Reproducible with " + _repro(report) + ".", 1000),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def to_junit(report: Report) -> str:
+    """JUnit XML: one testsuite per exercise, one testcase per test."""
+    root = ET.Element("testsuites", name="transformer-course", tests=str(sum(len(e.tests) for e in report.exercises)))
+    for e in report.exercises:
+        cases = e.tests or [TestResult(name=e.module, outcome=Outcome.NOT_RUN, message=" ".join(e.notes))]
+        failures = sum(t.outcome != Outcome.PASSED for t in cases)
+        suite = ET.SubElement(root, "testsuite", name=f"{e.id} {e.title}", tests=str(len(cases)),
+                              failures=str(failures), errors="0", skipped="0", time=f"{e.duration:.3f}")
+        props = ET.SubElement(suite, "properties")
+        for key in ("tests_hash", "profile", "python", "numpy", "hypothesis"):
+            ET.SubElement(props, "property", name=key, value=str(report.meta.get(key, "")))
+        ET.SubElement(props, "property", name="points", value=f"{e.points:g}/{e.max_points:g}")
+        for t in cases:
+            case = ET.SubElement(suite, "testcase", classname=e.module, name=t.name, time=f"{t.duration:.3f}")
+            if t.outcome != Outcome.PASSED:
+                fail = ET.SubElement(case, "failure", message=_cut(t.message or t.outcome.value, 200),
+                                     type=t.outcome.value)
+                fail.text = test_feedback(t, 2000)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` so that a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,264 @@
+"""Run exercises' tests in sandboxed child processes, several at a time, and collect the outcomes.
+
+The parent imports numpy, pytest and hypothesis once and forks one child per run, so a run costs
+its tests and not an interpreter start. A child reports on a pipe, one JSON line per event
+(``grading.plugin``). The parent enforces a time limit per test and per exercise, kills the
+child's whole process group when one is exceeded, and, when a child dies half way (a timeout,
+``os._exit``, a segfault, the memory limit), starts a new one for the tests not yet run, so one
+runaway test costs that test only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from course.info import ROOT
+from grading.model import Outcome, TestResult
+
+MAX_RESTARTS = 4
+MAX_LINE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one child process."""
+
+    test_seconds: float = 10.0
+    exercise_seconds: float = 60.0
+    memory_bytes: int = 4 << 30
+    file_bytes: int = 8 << 20
+
+
+@dataclass
+class Run:
+    """One exercise's tests against one target directory, and everything its children said."""
+
+    key: str  # who asked for it: "ex05" or "ex05/integrated"
+    module: str
+    functions: list[str]
+    target_dir: Path
+    limits: Limits
+    tests_dir: Path = ROOT / "tests"
+    protected: list[Path] = field(default_factory=list)
+    collected: list[str] | None = None
+    results: dict[str, TestResult] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    fingerprints: dict[str, list[Any]] = field(default_factory=dict)
+    tampering: list[str] = field(default_factory=list)
+    restarts: int = 0
+    started: float = 0.0
+    finished: float = 0.0
+
+    def remaining(self) -> list[str]:
+        return [t for t in (self.collected or []) if t not in self.results]
+
+
+def _child_main(run: Run, wfd: int) -> None:
+    """Body of the forked child: never returns."""
+    code = 70
+    try:
+        os.setpgid(0, 0)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1) if os.environ.get("GRADER_DEBUG") else (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.environ["HYPOTHESIS_PROFILE"] = "grading"
+        os.environ["PYTHONHASHSEED"] = "0"
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the plugins grading relies on
+        from grading import sandbox
+        from grading.plugin import GradingPlugin
+
+        sandbox.limit_resources(run.limits.memory_bytes, int(run.limits.exercise_seconds) + 5,
+                                run.limits.file_bytes)
+        plugin = GradingPlugin(wfd, run.module, run.functions, run.protected, run.target_dir,
+                               skip=set(run.results))
+        import pytest
+
+        pytest.main(
+            [str(run.tests_dir / f"test_{run.module}.py"), "-s", "-p", "no:cacheprovider",
+             "-p", "no:terminal", "-p", "no:warnings", "-p", "hypothesis.extra.pytestplugin", "-o", "addopts=", "--rootdir", str(ROOT),
+             "--target", str(run.target_dir), "--hypothesis-profile", "grading"],
+            plugins=[plugin],
+        )
+        code = 0
+    finally:
+        os._exit(code)
+
+
+@dataclass
+class _Child:
+    run: Run
+    pid: int
+    fd: int
+    buffer: bytes = b""
+    current: str | None = None
+    current_doc: tuple[str, str] = ("", "")
+    current_since: float = 0.0
+    progressed: bool = False
+    done: bool = False
+
+
+def _signal_name(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        names = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL: "SIGKILL",
+                 signal.SIGXCPU: "the CPU time limit (SIGXCPU)", signal.SIGABRT: "an abort (SIGABRT)",
+                 signal.SIGBUS: "a bus error (SIGBUS)"}
+        return f"was killed by {names.get(sig, signal.Signals(sig).name)}"
+    return f"exited with status {os.WEXITSTATUS(status)}"
+
+
+class Scheduler:
+    """Runs many :class:`Run` s, ``jobs`` children at a time, in one thread."""
+
+    def __init__(self, jobs: int, on_event: Callable[[Run, dict[str, Any]], None] | None = None) -> None:
+        self.jobs = max(1, jobs)
+        self.on_event = on_event or (lambda run, event: None)
+        self.selector = selectors.DefaultSelector()
+
+    def run_all(self, runs: list[Run]) -> list[Run]:
+        pending = list(runs)
+        running: dict[int, _Child] = {}
+        while pending or running:
+            while pending and len(running) < self.jobs:
+                child = self._start(pending.pop(0))
+                running[child.fd] = child
+            for key, _ in self.selector.select(timeout=0.05):
+                child = running[key.fd]
+                if not self._read(child):
+                    self._finish(child, running, pending)
+            now = time.monotonic()
+            for child in list(running.values()):
+                reason = self._overdue(child, now)
+                if reason:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    self._finish(child, running, pending, reason)
+        return runs
+
+    def _start(self, run: Run) -> _Child:
+        if not run.started:
+            run.started = time.monotonic()
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os.close(rfd)
+            _child_main(run, wfd)
+        os.close(wfd)
+        os.set_blocking(rfd, False)
+        child = _Child(run, pid, rfd)
+        self.selector.register(rfd, selectors.EVENT_READ)
+        self.on_event(run, {"event": "spawn"})
+        return child
+
+    def _read(self, child: _Child) -> bool:
+        """Read what the child wrote; False at end of file."""
+        try:
+            data = os.read(child.fd, 65536)
+        except BlockingIOError:
+            return True
+        if not data:
+            return False
+        child.buffer += data
+        *lines, child.buffer = child.buffer.split(b"\n")
+        if len(child.buffer) > MAX_LINE:
+            child.buffer = b""
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                self._handle(child, event)
+        return True
+
+    def _handle(self, child: _Child, event: dict[str, Any]) -> None:
+        run = child.run
+        kind = event.get("event")
+        if kind == "collected" and run.collected is None:
+            run.collected = [str(t) for t in event.get("tests", [])]
+        elif kind == "start":
+            child.current = str(event.get("test"))
+            child.current_doc = (str(event.get("prop", ""))[:300], str(event.get("hint", ""))[:300])
+            child.current_since = time.monotonic()
+            child.progressed = True
+        elif kind == "result":
+            name = str(event.get("test"))
+            if run.collected is not None and name in run.collected and name not in run.results:
+                run.results[name] = _result(event)
+            child.current = None
+        elif kind == "note" and len(run.notes) < 5:
+            run.notes.append(str(event.get("text", ""))[:600])
+        elif kind == "tampering":
+            run.tampering = [str(n) for n in event.get("names", [])][:5]
+        elif kind == "fingerprints" and isinstance(event.get("values"), dict):
+            run.fingerprints = event["values"]
+        elif kind == "debug" and os.environ.get("GRADER_DEBUG"):
+            print(f"grader debug ({run.key}): {event.get('text')}", file=sys.stderr)
+        elif kind == "done":
+            child.done = True
+        self.on_event(run, event)
+
+    def _overdue(self, child: _Child, now: float) -> str | None:
+        limits = child.run.limits
+        if child.current and now - child.current_since > limits.test_seconds:
+            return f"timed out after {limits.test_seconds:g} s (an infinite loop, or far too slow)"
+        if now - child.run.started > limits.exercise_seconds:
+            return f"the exercise's time limit of {limits.exercise_seconds:g} s ran out"
+        return None
+
+    def _finish(self, child: _Child, running: dict[int, _Child], pending: list[Run],
+                reason: str | None = None) -> None:
+        self.selector.unregister(child.fd)
+        os.close(child.fd)
+        del running[child.fd]
+        _, status = os.waitpid(child.pid, 0)
+        run = child.run
+        if child.done:
+            run.finished = time.monotonic()
+            return
+        died = reason or f"the test process {_signal_name(status)}"
+        outcome = Outcome.TIMED_OUT if reason and "timed out" in reason else Outcome.CRASHED
+        if child.current and run.collected is not None:
+            prop, hint = child.current_doc
+            run.results[child.current] = TestResult(
+                name=child.current, outcome=outcome, message=f"{died} during this test",
+                prop=prop, hint=hint)
+        elif not child.progressed:
+            run.notes.append(f"the tests could not start: {died} while loading {run.module}.py")
+        out_of_time = time.monotonic() - run.started > run.limits.exercise_seconds
+        if (run.remaining() and child.progressed and not out_of_time
+                and run.restarts < MAX_RESTARTS):
+            run.restarts += 1
+            pending.insert(0, run)
+            return
+        for name in run.remaining():
+            run.results[name] = TestResult(name=name, outcome=Outcome.NOT_RUN,
+                                           message=f"not run: {died}")
+        if run.collected is None:
+            run.collected = []
+        run.finished = time.monotonic()
+
+
+def _result(event: dict[str, Any]) -> TestResult:
+    try:
+        outcome = Outcome(event.get("outcome"))
+    except ValueError:
+        outcome = Outcome.FAILED
+    return TestResult(
+        name=str(event.get("test")),
+        outcome=outcome,
+        prop=str(event.get("prop", ""))[:300],
+        message=str(event.get("message", ""))[:600],
+        counterexample=str(event.get("counterexample", ""))[:600],
+        hint=str(event.get("hint", ""))[:300],
+        traceback=str(event.get("traceback", ""))[:4000],
+        duration=float(event.get("duration", 0.0) or 0.0),
+    )

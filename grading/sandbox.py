@@ -1,0 +1,142 @@
+"""Guards around untrusted learner code: a static policy, an audit hook, and resource limits.
+
+Three layers, each cheap:
+
+1. :func:`check_policy` reads a learner module (without running it) and refuses imports other than
+   numpy, the standard maths helpers, the course's parameter module and sibling exercises, and the
+   names that only serve to escape (``open``, ``exec``, ``__import__``, ``sys``...), and assignments
+   that would monkeypatch a module (``np.allclose = ...``).
+2. :func:`install_audit_hook` (inside the child process, once the tests are loaded) refuses, for the
+   rest of the process, what no exercise needs: writing, deleting or renaming files, reading the
+   reference or the tests, starting processes, sockets, ``ctypes``, signals, walking the garbage
+   collector. An audit hook cannot be removed from Python code.
+3. :func:`limit_resources` caps memory, CPU time and file size of the child process.
+
+The parent process computes the grade; the child only reports test outcomes.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import resource
+import signal
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+ALLOWED_IMPORTS = frozenset({
+    "numpy", "math", "typing", "__future__", "dataclasses", "functools", "itertools",
+    "collections", "operator", "warnings", "course", "course.params",
+})
+FORBIDDEN_NAMES = frozenset({
+    "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
+    "input", "setattr", "delattr", "__builtins__", "__loader__", "__spec__", "sys", "os",
+    "importlib", "builtins", "gc", "inspect", "ctypes", "subprocess", "_reference", "_target",
+})
+FORBIDDEN_ATTRIBUTES = frozenset({
+    "__globals__", "__code__", "__subclasses__", "__builtins__", "__closure__", "__dict__",
+    "__class__", "__bases__", "__mro__", "f_back", "f_globals", "f_locals", "tb_frame", "gi_frame",
+    "modules", "__import__", "_getframe", "__loader__",
+})
+DENIED_EVENTS = frozenset({
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+    "os.forkpty", "os.kill", "os.killpg", "signal.pthread_kill", "socket.socket", "socket.connect",
+    "socket.bind", "ctypes.dlopen", "ctypes.dlsym", "ctypes.addressof", "ctypes.string_at",
+    "ctypes.cdata", "gc.get_objects",
+    "sys._current_frames", "sys.addaudithook", "os.remove",
+    "os.unlink", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.truncate",
+    "os.symlink", "os.link", "shutil.rmtree", "shutil.copyfile",
+    "resource.setrlimit", "signal.signal", "fcntl.fcntl",
+})
+DENIED_IMPORT_PREFIXES = ("solutions", "catalogue", "_reference", "ctypes", "subprocess", "socket",
+                          "multiprocessing")
+
+
+class PolicyViolation(Exception):
+    """The learner module uses something the exercises never need."""
+
+
+def check_policy(path: Path, sibling_modules: Iterable[str]) -> list[str]:
+    """Reasons ``path`` breaks the sandbox policy (empty when it is fine)."""
+    siblings = set(sibling_modules)
+    try:
+        tree = ast.parse(path.read_bytes(), filename=path.name)
+    except SyntaxError:
+        return []  # reported by the import itself, with the line
+    problems: list[str] = []
+    module_aliases: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                module_aliases.add(alias.asname or alias.name.split(".")[0])
+                if alias.name.split(".")[0] not in ALLOWED_IMPORTS and alias.name not in ALLOWED_IMPORTS:
+                    problems.append(f"line {node.lineno}: imports `{alias.name}`")
+        elif isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            if node.level == 1 and name in siblings:
+                continue
+            if node.level or (name.split(".")[0] not in ALLOWED_IMPORTS):
+                problems.append(f"line {node.lineno}: imports from `{'.' * node.level}{name}`")
+        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
+            problems.append(f"line {node.lineno}: uses `{node.id}`")
+        elif isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
+            problems.append(f"line {node.lineno}: uses `.{node.attr}`")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and any(
+            word in node.value for word in ("_reference", "solutions/", "__import__")
+        ):
+            problems.append(f"line {node.lineno}: names `{node.value[:40]}`")
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else [])
+        for t in targets:
+            base = t
+            while isinstance(base, ast.Attribute | ast.Subscript):
+                base = base.value
+            if t is not base and isinstance(base, ast.Name) and base.id in module_aliases:
+                problems.append(f"line {node.lineno}: assigns into the module `{base.id}`")
+    return sorted(set(problems), key=lambda p: int(p.split(":")[0].split()[1]))
+
+
+def limit_resources(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> None:
+    """Cap this process: address space, CPU time, size of any file it writes; no core dumps."""
+    for limit, value in (
+        (resource.RLIMIT_AS, memory_bytes),
+        (resource.RLIMIT_CPU, cpu_seconds),
+        (resource.RLIMIT_FSIZE, file_bytes),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(limit, (value, value))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writing too much raises OSError instead
+
+
+def install_audit_hook(protected: Iterable[Path], readable: Iterable[Path]) -> None:
+    """From now on, refuse what learner code never needs (see the module docstring).
+
+    ``protected``: directories nobody may read (the reference, the tests), except files under
+    ``readable`` (the code under test).
+    """
+    protected_dirs = tuple(str(p.resolve()) + os.sep for p in protected)
+    readable_dirs = tuple(str(p.resolve()) + os.sep for p in readable)
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open":
+            path, mode, flags = args
+            if isinstance(path, int):
+                return
+            write = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND)
+            )
+            full = os.path.realpath(os.fsdecode(path))
+            if write and full != os.devnull:
+                raise PermissionError(f"the grader does not let exercise code write files ({full})")
+            if full.startswith(protected_dirs) and not full.startswith(readable_dirs):
+                raise PermissionError(f"the grader does not let exercise code read {full}")
+        elif event == "import":
+            name = args[0] or ""
+            if name.startswith(DENIED_IMPORT_PREFIXES):
+                raise ImportError(f"the grader does not let exercise code import {name}")
+        elif event in DENIED_EVENTS or event.startswith(("os.exec", "os.spawn", "ctypes.")):
+            raise PermissionError(f"the grader does not let exercise code use {event}")
+
+    sys.addaudithook(hook)
