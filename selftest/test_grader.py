@@ -1,0 +1,219 @@
+"""The grader holds against hostile submissions, and its reports speak the course tools' formats.
+
+Each hostile behaviour is put into exercise 02 (softmax) of an otherwise correct submission. It
+must cost exercise 02 only, with a clear message: exercise 05 (which calls softmax) and exercise
+06 (which does not) keep every point, and the grader itself keeps running.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from course.info import ROOT, find_exercise, load_course
+from grading import report as rp
+from grading.engine import Options, grade
+from grading.engine import tests_hash as hash_of_tests
+from grading.model import Status
+from grading.runner import Limits
+
+SOLUTIONS = ROOT / "solutions"
+COURSE = load_course()
+GRADED = [find_exercise(COURSE, k) for k in ("ex02", "ex05", "ex06")]
+FAST = Limits(test_seconds=5, exercise_seconds=60, memory_bytes=3 << 30)
+
+# The learner's code reaches `os` without importing it, to get past the static policy.
+OS = "np.lib._datasource.os"
+WRAP = """
+_reference_softmax = softmax
+
+
+def softmax(x, axis=-1):
+{body}
+    return _reference_softmax(x, axis)
+"""
+
+
+def wrapped(body: str) -> str:
+    return WRAP.format(body="\n".join("    " + line for line in body.splitlines()))
+
+
+HOSTILE = {
+    # name: (code appended to the reference ex02, words expected in ex02's feedback)
+    "infinite loop": (wrapped("while True:\n    pass"), "timed out"),
+    "sys.exit at import": ("raise SystemExit(3)", "SystemExit"),
+    "sys.exit in a call": (wrapped("raise SystemExit(0)"), "SystemExit"),
+    "os._exit": (wrapped(f"{OS}._exit(0)"), "exited with status 0"),
+    "import os (refused)": ("import os\nos._exit(1)", "imports `os`"),
+    "segfault": (wrapped("np.lib.stride_tricks.as_strided(x, shape=(2,), strides=(2**44,))[1] + 1"),
+                 "segmentation fault"),
+    "os.kill of itself": (wrapped(f"{OS}.kill({OS}.getpid(), 9)"), "os.kill"),
+    "huge allocation": (wrapped("np.ones((200_000, 100_000))"), "memory"),
+    "syntax error": ("def softmax(x:\n", "SyntaxError"),
+    "import error": ("from numpy import does_not_exist", "ImportError"),
+    "exception at import": ("raise RuntimeError('boom at import')", "boom at import"),
+    "NaN result": ("def softmax(x, axis=-1):\n    return np.full_like(x, np.nan)", "NaN"),
+    "list result": (wrapped("return np.exp(x).tolist()"), "numpy.ndarray"),
+    "wrong shape": ("def softmax(x, axis=-1):\n    return np.ones(3)", "shape"),
+    "wrong dtype": (wrapped("return _reference_softmax(x, axis).astype(np.float16)"), "dtype"),
+    "input changed in place": (wrapped("x *= 1.0000001"), "in place"),
+    "imports the reference (refused)": ("from solutions.ex02_softmax import softmax", "solutions"),
+    "reads the reference": (wrapped(f"{OS}.open('/'.join({list((SOLUTIONS / 'ex02_softmax.py').parts)!r})"
+                                    "[1:], 0)"),
+                            "does not let exercise code read"),
+    "monkeypatches numpy (refused)": ("np.allclose = lambda *a, **k: True", "assigns into the module"),
+    "monkeypatches numpy": ("type(np).__setattr__(np, 'isfinite', lambda a: np.ones(np.shape(a), bool))",
+                            "changed code the grader relies on"),
+    "always-equal object": ("class Yes:\n    def __eq__(self, o):\n        return True\n"
+                            "    shape = property(lambda self: (1,))\n"
+                            "def softmax(x, axis=-1):\n    return Yes()", "numpy.ndarray"),
+    "rigged ndarray subclass": ("class R(np.ndarray):\n    def __eq__(self, o):\n        return np.ones("
+                                "self.shape, bool)\n    def __ne__(self, o):\n        return np.zeros(self.shape, bool)\n"
+                                "def softmax(x, axis=-1):\n    return np.zeros_like(x).view(R)", "differs"),
+    "writes a fake results file": (wrapped(f"{OS}.open('results.json', {OS}.O_WRONLY | {OS}.O_CREAT)"),
+                                   "does not let exercise code write"),
+    "edits the tests on disk": (wrapped(f"{OS}.open({str(ROOT / 'tests' / 'test_ex02_softmax.py')!r}, "
+                                        f"{OS}.O_WRONLY)"), "does not let exercise code write"),
+}
+
+
+def submission(tmp_path: Path, ex02_extra: str) -> Path:
+    sub = tmp_path / "submission"
+    shutil.copytree(SOLUTIONS, sub)
+    with (sub / "ex02_softmax.py").open("a") as f:
+        f.write("\n\n" + ex02_extra + "\n")
+    return sub
+
+
+def feedback(result) -> str:
+    return " ".join([*result.notes, *(t.message for t in result.tests)])
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_exercise_costs_that_exercise_only(tmp_path, name):
+    code, expected = HOSTILE[name]
+    before = hash_of_tests()
+    report = grade(Options(target=submission(tmp_path, code), exercises=GRADED, limits=FAST,
+                           integrated=False))
+    ex02, ex05, ex06 = report.exercises
+    assert ex02.points < ex02.max_points, f"{name} earned every point"
+    assert expected.lower() in feedback(ex02).lower(), feedback(ex02)[:800]
+    assert (ex05.points, ex06.points) == (ex05.max_points, ex06.max_points), feedback(ex05) + feedback(ex06)
+    assert hash_of_tests() == before
+    assert not (ROOT / "results.json").exists()
+
+
+def test_printing_megabytes_costs_nothing_else(tmp_path):
+    code = wrapped("print('x' * 2_000_000)")
+    report = grade(Options(target=submission(tmp_path, code), exercises=GRADED, limits=FAST,
+                           integrated=False))
+    assert [e.points for e in report.exercises] == [e.max_points for e in report.exercises]
+
+
+def test_files_dropped_into_the_submission_are_never_loaded(tmp_path):
+    sub = tmp_path / "submission"
+    shutil.copytree(ROOT / "exercises", sub, ignore=shutil.ignore_patterns("info.toml"))
+    rig = "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n" \
+          "    out = yield\n    out.get_result().outcome = 'passed'\n"
+    (sub / "conftest.py").write_text(rig)
+    (sub / "pytest.ini").write_text("[pytest]\naddopts = -p no:hypothesispytest\n")
+    (sub / "sitecustomize.py").write_text("import builtins\nbuiltins.NotImplementedError = AssertionError\n")
+    (sub / "numpy.py").write_text("raise SystemExit('shadowed numpy')\n")
+    report = grade(Options(target=sub, exercises=GRADED, limits=FAST, integrated=False))
+    assert report.points == 0
+    assert all(e.status == Status.NOT_STARTED for e in report.exercises)
+
+
+def test_a_wrong_earlier_exercise_costs_points_once(tmp_path):
+    code = "def softmax(x, axis=-1):\n    z = np.exp(x)\n    return z / z.sum(axis=0, keepdims=True)"
+    report = grade(Options(target=submission(tmp_path, code), exercises=GRADED, limits=FAST))
+    ex02, ex05, _ = report.exercises
+    assert ex02.points < ex02.max_points
+    assert ex05.points == ex05.max_points
+    assert ex05.integrated is not None and ex05.integrated.passed < ex05.integrated.total
+    assert ex05.integrated.failing_requirements == ["ex02"]
+
+
+@pytest.fixture(scope="module")
+def solutions_report():
+    return grade(Options(target=SOLUTIONS, exercises=GRADED))
+
+
+def test_gradescope_results_follow_the_format(solutions_report):
+    data = rp.to_gradescope(solutions_report)
+    assert data["score"] == solutions_report.points
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]), abs=0.01)
+    for t in data["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "status", "output", "visibility"}
+        assert t["status"] in ("passed", "failed") and t["visibility"] == "visible"
+        assert len(t["output"]) <= 500
+    assert len(json.dumps(data)) < 1_000_000
+
+
+def test_junit_is_well_formed(solutions_report):
+    root = ET.fromstring(rp.to_junit(solutions_report).split("?>", 1)[1])
+    suites = root.findall("testsuite")
+    assert [s.get("name").split()[0] for s in suites] == ["ex02", "ex05", "ex06"]
+    assert all(s.get("failures") == "0" for s in suites)
+    assert sum(int(s.get("tests")) for s in suites) == len(root.findall(".//testcase"))
+
+
+def test_json_report_records_what_makes_it_reproducible(solutions_report):
+    data = json.loads(rp.to_json(solutions_report))
+    for key in ("profile", "seed", "tests_hash", "python", "numpy", "hypothesis"):
+        assert key in data["meta"]
+    assert data["points"] == data["max_points"]
+
+
+def test_grading_is_deterministic(tmp_path):
+    code = "def softmax(x, axis=-1):\n    z = np.exp(x)\n    return z / z.sum(axis=axis, keepdims=True)"
+    sub = submission(tmp_path, code)
+    runs = [rp.to_json(grade(Options(target=sub, exercises=GRADED[:1], limits=FAST))) for _ in range(2)]
+    strip = [{k: v for k, v in json.loads(r).items() if k != "meta"} for r in runs]
+    for r in strip:
+        for e in r["exercises"]:
+            e.pop("duration")
+            for t in e["tests"]:
+                t.pop("duration")
+                t.pop("traceback")
+    assert strip[0] == strip[1]
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "grader.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_exit_status_and_strict():
+    ok = run_cli("ex06", "--target", "solutions", "--strict", "-q")
+    assert ok.returncode == 0 and "Total: 6 / 6" in ok.stdout
+    stub = run_cli("ex06", "--strict", "-q")
+    assert stub.returncode == 1 and "<- next" in stub.stdout
+    bad = run_cli("ex99")
+    assert bad.returncode == 2 and "no exercise matches" in bad.stderr
+    missing = run_cli("--target", "/no/such/dir")
+    assert missing.returncode == 2 and "not a directory" in missing.stderr
+
+
+def test_cli_writes_a_partial_results_file_and_gradescope(tmp_path):
+    out = tmp_path / "results.json"
+    done = run_cli("ex06", "--target", "solutions", "--gradescope", str(out), "-q")
+    assert done.returncode == 0
+    assert json.loads(out.read_text())["score"] == 6
+
+
+def test_hints_come_one_at_a_time(tmp_path, monkeypatch):
+    import grader
+
+    monkeypatch.setattr(grader, "HINT_STATE", tmp_path / "hints.json")
+    seen = []
+    for _ in range(2):
+        assert grader.cmd_hint(["ex05"]) == 0
+        seen.append(json.loads((tmp_path / "hints.json").read_text())["ex05"])
+    assert seen == [1, 2]
