@@ -54,7 +54,8 @@ def course_problems() -> list[str]:
         if ast.get_docstring(ast.parse(stub.read_text())) != ast.get_docstring(ast.parse(sol.read_text())):
             problems.append(f"{e.id}: the stub's module docstring differs from the solution's")
         if sorted(stub_fns) != sorted(e.functions):
-            problems.append(f"{e.id}: the stub defines {sorted(stub_fns)}, info.toml says {sorted(e.functions)}")
+            problems.append(f"{e.id}: the stub defines {sorted(stub_fns)}, "
+                            f"info.toml says {sorted(e.functions)}")
         for name in e.functions:
             s, r = stub_fns.get(name), sol_fns.get(name)
             if s is None or r is None:
@@ -72,8 +73,8 @@ def course_problems() -> list[str]:
 
 
 def _outputs(package_dir: Path, module: str, cases: dict[str, list[tuple]]) -> dict[str, list[Any]]:
-    from grading.plugin import _call
     from grading.fingerprint import fingerprint
+    from grading.plugin import _call
     from tests import target
 
     target.set_target(package_dir)

@@ -6,6 +6,12 @@
     python grader.py hint ex05            the next hint of an exercise
     python grader.py watch                re-grade the exercise you are editing on every save
 
+For instructors:
+    python grader.py release OUT_DIR                       a student copy without reference code
+    python grader.py batch SUBMISSIONS --out RESULTS_DIR   grade a class (directories or .zip files)
+    python grader.py gradescope-bundle OUT.zip             Gradescope's autograder zip
+    python grader.py classroom-workflow                    a GitHub Classroom workflow, on stdout
+
 Output: the table (default), --json [FILE], --gradescope [FILE], --junit [FILE].
 Exit status: 0 when grading completed, 1 with --strict unless every point was earned,
 2 for a usage error, 3 when the grader itself could not run.
@@ -13,20 +19,19 @@ Exit status: 0 when grading completed, 1 with --strict unless every point was ea
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one thread per child: fair and fast with several jobs
-
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from course.info import ROOT, find_exercise, load_course
 from grading import report as rp
+from grading.batch import SubmissionError, batch, locate
+from grading.bundle import classroom_workflow, gradescope_bundle
 from grading.engine import Options, grade
+from grading.release import ReleaseError, release
 from grading.runner import Limits
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
@@ -49,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds per exercise")
     p.add_argument("--memory-gb", type=float, default=Limits.memory_bytes / 2**30,
                    help="memory limit per test process, in GiB")
+    p.add_argument("--hidden", metavar="DIR",
+                   help="a folder of extra test_<module>*.py files, run when grading, never released")
     p.add_argument("--no-integrated", action="store_true",
                    help="skip re-running exercises with the learner's own earlier exercises")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
@@ -104,13 +111,16 @@ def cmd_grade(argv: list[str]) -> int:
         print(f"grader.py: {e.args[0]}", file=sys.stderr)
         return rp.EXIT_USAGE
     target = ROOT / args.target if args.target in ("exercises", "solutions") else Path(args.target)
-    if not target.is_dir():
-        print(f"grader.py: {args.target} is not a directory; pass --target with a folder laid out "
-              "like exercises/", file=sys.stderr)
+    try:
+        target = locate(target, course)  # a submission may nest its files in a folder
+    except (SubmissionError, OSError):
+        print(f"grader.py: {args.target} holds no exercise files; pass --target with a folder laid "
+              "out like exercises/", file=sys.stderr)
         return rp.EXIT_USAGE
     limits = Limits(test_seconds=args.test_timeout, exercise_seconds=args.exercise_timeout,
                     memory_bytes=int(args.memory_gb * 2**30))
     options = Options(target=target, exercises=chosen, jobs=args.jobs, limits=limits,
+                      hidden=Path(args.hidden) if args.hidden else None,
                       integrated=not args.no_integrated)
     machine = [(args.gradescope, lambda r: json.dumps(rp.to_gradescope(r), indent=2)),
                (args.json, rp.to_json), (args.junit, rp.to_junit)]
@@ -151,7 +161,7 @@ def cmd_hint(argv: list[str]) -> int:
     k = min(shown, len(e.hints) - 1)
     print(f"{e.id} {e.title}, hint {k + 1} of {len(e.hints)}:\n  {e.hints[k]}")
     if k + 1 < len(e.hints):
-        print(f"(run it again for the next hint)")
+        print("(run it again for the next hint)")
     state[e.id] = k + 1
     rp.write_atomically(HINT_STATE, json.dumps(state))
     return rp.EXIT_OK
@@ -183,7 +193,66 @@ def cmd_watch(argv: list[str]) -> int:
         return rp.EXIT_OK
 
 
-COMMANDS = {"hint": cmd_hint, "watch": cmd_watch}
+def cmd_release(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="grader.py release",
+                                description="Write a student copy: stubs, tests, grader, no reference code.")
+    p.add_argument("out", help="a new (or empty) folder")
+    args = p.parse_args(argv)
+    try:
+        out = release(Path(args.out))
+    except ReleaseError as e:
+        print(f"grader.py release: {e}", file=sys.stderr)
+        return rp.EXIT_GRADER_FAILED
+    print(f"Wrote a student release to {out}. Students run: python -m pip install -e . && python grader.py")
+    return rp.EXIT_OK
+
+
+def cmd_batch(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="grader.py batch", description="Grade every submission in a folder.")
+    p.add_argument("submissions", help="folder of submissions: one directory or .zip per student")
+    p.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
+    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2)
+    args = p.parse_args(argv)
+    submissions = Path(args.submissions)
+    if not submissions.is_dir():
+        print(f"grader.py batch: {submissions} is not a folder of submissions", file=sys.stderr)
+        return rp.EXIT_USAGE
+    start = time.monotonic()
+
+    def progress(done: int, total: int, student: str) -> None:
+        bar = "#" * (30 * done // total)
+        sys.stderr.write(f"\r[{bar:30}] {done}/{total} {student[:30]:30} {time.monotonic() - start:6.0f} s")
+        sys.stderr.flush()
+
+    rows = batch(submissions, Path(args.out), jobs=args.jobs, progress=progress)
+    sys.stderr.write("\n")
+    not_graded = sum(bool(r.reason) for r in rows)
+    flagged = sum(bool(r.flags) for r in rows)
+    print(f"Graded {len(rows) - not_graded} of {len(rows)} submissions ({flagged} flagged) in "
+          f"{time.monotonic() - start:.0f} s: {Path(args.out) / 'grades.csv'}")
+    return rp.EXIT_OK
+
+
+def cmd_gradescope_bundle(argv: list[str]) -> int:
+    if len(argv) != 1 or not argv[0].endswith(".zip"):
+        print("usage: python grader.py gradescope-bundle OUT.zip", file=sys.stderr)
+        return rp.EXIT_USAGE
+    try:
+        out = gradescope_bundle(Path(argv[0]))
+    except ReleaseError as e:
+        print(f"grader.py gradescope-bundle: {e}", file=sys.stderr)
+        return rp.EXIT_GRADER_FAILED
+    print(f"Wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
+    return rp.EXIT_OK
+
+
+def cmd_classroom_workflow(argv: list[str]) -> int:
+    sys.stdout.write(classroom_workflow())
+    return rp.EXIT_OK
+
+
+COMMANDS = {"hint": cmd_hint, "watch": cmd_watch, "release": cmd_release, "batch": cmd_batch,
+            "gradescope-bundle": cmd_gradescope_bundle, "classroom-workflow": cmd_classroom_workflow}
 
 
 def main(argv: list[str]) -> int:
@@ -193,7 +262,7 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ngrader.py: interrupted", file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
-    except Exception as e:  # noqa: BLE001 - the grader's own failure gets its own exit status
+    except Exception as e:
         print(f"grader.py: the grader itself failed: {type(e).__name__}: {e}\n"
               "Nothing was graded. Re-run with a fresh clone, or report this with the command you ran.",
               file=sys.stderr)

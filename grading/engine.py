@@ -49,7 +49,11 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     reference: Path | None = field(default_factory=lambda: _existing(ROOT / "solutions"))
     tests: Path = ROOT / "tests"
+    hidden: Path | None = None  # a folder of an instructor's own test_<module>*.py files
     integrated: bool = True
+
+    def extra_tests(self, module: str) -> list[Path]:
+        return sorted(self.hidden.glob(f"test_{module}*.py")) if self.hidden else []
 
 
 def _existing(path: Path) -> Path | None:
@@ -62,7 +66,7 @@ Progress = Callable[[str, dict[str, Any]], None]
 def tests_hash(tests: Path = ROOT / "tests") -> str:
     """sha256 of the tests and the course metadata: which tests produced a grade."""
     digest = hashlib.sha256()
-    for f in sorted(tests.glob("*.py")) + [ROOT / "exercises" / "info.toml"]:
+    for f in [*sorted(tests.glob("*.py")), ROOT / "exercises" / "info.toml"]:
         digest.update(f.name.encode() + b"\0" + f.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -161,7 +165,8 @@ def grade(options: Options, progress: Progress | None = None,
     notify = progress or (lambda key, event: None)
     meta: dict[str, Any] = {
         "profile": PROFILE, "derandomized": True, "seed": 0,
-        "tests_hash": tests_hash(options.tests), "isolated": options.reference is not None,
+        "tests_hash": tests_hash(options.tests), "hidden_tests": options.hidden is not None,
+        "isolated": options.reference is not None,
         "limits": {"test_seconds": options.limits.test_seconds,
                    "exercise_seconds": options.limits.exercise_seconds,
                    "memory_bytes": options.limits.memory_bytes},
@@ -203,7 +208,7 @@ def grade(options: Options, progress: Progress | None = None,
                                   options.reference, course)
             runs[e.id] = Run(key=e.id, module=e.module, functions=list(e.functions),
                              target_dir=directory, limits=options.limits, tests_dir=options.tests,
-                             protected=protected)
+                             extra_tests=options.extra_tests(e.module), protected=protected)
 
         by_key = {e.id: e for e in course}
 
@@ -232,8 +237,8 @@ def _integrated(options: Options, chosen: list[Exercise], results: dict[str, Exe
                 learner: Path, work: Path, course: list[Exercise], protected: list[Path],
                 on_event: Callable[[Run, dict[str, Any]], None]) -> None:
     """Run again, with the learner's own modules, each exercise whose prerequisites failed."""
-    failing = {e.id for e in course if e.id in results and results[e.id].status != Status.PASSED
-               or e.id not in results and not (learner / e.file_name).is_file()}
+    failing = {e.id for e in course if (e.id in results and results[e.id].status != Status.PASSED)
+               or (e.id not in results and not (learner / e.file_name).is_file())}
     todo = []
     for e in chosen:
         bad = [r for r in e.requires if r in failing]
@@ -243,7 +248,7 @@ def _integrated(options: Options, chosen: list[Exercise], results: dict[str, Exe
                 c for c in course if (learner / c.file_name).is_file()] or course)
             run = Run(key=f"{e.id}/integrated", module=e.module, functions=list(e.functions),
                       target_dir=directory, limits=options.limits, tests_dir=options.tests,
-                      protected=protected)
+                      extra_tests=options.extra_tests(e.module), protected=protected)
             todo.append((e, bad, run))
     Scheduler(options.jobs, on_event).run_all([run for _, _, run in todo])
     for e, bad, run in todo:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How one test ended."""
 
     PASSED = "passed"
@@ -18,7 +18,7 @@ class Outcome(str, Enum):
     NOT_RUN = "not run"  # the exercise's time limit or a refused module stopped it first
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """How one exercise stands."""
 
     PASSED = "passed"

@@ -95,7 +95,8 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
         if e.integrated:
             i = e.integrated
             out.append(f"  With your own {', '.join(i.failing_requirements)} instead of the reference's, "
-                       f"{i.passed} of {i.total} tests of {e.id} pass (the score above uses the reference's).")
+                       f"{i.passed} of {i.total} tests of {e.id} pass "
+                       "(the score above uses the reference's).")
         if e.hints and not e.diagnoses:
             out.append(f"  More help: python grader.py hint {e.id}")
     return "\n".join(out)
@@ -149,7 +150,8 @@ def to_gradescope(report: Report) -> dict[str, Any]:
 
 def to_junit(report: Report) -> str:
     """JUnit XML: one testsuite per exercise, one testcase per test."""
-    root = ET.Element("testsuites", name="transformer-course", tests=str(sum(len(e.tests) for e in report.exercises)))
+    total = sum(len(e.tests) for e in report.exercises)
+    root = ET.Element("testsuites", name="transformer-course", tests=str(total))
     for e in report.exercises:
         cases = e.tests or [TestResult(name=e.module, outcome=Outcome.NOT_RUN, message=" ".join(e.notes))]
         failures = sum(t.outcome != Outcome.PASSED for t in cases)

@@ -48,6 +48,7 @@ class Run:
     target_dir: Path
     limits: Limits
     tests_dir: Path = ROOT / "tests"
+    extra_tests: list[Path] = field(default_factory=list)  # an instructor's hidden tests
     protected: list[Path] = field(default_factory=list)
     collected: list[str] | None = None
     results: dict[str, TestResult] = field(default_factory=dict)
@@ -83,9 +84,10 @@ def _child_main(run: Run, wfd: int) -> None:
         import pytest
 
         pytest.main(
-            [str(run.tests_dir / f"test_{run.module}.py"), "-s", "-p", "no:cacheprovider",
-             "-p", "no:terminal", "-p", "no:warnings", "-p", "hypothesis.extra.pytestplugin", "-o", "addopts=", "--rootdir", str(ROOT),
-             "--target", str(run.target_dir), "--hypothesis-profile", "grading"],
+            [str(run.tests_dir / f"test_{run.module}.py"), *map(str, run.extra_tests), "-s",
+             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings", "-p", "hypothesis.extra.pytestplugin",
+             "-o", "addopts=", "--rootdir", str(ROOT), "--target", str(run.target_dir),
+             "--hypothesis-profile", "grading"],
             plugins=[plugin],
         )
         code = 0

@@ -53,10 +53,6 @@ DENIED_IMPORT_PREFIXES = ("solutions", "catalogue", "_reference", "ctypes", "sub
                           "multiprocessing")
 
 
-class PolicyViolation(Exception):
-    """The learner module uses something the exercises never need."""
-
-
 def check_policy(path: Path, sibling_modules: Iterable[str]) -> list[str]:
     """Reasons ``path`` breaks the sandbox policy (empty when it is fine)."""
     siblings = set(sibling_modules)

@@ -12,6 +12,7 @@ you work), ``thorough`` (CI), ``grading`` (derandomised: the same code always ge
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,7 +32,9 @@ settings.register_profile(
     print_blob=False,
     suppress_health_check=_QUIET,
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+# A release ships recorded reference outputs instead of the reference: only the derandomised
+# examples they were recorded on can be judged, so every profile becomes the grading one.
+settings.load_profile("grading" if target.replaying() else os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 # Counterexamples are printed with numpy's repr: keep them short and readable.
 np.set_printoptions(precision=4, threshold=40, edgeitems=3, linewidth=100, suppress=True)
@@ -54,4 +57,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"target: {target.target_dir()}"
+    mode = " (reference: recorded outputs)" if target.replaying() else ""
+    return f"target: {target.target_dir()}{mode}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = os.environ.get(target.RECORD_VAR)
+    if path:
+        target.reference_data().save(Path(path))

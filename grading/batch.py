@@ -1,0 +1,202 @@
+"""Grade a whole class: every submission in a folder, each a directory or a ``.zip``.
+
+Writes ``grades.csv`` (one row per student: total, points per exercise, cheating signals, and the
+reason when a submission could not be graded) and each student's feedback in the learner's format.
+Re-running skips the submissions already graded unless their content changed, so an interrupted
+batch resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import json
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from course.info import ROOT, Exercise, load_course
+from grading import report as rp
+from grading.engine import Options, grade
+from grading.model import Report, Status
+from grading.runner import Limits
+
+MAX_UNZIPPED = 200 << 20
+STATE = ".batch-state.json"
+
+
+class SubmissionError(Exception):
+    """A submission that cannot be graded, with the reason in words."""
+
+
+@dataclass
+class Row:
+    """One student's line of ``grades.csv``."""
+
+    student: str
+    total: float = 0.0
+    points: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    reason: str = ""
+    code: dict[str, str] = field(default_factory=dict)  # exercise id -> normalised code hash
+
+
+def locate(folder: Path, course: list[Exercise]) -> Path:
+    """The folder under ``folder`` that holds the most exercise files (submissions nest them)."""
+    names = {e.file_name for e in course}
+    best, best_count = None, 0
+    for d in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        if len(d.relative_to(folder).parts) > 4:
+            continue
+        count = sum((d / n).is_file() for n in names)
+        if count > best_count:
+            best, best_count = d, count
+    if best is None:
+        raise SubmissionError("no exercise files found (expected files such as ex01_autoregressive.py)")
+    return best
+
+
+def unzip(archive: Path, dest: Path) -> Path:
+    """Extract ``archive`` into ``dest``, refusing anything that would write outside it."""
+    if not zipfile.is_zipfile(archive):
+        raise SubmissionError("not a valid zip file")
+    with zipfile.ZipFile(archive) as z:
+        members = [m for m in z.infolist() if not m.is_dir()]
+        if not members:
+            raise SubmissionError("the zip is empty")
+        if sum(m.file_size for m in members) > MAX_UNZIPPED:
+            raise SubmissionError("the zip unpacks to more than 200 MB")
+        for m in members:
+            path = PurePosixPath(m.filename.replace("\\", "/"))
+            if path.is_absolute() or ".." in path.parts or stat.S_ISLNK(m.external_attr >> 16):
+                raise SubmissionError(f"the zip would write outside its folder ({m.filename})")
+        for m in members:
+            target = dest / PurePosixPath(m.filename.replace("\\", "/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(m) as src, target.open("wb") as out:
+                shutil.copyfileobj(src, out)
+    return dest
+
+
+def normalised_hash(path: Path) -> str:
+    """Hash of the code's syntax tree without docstrings or comments: equal for copied code."""
+    text = path.read_bytes()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return hashlib.sha256(text).hexdigest()[:16]
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
+
+
+def _content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode() + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _student(entry: Path) -> str:
+    return entry.name.removesuffix(".zip")
+
+
+def _grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits,
+               feedback: Path) -> Row:
+    row = Row(student=_student(entry))
+    with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
+        try:
+            folder = unzip(entry, Path(tmp)) if entry.is_file() else entry
+            folder = locate(folder, course)
+        except (SubmissionError, OSError, zipfile.BadZipFile) as e:
+            row.reason = str(e)
+            (feedback / f"{row.student}.txt").write_text(f"Not graded: {row.reason}\n")
+            return row
+        stubs = {e.id: normalised_hash(ROOT / "exercises" / e.file_name) for e in course}
+        for e in course:
+            f = folder / e.file_name
+            if f.is_file() and (h := normalised_hash(f)) != stubs[e.id]:
+                row.code[e.id] = h
+        try:
+            report = grade(Options(target=folder, jobs=jobs, limits=limits))
+        except Exception as e:
+            row.reason = f"the grader failed on this submission: {type(e).__name__}: {e}"
+            (feedback / f"{row.student}.txt").write_text(f"Not graded: {row.reason}\n")
+            return row
+    _fill(row, report)
+    (feedback / f"{row.student}.txt").write_text(rp.render_text(report) + "\n")
+    (feedback / f"{row.student}.json").write_text(rp.to_json(report))
+    return row
+
+
+def _fill(row: Row, report: Report) -> None:
+    row.total = report.points
+    row.points = {e.id: e.points for e in report.exercises}
+    for e in report.exercises:
+        text = " ".join(e.notes)
+        if e.status == Status.REFUSED and any(w in text for w in ("solutions", "tests", "_reference",
+                                                                   "grading", "catalogue")):
+            row.flags.append(f"{e.id}: uses the reference or the tests")
+        elif "changed code the grader relies on" in text:
+            row.flags.append(f"{e.id}: changed code the grader relies on")
+
+
+def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = None,
+          progress: Callable[[int, int, str], None] | None = None) -> list[Row]:
+    """Grade every submission in ``submissions``; write ``grades.csv`` and feedback into ``out``."""
+    course = load_course()
+    entries = sorted(p for p in submissions.iterdir()
+                     if p.is_dir() or p.suffix.lower() == ".zip")
+    feedback = out / "feedback"
+    feedback.mkdir(parents=True, exist_ok=True)
+    state_file = out / STATE
+    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+    rows: list[Row] = []
+    for i, entry in enumerate(entries, start=1):
+        key, digest = _student(entry), _content_hash(entry)
+        saved = state.get(key)
+        if saved and saved.get("hash") == digest:
+            rows.append(Row(**saved["row"]))
+        else:
+            rows.append(_grade_one(entry, course, jobs, limits or Limits(), feedback))
+            state[key] = {"hash": digest, "row": rows[-1].__dict__}
+            rp.write_atomically(state_file, json.dumps(state, indent=1))
+        if progress:
+            progress(i, len(entries), key)
+    _flag_identical(rows)
+    _write_csv(out / "grades.csv", rows, course)
+    return rows
+
+
+def _flag_identical(rows: list[Row]) -> None:
+    owners: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in rows:
+        for ex, h in r.code.items():
+            owners[(ex, h)].append(r.student)
+    for r in rows:
+        shared = defaultdict(list)
+        for ex, h in r.code.items():
+            for other in owners[(ex, h)]:
+                if other != r.student:
+                    shared[other].append(ex)
+        r.flags = [f for f in r.flags if not f.startswith("identical")]
+        r.flags += [f"identical code to {o} in {', '.join(exs)}" for o, exs in sorted(shared.items())]
+
+
+def _write_csv(path: Path, rows: list[Row], course: list[Exercise]) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "total", *(e.id for e in course), "flags", "not graded because"])
+        for r in rows:
+            w.writerow([r.student, f"{r.total:g}", *(f"{r.points.get(e.id, 0):g}" for e in course),
+                        "; ".join(r.flags), r.reason])
