@@ -85,7 +85,8 @@ def _child_main(run: Run, wfd: int) -> None:
 
         pytest.main(
             [str(run.tests_dir / f"test_{run.module}.py"), *map(str, run.extra_tests), "-s",
-             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings", "-p", "hypothesis.extra.pytestplugin",
+             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings",
+             "-p", "hypothesis.extra.pytestplugin",
              "-o", "addopts=", "--rootdir", str(ROOT), "--target", str(run.target_dir),
              "--hypothesis-profile", "grading"],
             plugins=[plugin],

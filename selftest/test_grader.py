@@ -73,8 +73,9 @@ HOSTILE = {
     "always-equal object": ("class Yes:\n    def __eq__(self, o):\n        return True\n"
                             "    shape = property(lambda self: (1,))\n"
                             "def softmax(x, axis=-1):\n    return Yes()", "numpy.ndarray"),
-    "rigged ndarray subclass": ("class R(np.ndarray):\n    def __eq__(self, o):\n        return np.ones("
-                                "self.shape, bool)\n    def __ne__(self, o):\n        return np.zeros(self.shape, bool)\n"
+    "rigged ndarray subclass": ("class R(np.ndarray):\n    def __eq__(self, o):\n"
+                                "        return np.ones(self.shape, bool)\n    def __ne__(self, o):\n"
+                                "        return np.zeros(self.shape, bool)\n"
                                 "def softmax(x, axis=-1):\n    return np.zeros_like(x).view(R)", "differs"),
     "writes a fake results file": (wrapped(f"{OS}.open('results.json', {OS}.O_WRONLY | {OS}.O_CREAT)"),
                                    "does not let exercise code write"),
