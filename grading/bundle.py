@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -40,9 +41,16 @@ exit 0
 
 
 def gradescope_bundle(out_zip: Path, root: Path = ROOT) -> Path:
-    """Gradescope's autograder zip: setup.sh, run_autograder and a student release (no reference)."""
+    """Gradescope's autograder zip: setup.sh, run_autograder, a release and the reference.
+
+    Students never see the bundle. It carries ``solutions/`` so that each exercise is graded with
+    the reference's other modules (one bug costs points once); the sandbox refuses any read of it
+    from learner code.
+    """
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         source = release(Path(tmp) / "source", root)
+        shutil.copytree(root / "solutions", source / "solutions",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         out_zip.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out_zip, "w", zipfile.ZIP_DEFLATED) as z:
             for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):

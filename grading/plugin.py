@@ -8,6 +8,7 @@ learner's functions so the parent can name a catalogued mistake.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import os
@@ -183,8 +184,9 @@ class GradingPlugin:
 
 
 def _call(fn: Any, args: tuple) -> Any:
+    """``fn`` on a fresh copy of ``args`` (a generator among them must not carry state over)."""
     try:
         with np.errstate(all="ignore"):
-            return fn(*args)
+            return fn(*copy.deepcopy(args))
     except BaseException as e:
         return e

@@ -65,6 +65,6 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
             s = K[b][keep] @ Q[b][i] / math.sqrt(d_k)
             w = np.exp(s - s.max())
             w = w / w.sum()
-            weights[b + (i, keep)] = w
-            out[b + (i,)] = w @ V[b][keep]
+            weights[(*b, i, keep)] = w
+            out[(*b, i)] = w @ V[b][keep]
     return out, weights

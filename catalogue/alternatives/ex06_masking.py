@@ -24,7 +24,7 @@ def padding_mask(tokens, pad_id):
 def decoder_self_mask(tokens, pad_id):
     if np.ndim(tokens) != 2:
         raise ValueError("tokens must have shape [B, T]")
-    B, T = tokens.shape
+    T = tokens.shape[1]
     causal = np.tri(T, dtype=bool)  # (T, T)
     keys = np.repeat((tokens != pad_id)[:, None, :], T, axis=1)  # (B, T, T)
     return np.where(keys, causal, False)

@@ -1,4 +1,7 @@
-"""Realistic mistakes in exercise 05 (queries, keys, values). Each replaces the reference function of its name."""
+"""Realistic mistakes in exercise 05 (queries, keys, values).
+
+Each replaces the reference function of its name.
+"""
 
 import math
 
@@ -52,7 +55,8 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 
 
 @mistake("scaled_dot_product_attention", "sqrt_of_value_width",
-         "you scale by the square root of V's width d_v: d_k is the width of the queries and keys, Q.shape[-1]")
+         "you scale by the square root of V's width d_v: d_k is the width of the queries and keys, "
+         "Q.shape[-1]")
 def scaled_dot_product_attention(Q, K, V, mask=None):
     d = V.shape[-1]
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(d)

@@ -33,7 +33,8 @@ def causal_mask(T):
 
 
 @mistake("padding_mask", "no_query_axis",
-         "your padding mask has shape [B, T]: add the query axis, (tokens != pad_id)[:, None, :] is [B, 1, T]")
+         "your padding mask has shape [B, T]: add the query axis, (tokens != pad_id)[:, None, :] "
+         "is [B, 1, T]")
 def padding_mask(tokens, pad_id):
     return tokens != pad_id
 

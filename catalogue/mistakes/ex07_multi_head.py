@@ -1,4 +1,7 @@
-"""Realistic mistakes in exercise 07 (multi-head attention). Each replaces the reference function of its name."""
+"""Realistic mistakes in exercise 07 (multi-head attention).
+
+Each replaces the reference function of its name.
+"""
 
 import numpy as np
 
@@ -84,7 +87,8 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
 
 
 @mistake("multi_head_attention", "no_projection_biases",
-         "you forgot the biases of the projections: Q = x_q W_q + b_q, K = x_kv W_k + b_k, V = x_kv W_v + b_v")
+         "you forgot the biases of the projections: Q = x_q W_q + b_q, K = x_kv W_k + b_k, "
+         "V = x_kv W_v + b_v")
 def multi_head_attention(x_q, x_kv, p, mask=None):
     H = p.num_heads
     if x_q.shape[-1] % H:

@@ -7,6 +7,7 @@ here from it only so that the file reads (and lints) like the module it is appen
 from catalogue import mistake
 from solutions.ex10_encoder import (
     _check_tokens,
+    _check_x,
     add_and_norm,
     embed,
     encoder_layer,
@@ -22,6 +23,7 @@ from solutions.ex10_encoder import (
 def encoder_layer(x, p, mask=None):
     from .ex09_layers import layer_norm
 
+    _check_x(x, p)
     h = layer_norm(x, p.norm1)
     x = x + multi_head_attention(h, h, p.self_attn, mask)[0]
     return x + feed_forward(layer_norm(x, p.norm2), p.ffn)
@@ -33,6 +35,7 @@ def encoder_layer(x, p, mask=None):
 def encoder_layer(x, p, mask=None):
     from .ex09_layers import layer_norm
 
+    _check_x(x, p)
     x = layer_norm(multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
     return add_and_norm(x, feed_forward(x, p.ffn), p.norm2)
 
@@ -43,6 +46,7 @@ def encoder_layer(x, p, mask=None):
 def encoder_layer(x, p, mask=None):
     from .ex09_layers import layer_norm
 
+    _check_x(x, p)
     x = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
     return layer_norm(feed_forward(x, p.ffn), p.norm2)
 
@@ -51,6 +55,7 @@ def encoder_layer(x, p, mask=None):
          "your layer never passes `mask` to the self-attention, so real tokens read the padding: "
          "multi_head_attention(x, x, p.self_attn, mask)")
 def encoder_layer(x, p, mask=None):
+    _check_x(x, p)
     x = add_and_norm(x, multi_head_attention(x, x, p.self_attn)[0], p.norm1)
     return add_and_norm(x, feed_forward(x, p.ffn), p.norm2)
 
@@ -58,6 +63,7 @@ def encoder_layer(x, p, mask=None):
 @mistake("encoder_layer", "norm1_reused",
          "you use norm1 for both add & norm steps: the feed-forward's add & norm has its own p.norm2")
 def encoder_layer(x, p, mask=None):
+    _check_x(x, p)
     x = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
     return add_and_norm(x, feed_forward(x, p.ffn), p.norm1)
 
@@ -66,6 +72,7 @@ def encoder_layer(x, p, mask=None):
          "your feed-forward reads the layer's input instead of the attention block's output: "
          "feed x = add_and_norm(x, attention) to the second sublayer")
 def encoder_layer(x, p, mask=None):
+    _check_x(x, p)
     h = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
     return add_and_norm(h, feed_forward(x, p.ffn), p.norm2)
 

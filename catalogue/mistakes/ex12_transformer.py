@@ -1,0 +1,143 @@
+"""Realistic mistakes in exercise 12 (the Transformer, greedy decoding). Each replaces the reference
+function of its name.
+
+An entry runs inside a copy of ``solutions/ex12_transformer.py``: it uses that module's names,
+imported here from it only so that the file reads (and lints) like the module it is appended to.
+"""
+
+import numpy as np
+
+from catalogue import mistake
+from solutions.ex12_transformer import decode, encode, transformer_forward
+
+
+@mistake("transformer_forward", "no_output_bias",
+         "your logits leave out the output bias: logits = decode(...) @ W_out + b_out")
+def transformer_forward(src_tokens, tgt_tokens, params):
+    memory = encode(src_tokens, params)
+    return decode(tgt_tokens, memory, src_tokens, params) @ params.W_out
+
+
+@mistake("transformer_forward", "softmax_applied",
+         "you return probabilities (a softmax of the logits): transformer_forward returns the raw "
+         "scores decode(...) @ W_out + b_out; the softmax belongs to the loss")
+def transformer_forward(src_tokens, tgt_tokens, params):
+    memory = encode(src_tokens, params)
+    logits = decode(tgt_tokens, memory, src_tokens, params) @ params.W_out + params.b_out
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+@mistake("transformer_forward", "target_shifted",
+         "you drop the last target token (the shift belongs to training data, not to the model): "
+         "transformer_forward decodes tgt_tokens exactly as given, one logit row per target token")
+def transformer_forward(src_tokens, tgt_tokens, params):
+    memory = encode(src_tokens, params)
+    return decode(tgt_tokens[:, :-1], memory, src_tokens, params) @ params.W_out + params.b_out
+
+
+@mistake("greedy_decode", "argmax_of_first_position",
+         "you take the arg-max of the first position's logits, which only ever saw bos: the next "
+         "token is predicted by the LAST position, logits[:, -1]")
+def greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    for _ in range(max_len):
+        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, 0], axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "finished_rows_not_padded",
+         "a row that produced eos_id keeps generating: once a row has finished, append pad_id to it "
+         "(keep a boolean `finished` per row)")
+def greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    for _ in range(max_len):
+        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        if (tokens == c.eos_id).any(axis=1).all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "never_stops_early",
+         "your loop always runs max_len steps: stop as soon as every row has produced eos_id")
+def greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    for _ in range(max_len):
+        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+    return tokens
+
+
+@mistake("greedy_decode", "starts_with_pad",
+         "your rows start with token 0 (pad_id), not with bos_id: start from np.full((B, 1), bos_id)")
+def greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    tokens = np.zeros((src_tokens.shape[0], 1), dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    for _ in range(max_len):
+        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "one_step_short",
+         "you generate max_len - 1 new tokens (the bos column counted as one of them): run up to "
+         "max_len steps, the result has up to max_len + 1 columns")
+def greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    while tokens.shape[1] < max_len:
+        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "finished_forgotten",
+         "your `finished` only remembers the last step (finished = next == eos), so a row restarts after "
+         "its padding: accumulate it, finished |= next_token == eos_id")
+def greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    for _ in range(max_len):
+        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished = next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens

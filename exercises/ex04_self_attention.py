@@ -1,0 +1,36 @@
+"""Exercise 04: self-attention, as the seed writes it.
+
+In self-attention a sequence attends to itself: every token is a query that scores every token of
+the same sequence (itself included) by a dot product, and its output is the softmax-weighted
+average of all the tokens. The seed uses the token vectors themselves as queries, keys and values
+and does not scale the scores; exercise 05 adds learned projections and the 1/sqrt(d_k) factor.
+
+    weights = softmax(X X^T)   (row-wise: row i is a distribution over the keys j)
+    out = weights X
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ex02_softmax import softmax
+
+
+def self_attention(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unscaled dot-product self-attention of a sequence with itself.
+
+        scores_ij = x_i . x_j,   weights_ij = exp(scores_ij) / sum_k exp(scores_ik),
+        out_i = sum_j weights_ij x_j
+
+    Args:
+        X: the tokens, [..., T, d] (any leading batch dimensions), float32 or float64, finite.
+            Scores grow like |x|^2, so use the stable softmax of exercise 02 (it never overflows).
+
+    Returns:
+        ``(out [..., T, d], weights [..., T, T])`` in ``X``'s dtype; ``weights[..., i, :]`` is the
+        distribution of query i over the keys and sums to 1.
+
+    Raises:
+        ValueError: naming ``X`` if it has fewer than 2 dimensions.
+    """
+    raise NotImplementedError("ex04: weights = softmax(X @ swapaxes(X, -1, -2)); out = weights @ X")

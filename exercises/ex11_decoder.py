@@ -1,0 +1,86 @@
+"""Exercise 11: the decoder (seed part 5).
+
+The decoder writes the target sentence one token at a time, so position ``t`` may read only the
+target tokens ``0..t`` (masked self-attention), and it reads the source through the encoder's
+output, the ``memory``: in encoder-decoder (cross) attention the queries come from the decoder and
+the keys and values from the memory. Each of the three sublayers is followed by add & norm:
+
+    y = LayerNorm_1(y + MultiHead(y, y, y, self_mask))                  masked self-attention
+    y = LayerNorm_2(y + MultiHead(y, memory, memory, memory_mask))      cross-attention
+    y = LayerNorm_3(y + FFN(y))
+
+``decode`` embeds the target tokens and runs every layer with the causal-and-padding target mask
+and the source padding mask.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course.params import DecoderLayerParams, TransformerParams
+
+from .ex06_masking import decoder_self_mask, padding_mask
+from .ex07_multi_head import multi_head_attention
+from .ex08_positional_encoding import embed
+from .ex09_layers import add_and_norm, feed_forward
+
+
+def decoder_layer(
+    y: np.ndarray,
+    memory: np.ndarray,
+    p: DecoderLayerParams,
+    self_mask: np.ndarray | None = None,
+    memory_mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """One post-norm decoder layer: masked self-attention, cross-attention, feed-forward.
+
+        y = LayerNorm_1(y + MultiHead(y, y, y, self_mask))
+        y = LayerNorm_2(y + MultiHead(y, memory, memory, memory_mask))
+        y = LayerNorm_3(y + FFN(y))
+
+    Args:
+        y: target token vectors [B, T_tgt, D], float32 or float64 (kept, with parameters of that
+            dtype).
+        memory: the encoder's output [B, T_src, D]; gives the keys and values of the
+            cross-attention.
+        p: ``self_attn``, ``norm1``, ``cross_attn``, ``norm2``, ``ffn``, ``norm3``.
+        self_mask: optional boolean [B or 1, T_tgt or 1, T_tgt] for the self-attention
+            (causal and padding in ``decode``).
+        memory_mask: optional boolean [B or 1, T_tgt or 1, T_src] for the cross-attention
+            (the source padding mask [B, 1, T_src] in ``decode``).
+
+    Returns:
+        [B, T_tgt, D], in ``y``'s dtype.
+
+    Raises:
+        ValueError: if ``y`` is not [B, T_tgt, D] with ``D`` the width of the parameters (names
+            ``y``), or ``memory`` is not [B, T_src, D] with ``y``'s B and D (names ``memory``).
+    """
+    raise NotImplementedError("ex11: self-attention, cross-attention on memory, FFN, each + add & norm")
+
+
+def decode(
+    tgt_tokens: np.ndarray, memory: np.ndarray, src_tokens: np.ndarray, params: TransformerParams
+) -> np.ndarray:
+    """The decoder: embed the target, then every decoder layer against the encoder's memory.
+
+        y_0 = tgt_embed[tgt_tokens] * sqrt(D) + PE[:T_tgt]
+        y_l = decoder_layer(y_{l-1}, memory, params.decoder[l-1],
+                            decoder_self_mask(tgt_tokens, pad_id), padding_mask(src_tokens, pad_id))
+
+    Args:
+        tgt_tokens: integer token ids [B, T_tgt], each in ``0..tgt_vocab-1``, padding after.
+        memory: the encoder's output for ``src_tokens`` [B, T_src, D].
+        src_tokens: the source token ids [B, T_src]; only their padding matters here.
+        params: the model; uses ``config.pad_id``, ``tgt_embed`` [V_tgt, D] and ``decoder``.
+
+    Returns:
+        [B, T_tgt, D], in the dtype of the parameters.
+
+    Raises:
+        ValueError: if ``tgt_tokens`` is not a 2-D integer array with ids in the target vocabulary
+            (names ``tgt_tokens``), ``src_tokens`` is not a 2-D integer array (names
+            ``src_tokens``), or ``memory`` is not [B, T_src, D] for these tokens (names
+            ``memory``).
+    """
+    raise NotImplementedError("ex11: embed with tgt_embed, then each layer with the target and source masks")

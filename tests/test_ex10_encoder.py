@@ -1,0 +1,388 @@
+"""Tests of exercise 10: the encoder layer and the encoder.
+
+Each test's docstring says, in one line, the property it checks; the grader shows it to the
+learner when the test fails, with the counterexample and the hint below it.
+
+The helpers before the tests (``PAD``, ``astype_params``, ``model_tolerance``, ``key_mask``,
+``layer_norm_rows``, ``embedding_oracle``, ``configs``, ``sources``, ``fixed_tokens``) are shared
+with the tests of exercises 11 and 12.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course.params import EncoderLayerParams, TransformerConfig
+from tests import strategies as S
+from tests import target
+from tests.checks import as_array, assert_close, tolerance
+
+ex10 = target.module("ex10_encoder")
+ref10 = target.reference("ex10_encoder")
+
+PAD = 0
+
+
+# --- helpers shared with the tests of ex11 and ex12 -------------------------------------------------
+
+
+def astype_params(value: Any, dtype: type) -> Any:
+    """A copy of ``value`` (parameters, lists of them, arrays) with every float array cast to ``dtype``.
+
+    The reference runs on the float64 copy of a float32 model, so both see the same numbers.
+    """
+    if isinstance(value, np.ndarray):
+        return value.astype(dtype) if value.dtype.kind == "f" else value.copy()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: astype_params(getattr(value, f.name), dtype)
+                                             for f in dataclasses.fields(value)})
+    if isinstance(value, list):
+        return [astype_params(v, dtype) for v in value]
+    return value
+
+
+def model_tolerance(dtype: Any) -> tuple[float, float]:
+    """``(rtol, atol)`` for a whole stack of layers: float32 rounding grows through the layer norms."""
+    rtol, atol = tolerance(dtype)
+    return (rtol, atol) if np.dtype(dtype) == np.float64 else (rtol, 5 * atol)
+
+
+def key_mask(lengths: list[int], T: int) -> np.ndarray:
+    """Padding mask [B, 1, T]: row ``b`` has ``lengths[b]`` real keys, then padding."""
+    return (np.arange(T)[None, :] < np.asarray(lengths)[:, None])[:, None, :]
+
+
+def layer_norm_rows(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """Layer norm written out, in float64: an oracle independent of the exercises."""
+    x = x.astype(np.float64)
+    return gamma * (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + eps) + beta
+
+
+def embedding_oracle(tokens: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[tokens] * sqrt(D) + PE[:T]`` in float64, the encoding written out from the paper."""
+    T, D = tokens.shape[1], table.shape[1]
+    angle = np.arange(T)[:, None] / 10000.0 ** (np.arange(0, D, 2) / D)  # (T, D/2)
+    PE = np.zeros((T, D))
+    PE[:, 0::2], PE[:, 1::2] = np.sin(angle), np.cos(angle)
+    return table.astype(np.float64)[tokens] * math.sqrt(D) + PE
+
+
+@st.composite
+def configs(draw) -> TransformerConfig:
+    """Small models, vocabularies 11 (source) and 13 (target), D even, 1 or 2 layers, H >= 1."""
+    D, H = draw(st.sampled_from([(8, 2), (4, 2), (6, 3), (8, 4), (4, 1)]))
+    return S.small_config(d_model=D, num_heads=H, d_ff=draw(st.sampled_from([12, 3])),
+                          num_layers=draw(st.integers(1, 2)))
+
+
+def sources(min_batch: int = 1) -> st.SearchStrategy[np.ndarray]:
+    """Source token batches [B, T_src] (ids 1..10, then padding 0), rows of different lengths."""
+    return S.token_batches(min_batch=min_batch, max_batch=3, max_len=6, vocab=11, pad_id=PAD)
+
+
+def fixed_tokens(lengths: list[int], T: int, vocab: int, seed: int) -> np.ndarray:
+    """A token batch from a seed: ``lengths[b]`` real tokens per row, then padding."""
+    return S.lengths_to_tokens(lengths, T, vocab, PAD, S.rng(seed))
+
+
+# --- encoder_layer ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerCase:
+    """One encoder-layer call, printed short: sizes, dtype, seed, real lengths of the rows (or no mask)."""
+
+    B: int
+    T: int
+    H: int
+    d_k: int
+    F: int
+    dtype: type
+    seed: int
+    lengths: tuple[int, ...] | None
+
+    def build(self) -> tuple[np.ndarray, EncoderLayerParams, np.ndarray | None]:
+        """``(x [B, T, D], p, mask [B, 1, T] or None)``."""
+        D = self.H * self.d_k
+        x = (2 * S.rng(self.seed).standard_normal((self.B, self.T, D))).astype(self.dtype)
+        p = S.random_encoder_layer(self.seed + 1, D, self.H, self.F, self.dtype)
+        return x, p, None if self.lengths is None else key_mask(list(self.lengths), self.T)
+
+
+@st.composite
+def layer_cases(draw, masked: bool = True) -> LayerCase:
+    """Encoder-layer calls: B <= 3, T <= 5, H <= 3, d_k <= 3, F <= 6, maybe a padding mask."""
+    B, T = draw(st.integers(1, 3)), draw(st.integers(1, 5))
+    sizes = (B, T, draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 6)))
+    lengths = None
+    if masked and draw(st.booleans()):
+        lengths = tuple(draw(st.integers(1, T)) for _ in range(B))
+    return LayerCase(*sizes, draw(S.float_dtypes), draw(S.seeds), lengths)
+
+
+def revealing_layer(dtype: Any = np.float64, seed: int = 0):
+    """B=2, T=5, D=8, H=2, F=12 and a mask with 5 and 3 real keys."""
+    return LayerCase(2, 5, 2, 4, 12, dtype, seed, (5, 3)).build()
+
+
+@settings(max_examples=10)
+@given(layer_cases())
+def test_encoder_layer_shape_and_dtype(case):
+    """encoder_layer returns [B, T, D] in the dtype of x (float32 stays float32)."""
+    x, p, mask = case.build()
+    as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
+
+
+@given(layer_cases())
+def test_encoder_layer_matches_reference(case):
+    """encoder_layer equals the reference on random inputs, weights and padding masks.
+
+    Hint: x = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1), then
+    x = add_and_norm(x, feed_forward(x, p.ffn), p.norm2).
+    """
+    x, p, mask = case.build()
+    out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
+    expected = ref10.encoder_layer(x.astype(np.float64), astype_params(p, np.float64), mask)
+    assert_close(out, expected, "encoder_layer(x, p, mask)", *model_tolerance(x.dtype))
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_encoder_layer_example(dtype):
+    """encoder_layer equals the reference on B=2 rows with 5 and 3 real tokens, H=2, D=8, F=12."""
+    x, p, mask = revealing_layer(dtype)
+    out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, dtype)
+    expected = ref10.encoder_layer(x.astype(np.float64), astype_params(p, np.float64), mask)
+    assert_close(out, expected, "encoder_layer(x, p, mask)", *model_tolerance(dtype))
+
+
+@given(layer_cases(masked=False))
+def test_encoder_layer_ends_with_layer_norm(case):
+    """With norm2's gamma = 1 and beta = 0, every output row has mean 0 and variance 1 (post-norm).
+
+    Hint: the paper normalises AFTER the residual: LayerNorm(x + Sublayer(x)), not x + Sublayer(LayerNorm(x)).
+    """
+    x, p, _ = case.build()
+    D = x.shape[-1]
+    if D < 4:  # a row of 2 or 3 numbers can have a tiny variance, which eps then shrinks
+        return
+    p = dataclasses.replace(p, norm2=dataclasses.replace(p.norm2, gamma=np.ones(D, x.dtype),
+                                                         beta=np.zeros(D, x.dtype)))
+    out = as_array(ex10.encoder_layer(x, p), "encoder_layer(x, p)", x.shape, x.dtype).astype(np.float64)
+    assert_close(out.mean(-1), np.zeros(x.shape[:-1]), "mean of each output row", atol=1e-4)
+    var = out.var(-1)  # var / (var + eps) of the normalised sum: 1 up to eps
+    assert_close(np.clip(var, 0.9, 1.0), var, "variance of each output row (between 0.9 and 1)",
+                 rtol=0, atol=1e-4)
+
+
+@given(layer_cases())
+def test_encoder_layer_residuals_carry_x(case):
+    """When both sublayers output zero, the layer is LayerNorm_2(LayerNorm_1(x)): the residuals carry x.
+
+    Hint: add & norm normalises x + Sublayer(x), never Sublayer(x) alone.
+    """
+    x, p, mask = case.build()
+    zero = dataclasses.replace
+    p = zero(p, self_attn=zero(p.self_attn, W_o=0 * p.self_attn.W_o, b_o=0 * p.self_attn.b_o),
+             ffn=zero(p.ffn, W_2=0 * p.ffn.W_2, b_2=0 * p.ffn.b_2))
+    out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
+    h = layer_norm_rows(x, p.norm1.gamma, p.norm1.beta)
+    assert_close(out, layer_norm_rows(h, p.norm2.gamma, p.norm2.beta),
+                 "encoder_layer(x) whose sublayers output zero", *model_tolerance(x.dtype))
+
+
+@given(layer_cases(), st.randoms(use_true_random=False))
+def test_encoder_layer_is_permutation_equivariant(case, random):
+    """Without positional encoding, permuting the tokens (and the mask's keys) permutes the output.
+
+    Hint: the layer must not use the token positions: attention and the feed-forward treat tokens alike.
+    """
+    x, p, mask = case.build()
+    perm = list(range(x.shape[1]))
+    random.shuffle(perm)
+    out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
+    permuted_mask = None if mask is None else mask[:, :, perm]
+    out_perm = as_array(ex10.encoder_layer(x[:, perm], p, permuted_mask), "encoder_layer(x[:, perm])",
+                        x.shape, x.dtype)
+    assert_close(out_perm, out[:, perm], f"encoder_layer(x[:, perm]) compared with "
+                 f"encoder_layer(x)[:, perm], perm={perm}", *model_tolerance(x.dtype))
+
+
+@given(layer_cases(masked=False), st.data())
+def test_encoder_layer_masked_keys_are_not_read(case, data):
+    """Changing x at the masked (padding) positions never changes the output at the real positions.
+
+    Hint: pass the mask to multi_head_attention.
+    """
+    x, p, _ = case.build()
+    B, T, _ = x.shape
+    lengths = [data.draw(st.integers(1, T), label=f"length of row {b}") for b in range(B)]
+    mask = key_mask(lengths, T)
+    real = mask[:, 0, :]  # (B, T)
+    other = np.where(real[..., None], x, 5 * S.rng(int(x.size)).standard_normal(x.shape)).astype(x.dtype)
+    out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
+    out2 = as_array(ex10.encoder_layer(other, p, mask), "encoder_layer(x changed under the mask)",
+                    x.shape, x.dtype)
+    assert_close(np.where(real[..., None], out2, 0), np.where(real[..., None], out, 0),
+                 f"real positions of encoder_layer after changing the padded positions (lengths {lengths})")
+
+
+def test_encoder_layer_pinned_padding():
+    """Two rows with 5 and 3 real tokens: changing the last two tokens of row 1 changes nothing real."""
+    x, p, mask = revealing_layer()
+    other = x.copy()
+    other[1, 3:] = -7.0
+    out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
+    out2 = as_array(ex10.encoder_layer(other, p, mask), "encoder_layer(x changed under the mask)",
+                    x.shape, x.dtype)
+    assert_close(out2[1, :3], out[1, :3], "row 1, real positions 0..2, after changing its padded positions")
+    assert_close(out2[0], out[0], "row 0 after changing row 1")
+
+
+@given(layer_cases())
+def test_encoder_layer_rows_are_independent(case):
+    """Each batch row computed alone gives the same output as in the batch."""
+    x, p, mask = case.build()
+    out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
+    for b in range(x.shape[0]):
+        alone = as_array(ex10.encoder_layer(x[b:b + 1], p, None if mask is None else mask[b:b + 1]),
+                         f"encoder_layer(x[{b}:{b + 1}])", x[b:b + 1].shape, x.dtype)
+        assert_close(out[b:b + 1], alone, f"row {b} of encoder_layer(x) compared with that row alone",
+                     *model_tolerance(x.dtype))
+
+
+def test_encoder_layer_wrong_width_raises():
+    """An x whose width is not the parameters' D raises ValueError naming `x`."""
+    x, p, _ = revealing_layer()
+    with pytest.raises(ValueError, match=r"\bx\b"):
+        ex10.encoder_layer(x[..., :6], p)
+
+
+# --- encode -----------------------------------------------------------------------------------------
+
+
+@settings(max_examples=10)
+@given(S.seeds, configs(), S.float_dtypes, sources())
+def test_encode_shape_and_dtype(seed, config, dtype, src):
+    """encode returns [B, T_src, D] in the dtype of the parameters."""
+    params = S.random_transformer(seed, config, dtype)
+    as_array(ex10.encode(src, params), "encode(src, params)", (*src.shape, config.d_model), dtype)
+
+
+@given(S.seeds, configs(), S.float_dtypes, sources())
+def test_encode_matches_reference(seed, config, dtype, src):
+    """encode equals the reference on random models and padded source batches.
+
+    Hint: embed with params.src_embed, build padding_mask(src, config.pad_id) once, then apply
+    params.encoder[0], params.encoder[1], ... each with its own parameters.
+    """
+    params = S.random_transformer(seed, config, dtype)
+    out = as_array(ex10.encode(src, params), "encode(src, params)", (*src.shape, config.d_model), dtype)
+    expected = ref10.encode(src, astype_params(params, np.float64))
+    assert_close(out, expected, "encode(src, params)", *model_tolerance(dtype))
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_encode_example(dtype):
+    """encode equals the reference on two rows with 6 and 3 real tokens, D=8, H=2, 2 layers."""
+    params = S.random_transformer(3, S.small_config(), dtype)
+    src = fixed_tokens([6, 3], 6, 11, seed=4)
+    out = as_array(ex10.encode(src, params), "encode(src, params)", (2, 6, 8), dtype)
+    assert_close(out, ref10.encode(src, astype_params(params, np.float64)), "encode(src, params)",
+                 *model_tolerance(dtype))
+
+
+@given(S.seeds, configs(), S.float_dtypes, sources())
+def test_encode_without_layers_is_the_embedding(seed, config, dtype, src):
+    """With no layers, encode returns src_embed[src] * sqrt(D) + the sinusoidal encoding.
+
+    Hint: use embed(src_tokens, params.src_embed) from exercise 08: it scales and adds the encoding.
+    """
+    params = dataclasses.replace(S.random_transformer(seed, config, dtype), encoder=[])
+    out = as_array(ex10.encode(src, params), "encode(src, params with no layers)",
+                   (*src.shape, config.d_model), dtype)
+    assert_close(out, embedding_oracle(src, params.src_embed), "encode(src, params with no layers)")
+
+
+@settings(max_examples=15)
+@given(S.seeds, configs(), S.float_dtypes, sources(min_batch=2))
+def test_encode_padding_is_invisible(seed, config, dtype, src):
+    """Each row encoded alone, without its padding, gives the same outputs at its real positions.
+
+    Hint: encode must mask the padding keys: padding_mask(src_tokens, pad_id), True at real tokens.
+    """
+    params = S.random_transformer(seed, config, dtype)
+    out = as_array(ex10.encode(src, params), "encode(src, params)", (*src.shape, config.d_model), dtype)
+    for b, L in enumerate((src != PAD).sum(axis=1)):
+        alone = as_array(ex10.encode(src[b:b + 1, :L], params), f"encode(src[{b}:{b + 1}, :{L}])",
+                         (1, L, config.d_model), dtype)
+        assert_close(out[b, :L], alone[0], f"row {b} (real length {L}) of encode(src) compared with "
+                     "the row encoded alone without padding", *model_tolerance(dtype))
+
+
+def test_encode_pinned_padding():
+    """Two rows with 6 and 3 real tokens: row 1's real outputs equal those of its 3 tokens alone."""
+    params = S.random_transformer(3, S.small_config())
+    src = fixed_tokens([6, 3], 6, 11, seed=4)
+    out = as_array(ex10.encode(src, params), "encode(src, params)", (2, 6, 8), np.float64)
+    alone = as_array(ex10.encode(src[1:, :3], params), "encode(src[1:, :3])", (1, 3, 8), np.float64)
+    assert_close(out[1, :3], alone[0], "row 1 (3 real tokens) of encode(src) compared with the row alone")
+
+
+@given(S.seeds, configs(), S.float_dtypes, sources())
+def test_encode_reads_the_whole_sentence(seed, config, dtype, src):
+    """The encoder is not causal: changing the last real token changes the output at position 0.
+
+    Hint: the encoder uses the padding mask only, no causal mask: every token sees every real token.
+    """
+    lengths = (src != PAD).sum(axis=1)
+    b = int(np.argmax(lengths))
+    L = int(lengths[b])
+    if L < 2:
+        return
+    other = src.copy()
+    other[b, L - 1] = 1 + other[b, L - 1] % 10  # another real token (ids 1..10)
+    params = S.random_transformer(seed, config, dtype)
+    out = as_array(ex10.encode(src, params), "encode(src, params)", (*src.shape, config.d_model), dtype)
+    out2 = as_array(ex10.encode(other, params), "encode(src with its last real token changed)",
+                    out.shape, dtype)
+    change = np.abs(out2[b, 0].astype(np.float64) - out[b, 0]).max()
+    assert change > 1e-4, (f"the output at position 0 of row {b} did not change ({change:.2g}) when its "
+                           f"last real token (position {L - 1}) changed: the encoder must see every token")
+
+
+@pytest.mark.parametrize("bad", ["too_large", "negative", "float", "one_dim"])
+def test_encode_bad_tokens_raise(bad):
+    """Source tokens outside 0..V_src-1, not integers or not [B, T] raise ValueError naming `src_tokens`."""
+    params = S.random_transformer(3, S.small_config())
+    src = fixed_tokens([4, 2], 4, 11, seed=1)
+    if bad == "too_large":
+        src[0, 0] = params.config.src_vocab
+    elif bad == "negative":
+        src[1, 0] = -1
+    elif bad == "float":
+        src = src.astype(np.float64)
+    else:
+        src = src[0]
+    with pytest.raises(ValueError, match="src_tokens"):
+        ex10.encode(src, params)
+
+
+def diagnostic_cases() -> dict[str, list[tuple]]:
+    """Fixed inputs on which every catalogued mistake gives its own output."""
+    x, p, mask = revealing_layer(seed=10)
+    x2 = (10 * np.random.default_rng(11).standard_normal((2, 4, 8)))
+    p2 = S.random_encoder_layer(12, 8, 2, 12)
+    params = S.random_transformer(13, S.small_config())
+    return {
+        "encoder_layer": [(x, p, mask), (x2, p2, None)],
+        "encode": [(fixed_tokens([6, 3], 6, 11, seed=14), params),
+                   (fixed_tokens([2, 5], 5, 11, seed=15), params)],
+    }

@@ -1,0 +1,358 @@
+"""Tests of exercise 12: the whole Transformer and greedy decoding.
+
+Each test's docstring says, in one line, the property it checks; the grader shows it to the
+learner when the test fails, with the counterexample and the hint below it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course.params import TransformerConfig, TransformerParams
+from tests import strategies as S
+from tests import target
+from tests.checks import as_array, assert_close, assert_equal
+from tests.test_ex10_encoder import (
+    PAD,
+    astype_params,
+    configs,
+    fixed_tokens,
+    model_tolerance,
+    sources,
+)
+from tests.test_ex11_decoder import token_pairs
+
+ex12 = target.module("ex12_transformer")
+ref12 = target.reference("ex12_transformer")
+
+BOS, EOS = 1, 2  # the ids of small_config (pad_id is PAD = 0)
+
+
+def call_forward(src, tgt, params, what="transformer_forward(src, tgt, params)"):
+    """The target's logits, read as an array [B, T_tgt, V_tgt] in the parameters' dtype."""
+    shape = (*tgt.shape, params.config.tgt_vocab)
+    return as_array(ex12.transformer_forward(src, tgt, params), what, shape, params.W_out.dtype)
+
+
+def reference_forward(src, tgt, params):
+    return ref12.transformer_forward(src, tgt, astype_params(params, np.float64))
+
+
+# --- transformer_forward ---------------------------------------------------------------------------
+
+
+@settings(max_examples=10)
+@given(S.seeds, configs(), S.float_dtypes, token_pairs())
+def test_forward_shape_and_dtype(seed, config, dtype, tokens):
+    """transformer_forward returns logits [B, T_tgt, V_tgt] in the dtype of the parameters."""
+    tgt, src = tokens
+    call_forward(src, tgt, S.random_transformer(seed, config, dtype))
+
+
+@given(S.seeds, configs(), S.float_dtypes, token_pairs())
+def test_forward_matches_reference(seed, config, dtype, tokens):
+    """transformer_forward equals the reference on random models and padded token batches.
+
+    Hint: memory = encode(src, params); logits = decode(tgt, memory, src, params) @ W_out + b_out.
+    """
+    tgt, src = tokens
+    params = S.random_transformer(seed, config, dtype)
+    assert_close(call_forward(src, tgt, params), reference_forward(src, tgt, params),
+                 "transformer_forward(src, tgt, params)", *model_tolerance(dtype))
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_forward_example(dtype):
+    """transformer_forward equals the reference on B=2 (targets of 4 and 2 tokens, sources of 6 and 3)."""
+    params = S.random_transformer(31, S.small_config(), dtype)
+    tgt, src = fixed_tokens([4, 2], 4, 13, seed=32), fixed_tokens([6, 3], 6, 11, seed=33)
+    assert_close(call_forward(src, tgt, params), reference_forward(src, tgt, params),
+                 "transformer_forward(src, tgt, params)", *model_tolerance(dtype))
+
+
+@settings(max_examples=10)
+@given(S.seeds, configs(), S.float_dtypes, token_pairs(), st.sampled_from([-3.0, 0.5, 20.0]))
+def test_forward_logits_are_affine_in_b_out(seed, config, dtype, tokens, c):
+    """Adding c to every entry of b_out adds c to every logit: logits are x W_out + b_out, no softmax.
+
+    Hint: return the raw scores decode(...) @ W_out + b_out; the softmax belongs to the loss, not here.
+    """
+    tgt, src = tokens
+    params = S.random_transformer(seed, config, dtype)
+    shifted = dataclasses.replace(params, b_out=(params.b_out + dtype(c)).astype(dtype))
+    logits = call_forward(src, tgt, params)
+    logits2 = call_forward(src, tgt, shifted, f"transformer_forward with b_out + {c}")
+    assert_close(logits2 - logits, np.full(logits.shape, c), f"logits(b_out + {c}) - logits(b_out)",
+                 *model_tolerance(dtype))
+
+
+@settings(max_examples=10)
+@given(S.seeds, configs(), token_pairs(), st.data())
+def test_forward_is_causal(seed, config, tokens, data):
+    """Changing the target tokens after position t never changes the logits at or before t."""
+    tgt, src = tokens
+    T = tgt.shape[1]
+    if T < 2:
+        return
+    t = data.draw(st.integers(0, T - 2), label="t")
+    other = tgt.copy()
+    other[:, t + 1:] = 1 + (tgt[:, t + 1:] + 4) % 12  # other real ids 1..12
+    params = S.random_transformer(seed, config)
+    logits = call_forward(src, tgt, params)
+    logits2 = call_forward(src, other, params, f"transformer_forward with the target after t={t} changed")
+    assert_close(logits2[:, :t + 1], logits[:, :t + 1], f"logits at positions 0..{t}")
+
+
+@settings(max_examples=10)
+@given(S.seeds, configs(), token_pairs(min_batch=2))
+def test_forward_padding_is_invisible(seed, config, tokens):
+    """Each row computed alone, without the padding of its source and target, gives the same real logits."""
+    tgt, src = tokens
+    params = S.random_transformer(seed, config)
+    logits = call_forward(src, tgt, params)
+    for b in range(tgt.shape[0]):
+        Lt, Ls = int((tgt[b] != PAD).sum()), int((src[b] != PAD).sum())
+        alone = call_forward(src[b:b + 1, :Ls], tgt[b:b + 1, :Lt], params,
+                             f"transformer_forward of row {b} alone")
+        assert_close(logits[b, :Lt], alone[0], f"row {b} of the logits compared with the row computed alone "
+                     f"without padding ({Lt} target, {Ls} source tokens)")
+
+
+@pytest.mark.parametrize("bad", ["src_tokens", "tgt_tokens"])
+def test_forward_tokens_out_of_vocabulary_raise(bad):
+    """A source id >= V_src or a target id >= V_tgt raises ValueError naming src_tokens or tgt_tokens."""
+    params = S.random_transformer(31, S.small_config())
+    tgt, src = fixed_tokens([4, 2], 4, 13, seed=32), fixed_tokens([6, 3], 6, 11, seed=33)
+    if bad == "src_tokens":
+        src[0, 1] = params.config.src_vocab
+    else:
+        tgt[1, 0] = params.config.tgt_vocab
+    with pytest.raises(ValueError, match=bad):
+        ex12.transformer_forward(src, tgt, params)
+
+
+# --- greedy_decode ----------------------------------------------------------------------------------
+
+
+def with_eos_bias(params: TransformerParams, bias: float, scale: float = 1.0) -> TransformerParams:
+    """The model with its eos logit scaled by ``scale`` and raised by ``bias``.
+
+    A larger bias ends the sentences sooner; a larger scale makes the eos logit swing more from row
+    to row and step to step, so that the rows of a batch finish at different steps.
+    """
+    eos = params.config.eos_id
+    W_out, b_out = params.W_out.copy(), params.b_out.copy()
+    W_out[:, eos] *= scale
+    b_out[eos] += bias
+    return dataclasses.replace(params, W_out=W_out, b_out=b_out)
+
+
+def call_greedy(src, params, max_len, what="greedy_decode(src, params, max_len)"):
+    """The target's tokens [B, L], checked: an integer array, B rows, 2 <= L <= max_len + 1, bos first."""
+    out = ex12.greedy_decode(src, params, max_len)
+    if not issubclass(type(out), np.ndarray) or out.dtype.kind not in "iu":
+        raise AssertionError(f"{what} should be an integer numpy array, got "
+                             f"{type(out).__name__} {getattr(out, 'dtype', '')}")
+    out = as_array(out, what)
+    if out.ndim != 2 or out.shape[0] != src.shape[0] or not 2 <= out.shape[1] <= max_len + 1:
+        raise AssertionError(f"{what} has shape {out.shape}, expected ({src.shape[0]}, L) with "
+                             f"2 <= L <= max_len + 1 = {max_len + 1}: bos, then 1 to max_len new tokens")
+    assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id), f"column 0 of {what} (bos_id)")
+    return out
+
+
+def finished_before(out: np.ndarray, t: int) -> np.ndarray:
+    """[B] bool: the row produced eos somewhere in columns 1..t-1."""
+    return (out[:, 1:t] == EOS).any(axis=1)
+
+
+@dataclass(frozen=True)
+class GreedyCase:
+    """One greedy_decode call, printed short: the model is built from its seed."""
+
+    src: np.ndarray
+    seed: int
+    config: TransformerConfig
+    dtype: type
+    eos_bias: float
+    eos_scale: float
+    max_len: int
+
+    def build(self) -> tuple[np.ndarray, TransformerParams, int]:
+        """``(src, params, max_len)``."""
+        params = S.random_transformer(self.seed, self.config, self.dtype)
+        return self.src, with_eos_bias(params, self.eos_bias, self.eos_scale), self.max_len
+
+
+@st.composite
+def greedy_cases(draw, dtype: Any = None, min_batch: int = 1, eos_scales: tuple[float, ...] = (1.0, 8.0)):
+    """Small models whose eos logit is scaled and raised by 0 to 3, max_len from 1 to 6."""
+    return GreedyCase(draw(sources(min_batch)), draw(S.seeds), draw(configs()), dtype or draw(S.float_dtypes),
+                      draw(st.sampled_from([0.0, 1.0, 2.0, 3.0])), draw(st.sampled_from(eos_scales)),
+                      draw(st.integers(1, 6)))
+
+
+# Rows of a batch often finish at different steps with these: what the padding and stopping rules are about.
+staggered_cases = greedy_cases(min_batch=2, eos_scales=(8.0,))
+
+
+def staggered_case() -> tuple[np.ndarray, TransformerParams, int]:
+    """Three sources whose translations end (eos) at steps 5, 4 and 6 of at most 8."""
+    params = with_eos_bias(S.random_transformer(42, S.small_config()), 1.5)
+    return fixed_tokens([5, 3, 4], 5, 11, seed=30), params, 8
+
+
+@settings(max_examples=10)
+@given(greedy_cases())
+def test_greedy_shape_and_first_token(case):
+    """greedy_decode returns integers [B, L] with 2 <= L <= max_len + 1, every row starting with bos_id.
+
+    Hint: start from np.full((B, 1), bos_id) and append one column per step, at most max_len steps.
+    """
+    call_greedy(*case.build())
+
+
+@settings(max_examples=10)
+@given(greedy_cases())
+def test_greedy_appends_the_argmax_of_the_last_position(case):
+    """Every new token is the arg-max of the last position's logits of transformer_forward on the prefix.
+
+    Checked with your transformer_forward and with the reference's, for every row not yet finished.
+    Hint: logits[:, -1] is the prediction after the whole prefix; logits[:, 0] only saw bos.
+    """
+    src, params, max_len = case.build()
+    out = call_greedy(src, params, max_len)
+    p64 = astype_params(params, np.float64)
+    slack = 1e-3 if params.W_out.dtype == np.float32 else 1e-8  # ties may go either way
+    for t in range(1, out.shape[1]):
+        live, prefix = ~finished_before(out, t), out[:, :t]
+        reference = ref12.transformer_forward(src, prefix, p64)
+        for name, logits in [("your transformer_forward", call_forward(src, prefix, params)),
+                             ("the reference transformer_forward", reference)]:
+            last = np.asarray(logits, dtype=np.float64)[:, -1]  # (B, V)
+            chosen = np.take_along_axis(last, out[:, t:t + 1], axis=1)[:, 0]
+            bad = live & (chosen < last.max(axis=1) - slack)
+            if bad.any():
+                b = int(np.argmax(bad))
+                raise AssertionError(
+                    f"step {t}, row {b}: greedy_decode appended token {out[b, t]} but the arg-max of "
+                    f"{name}(src, tokens[:, :{t}])[{b}, -1] is {int(last[b].argmax())} "
+                    f"(prefix {prefix[b].tolist()})")
+
+
+@given(staggered_cases)
+def test_greedy_pads_finished_rows(case):
+    """After a row's first eos_id, every token of that row is pad_id.
+
+    Hint: keep a boolean `finished` per row; for finished rows append pad_id instead of the arg-max.
+    """
+    out = call_greedy(*case.build())
+    for t in range(2, out.shape[1]):
+        done = finished_before(out, t)
+        assert_equal(np.where(done, out[:, t], PAD), np.full(out.shape[0], PAD),
+                     f"column {t} of the tokens (rows that produced eos before it must get pad_id)")
+
+
+@given(staggered_cases)
+def test_greedy_stops_when_every_row_has_finished(case):
+    """greedy_decode stops right after the step where the last row produced eos, else after max_len tokens.
+
+    Hint: after appending a column, stop if every row has finished; run at most max_len steps.
+    """
+    src, params, max_len = case.build()
+    out = call_greedy(src, params, max_len)
+    L = out.shape[1]
+    every_row_ended = bool(finished_before(out, L).all())
+    if not every_row_ended:
+        assert max_len + 1 == L, (f"the tokens have {L} columns but a row never produced eos: expected "
+                                  f"bos and max_len={max_len} new tokens, {max_len + 1} columns")
+    else:
+        assert not finished_before(out, L - 1).all(), (
+            f"every row had finished before the last column {L - 1}: greedy_decode should have stopped "
+            "one step earlier")
+
+
+@settings(max_examples=10)
+@given(greedy_cases(dtype=np.float64))
+def test_greedy_matches_reference(case):
+    """greedy_decode returns exactly the reference's tokens (float64 models)."""
+    src, params, max_len = case.build()
+    out = call_greedy(src, params, max_len)
+    assert_equal(out, ref12.greedy_decode(src, params, max_len), "greedy_decode(src, params, max_len)")
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_greedy_example_rows_ending_at_different_steps(dtype):
+    """Three rows whose translations end at steps 5, 4 and 6: the tokens equal the reference's.
+
+    Hint: a finished row gets pad_id while the others go on; the loop stops after step 6, not max_len=8.
+    """
+    src, params, max_len = staggered_case()
+    expected = ref12.greedy_decode(src, params, max_len)
+    out = call_greedy(src, astype_params(params, dtype), max_len)
+    assert_equal(out, expected, "greedy_decode(src, params, max_len=8)")
+
+
+@pytest.mark.parametrize("max_len", [1, 4])
+def test_greedy_stops_at_once_when_eos_wins(max_len):
+    """When eos always wins (b_out[eos] = +100), every row is [bos_id, eos_id] and decoding stops."""
+    src, params, _ = staggered_case()
+    out = call_greedy(src, with_eos_bias(params, 100.0), max_len)
+    assert_equal(out, np.tile([BOS, EOS], (3, 1)), f"greedy_decode(src, params where eos wins, {max_len})")
+
+
+@pytest.mark.parametrize("max_len", [1, 3])
+def test_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
+    """When eos never wins (b_out[eos] = -100), greedy_decode returns bos and exactly max_len new tokens."""
+    src, params, _ = staggered_case()
+    out = call_greedy(src, with_eos_bias(params, -100.0), max_len)
+    assert out.shape == (3, max_len + 1), (f"greedy_decode(max_len={max_len}) has shape {out.shape}, "
+                                           f"expected (3, {max_len + 1}): bos and max_len new tokens")
+
+
+@settings(max_examples=10)
+@given(greedy_cases())
+def test_greedy_rows_are_independent(case):
+    """Each source row decoded alone gives the same tokens as in the batch (then padding)."""
+    src, params, max_len = case.build()
+    out = call_greedy(src, params, max_len)
+    for b in range(src.shape[0]):
+        alone = call_greedy(src[b:b + 1], params, max_len, f"greedy_decode(src[{b}:{b + 1}])")
+        L = alone.shape[1]
+        assert_equal(out[b, :L], alone[0], f"row {b} of greedy_decode compared with the row decoded alone")
+        assert_equal(out[b, L:], np.full(out.shape[1] - L, PAD), f"row {b} after it finished alone")
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_greedy_bad_max_len_raises(bad):
+    """max_len < 1 raises ValueError naming `max_len`."""
+    src, params, _ = staggered_case()
+    with pytest.raises(ValueError, match="max_len"):
+        ex12.greedy_decode(src, params, bad)
+
+
+def test_greedy_bad_source_raises():
+    """A source id >= V_src raises ValueError naming `src_tokens`."""
+    src, params, _ = staggered_case()
+    src[0, 0] = params.config.src_vocab
+    with pytest.raises(ValueError, match="src_tokens"):
+        ex12.greedy_decode(src, params, 3)
+
+
+def diagnostic_cases() -> dict[str, list[tuple]]:
+    """Fixed inputs on which every catalogued mistake gives its own output."""
+    params = S.random_transformer(34, S.small_config())
+    tgt, src = fixed_tokens([4, 2], 4, 13, seed=35), fixed_tokens([6, 3], 6, 11, seed=36)
+    staggered_src, staggered_params, _ = staggered_case()
+    return {
+        "transformer_forward": [(src, tgt, params)],
+        "greedy_decode": [staggered_case(), (staggered_src, with_eos_bias(staggered_params, -100.0), 3),
+                          (src, params, 4)],
+    }
