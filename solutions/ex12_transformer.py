@@ -76,8 +76,8 @@ def greedy_decode(src_tokens: np.ndarray, params: TransformerParams, max_len: in
     tokens = np.full((B, 1), c.bos_id, dtype=np.int64)  # (B, 1)
     finished = np.zeros(B, dtype=bool)  # (B,)
     for _ in range(max_len):
-        logits = decode(tokens, memory, src_tokens, params) @ params.W_out + params.b_out  # (B, T, V)
-        next_token = np.argmax(logits[:, -1], axis=-1)  # (B,): the last position predicts the next token
+        last = decode(tokens, memory, src_tokens, params)[:, -1]  # (B, D): the last position predicts
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1)  # (B,)
         next_token = np.where(finished, c.pad_id, next_token)  # finished rows get padding
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)  # (B, T + 1)
         finished |= next_token == c.eos_id
