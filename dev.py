@@ -125,7 +125,8 @@ def judge_catalogue(entries: list | None = None, jobs: int = 2) -> list[dict[str
             runs.append((entry, exercise, Run(key=exercise.id, module=entry.module,
                                               functions=list(exercise.functions), target_dir=directory,
                                               limits=Limits(test_seconds=20, exercise_seconds=120),
-                                              protected=[ROOT / "catalogue"])))
+                                              protected=[ROOT / "catalogue"],
+                                              fail_fast=entry.kind == "mistake")))
         Scheduler(jobs).run_all([run for _, _, run in runs])
         for entry, exercise, run in runs:
             result = _exercise_result(exercise, run, [], False, catalogue)

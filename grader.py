@@ -111,6 +111,10 @@ def cmd_grade(argv: list[str]) -> int:
         print(f"grader.py: {e.args[0]}", file=sys.stderr)
         return rp.EXIT_USAGE
     target = ROOT / args.target if args.target in ("exercises", "solutions") else Path(args.target)
+    if not target.is_dir():
+        print(f"grader.py: {args.target} is not a directory; pass --target with a folder laid out "
+              "like exercises/", file=sys.stderr)
+        return rp.EXIT_USAGE
     try:
         target = locate(target, course)  # a submission may nest its files in a folder
     except (SubmissionError, OSError):

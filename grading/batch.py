@@ -112,7 +112,7 @@ def _student(entry: Path) -> str:
 
 
 def _grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits,
-               feedback: Path) -> Row:
+               feedback: Path, exercises: list[Exercise] | None) -> Row:
     row = Row(student=_student(entry))
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         try:
@@ -128,7 +128,7 @@ def _grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits,
             if f.is_file() and (h := normalised_hash(f)) != stubs[e.id]:
                 row.code[e.id] = h
         try:
-            report = grade(Options(target=folder, jobs=jobs, limits=limits))
+            report = grade(Options(target=folder, exercises=exercises, jobs=jobs, limits=limits))
         except Exception as e:
             row.reason = f"the grader failed on this submission: {type(e).__name__}: {e}"
             (feedback / f"{row.student}.txt").write_text(f"Not graded: {row.reason}\n")
@@ -152,9 +152,13 @@ def _fill(row: Row, report: Report) -> None:
 
 
 def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = None,
-          progress: Callable[[int, int, str], None] | None = None) -> list[Row]:
-    """Grade every submission in ``submissions``; write ``grades.csv`` and feedback into ``out``."""
-    course = load_course()
+          progress: Callable[[int, int, str], None] | None = None,
+          exercises: list[Exercise] | None = None) -> list[Row]:
+    """Grade every submission in ``submissions``; write ``grades.csv`` and feedback into ``out``.
+
+    ``exercises``: only these (default: the whole course).
+    """
+    course = exercises or load_course()
     entries = sorted(p for p in submissions.iterdir()
                      if p.is_dir() or p.suffix.lower() == ".zip")
     feedback = out / "feedback"
@@ -168,7 +172,7 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
         if saved and saved.get("hash") == digest:
             rows.append(Row(**saved["row"]))
         else:
-            rows.append(_grade_one(entry, course, jobs, limits or Limits(), feedback))
+            rows.append(_grade_one(entry, course, jobs, limits or Limits(), feedback, exercises))
             state[key] = {"hash": digest, "row": rows[-1].__dict__}
             rp.write_atomically(state_file, json.dumps(state, indent=1))
         if progress:

@@ -221,7 +221,8 @@ def grade(options: Options, progress: Progress | None = None,
                 if checkpoint:
                     checkpoint(report(False))
 
-        Scheduler(options.jobs, on_event).run_all(list(runs.values()))
+        # The later exercises have the slowest tests: start them first, so no core idles at the end.
+        Scheduler(options.jobs, on_event).run_all(list(runs.values())[::-1])
         for key, run in runs.items():  # runs that ended without "done" (crashes, time limits)
             results[key] = _exercise_result(by_key[key], run, [], False, catalogue)
 
@@ -243,7 +244,7 @@ def _integrated(options: Options, chosen: list[Exercise], results: dict[str, Exe
     for e in chosen:
         bad = [r for r in e.requires if r in failing]
         mine = results.get(e.id)
-        if bad and mine is not None and mine.tests:
+        if bad and mine is not None and mine.tests and mine.status != Status.NOT_STARTED:
             directory = _assemble(work / f"{e.id}-integrated", learner, None, options.reference, [
                 c for c in course if (learner / c.file_name).is_file()] or course)
             run = Run(key=f"{e.id}/integrated", module=e.module, functions=list(e.functions),

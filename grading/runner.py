@@ -10,6 +10,7 @@ runaway test costs that test only.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -50,6 +51,7 @@ class Run:
     limits: Limits
     tests_dir: Path = ROOT / "tests"
     extra_tests: list[Path] = field(default_factory=list)  # an instructor's hidden tests
+    fail_fast: bool = False  # stop at the first failing test (enough to know a mistake is caught)
     protected: list[Path] = field(default_factory=list)
     collected: list[str] | None = None
     results: dict[str, TestResult] = field(default_factory=dict)
@@ -72,6 +74,9 @@ def _child_main(run: Run, wfd: int) -> None:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1) if os.environ.get("GRADER_DEBUG") else (0, 1, 2):
             os.dup2(devnull, fd)
+        # The parent may itself be capturing output (pytest): write to our own fds, not its files.
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
         os.environ["HYPOTHESIS_PROFILE"] = "grading"
         os.environ["PYTHONHASHSEED"] = "0"
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the plugins grading relies on
@@ -89,7 +94,7 @@ def _child_main(run: Run, wfd: int) -> None:
              "-q", "--tb=native", "-p", "no:cacheprovider", "-p", "no:warnings",
              "-p", "hypothesis.extra.pytestplugin",
              "-o", "addopts=", "--rootdir", str(ROOT), "--target", str(run.target_dir),
-             "--hypothesis-profile", "grading"],
+             "--hypothesis-profile", "grading", *(["-x"] if run.fail_fast else [])],
             plugins=[plugin],
         )
         code = 0
@@ -137,6 +142,7 @@ def preload(runs: list[Run]) -> None:
                 warnings.simplefilter("ignore")
                 importlib.import_module("tests.conftest")
                 importlib.import_module(f"tests.test_{run.module}")
+    gc.freeze()  # what is loaded now stays put: the children's collections skip it
 
 
 class Scheduler:

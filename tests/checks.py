@@ -114,5 +114,5 @@ def assert_equal(actual: np.ndarray, expected: np.ndarray, name: str) -> None:
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise AssertionError(
             f"{name} differs at {int(bad.sum())} of {bad.size} entries, first at {first} "
-            f"(got {actual[first]!r}, expected {expected[first]!r}); expected:\n{expected}"
+            f"(got {actual[first].item()!r}, expected {expected[first].item()!r}); expected:\n{expected}"
         )

@@ -41,7 +41,7 @@ settings.register_profile("thorough", max_examples=150, deadline=None, suppress_
 settings.register_profile(
     "grading",
     phases=_PHASES,
-    max_examples=25,
+    max_examples=20,
     derandomize=True,
     database=None,
     deadline=None,
