@@ -2,8 +2,8 @@
 
     python dev.py check          the course is consistent: metadata, stubs, solutions, docstrings
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
-    python dev.py catalogue      grade every catalogue entry: mistakes caught, alternatives accepted,
-                                 and how many mistakes the grader's diagnosis names
+    python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
+                                 alternatives accepted, and how many the diagnosis names
 """
 
 from __future__ import annotations
@@ -151,7 +151,12 @@ def main(argv: list[str]) -> int:
         print(f"wrote {FINGERPRINTS.relative_to(ROOT)}")
         return 0
     if command == "catalogue":
-        rows = judge_catalogue()
+        from catalogue.entries import alternatives, mistakes
+        from course.info import find_exercise
+
+        course = load_course()
+        wanted = {find_exercise(course, a).module for a in argv[1:]}
+        rows = judge_catalogue([e for e in mistakes() + alternatives() if not wanted or e.module in wanted])
         wrong = [r for r in rows if not r["right"]]
         for r in wrong:
             e = r["entry"]
