@@ -28,6 +28,12 @@ from grading.model import Outcome, TestResult
 
 MAX_RESTARTS = 4
 MAX_LINE = 1 << 20
+# Time limits count the CPU time a child spends, so a machine busy with other work never makes a
+# correct submission time out; a child that waits instead of computing is stopped after this many
+# times the limit in wall-clock time. Where the CPU time cannot be read, the limits are wall-clock.
+WALL_FACTOR = 3
+_HAVE_PROC = Path("/proc/self/stat").is_file()
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if _HAVE_PROC else 100
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class Run:
     restarts: int = 0
     started: float = 0.0
     finished: float = 0.0
+    cpu_spent: float = 0.0  # CPU seconds of the children that have ended
 
     def remaining(self) -> list[str]:
         return [t for t in (self.collected or []) if t not in self.results]
@@ -111,8 +118,22 @@ class _Child:
     current: str | None = None
     current_doc: tuple[str, str] = ("", "")
     current_since: float = 0.0
+    current_cpu: float = 0.0  # the child's CPU seconds when the current test started
+    cpu: float = 0.0  # its CPU seconds at the last look
     progressed: bool = False
     done: bool = False
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds of a running process (Linux), or None where they cannot be read."""
+    if not _HAVE_PROC:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
 
 
 def _signal_name(status: int) -> str:
@@ -218,6 +239,7 @@ class Scheduler:
             child.current = str(event.get("test"))
             child.current_doc = (str(event.get("prop", ""))[:300], str(event.get("hint", ""))[:300])
             child.current_since = time.monotonic()
+            child.current_cpu = _cpu_seconds(child.pid) or child.cpu
             child.progressed = True
         elif kind == "result":
             name = str(event.get("test"))
@@ -237,10 +259,16 @@ class Scheduler:
         self.on_event(run, event)
 
     def _overdue(self, child: _Child, now: float) -> str | None:
-        limits = child.run.limits
-        if child.current and now - child.current_since > limits.test_seconds:
-            return f"timed out after {limits.test_seconds:g} s (an infinite loop, or far too slow)"
-        if now - child.run.started > limits.exercise_seconds:
+        run, limits = child.run, child.run.limits
+        cpu = _cpu_seconds(child.pid)
+        if cpu is not None:
+            child.cpu = cpu
+        if child.current:
+            wall = now - child.current_since
+            used = wall if cpu is None else cpu - child.current_cpu
+            if used > limits.test_seconds or wall > WALL_FACTOR * limits.test_seconds:
+                return f"timed out after {limits.test_seconds:g} s (an infinite loop, or far too slow)"
+        if _spent(run, child, now) > limits.exercise_seconds:
             return f"the exercise's time limit of {limits.exercise_seconds:g} s ran out"
         return None
 
@@ -251,6 +279,7 @@ class Scheduler:
         del running[child.fd]
         _, status = os.waitpid(child.pid, 0)
         run = child.run
+        run.cpu_spent += child.cpu
         if child.done:
             run.finished = time.monotonic()
             return
@@ -263,7 +292,7 @@ class Scheduler:
                 prop=prop, hint=hint)
         elif not child.progressed:
             run.notes.append(f"the tests could not start: {died} while loading {run.module}.py")
-        out_of_time = time.monotonic() - run.started > run.limits.exercise_seconds
+        out_of_time = _spent(run, None, time.monotonic()) > run.limits.exercise_seconds
         if (run.remaining() and child.progressed and not out_of_time
                 and run.restarts < MAX_RESTARTS):
             run.restarts += 1
@@ -275,6 +304,16 @@ class Scheduler:
         if run.collected is None:
             run.collected = []
         run.finished = time.monotonic()
+
+
+def _spent(run: Run, child: _Child | None, now: float) -> float:
+    """The time an exercise has used against its limit: its children's CPU seconds where they can
+    be read (wall-clock past ``WALL_FACTOR`` times the limit counts as the whole limit), else wall-clock."""
+    wall = now - run.started
+    if not _HAVE_PROC:
+        return wall
+    cpu = run.cpu_spent + (child.cpu if child else 0.0)
+    return run.limits.exercise_seconds + 1 if wall > WALL_FACTOR * run.limits.exercise_seconds else cpu
 
 
 def _result(event: dict[str, Any]) -> TestResult:
