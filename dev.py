@@ -4,6 +4,8 @@
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
                                  alternatives accepted, and how many the diagnosis names
+    python dev.py stub EX        write exercises/<module>.py from the solution: the same module,
+                                 public bodies replaced by NotImplementedError, private helpers dropped
 """
 
 from __future__ import annotations
@@ -70,6 +72,29 @@ def course_problems() -> list[str]:
         if len(e.hints) < 1:
             problems.append(f"{e.id}: no hints in info.toml")
     return problems
+
+
+def stub_source(solution: Path, exercise_id: str) -> str:
+    """The stub of a solution file: public bodies raise NotImplementedError, private helpers go."""
+    source = solution.read_text()
+    lines = source.splitlines(keepends=True)
+    tree = ast.parse(source)
+    out, last = [], 0
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        start = (node.decorator_list[0] if node.decorator_list else node).lineno - 1
+        if node.name.startswith("_"):
+            out.append("".join(lines[last:start]).rstrip("\n") + "\n")
+            last = node.end_lineno
+            continue
+        body = node.body[1] if ast.get_docstring(node) and len(node.body) > 1 else node.body[0]
+        indent = " " * body.col_offset
+        out.append("".join(lines[last:body.lineno - 1]))
+        out.append(f'{indent}raise NotImplementedError("{exercise_id}: implement {node.name}")\n')
+        last = node.end_lineno
+    out.append("".join(lines[last:]))
+    return "".join(out).rstrip("\n") + "\n"
 
 
 def _outputs(package_dir: Path, module: str, cases: dict[str, list[tuple]]) -> dict[str, list[Any]]:
@@ -171,6 +196,13 @@ def main(argv: list[str]) -> int:
             if r["entry"].kind == "mistake" and not r["diagnosed"]:
                 print(f"  not named: {r['entry'].name}")
         return 1 if wrong else 0
+    if command == "stub" and len(argv) == 2:
+        from course.info import find_exercise
+
+        e = find_exercise(load_course(), argv[1])
+        (ROOT / "exercises" / e.file_name).write_text(stub_source(ROOT / "solutions" / e.file_name, e.id))
+        print(f"wrote exercises/{e.file_name}")
+        return 0
     print(__doc__)
     return 2
 

@@ -13,14 +13,20 @@ zero bias hides a forgotten ``+ b``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "AdamState",
     "DecoderLayerParams",
     "EncoderLayerParams",
     "FeedForwardParams",
+    "GPTConfig",
+    "GPTParams",
+    "LayerCache",
     "LayerNormParams",
     "MultiHeadParams",
     "TransformerConfig",
@@ -28,9 +34,11 @@ __all__ = [
     "init_decoder_layer",
     "init_encoder_layer",
     "init_feed_forward",
+    "init_gpt",
     "init_layer_norm",
     "init_multi_head",
     "init_transformer",
+    "tree_map",
 ]
 
 
@@ -115,6 +123,66 @@ class TransformerParams:
     decoder: list[DecoderLayerParams]
     W_out: np.ndarray
     b_out: np.ndarray
+
+
+@dataclass
+class LayerCache:
+    """One decoder layer's self-attention keys and values so far, both [B, H, t, d_k] (exercise 13)."""
+
+    keys: np.ndarray
+    values: np.ndarray
+
+
+@dataclass
+class GPTConfig:
+    """Sizes of a decoder-only language model (exercise 14)."""
+
+    vocab: int
+    d_model: int
+    num_heads: int
+    d_ff: int
+    num_layers: int
+
+
+@dataclass
+class GPTParams:
+    """A decoder-only model: ``embed`` [V, D], ``layers`` (a block is an encoder layer run under a
+    causal mask), ``W_out`` [D, V], ``b_out`` [V]."""
+
+    config: GPTConfig
+    embed: np.ndarray
+    layers: list[EncoderLayerParams]
+    W_out: np.ndarray
+    b_out: np.ndarray
+
+
+@dataclass
+class AdamState:
+    """Adam's running moments ``m`` and ``v`` (each shaped like the parameters) after ``step`` updates
+    (exercise 16)."""
+
+    step: int
+    m: Any
+    v: Any
+
+
+def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
+    """Apply ``fn`` to every array of a parameter tree (and the matching arrays of ``rest``).
+
+    A tree is a parameter dataclass, a list or tuple of trees, or an array; other leaves (``config``,
+    ``num_heads``) are taken from ``tree`` unchanged. ``tree_map(np.zeros_like, params)`` gives
+    zeros shaped like every parameter; ``tree_map(lambda p, g: p - lr * g, params, grads)`` is
+    one step of gradient descent. Nothing is changed in place.
+    """
+    if isinstance(tree, np.ndarray):
+        return fn(tree, *rest)
+    if isinstance(tree, list | tuple):
+        return type(tree)(tree_map(fn, t, *(r[i] for r in rest)) for i, t in enumerate(tree))
+    if is_dataclass(tree) and not isinstance(tree, TransformerConfig | GPTConfig):
+        return replace(tree, **{f.name: tree_map(fn, getattr(tree, f.name),
+                                                 *(getattr(r, f.name) for r in rest))
+                                for f in fields(tree)})
+    return tree
 
 
 def _glorot(rng: np.random.Generator, d_in: int, d_out: int, dtype: np.dtype) -> np.ndarray:
@@ -234,4 +302,27 @@ def init_transformer(
         ],
         W_out=_glorot(rng, c.d_model, c.tgt_vocab, dtype),
         b_out=_bias(rng, c.tgt_vocab, dtype, random_bias),
+    )
+
+
+def init_gpt(
+    rng: np.random.Generator,
+    config: GPTConfig,
+    dtype: np.dtype = np.float64,
+    random_bias: bool = False,
+) -> GPTParams:
+    """A decoder-only model; the embedding ~ N(0, 1/D) as in :func:`init_transformer`."""
+    c = config
+    for name in ("vocab", "d_model", "num_heads", "d_ff", "num_layers"):
+        if getattr(c, name) < 1:
+            raise ValueError(f"config.{name} must be at least 1, got {getattr(c, name)}")
+    if c.d_model % c.num_heads != 0:
+        raise ValueError(f"config.num_heads={c.num_heads} must divide d_model={c.d_model}")
+    return GPTParams(
+        config=c,
+        embed=(rng.standard_normal((c.vocab, c.d_model)) / np.sqrt(c.d_model)).astype(dtype),
+        layers=[init_encoder_layer(rng, c.d_model, c.num_heads, c.d_ff, dtype, random_bias)
+                for _ in range(c.num_layers)],
+        W_out=_glorot(rng, c.d_model, c.vocab, dtype),
+        b_out=_bias(rng, c.vocab, dtype, random_bias),
     )
