@@ -1,0 +1,228 @@
+"""Train a small Transformer to reverse digit sequences, with the backward pass and Adam of exercises
+15 and 16, then save pictures of what it learned.
+
+    python train.py                      the reference (solutions/), about two minutes on 2 cores
+    python train.py --target exercises   your own exercises (the default where there is no solutions/)
+
+The task: the source is 4 to 8 random digits, the target the same digits in reverse order
+(``3 1 4 1 5`` -> ``5 1 4 1 3``). The model never sees the held-out sequences, and the accuracy
+counts a sequence as right only when greedy decoding writes every digit and the ``eos`` exactly.
+The pictures (``--figures``, needs matplotlib: ``pip install -e ".[plots]"``) show the
+cross-attention of the trained model on one example (an anti-diagonal: output position ``t`` reads
+source position ``L - 1 - t``), the causal mask and the positional encoding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from course.params import TransformerConfig, TransformerParams, init_transformer
+
+ROOT = Path(__file__).resolve().parent
+PAD, BOS, EOS, FIRST_DIGIT = 0, 1, 2, 3  # token ids: digit d is FIRST_DIGIT + d
+
+
+@dataclass
+class Options:
+    """What ``main`` trains, with the defaults that reach 99% in under 3 minutes on 2 cores."""
+
+    target: str = "solutions" if (ROOT / "solutions").is_dir() else "exercises"
+    steps: int = 1000
+    batch: int = 64
+    lr: float = 2e-3
+    warmup: int = 100
+    min_len: int = 4
+    max_len: int = 8
+    d_model: int = 64
+    num_heads: int = 4
+    d_ff: int = 128
+    num_layers: int = 2
+    eval_every: int = 200
+    held_out: int = 1000
+    seed: int = 0
+    figures: Path = ROOT / "figures"
+
+
+def reversal_batch(rng: np.random.Generator, batch: int, min_len: int, max_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random digit sequences (padded) and their reversals framed by bos/eos: [B, max_len], [B, max_len + 2]."""
+    lengths = rng.integers(min_len, max_len + 1, size=batch)  # (B,)
+    digits = rng.integers(0, 10, size=(batch, max_len)) + FIRST_DIGIT  # (B, max_len)
+    real = np.arange(max_len) < lengths[:, None]  # (B, max_len)
+    src = np.where(real, digits, PAD)
+    tgt = np.full((batch, max_len + 2), PAD, dtype=np.int64)
+    tgt[:, 0] = BOS
+    for b, n in enumerate(lengths):
+        tgt[b, 1:n + 1] = digits[b, :n][::-1]
+        tgt[b, n + 1] = EOS
+    return src, tgt
+
+
+def held_out_set(options: Options, seen: set[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences drawn from their own generator, none of which appears in the training batches."""
+    rng = np.random.default_rng(options.seed + 1)
+    src, tgt = reversal_batch(rng, 4 * options.held_out, options.min_len, options.max_len)
+    fresh = [i for i, row in enumerate(src) if row.tobytes() not in seen][: options.held_out]
+    return src[fresh], tgt[fresh]
+
+
+def exact_accuracy(modules: dict[str, ModuleType], params: TransformerParams, src: np.ndarray,
+                   tgt: np.ndarray) -> float:
+    """The fraction of rows whose greedy translation equals the target exactly (digits and eos)."""
+    out = modules["ex12_transformer"].greedy_decode(src, params, tgt.shape[1] - 1)  # (B, <= T_tgt)
+    out = np.pad(out, ((0, 0), (0, tgt.shape[1] - out.shape[1])), constant_values=PAD)
+    return float((out == tgt).all(axis=1).mean())
+
+
+def learning_rate(step: int, options: Options) -> float:
+    """Linear warm-up to ``lr``, then a cosine decay to a tenth of it."""
+    if step < options.warmup:
+        return options.lr * (step + 1) / options.warmup
+    progress = (step - options.warmup) / max(1, options.steps - options.warmup)
+    return options.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def progress_bar(step: int, total: int, loss: float, accuracy: float | None, started: float) -> str:
+    """One line: a bar, the step, the loss, the last held-out accuracy and the time so far."""
+    width = 30
+    filled = int(width * step / total)
+    acc = "   -  " if accuracy is None else f"{100 * accuracy:5.1f}%"
+    return (f"\r[{'#' * filled}{'.' * (width - filled)}] {step:>5}/{total}  loss {loss:6.3f}  "
+            f"held-out exact {acc}  {time.perf_counter() - started:5.0f} s")
+
+
+def train(options: Options, modules: dict[str, ModuleType]) -> tuple[TransformerParams, float, float]:
+    """Train from scratch; returns the model, its held-out exact-sequence accuracy and the seconds taken."""
+    training = modules["ex16_training"]
+    rng = np.random.default_rng(options.seed)
+    config = TransformerConfig(src_vocab=FIRST_DIGIT + 10, tgt_vocab=FIRST_DIGIT + 10, d_model=options.d_model,
+                               num_heads=options.num_heads, d_ff=options.d_ff, num_layers=options.num_layers,
+                               pad_id=PAD, bos_id=BOS, eos_id=EOS)
+    params = init_transformer(rng, config, dtype=np.float32)
+    state = training.adam_init(params)
+    batches = [reversal_batch(rng, options.batch, options.min_len, options.max_len) for _ in range(options.steps)]
+    test_src, test_tgt = held_out_set(options, {row.tobytes() for src, _ in batches for row in src})
+    started, accuracy, loss = time.perf_counter(), None, float("nan")
+    for step, (src, tgt) in enumerate(batches, start=1):
+        params, state, loss = training.train_step(params, state, src, tgt, learning_rate(step - 1, options))
+        if step % options.eval_every == 0 or step == options.steps:
+            accuracy = exact_accuracy(modules, params, test_src, test_tgt)
+        print(progress_bar(step, options.steps, loss, accuracy, started), end="", flush=True)
+    print()
+    return params, float(accuracy), time.perf_counter() - started
+
+
+def save_figures(options: Options, modules: dict[str, ModuleType], params: TransformerParams) -> list[Path]:
+    """Cross-attention on one held-out example, the causal mask, the positional encoding."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    options.figures.mkdir(parents=True, exist_ok=True)
+    src, _ = reversal_batch(np.random.default_rng(options.seed + 2), 1, options.max_len, options.max_len)
+    out = modules["ex12_transformer"].greedy_decode(src, params, options.max_len + 1)  # (1, T_tgt)
+    weights = cross_attention(modules, params, src, out[:, :-1])  # (H, T_tgt, T_src) of the last layer
+    digits = [str(t - FIRST_DIGIT) for t in src[0]]
+    written = [str(t - FIRST_DIGIT) if t >= FIRST_DIGIT else {BOS: "bos", EOS: "eos", PAD: "pad"}[t]
+               for t in out[0, :-1]]
+    paths = []
+
+    fig, axes = plt.subplots(1, weights.shape[0], figsize=(3.2 * weights.shape[0], 3.4))
+    for h, ax in enumerate(np.atleast_1d(axes)):
+        ax.imshow(weights[h], cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks(range(len(digits)), digits)
+        ax.set_yticks(range(len(written)), written)
+        ax.set_xlabel("source token")
+        ax.set_title(f"head {h}")
+    np.atleast_1d(axes)[0].set_ylabel("decoder input (predicts the next)")
+    fig.suptitle("Cross-attention of the last decoder layer: the reversal is an anti-diagonal")
+    paths.append(_save(fig, options.figures / "cross_attention.png"))
+
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(modules["ex06_masking"].causal_mask(10), cmap="gray_r")
+    ax.set_title("causal_mask(10): query i may attend key j <= i")
+    ax.set_xlabel("key position j")
+    ax.set_ylabel("query position i")
+    paths.append(_save(fig, options.figures / "causal_mask.png"))
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    image = ax.imshow(modules["ex08_positional_encoding"].sinusoidal_encoding(64, 128), cmap="RdBu", aspect="auto")
+    fig.colorbar(image, ax=ax)
+    ax.set_title("sinusoidal_encoding(64, 128): sin on even columns, cos on odd ones")
+    ax.set_xlabel("dimension")
+    ax.set_ylabel("position")
+    paths.append(_save(fig, options.figures / "positional_encoding.png"))
+    return paths
+
+
+def cross_attention(modules: dict[str, ModuleType], params: TransformerParams, src: np.ndarray,
+                    tgt: np.ndarray) -> np.ndarray:
+    """The last decoder layer's cross-attention weights [H, T_tgt, T_src] for the first row."""
+    pad = params.config.pad_id
+    memory = modules["ex10_encoder"].encode(src, params)
+    y = modules["ex08_positional_encoding"].embed(tgt, params.tgt_embed)
+    self_mask = modules["ex06_masking"].decoder_self_mask(tgt, pad)
+    src_mask = modules["ex06_masking"].padding_mask(src, pad)
+    for layer in params.decoder[:-1]:
+        y = modules["ex11_decoder"].decoder_layer(y, memory, layer, self_mask, src_mask)
+    layers, last = modules["ex09_layers"], params.decoder[-1]
+    attend = modules["ex07_multi_head"].multi_head_attention
+    y = layers.add_and_norm(y, attend(y, y, last.self_attn, self_mask)[0], last.norm1)
+    return attend(y, memory, last.cross_attn, src_mask)[1][0]
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def load_modules(target: str) -> dict[str, ModuleType]:
+    """The exercise modules of ``target`` (``solutions`` or ``exercises``), imported as a package."""
+    if target not in ("solutions", "exercises"):
+        raise SystemExit(f"--target must be 'solutions' or 'exercises', got {target!r}")
+    if not (ROOT / target / "ex16_training.py").is_file():
+        raise SystemExit(f"{target}/ex16_training.py is missing: train with --target exercises")
+    names = ["ex06_masking", "ex07_multi_head", "ex08_positional_encoding", "ex09_layers", "ex10_encoder",
+             "ex11_decoder", "ex12_transformer", "ex16_training"]
+    return {name: importlib.import_module(f"{target}.{name}") for name in names}
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = Options()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", default=defaults.target, help="solutions (default) or exercises")
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="training steps")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the data and the model")
+    parser.add_argument("--figures", type=Path, default=defaults.figures, help="where the pictures go")
+    parser.add_argument("--no-figures", action="store_true", help="do not save pictures")
+    args = parser.parse_args(argv)
+    options = Options(target=args.target, steps=args.steps, seed=args.seed, figures=args.figures)
+    modules = load_modules(options.target)
+    print(f"Training a {options.num_layers}+{options.num_layers}-layer Transformer (D={options.d_model}, "
+          f"H={options.num_heads}, F={options.d_ff}) to reverse {options.min_len} to {options.max_len} "
+          f"digits, {options.steps} steps of {options.batch}, with {options.target}/")
+    params, accuracy, seconds = train(options, modules)
+    print(f"held-out exact-sequence accuracy: {100 * accuracy:.1f}% in {seconds:.0f} s")
+    if not args.no_figures:
+        try:
+            paths = save_figures(options, modules, params)
+        except ImportError:
+            print('matplotlib is not installed, so no pictures: pip install -e ".[plots]"')
+        else:
+            print("pictures:", ", ".join(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in paths))
+    return 0 if accuracy >= 0.99 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
