@@ -1,0 +1,356 @@
+"""Realistic mistakes in exercise 14 (GPT: the decoder-only language model and sampling). Each replaces
+the reference function of its name.
+
+An entry runs inside a copy of ``solutions/ex14_gpt.py``: it uses that module's names, imported here
+from it only so that the file reads (and lints) like the module it is appended to. The ``sample``
+mistakes draw like the most common learner code: ``u = rng.random(B)`` and the first token whose
+cumulative probability exceeds ``u``.
+"""
+
+import numpy as np
+
+from catalogue import mistake
+from solutions.ex14_gpt import causal_mask, embed, encoder_layer, gpt_forward, softmax
+
+# --- gpt_forward -------------------------------------------------------------------------------------
+
+
+@mistake("gpt_forward", "no_causal_mask",
+         "your blocks run without a mask, so every position reads the tokens after it: pass "
+         "causal_mask(T) to every encoder_layer")
+def gpt_forward(tokens, params):
+    x = embed(tokens, params.embed)
+    for layer in params.layers:
+        x = encoder_layer(x, layer)
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "mask_sees_next_token",
+         "your mask lets position t read token t + 1 (np.tril(..., k=1)): the causal mask is True on "
+         "and below the diagonal only, causal_mask(T)")
+def gpt_forward(tokens, params):
+    T = tokens.shape[1]
+    x = embed(tokens, params.embed)
+    mask = np.tril(np.ones((T, T), dtype=bool), k=1)
+    for layer in params.layers:
+        x = encoder_layer(x, layer, mask)
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "mask_hides_self",
+         "your mask hides the diagonal (np.tril(..., k=-1)), so position t cannot attend to its own "
+         "token and position 0 attends to nothing: use causal_mask(T), diagonal included")
+def gpt_forward(tokens, params):
+    T = tokens.shape[1]
+    x = embed(tokens, params.embed)
+    mask = np.tril(np.ones((T, T), dtype=bool), k=-1)
+    for layer in params.layers:
+        x = encoder_layer(x, layer, mask)
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "mask_transposed",
+         "your mask is upper-triangular (causal_mask(T).T): position t reads the future instead of "
+         "the past; mask[t, j] = (j <= t), rows are queries")
+def gpt_forward(tokens, params):
+    x = embed(tokens, params.embed)
+    mask = causal_mask(tokens.shape[1]).T
+    for layer in params.layers:
+        x = encoder_layer(x, layer, mask)
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "table_lookup_only",
+         "you look the tokens up in the table and stop there: the input is embed(tokens, params.embed) "
+         "= table[tokens] * sqrt(D) + PE[:T] (exercise 08)")
+def gpt_forward(tokens, params):
+    x = params.embed[tokens]
+    for layer in params.layers:
+        x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "no_sqrt_d_scaling",
+         "you add the positional encoding to table[tokens] without multiplying by sqrt(D): use "
+         "embed(tokens, params.embed) from exercise 08")
+def gpt_forward(tokens, params):
+    from .ex08_positional_encoding import sinusoidal_encoding
+
+    T, D = tokens.shape[1], params.embed.shape[1]
+    x = params.embed[tokens] + sinusoidal_encoding(T, D).astype(params.embed.dtype)
+    for layer in params.layers:
+        x = encoder_layer(x, layer, causal_mask(T))
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "no_output_bias",
+         "your logits leave out the output bias: logits = x @ W_out + b_out")
+def gpt_forward(tokens, params):
+    x = embed(tokens, params.embed)
+    for layer in params.layers:
+        x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
+    return x @ params.W_out
+
+
+@mistake("gpt_forward", "softmax_applied",
+         "you return probabilities (a softmax of the logits): gpt_forward returns the raw scores "
+         "x @ W_out + b_out; sample applies the softmax, after dividing by the temperature")
+def gpt_forward(tokens, params):
+    x = embed(tokens, params.embed)
+    for layer in params.layers:
+        x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
+    return softmax(x @ params.W_out + params.b_out)
+
+
+@mistake("gpt_forward", "first_layer_repeated",
+         "every block uses the parameters of the first layer: run `for layer in params.layers: "
+         "x = encoder_layer(x, layer, mask)`, each layer with its own parameters")
+def gpt_forward(tokens, params):
+    x = embed(tokens, params.embed)
+    for _ in params.layers:
+        x = encoder_layer(x, params.layers[0], causal_mask(tokens.shape[1]))
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "last_position_only",
+         "you return only the last position's logits [B, V]: gpt_forward returns the logits of every "
+         "position, [B, T, V] (sample is the one that takes logits[:, -1])")
+def gpt_forward(tokens, params):
+    x = embed(tokens, params.embed)
+    for layer in params.layers:
+        x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
+    return (x @ params.W_out + params.b_out)[:, -1]
+
+
+# --- sample ------------------------------------------------------------------------------------------
+
+
+@mistake("sample", "temperature_multiplied",
+         "you multiply the logits by the temperature: divide them, softmax(logits / temperature), so "
+         "that a temperature below 1 sharpens the distribution and above 1 flattens it")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits * temperature), axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "temperature_ignored",
+         "your samples do not depend on the temperature: draw from softmax(logits[:, -1] / temperature)")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits), axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "temperature_as_power",
+         "you raise the probabilities to the power 1/temperature and draw without normalising them "
+         "again: divide the LOGITS by the temperature, then softmax (the result sums to one)")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits) ** (1 / temperature), axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "probabilities_divided",
+         "you divide the probabilities by the temperature (they no longer sum to one): divide the "
+         "logits, softmax(logits / temperature)")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits) / temperature, axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "first_position_logits",
+         "you draw from the first position's logits, which only saw the first token: the next token "
+         "is predicted by the LAST position, logits[:, -1]")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, 0]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "always_greedy",
+         "you always take the arg-max: only temperature 0 is greedy; otherwise draw a token from "
+         "softmax(logits[:, -1] / temperature) with rng")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        next_token = np.argmax(gpt_forward(tokens, params)[:, -1], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "softmax_over_batch",
+         "your softmax normalises over the batch (axis 0): the probabilities of one row are over the "
+         "vocabulary, softmax(logits[:, -1] / temperature, axis=-1)")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits / temperature, axis=0), axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "not_fed_back",
+         "every step runs the model on the prompt alone: append each new token and run the model on "
+         "everything so far, as forecast feeds its predictions back in exercise 01")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(prompt, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "prompt_dropped",
+         "you return only the new tokens: the result starts with the prompt, [B, T_prompt + steps]")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens[:, prompt.shape[1]:]
+
+
+@mistake("sample", "uniform_draw",
+         "you draw every token uniformly from the vocabulary: draw from the model's distribution, "
+         "softmax(logits[:, -1] / temperature)")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    V = params.embed.shape[0]
+    for _ in range(steps):
+        if temperature == 0:
+            next_token = np.argmax(gpt_forward(tokens, params)[:, -1], axis=-1)
+        else:
+            next_token = rng.integers(0, V, size=len(tokens))  # the model is not consulted
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "fresh_generator",
+         "you create a new generator inside sample (np.random.default_rng(...)), so the `rng` you were "
+         "given is ignored: draw from `rng` itself")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "global_numpy_random",
+         "you draw from numpy's global generator (np.random.random / np.random.choice): draw from the "
+         "`rng` argument, so that the same generator state gives the same tokens")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+            next_token = np.argmax(cdf > np.random.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "one_draw_for_the_batch",
+         "you draw one random number for the whole batch (rng.random()), so rows with the same "
+         "distribution always pick the same token: draw one per row, rng.random(B)")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+            next_token = np.argmax(cdf > rng.random(), axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "cdf_shifted",
+         "your inverse CDF is off by one token (you compare u with the cumulative sum BEFORE each "
+         "token): token v is drawn when cumsum(p)[v - 1] <= u < cumsum(p)[v]")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            p = softmax(logits / temperature)
+            before = np.cumsum(p, axis=-1) - p
+            next_token = np.argmax(before > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+
+@mistake("sample", "zero_temperature_divides",
+         "temperature 0 divides the logits by zero (inf and NaN): treat it as greedy, the arg-max of "
+         "logits[:, -1], before dividing")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+        next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
