@@ -71,6 +71,20 @@ def course_problems() -> list[str]:
                 problems.append(f"{e.id}: {name} has no docstring")
         if len(e.hints) < 1:
             problems.append(f"{e.id}: no hints in info.toml")
+    return problems + readme_problems(course)
+
+
+def readme_problems(course: list) -> list[str]:
+    """The README's table of exercises must list info.toml's ids, titles and points, in order."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (ex\d+) \| (.+?) \| (\d+) \|$", readme, re.MULTILINE)
+    wanted = [(e.id, e.title, str(int(e.points))) for e in course]
+    total = f"points out of {sum(int(e.points) for e in course)};"
+    problems = [] if rows == wanted else [f"README.md's table of exercises {rows} is not info.toml's {wanted}"]
+    if total not in readme:
+        problems.append(f"README.md must say '{total}'")
     return problems
 
 
