@@ -8,6 +8,7 @@ projection keeps a mistake's output from being read back out of a student releas
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ DIRECTIONS = 16
 def _leaves(value: Any) -> list[Any]:
     if isinstance(value, tuple | list):
         return [leaf for item in value for leaf in _leaves(item)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # parameters, caches, states
+        return [leaf for f in dataclasses.fields(value) for leaf in _leaves(getattr(value, f.name))]
     return [value]
 
 
