@@ -1,0 +1,439 @@
+"""Realistic mistakes in exercise 13 (the key/value cache). Each replaces the reference function of its
+name.
+
+An entry runs inside a copy of ``solutions/ex13_kv_cache.py``: it uses that module's names,
+imported here from it only so that the file reads (and lints) like the module it is appended to.
+"""
+
+import math
+
+import numpy as np
+
+from catalogue import mistake
+from solutions.ex13_kv_cache import (
+    LayerCache,
+    add_and_norm,
+    decoder_step,
+    empty_cache,
+    encode,
+    feed_forward,
+    merge_heads,
+    multi_head_attention,
+    padding_mask,
+    scaled_dot_product_attention,
+    self_attention_step,
+    sinusoidal_encoding,
+    split_heads,
+)
+
+# --- empty_cache -----------------------------------------------------------------------------------
+
+
+@mistake("empty_cache", "zero_batch",
+         "your empty cache has no rows (shape [0, H, 0, d_k]): 'empty' means no POSITION yet, every "
+         "one of the B rows is there: np.zeros((batch_size, H, 0, d_k))")
+def empty_cache(params, batch_size):
+    c = params.config
+    shape = (0, c.num_heads, 0, c.d_model // c.num_heads)
+    return [LayerCache(np.zeros(shape, params.W_out.dtype), np.zeros(shape, params.W_out.dtype))
+            for _ in params.decoder]
+
+
+@mistake("empty_cache", "float64_cache",
+         "your empty cache is float64 whatever the parameters' dtype (np.zeros defaults to float64), so a "
+         "float32 model's keys are upcast: pass dtype=params.W_out.dtype")
+def empty_cache(params, batch_size):
+    c = params.config
+    shape = (batch_size, c.num_heads, 0, c.d_model // c.num_heads)
+    return [LayerCache(np.zeros(shape), np.zeros(shape)) for _ in params.decoder]
+
+
+@mistake("empty_cache", "width_D_not_d_k",
+         "your cached keys have D features per head: after split_heads each head holds d_k = D / H, the "
+         "cache is [B, H, 0, d_k]")
+def empty_cache(params, batch_size):
+    c = params.config
+    shape = (batch_size, c.num_heads, 0, c.d_model)
+    return [LayerCache(np.zeros(shape, params.W_out.dtype), np.zeros(shape, params.W_out.dtype))
+            for _ in params.decoder]
+
+
+@mistake("empty_cache", "one_cache_for_all_layers",
+         "you return one LayerCache for the whole decoder: every decoder layer has its own keys and "
+         "values, return a list with one LayerCache per layer of params.decoder")
+def empty_cache(params, batch_size):
+    c = params.config
+    shape = (batch_size, c.num_heads, 0, c.d_model // c.num_heads)
+    return [LayerCache(np.zeros(shape, params.W_out.dtype), np.zeros(shape, params.W_out.dtype))]
+
+
+# --- self_attention_step ---------------------------------------------------------------------------
+
+
+@mistake("self_attention_step", "attends_before_appending",
+         "you attend over the old cache and append the new k, v afterwards, so the new position never "
+         "sees itself (and the first step has no key at all): concatenate first, then attend")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    k = split_heads(x @ p.W_k + p.b_k, H)
+    v = split_heads(x @ p.W_v + p.b_v, H)
+    heads, _ = scaled_dot_product_attention(q, cache.keys, cache.values)
+    out = merge_heads(heads) @ p.W_o + p.b_o
+    return out, LayerCache(np.concatenate([cache.keys, k], axis=2), np.concatenate([cache.values, v], axis=2))
+
+
+@mistake("self_attention_step", "append_on_heads_axis",
+         "you concatenate the new key and value along axis 1, the heads: the cache is [B, H, t, d_k] and "
+         "positions are axis 2, np.concatenate([cache.keys, k], axis=2)")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=1)
+    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=1)
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
+
+
+@mistake("self_attention_step", "keys_values_swapped",
+         "you append the new value to the keys and the new key to the values: keys = concat(cache.keys, "
+         "k), values = concat(cache.values, v)")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    k = split_heads(x @ p.W_k + p.b_k, H)
+    v = split_heads(x @ p.W_v + p.b_v, H)
+    K = np.concatenate([cache.keys, v], axis=2)
+    V = np.concatenate([cache.values, k], axis=2)
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
+
+
+@mistake("self_attention_step", "caches_inputs_not_projections",
+         "you cache the layer's inputs x and project the whole cache again at every step: the cache holds "
+         "the PROJECTED keys and values split into heads (x W_k + b_k, x W_v + b_v), so a step projects "
+         "only its own position")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    xs = np.concatenate([cache.keys, split_heads(x, H)], axis=2)
+    past = merge_heads(xs)
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    K = split_heads(past @ p.W_k + p.b_k, H)
+    V = split_heads(past @ p.W_v + p.b_v, H)
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(xs, xs.copy())
+
+
+@mistake("self_attention_step", "caches_the_output",
+         "you append the attention OUTPUT to the cache: the cache must hold this position's key k and "
+         "value v, which later positions attend to")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
+    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    out = merge_heads(heads) @ p.W_o + p.b_o
+    o = split_heads(out, H)
+    return out, LayerCache(np.concatenate([cache.keys, o], axis=2), np.concatenate([cache.values, o], axis=2))
+
+
+@mistake("self_attention_step", "new_position_first",
+         "you put the new position in FRONT of the cache: append it last (np.concatenate([cache.keys, k], "
+         "axis=2)), so that cache position i is target position i")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    K = np.concatenate([split_heads(x @ p.W_k + p.b_k, H), cache.keys], axis=2)
+    V = np.concatenate([split_heads(x @ p.W_v + p.b_v, H), cache.values], axis=2)
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
+
+
+@mistake("self_attention_step", "no_output_projection",
+         "you return the merged heads without the output projection: out = merge_heads(heads) @ W_o + b_o")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
+    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    return merge_heads(heads), LayerCache(K, V)
+
+
+@mistake("self_attention_step", "unscaled_scores",
+         "your scores q K^T are not divided by sqrt(d_k): use scaled_dot_product_attention, or divide the "
+         "scores by sqrt(d_k) before the softmax")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
+    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
+    scores = q @ np.swapaxes(K, -1, -2)
+    w = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    w = w / w.sum(axis=-1, keepdims=True)
+    return merge_heads(w @ V) @ p.W_o + p.b_o, LayerCache(K, V)
+
+
+@mistake("self_attention_step", "cache_changed_in_place",
+         "you assign the grown arrays to the cache you were given (cache.keys = ...): the caller's cache "
+         "changes behind its back; return a NEW LayerCache and leave the old one as it was")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    cache.keys = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
+    cache.values = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
+    heads, _ = scaled_dot_product_attention(q, cache.keys, cache.values)
+    return merge_heads(heads) @ p.W_o + p.b_o, cache
+
+
+# --- decoder_step ----------------------------------------------------------------------------------
+
+
+@mistake("decoder_step", "position_always_zero",
+         "you embed the token with embed(token[:, None], tgt_embed), which adds PE[0] whatever the step: "
+         "the token sits at position t = cache[0].keys.shape[2], add PE[t]")
+def decoder_step(token, memory, src_tokens, params, cache):
+    from .ex08_positional_encoding import embed
+
+    y = embed(token[:, None], params.tgt_embed)
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    new = []
+    for layer, c in zip(params.decoder, cache, strict=True):
+        a, grown = self_attention_step(y, layer.self_attn, c)
+        y = add_and_norm(y, a, layer.norm1)
+        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new
+
+
+@mistake("decoder_step", "position_one_ahead",
+         "you add PE[t + 1]: positions count from 0 (bos is at position 0), and the cache holds t "
+         "positions, so the new token is at position t = cache[0].keys.shape[2]")
+def decoder_step(token, memory, src_tokens, params, cache):
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2] + 1
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    new = []
+    for layer, c in zip(params.decoder, cache, strict=True):
+        a, grown = self_attention_step(y, layer.self_attn, c)
+        y = add_and_norm(y, a, layer.norm1)
+        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new
+
+
+@mistake("decoder_step", "position_from_heads_axis",
+         "you read the position from axis 1 of the cache, the heads: the cache is [B, H, t, d_k], the "
+         "position is t = cache[0].keys.shape[2]")
+def decoder_step(token, memory, src_tokens, params, cache):
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[1]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    new = []
+    for layer, c in zip(params.decoder, cache, strict=True):
+        a, grown = self_attention_step(y, layer.self_attn, c)
+        y = add_and_norm(y, a, layer.norm1)
+        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new
+
+
+@mistake("decoder_step", "no_sqrt_d_scale",
+         "you add PE[t] to tgt_embed[token] without multiplying the embedding by sqrt(D), as embed does: "
+         "y = tgt_embed[token] * sqrt(D) + PE[t]")
+def decoder_step(token, memory, src_tokens, params, cache):
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] + PE_t)[:, None, :]
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    new = []
+    for layer, c in zip(params.decoder, cache, strict=True):
+        a, grown = self_attention_step(y, layer.self_attn, c)
+        y = add_and_norm(y, a, layer.norm1)
+        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new
+
+
+@mistake("decoder_step", "cross_attention_unmasked",
+         "your cross-attention reads the memory at padded source positions: pass the source padding mask "
+         "padding_mask(src_tokens, pad_id) to the cross-attention")
+def decoder_step(token, memory, src_tokens, params, cache):
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    new = []
+    for layer, c in zip(params.decoder, cache, strict=True):
+        a, grown = self_attention_step(y, layer.self_attn, c)
+        y = add_and_norm(y, a, layer.norm1)
+        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn)[0], layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new
+
+
+@mistake("decoder_step", "cross_attention_over_decoder",
+         "your cross-attention takes its keys and values from the decoder's own position: they come from "
+         "the encoder's memory, multi_head_attention(y, memory, cross_attn, source mask)")
+def decoder_step(token, memory, src_tokens, params, cache):
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    new = []
+    for layer, c in zip(params.decoder, cache, strict=True):
+        a, grown = self_attention_step(y, layer.self_attn, c)
+        y = add_and_norm(y, a, layer.norm1)
+        y = add_and_norm(y, multi_head_attention(y, y, layer.cross_attn)[0], layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new
+
+
+@mistake("decoder_step", "first_layer_cache_everywhere",
+         "every layer attends over cache[0]: each decoder layer has its own keys and values, use cache[l] "
+         "in layer l (zip(params.decoder, cache))")
+def decoder_step(token, memory, src_tokens, params, cache):
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    new = []
+    for layer in params.decoder:
+        a, grown = self_attention_step(y, layer.self_attn, cache[0])
+        y = add_and_norm(y, a, layer.norm1)
+        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new
+
+
+@mistake("decoder_step", "cache_list_changed_in_place",
+         "you store the grown caches in the list you were given (cache[l] = ...): the caller's cache "
+         "changes behind its back; build and return a new list")
+def decoder_step(token, memory, src_tokens, params, cache):
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    for i, layer in enumerate(params.decoder):
+        a, cache[i] = self_attention_step(y, layer.self_attn, cache[i])
+        y = add_and_norm(y, a, layer.norm1)
+        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+    return y[:, 0] @ params.W_out + params.b_out, cache
+
+
+# --- cached_greedy_decode --------------------------------------------------------------------------
+
+
+@mistake("cached_greedy_decode", "finished_rows_not_padded",
+         "a row that produced eos_id keeps generating: once a row has finished, append pad_id to it "
+         "(keep a boolean `finished` per row)")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    memory = encode(src_tokens, params)
+    cache = empty_cache(params, src_tokens.shape[0])
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    for _ in range(max_len):
+        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        tokens = np.concatenate([tokens, np.argmax(logits, axis=-1)[:, None]], axis=1)
+        if (tokens == c.eos_id).any(axis=1).all():
+            break
+    return tokens
+
+
+@mistake("cached_greedy_decode", "never_stops_early",
+         "your loop always runs max_len steps: stop as soon as every row has produced eos_id")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    memory = encode(src_tokens, params)
+    cache = empty_cache(params, src_tokens.shape[0])
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    for _ in range(max_len):
+        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+    return tokens
+
+
+@mistake("cached_greedy_decode", "feeds_bos_every_step",
+         "you feed tokens[:, 0] (bos) to decoder_step at every step: feed the token written LAST, "
+         "tokens[:, -1], whose key and value are not in the cache yet")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    memory = encode(src_tokens, params)
+    cache = empty_cache(params, src_tokens.shape[0])
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    for _ in range(max_len):
+        logits, cache = decoder_step(tokens[:, 0], memory, src_tokens, params, cache)
+        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("cached_greedy_decode", "cache_not_kept",
+         "you throw away the cache decoder_step returns (logits, _ = ...), so every step starts from an "
+         "empty cache at position 0: keep it, logits, cache = decoder_step(..., cache)")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    memory = encode(src_tokens, params)
+    cache = empty_cache(params, src_tokens.shape[0])
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    for _ in range(max_len):
+        logits, _ = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("cached_greedy_decode", "one_step_short",
+         "you generate max_len - 1 new tokens (the bos column counted as one of them): run up to "
+         "max_len steps, the result has up to max_len + 1 columns")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    memory = encode(src_tokens, params)
+    cache = empty_cache(params, src_tokens.shape[0])
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    while tokens.shape[1] < max_len:
+        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens

@@ -1,0 +1,637 @@
+"""Tests of exercise 13: the key/value cache.
+
+Each test's docstring says, in one line, the property it checks; the grader shows it to the
+learner when the test fails, with the counterexample and the hint below it.
+
+The cached functions are compared with the uncached reference on the same inputs: step ``t`` of
+``decoder_step`` with ``transformer_forward``'s logits at position ``t``, ``self_attention_step``
+with row ``t`` of ``multi_head_attention`` under a causal mask, ``cached_greedy_decode`` with
+``greedy_decode``. The caches the tests feed in are built by the tests themselves (zeros, or random
+keys and values), so a wrong ``empty_cache`` fails only its own tests.
+
+Greedy decoding is compared on models whose ``b_out[pad_id]`` is lowered by 100: ``greedy_decode``
+masks a ``pad_id`` that an unfinished row writes, a cached step cannot (the contract treats every
+fed token as real), so the two agree only when padding never wins the arg-max.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course.params import LayerCache, MultiHeadParams, TransformerConfig, TransformerParams
+from tests import strategies as S
+from tests import target
+from tests.checks import as_array, assert_close, assert_equal
+from tests.test_ex10_encoder import PAD, astype_params, configs, fixed_tokens, model_tolerance, sources
+from tests.test_ex11_decoder import causal, changed, memory_for
+from tests.test_ex12_transformer import (
+    BOS,
+    EOS,
+    finished_before,
+    greedy_cases,
+    staggered_case,
+    staggered_cases,
+    with_eos_bias,
+)
+
+ex13 = target.module("ex13_kv_cache")
+ref07 = target.reference("ex07_multi_head")
+ref10 = target.reference("ex10_encoder")
+ref12 = target.reference("ex12_transformer")
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def heads(x: np.ndarray, H: int) -> np.ndarray:
+    """[B, T, D] -> [B, H, T, d_k], written out: head h holds features h*d_k .. (h+1)*d_k - 1."""
+    B, T, D = x.shape
+    return x.reshape(B, T, H, D // H).transpose(0, 2, 1, 3)
+
+
+def zero_cache(params: TransformerParams, B: int) -> list[LayerCache]:
+    """The tests' own empty cache: [B, H, 0, d_k] zeros per decoder layer, in the parameters' dtype."""
+    c = params.config
+    shape = (B, c.num_heads, 0, c.d_model // c.num_heads)
+    return [LayerCache(np.zeros(shape, params.W_out.dtype), np.zeros(shape, params.W_out.dtype))
+            for _ in params.decoder]
+
+
+def random_cache(params: TransformerParams, B: int, t: int, seed: int) -> list[LayerCache]:
+    """Random keys and values [B, H, t, d_k] per decoder layer (a step works on any cache content)."""
+    c, rng = params.config, S.rng(seed)
+    shape = (B, c.num_heads, t, c.d_model // c.num_heads)
+    dtype = params.W_out.dtype
+    return [LayerCache(rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype))
+            for _ in params.decoder]
+
+
+def without_pad(params: TransformerParams) -> TransformerParams:
+    """The model with ``b_out[pad_id]`` lowered by 100: padding never wins the arg-max."""
+    b_out = params.b_out.copy()
+    b_out[params.config.pad_id] -= 100
+    return dataclasses.replace(params, b_out=b_out)
+
+
+def snapshot(cache: Any) -> list[tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Every LayerCache of ``cache`` (one or a list) with its arrays and copies of their values."""
+    layers = cache if isinstance(cache, list) else [cache]
+    return [(c, c.keys, c.values, c.keys.copy(), c.values.copy()) for c in layers]
+
+
+def assert_unchanged(cache: Any, saved: list, what: str) -> None:
+    """The cache passed to ``what`` is still the same objects holding the same numbers."""
+    layers = cache if isinstance(cache, list) else [cache]
+    hint = "build a new LayerCache (and a new list) with np.concatenate instead of changing the one passed"
+    if len(layers) != len(saved):
+        raise AssertionError(f"{what} changed the length of the cache list it was given "
+                             f"({len(saved)} -> {len(layers)}): {hint}")
+    for i, (c, (obj, keys, values, k0, v0)) in enumerate(zip(layers, saved, strict=True)):
+        where = f"cache[{i}]" if isinstance(cache, list) else "cache"
+        if c is not obj:
+            raise AssertionError(f"{what} replaced {where} in the list it was given: {hint}")
+        for name, arr, now, before in (("keys", keys, c.keys, k0), ("values", values, c.values, v0)):
+            if now is not arr or now.shape != before.shape or not np.array_equal(now, before):
+                raise AssertionError(f"{what} changed {where}.{name} of the cache it was given "
+                                     f"(shape {before.shape} -> {np.shape(now)}): {hint}")
+
+
+def read_cache(c: Any, what: str, shape: tuple[int, ...], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(keys, values)`` of a returned LayerCache, checked: arrays of ``shape`` and ``dtype``."""
+    if not (hasattr(c, "keys") and hasattr(c, "values")):
+        raise AssertionError(f"{what} should be a LayerCache(keys, values), got {type(c).__name__}")
+    return (as_array(c.keys, f"the keys of {what}", shape, dtype),
+            as_array(c.values, f"the values of {what}", shape, dtype))
+
+
+def call_step(x: np.ndarray, p: MultiHeadParams, cache: LayerCache, what: str = "self_attention_step"):
+    """The target's ``(out [B, 1, D], keys, values [B, H, t + 1, d_k])``, checked."""
+    B, _, D = x.shape
+    H, t = p.num_heads, cache.keys.shape[2]
+    result = ex13.self_attention_step(x, p, cache)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise AssertionError(f"{what} should return a pair (out, new_cache), got {type(result).__name__}")
+    out = as_array(result[0], f"out of {what}", (B, 1, D), x.dtype)
+    keys, values = read_cache(result[1], f"the new cache returned by {what} (t={t} positions before)",
+                              (B, H, t + 1, D // H), x.dtype)
+    return out, keys, values, result[1]
+
+
+def call_decoder_step(token, memory, src, params, cache, what: str = "decoder_step"):
+    """The target's ``(logits [B, V_tgt], new_cache)``, checked: one more position in every layer."""
+    c, dtype = params.config, params.W_out.dtype
+    B, t = token.shape[0], cache[0].keys.shape[2]
+    result = ex13.decoder_step(token, memory, src, params, cache)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise AssertionError(f"{what} should return a pair (logits, new_cache), got {type(result).__name__}")
+    logits = as_array(result[0], f"logits of {what}", (B, c.tgt_vocab), dtype)
+    new = result[1]
+    if not isinstance(new, list | tuple) or len(new) != len(params.decoder):
+        raise AssertionError(f"{what} should return a list of {len(params.decoder)} LayerCache (one per "
+                             f"decoder layer), got {type(new).__name__} of length {len(new)}")
+    for i, layer_cache in enumerate(new):
+        read_cache(layer_cache, f"new_cache[{i}] returned by {what} (t={t} positions before)",
+                   (B, c.num_heads, t + 1, c.d_model // c.num_heads), dtype)
+    return logits, list(new)
+
+
+# --- empty_cache -----------------------------------------------------------------------------------
+
+
+@settings(max_examples=10)
+@given(S.seeds, configs(), S.float_dtypes, st.integers(1, 4))
+def test_empty_cache_shapes_and_dtype(seed, config, dtype, B):
+    """empty_cache gives one LayerCache per layer, keys and values [B, H, 0, d_k] in the params' dtype.
+
+    Hint: np.zeros((batch_size, H, 0, D // H), dtype=params.W_out.dtype) for keys and for values.
+    """
+    params = S.random_transformer(seed, config, dtype)
+    cache = ex13.empty_cache(params, B)
+    if not isinstance(cache, list) or len(cache) != config.num_layers:
+        raise AssertionError(f"empty_cache should return a list of num_layers={config.num_layers} "
+                             f"LayerCache, got {type(cache).__name__} of length {len(cache)}")
+    H = config.num_heads
+    for i, c in enumerate(cache):
+        read_cache(c, f"empty_cache(params, {B})[{i}]", (B, H, 0, config.d_model // H), dtype)
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_empty_cache_starts_decoding_at_position_0(dtype):
+    """decoder_step on empty_cache's cache gives transformer_forward's logits at position 0 (bos)."""
+    params = S.random_transformer(51, S.small_config(), dtype)
+    src = fixed_tokens([6, 3], 6, 11, seed=52)
+    cache = ex13.empty_cache(params, 2)
+    logits, _ = call_decoder_step(np.full(2, BOS), ref10.encode(src, params), src, params, cache,
+                                  "decoder_step(bos, ..., empty_cache(params, 2))")
+    expected = ref12.transformer_forward(src, np.full((2, 1), BOS), astype_params(params, np.float64))
+    assert_close(logits, expected[:, 0], "logits of the first step", *model_tolerance(dtype))
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_empty_cache_bad_batch_size_raises(bad):
+    """batch_size < 1 raises ValueError naming `batch_size`."""
+    with pytest.raises(ValueError, match="batch_size"):
+        ex13.empty_cache(S.random_transformer(1, S.small_config()), bad)
+
+
+# --- self_attention_step ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepCase:
+    """A sequence fed to self_attention_step one position at a time, printed short."""
+
+    B: int
+    T: int
+    H: int
+    d_k: int
+    dtype: type
+    seed: int
+
+    def build(self) -> tuple[np.ndarray, MultiHeadParams, LayerCache]:
+        """``(y [B, T, D], p, empty cache [B, H, 0, d_k])``."""
+        D = self.H * self.d_k
+        y = (2 * S.rng(self.seed).standard_normal((self.B, self.T, D))).astype(self.dtype)
+        empty = np.zeros((self.B, self.H, 0, self.d_k), self.dtype)
+        return y, S.random_multi_head(self.seed + 1, D, self.H, self.dtype), LayerCache(empty, empty.copy())
+
+
+@st.composite
+def step_cases(draw, max_len: int = 5) -> StepCase:
+    """B <= 3, T <= max_len positions, H <= 3, d_k <= 3, float32 or float64."""
+    return StepCase(draw(st.integers(1, 3)), draw(st.integers(1, max_len)), draw(st.integers(1, 3)),
+                    draw(st.integers(1, 3)), draw(S.float_dtypes), draw(S.seeds))
+
+
+def past(case: StepCase, t: int, seed: int) -> LayerCache:
+    """Random keys and values [B, H, t, d_k] for the sizes of ``case`` (a step works on any cache)."""
+    rng = S.rng(seed)
+    shape = (case.B, case.H, t, case.d_k)
+    return LayerCache(rng.standard_normal(shape).astype(case.dtype),
+                      rng.standard_normal(shape).astype(case.dtype))
+
+
+def run_steps(y: np.ndarray, p: MultiHeadParams, cache: LayerCache):
+    """Feed ``y`` one position at a time: the outputs [B, T, D] and the last keys and values."""
+    outs, keys, values = [], cache.keys, cache.values
+    for t in range(y.shape[1]):
+        out, keys, values, cache = call_step(y[:, t:t + 1], p, cache, f"self_attention_step at step t={t}")
+        outs.append(out)
+    return np.concatenate(outs, axis=1), keys, values
+
+
+def expected_masked_attention(y: np.ndarray, p: MultiHeadParams) -> np.ndarray:
+    """The reference multi_head_attention(y, y, p, causal mask), in float64."""
+    y64, p64 = y.astype(np.float64), astype_params(p, np.float64)
+    return ref07.multi_head_attention(y64, y64, p64, causal(y.shape[1]))[0]
+
+
+@given(step_cases())
+def test_self_attention_step_equals_causal_multi_head(case):
+    """Step t of self_attention_step equals row t of multi_head_attention(y, y, p, causal mask).
+
+    Hint: append the new k and v to the cache along axis 2 (time) BEFORE attending, then attend
+    q over all of them and apply the output projection W_o, b_o.
+    """
+    y, p, cache = case.build()
+    outs, _, _ = run_steps(y, p, cache)
+    assert_close(outs, expected_masked_attention(y, p), "outputs of self_attention_step, step by step")
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_self_attention_step_example(dtype):
+    """B=2, T=4, H=2, d_k=3: the 4 steps equal the rows of the causally masked multi_head_attention."""
+    y, p, cache = StepCase(2, 4, 2, 3, dtype, 7).build()
+    outs, _, _ = run_steps(y, p, cache)
+    assert_close(outs, expected_masked_attention(y, p), "outputs of self_attention_step, step by step")
+
+
+@settings(max_examples=10)
+@given(step_cases())
+def test_self_attention_step_caches_projected_keys_and_values(case):
+    """After t steps the cache holds split_heads(y W_k + b_k) and split_heads(y W_v + b_v) of y[:, :t].
+
+    Hint: cache the projected k and v (not x, not the output), keys in `keys` and values in `values`,
+    each new position appended last along axis 2.
+    """
+    y, p, cache = case.build()
+    _, keys, values = run_steps(y, p, cache)
+    y64, p64 = y.astype(np.float64), astype_params(p, np.float64)
+    T, H = y.shape[1], p.num_heads
+    assert_close(keys, heads(y64 @ p64.W_k + p64.b_k, H), f"cache keys after {T} steps")
+    assert_close(values, heads(y64 @ p64.W_v + p64.b_v, H), f"cache values after {T} steps")
+
+
+@settings(max_examples=10)
+@given(step_cases(max_len=1))
+def test_self_attention_step_first_position_attends_to_itself(case):
+    """With an empty cache the new position attends only to itself: out = (x W_v + b_v) W_o + b_o.
+
+    Hint: the only key is the new position's own: its weight is 1, so the output is its value projected.
+    """
+    y, p, cache = case.build()
+    out, _, _, _ = call_step(y, p, cache, "self_attention_step(x, p, empty cache)")
+    y64, p64 = y.astype(np.float64), astype_params(p, np.float64)
+    assert_close(out, (y64 @ p64.W_v + p64.b_v) @ p64.W_o + p64.b_o, "self_attention_step on an empty cache")
+
+
+@settings(max_examples=10)
+@given(step_cases(), st.integers(0, 3))
+def test_self_attention_step_leaves_the_cache_unchanged(case, t):
+    """self_attention_step returns a new LayerCache and leaves the one it was given as it was.
+
+    Hint: new_cache = LayerCache(np.concatenate([cache.keys, k], axis=2), ...); never assign to cache.keys.
+    """
+    y, p, _ = case.build()
+    cache = past(case, t, case.seed + 2)
+    saved = snapshot(cache)
+    _, _, _, new = call_step(y[:, :1], p, cache)
+    assert_unchanged(cache, saved, "self_attention_step")
+    assert new is not cache, "self_attention_step returned the LayerCache it was given: return a new one"
+
+
+@settings(max_examples=10)
+@given(step_cases(), st.integers(0, 3))
+def test_self_attention_step_rows_are_independent(case, t):
+    """Each row of the batch computed alone (with its row of the cache) gives the same output."""
+    y, p, _ = case.build()
+    cache = past(case, t, case.seed + 3)
+    out, _, _, _ = call_step(y[:, :1], p, cache)
+    for b in range(case.B):
+        alone, _, _, _ = call_step(y[b:b + 1, :1], p, LayerCache(cache.keys[b:b + 1], cache.values[b:b + 1]),
+                                   f"self_attention_step on row {b} alone")
+        assert_close(out[b], alone[0], f"row {b} of self_attention_step compared with the row computed alone")
+
+
+@pytest.mark.parametrize("bad", ["x_two_positions", "x_width", "cache_batch", "cache_heads",
+                                 "cache_mismatch"])
+def test_self_attention_step_bad_arguments_raise(bad):
+    """x not [B, 1, D], or a cache that is not [B, H, t, d_k] for x and p: ValueError naming x or cache."""
+    y, p, _ = StepCase(2, 3, 2, 3, np.float64, 9).build()
+    x, keys, values, name = y[:, :1], np.zeros((2, 2, 2, 3)), np.zeros((2, 2, 2, 3)), "cache"
+    if bad == "x_two_positions":
+        x, name = y[:, :2], "x"
+    elif bad == "x_width":
+        x, name = y[:, :1, :4], "x"
+    elif bad == "cache_batch":
+        keys, values = keys[:1], values[:1]
+    elif bad == "cache_heads":
+        keys, values = np.zeros((2, 3, 2, 2)), np.zeros((2, 3, 2, 2))
+    else:
+        values = values[:, :, :1]
+    with pytest.raises(ValueError, match=name):
+        ex13.self_attention_step(x, p, LayerCache(keys, values))
+
+
+# --- decoder_step ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecodeCase:
+    """A target prefix fed to decoder_step token by token, printed short: the model from its seed."""
+
+    src: np.ndarray
+    seed: int
+    config: TransformerConfig
+    dtype: type
+    steps: int
+
+    def build(self) -> tuple[np.ndarray, np.ndarray, TransformerParams]:
+        """``(src, tgt [B, steps] of real ids 1..V-1, params)``."""
+        params = S.random_transformer(self.seed, self.config, self.dtype)
+        tgt = S.rng(self.seed + 1).integers(1, self.config.tgt_vocab, size=(self.src.shape[0], self.steps))
+        return self.src, tgt, params
+
+
+@st.composite
+def decode_cases(draw, min_batch: int = 1, max_steps: int = 4) -> DecodeCase:
+    """Small models (1 or 2 layers, H >= 1), sources of rows with different padding, 1..max_steps tokens."""
+    return DecodeCase(draw(sources(min_batch)), draw(S.seeds), draw(configs()), draw(S.float_dtypes),
+                      draw(st.integers(1, max_steps)))
+
+
+def check_steps_match_forward(src: np.ndarray, tgt: np.ndarray, params: TransformerParams) -> None:
+    """Feed ``tgt`` token by token from an empty cache; compare each step with transformer_forward."""
+    memory = ref10.encode(src, params)
+    expected = ref12.transformer_forward(src, tgt, astype_params(params, np.float64))  # (B, T, V)
+    cache = zero_cache(params, src.shape[0])
+    for t in range(tgt.shape[1]):
+        what = f"decoder_step at step t={t}"
+        logits, cache = call_decoder_step(tgt[:, t], memory, src, params, cache, what)
+        assert_close(logits, expected[:, t], f"logits of {what} compared with transformer_forward(src, "
+                     f"tgt[:, :{t + 1}])[:, {t}] (tgt[:, :{t + 1}] = {tgt[:, :t + 1].tolist()})",
+                     *model_tolerance(params.W_out.dtype))
+
+
+@given(decode_cases())
+def test_decoder_step_equals_transformer_forward(case):
+    """Step t of decoder_step gives transformer_forward's logits at position t, for every t.
+
+    Hint: t = cache[0].keys.shape[2]; embed tgt_embed[token] * sqrt(D) + PE[t]; in every layer use
+    self_attention_step with that layer's cache, then cross-attention over memory with the source
+    padding mask, the feed-forward, each followed by add & norm.
+    """
+    check_steps_match_forward(*case.build())
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_decoder_step_example(dtype):
+    """B=2 (sources of 6 and 3 tokens), 2 layers, H=2: 5 steps equal transformer_forward's positions 0..4."""
+    params = S.random_transformer(41, S.small_config(), dtype)
+    src = fixed_tokens([6, 3], 6, 11, seed=42)
+    tgt = S.rng(43).integers(1, 13, size=(2, 5))
+    check_steps_match_forward(src, tgt, params)
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_decoder_step_example_four_heads(dtype):
+    """B=3 (sources of 5, 2 and 4 tokens), 1 layer, H=4: 4 steps equal transformer_forward's logits."""
+    params = S.random_transformer(44, S.small_config(num_heads=4, num_layers=1), dtype)
+    src = fixed_tokens([5, 2, 4], 5, 11, seed=45)
+    tgt = S.rng(46).integers(1, 13, size=(3, 4))
+    check_steps_match_forward(src, tgt, params)
+
+
+@settings(max_examples=10)
+@given(decode_cases(), st.integers(0, 3))
+def test_decoder_step_cache_grows_by_one_position(case, t):
+    """decoder_step returns logits [B, V_tgt] and a cache of t + 1 positions per layer, in the params' dtype.
+
+    Hint: every layer's keys and values grow from [B, H, t, d_k] to [B, H, t + 1, d_k].
+    """
+    src, tgt, params = case.build()
+    cache = random_cache(params, src.shape[0], t, case.seed + 2)
+    call_decoder_step(tgt[:, 0], memory_for(src, case.config.d_model, case.seed + 3, case.dtype), src, params,
+                      cache, f"decoder_step with a cache of t={t} positions")
+
+
+@settings(max_examples=10)
+@given(decode_cases(), st.integers(0, 3))
+def test_decoder_step_leaves_the_cache_unchanged(case, t):
+    """decoder_step returns a new list of new LayerCache and leaves the list it was given as it was.
+
+    Hint: build new_cache = [] and append each layer's new LayerCache; never assign into the list passed.
+    """
+    src, tgt, params = case.build()
+    cache = random_cache(params, src.shape[0], t, case.seed + 2)
+    saved = snapshot(cache)
+    memory = memory_for(src, case.config.d_model, case.seed + 3, case.dtype)
+    call_decoder_step(tgt[:, 0], memory, src, params, cache)
+    assert_unchanged(cache, saved, "decoder_step")
+
+
+@settings(max_examples=10)
+@given(decode_cases(min_batch=2), st.integers(0, 3))
+def test_decoder_step_rows_are_independent(case, t):
+    """Each row computed alone (its cache row, its source without padding) gives the same logits."""
+    src, tgt, params = case.build()
+    cache = random_cache(params, src.shape[0], t, case.seed + 2)
+    memory = memory_for(src, case.config.d_model, case.seed + 3, case.dtype)
+    logits, _ = call_decoder_step(tgt[:, 0], memory, src, params, cache)
+    for b in range(src.shape[0]):
+        Ls = int((src[b] != PAD).sum())
+        row_cache = [LayerCache(c.keys[b:b + 1], c.values[b:b + 1]) for c in cache]
+        alone, _ = call_decoder_step(tgt[b:b + 1, 0], memory[b:b + 1, :Ls], src[b:b + 1, :Ls], params,
+                                     row_cache, f"decoder_step on row {b} alone")
+        assert_close(logits[b], alone[0], f"row {b} of the logits compared with the row computed alone, "
+                     f"without its source padding ({Ls} source tokens)", *model_tolerance(case.dtype))
+
+
+@settings(max_examples=10)
+@given(decode_cases(min_batch=2), st.integers(0, 3))
+def test_decoder_step_ignores_memory_under_source_padding(case, t):
+    """Changing the memory at padded source positions never changes the logits.
+
+    Hint: the cross-attention needs the source padding mask, padding_mask(src_tokens, pad_id).
+    """
+    src, tgt, params = case.build()
+    if (src != PAD).all():
+        return
+    cache = random_cache(params, src.shape[0], t, case.seed + 2)
+    memory = memory_for(src, case.config.d_model, case.seed + 3, case.dtype)
+    other = np.where((src == PAD)[..., None], changed(memory.shape, case.seed + 4, case.dtype), memory)
+    logits, _ = call_decoder_step(tgt[:, 0], memory, src, params, cache)
+    logits2, _ = call_decoder_step(tgt[:, 0], other, src, params, cache,
+                                   "decoder_step with the memory under source padding changed")
+    assert_close(logits2, logits, "logits with the memory under source padding changed",
+                 *model_tolerance(case.dtype))
+
+
+BAD_STEP_ARGUMENTS = ["token_2d", "token_float", "token_batch", "token_too_large", "token_negative",
+                      "cache_too_short", "cache_too_long", "cache_batch", "cache_width", "cache_uneven",
+                      "cache_mismatch"]
+
+
+@pytest.mark.parametrize("bad", BAD_STEP_ARGUMENTS)
+def test_decoder_step_bad_arguments_raise(bad):
+    """A token not [B] ids of the vocabulary, a cache not [B, H, t, d_k] per layer: ValueError naming it."""
+    params = S.random_transformer(5, S.small_config())  # 2 layers, D=8, H=2, V_tgt=13
+    src = fixed_tokens([6, 3], 6, 11, seed=6)
+    memory = memory_for(src, 8, 7, np.float64)
+    token, cache, name = np.array([3, 4]), random_cache(params, 2, 2, 8), "token"
+    if bad == "token_2d":
+        token = token[:, None]
+    elif bad == "token_float":
+        token = token.astype(np.float64)
+    elif bad == "token_batch":
+        token = np.array([3, 4, 5])
+    elif bad == "token_too_large":
+        token = np.array([3, 13])
+    elif bad == "token_negative":
+        token = np.array([-1, 4])
+    else:
+        name = "cache"
+        c0, c1 = cache
+        cache = {
+            "cache_too_short": [c0],
+            "cache_too_long": [c0, c1, c1],
+            "cache_batch": [LayerCache(c.keys[:1], c.values[:1]) for c in cache],
+            "cache_width": [LayerCache(c.keys[..., :2], c.values[..., :2]) for c in cache],
+            "cache_uneven": [c0, LayerCache(c1.keys[:, :, :1], c1.values[:, :, :1])],
+            "cache_mismatch": [c0, LayerCache(c1.keys, c1.values[:, :, :1])],
+        }[bad]
+    with pytest.raises(ValueError, match=name):
+        ex13.decoder_step(token, memory, src, params, cache)
+
+
+# --- cached_greedy_decode --------------------------------------------------------------------------
+
+
+def call_cached_greedy(src, params, max_len, what="cached_greedy_decode(src, params, max_len)"):
+    """The target's tokens [B, L], checked: integers, B rows, 2 <= L <= max_len + 1, bos first."""
+    out = ex13.cached_greedy_decode(src, params, max_len)
+    if not issubclass(type(out), np.ndarray) or out.dtype.kind not in "iu":
+        raise AssertionError(f"{what} should be an integer numpy array, got "
+                             f"{type(out).__name__} {getattr(out, 'dtype', '')}")
+    out = as_array(out, what)
+    if out.ndim != 2 or out.shape[0] != src.shape[0] or not 2 <= out.shape[1] <= max_len + 1:
+        raise AssertionError(f"{what} has shape {out.shape}, expected ({src.shape[0]}, L) with "
+                             f"2 <= L <= max_len + 1 = {max_len + 1}: bos, then 1 to max_len new tokens")
+    assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id), f"column 0 of {what} (bos_id)")
+    return out
+
+
+def built(case) -> tuple[np.ndarray, TransformerParams, int]:
+    """A greedy case of exercise 12 whose model never writes pad_id."""
+    src, params, max_len = case.build()
+    return src, without_pad(params), max_len
+
+
+def staggered() -> tuple[np.ndarray, TransformerParams, int]:
+    """Three sources whose translations end (eos) at steps 5, 4 and 6 of at most 8."""
+    src, params, max_len = staggered_case()
+    return src, without_pad(params), max_len
+
+
+@given(greedy_cases(dtype=np.float64))
+def test_cached_greedy_matches_greedy_decode(case):
+    """cached_greedy_decode returns exactly the tokens of the reference greedy_decode (float64 models).
+
+    Hint: feed tokens[:, -1] to decoder_step with the cache it returned last, append the arg-max
+    (pad_id for finished rows), stop when every row has produced eos_id.
+    """
+    src, params, max_len = built(case)
+    out = call_cached_greedy(src, params, max_len)
+    assert_equal(out, ref12.greedy_decode(src, params, max_len), "cached_greedy_decode(src, params, max_len)")
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_cached_greedy_example_rows_ending_at_different_steps(dtype):
+    """Three rows whose translations end at steps 5, 4 and 6: the tokens equal greedy_decode's.
+
+    Hint: a finished row gets pad_id while the others go on; the loop stops after step 6, not max_len=8.
+    """
+    src, params, max_len = staggered()
+    params = astype_params(params, dtype)
+    out = call_cached_greedy(src, params, max_len)
+    assert_equal(out, ref12.greedy_decode(src, params, max_len),
+                 "cached_greedy_decode(src, params, max_len=8)")
+
+
+@settings(max_examples=10)
+@given(staggered_cases)
+def test_cached_greedy_pads_finished_rows_and_stops(case):
+    """After a row's eos_id it gets pad_id; decoding stops once every row has finished, else at max_len.
+
+    Hint: keep finished |= next == eos_id; append pad_id to finished rows; break when finished.all().
+    """
+    src, params, max_len = built(case)
+    out = call_cached_greedy(src, params, max_len)
+    L = out.shape[1]
+    for t in range(2, L):
+        done = finished_before(out, t)
+        assert_equal(np.where(done, out[:, t], PAD), np.full(out.shape[0], PAD),
+                     f"column {t} of the tokens (rows that produced eos before it must get pad_id)")
+    if not finished_before(out, L).all():
+        assert max_len + 1 == L, (f"the tokens have {L} columns but a row never produced eos: expected "
+                                  f"bos and max_len={max_len} new tokens, {max_len + 1} columns")
+    else:
+        assert not finished_before(out, L - 1).all(), (
+            f"every row had finished before the last column {L - 1}: cached_greedy_decode should have "
+            "stopped one step earlier")
+
+
+@pytest.mark.parametrize("max_len", [1, 4])
+def test_cached_greedy_stops_at_once_when_eos_wins(max_len):
+    """When eos always wins (b_out[eos] = +100), every row is [bos_id, eos_id] and decoding stops."""
+    src, params, _ = staggered()
+    out = call_cached_greedy(src, with_eos_bias(params, 100.0), max_len)
+    assert_equal(out, np.tile([BOS, EOS], (3, 1)),
+                 f"cached_greedy_decode(src, params where eos wins, {max_len})")
+
+
+@pytest.mark.parametrize("max_len", [1, 5])
+def test_cached_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
+    """When eos never wins (b_out[eos] = -100), the tokens are greedy_decode's: bos and max_len new tokens."""
+    src, params, _ = staggered()
+    params = with_eos_bias(params, -100.0)
+    out = call_cached_greedy(src, params, max_len)
+    assert out.shape == (3, max_len + 1), (f"cached_greedy_decode(max_len={max_len}) has shape {out.shape}, "
+                                           f"expected (3, {max_len + 1}): bos and max_len new tokens")
+    assert_equal(out, ref12.greedy_decode(src, params, max_len), f"cached_greedy_decode(max_len={max_len})")
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_cached_greedy_bad_max_len_raises(bad):
+    """max_len < 1 raises ValueError naming `max_len`."""
+    src, params, _ = staggered()
+    with pytest.raises(ValueError, match="max_len"):
+        ex13.cached_greedy_decode(src, params, bad)
+
+
+def test_cached_greedy_bad_source_raises():
+    """A source id >= V_src raises ValueError naming `src_tokens`."""
+    src, params, _ = staggered()
+    src[0, 0] = params.config.src_vocab
+    with pytest.raises(ValueError, match="src_tokens"):
+        ex13.cached_greedy_decode(src, params, 3)
+
+
+def diagnostic_cases() -> dict[str, list[tuple]]:
+    """Fixed inputs on which every catalogued mistake gives its own output."""
+    params = S.random_transformer(61, S.small_config())  # 2 layers, D=8, H=2, d_k=4, V_tgt=13
+    params32 = S.random_transformer(62, S.small_config(num_layers=1), np.float32)
+    src = fixed_tokens([6, 3], 6, 11, seed=63)
+    memory = memory_for(src, 8, 64, np.float64)
+    token = np.array([5, 9])
+    rng = np.random.default_rng(65)
+    x = (2 * rng.standard_normal((2, 1, 8)))
+    p = S.random_multi_head(66, 8, 2)
+    empty = LayerCache(np.zeros((2, 2, 0, 4)), np.zeros((2, 2, 0, 4)))
+    past = LayerCache(rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((2, 2, 3, 4)))
+    staggered_src, staggered_params, _ = staggered()
+    return {
+        "empty_cache": [(params, 2), (params32, 3)],
+        "self_attention_step": [(x, p, empty), (x, p, past)],
+        "decoder_step": [(token, memory, src, params, zero_cache(params, 2)),
+                         (token, memory, src, params, random_cache(params, 2, 3, 67))],
+        "cached_greedy_decode": [staggered(), (staggered_src, with_eos_bias(staggered_params, -100.0), 3),
+                                 (src, without_pad(params), 4)],
+    }
