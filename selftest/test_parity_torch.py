@@ -30,9 +30,11 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from course.params import (  # noqa: E402
+    GPTConfig,
     TransformerConfig,
     init_decoder_layer,
     init_encoder_layer,
+    init_gpt,
     init_layer_norm,
     init_multi_head,
     init_transformer,
@@ -48,6 +50,8 @@ ref09 = target.reference("ex09_layers")
 ref10 = target.reference("ex10_encoder")
 ref11 = target.reference("ex11_decoder")
 ref12 = target.reference("ex12_transformer")
+ref13 = target.reference("ex13_kv_cache")
+ref14 = target.reference("ex14_gpt")
 
 # (rtol, atol) per dtype: float64 is compared near its round-off, float32 near its own.
 TOL = {np.float64: (1e-10, 1e-12), np.float32: (1e-4, 1e-5)}
@@ -468,6 +472,34 @@ def test_greedy_decode_equals_greedy_decoding_on_torch(eos_bias):
     got = ref12.greedy_decode(src, params, 8)
     expected = _torch_greedy(params, src, 8)
     got = as_array(got, "tokens", expected.shape)
+    assert_equal(got, expected, "tokens")
+
+
+@DTYPES
+def test_gpt_forward_equals_torch_causal_encoder(dtype):
+    """gpt_forward equals nn.TransformerEncoder (no final norm) under is_causal, then the output layer."""
+    config = GPTConfig(vocab=17, d_model=12, num_heads=3, d_ff=24, num_layers=2)
+    params = init_gpt(np.random.default_rng(41), config, dtype, random_bias=True)
+    tokens = np.random.default_rng(42).integers(0, config.vocab, size=(3, 6))
+    got = as_array(ref14.gpt_forward(tokens, params), "logits", (3, 6, config.vocab), dtype)
+    stack = nn.TransformerEncoder(torch_encoder_layer(params.layers[0], dtype), config.num_layers, norm=None,
+                                  enable_nested_tensor=False)
+    for layer, p in zip(stack.layers, params.layers, strict=True):
+        load_encoder_layer(layer, p)
+    x = stack.eval()(T(ref08.embed(tokens, params.embed)), mask=T(~ref06.causal_mask(6)), is_causal=True)
+    rtol, atol = TOL[dtype]
+    assert_close(got, N(x @ T(params.W_out) + T(params.b_out)), "logits", rtol=rtol, atol=atol)
+
+
+def test_cached_greedy_decode_equals_greedy_decoding_on_torch():
+    """The key/value-cached decoder writes the same tokens as the greedy loop on the torch model."""
+    params = _model(np.float64, seed=31)
+    params.b_out = params.b_out.copy()
+    params.b_out[EOS] += 0.4
+    params.b_out[PAD] -= 100  # the contract's condition: no row writes pad before it has finished
+    src = tokens_with_lengths(np.random.default_rng(32), [6, 3, 5, 1], 6, CONFIG.src_vocab)
+    expected = _torch_greedy(params, src, 8)
+    got = as_array(ref13.cached_greedy_decode(src, params, 8), "tokens", expected.shape)
     assert_equal(got, expected, "tokens")
 
 
