@@ -1,0 +1,739 @@
+"""Realistic mistakes in exercise 16 (backpropagation through the model, Adam, a training step). Each
+replaces the reference function of its name.
+
+An entry runs inside a copy of ``solutions/ex16_training.py``: it uses that module's names,
+imported here from it only so that the file reads (and lints) like the module it is appended to.
+"""
+
+import math
+
+import numpy as np
+
+from catalogue import mistake
+from solutions.ex16_training import (
+    AdamState,
+    DecoderLayerParams,
+    EncoderLayerParams,
+    MultiHeadParams,
+    TransformerParams,
+    _embed_backward,
+    _linear_backward,
+    adam_init,
+    adam_step,
+    cross_entropy,
+    decoder_layer,
+    decoder_layer_backward,
+    decoder_self_mask,
+    embed,
+    encoder_layer,
+    encoder_layer_backward,
+    feed_forward,
+    feed_forward_backward,
+    layer_norm,
+    layer_norm_backward,
+    loss_and_grads,
+    merge_heads,
+    multi_head_attention,
+    multi_head_attention_backward,
+    padding_mask,
+    scaled_dot_product_attention,
+    scaled_dot_product_attention_backward,
+    split_heads,
+    tree_map,
+)
+
+# --- multi_head_attention_backward -----------------------------------------------------------------
+
+
+@mistake("multi_head_attention_backward", "dx_kv_without_values",
+         "x_kv feeds the keys AND the values: dx_kv = dK W_k^T + dV W_v^T, you left out the values' term")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError(f"grad_out must have the shape of the output {out.shape}")
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    _, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    return dx_q, dx_k, MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+
+
+@mistake("multi_head_attention_backward", "mask_dropped_in_backward",
+         "the backward pass must use the forward pass's mask: pass `mask` (with a head axis) to "
+         "scaled_dot_product_attention_backward, or masked keys get gradients")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError(f"grad_out must have the shape of the output {out.shape}")
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    return dx_q, dx_k + dx_v, MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+
+
+@mistake("multi_head_attention_backward", "bias_gradient_mean",
+         "a bias is added at every position of every row, so its gradient is the SUM of g over batch and "
+         "positions, not the mean")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError(f"grad_out must have the shape of the output {out.shape}")
+    def linear_backward(g, x, W):
+        x2, g2 = x.reshape(-1, W.shape[0]), g.reshape(-1, W.shape[1])
+        return g @ W.T, x2.T @ g2, g2.mean(axis=0)
+
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = linear_backward(merge_heads(dV), x_kv, p.W_v)
+    return dx_q, dx_k + dx_v, MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+
+
+@mistake("multi_head_attention_backward", "weight_gradient_transposed",
+         "dW = x^T g (shape [d_in, d_out], like W), not g^T x: the weights are square, so the shape "
+         "did not warn you")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError(f"grad_out must have the shape of the output {out.shape}")
+    def linear_backward(g, x, W):
+        x2, g2 = x.reshape(-1, W.shape[0]), g.reshape(-1, W.shape[1])
+        return g @ W.T, g2.T @ x2, g2.sum(axis=0)
+
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = linear_backward(merge_heads(dV), x_kv, p.W_v)
+    return dx_q, dx_k + dx_v, MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+
+
+@mistake("multi_head_attention_backward", "heads_split_by_reshape",
+         "you split dconcat into heads with a plain reshape to (B, H, T, d_k): that mixes positions and "
+         "heads; split it exactly as the forward pass split Q (split_heads: reshape, then transpose)")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError(f"grad_out must have the shape of the output {out.shape}")
+    H = p.num_heads
+    B, T_q, D = grad_out.shape
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dheads = dconcat.reshape(B, H, T_q, D // H)
+    dQ, dK, dV = scaled_dot_product_attention_backward(dheads, Q, K, V, mask)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    return dx_q, dx_k + dx_v, MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+
+
+@mistake("multi_head_attention_backward", "output_projection_skipped",
+         "the gradient reaches the heads through the output projection: dconcat = g W_o^T, not g itself")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError(f"grad_out must have the shape of the output {out.shape}")
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    _, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(grad_out, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    return dx_q, dx_k + dx_v, MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+
+
+# --- encoder_layer_backward ------------------------------------------------------------------------
+
+
+@mistake("encoder_layer_backward", "self_attention_counted_once",
+         "in self-attention x is the queries AND the keys and values: dx = ds + dx_q + dx_kv, you kept "
+         "only dx_q")
+def encoder_layer_backward(grad_out, x, p, mask=None):
+    a, _ = multi_head_attention(x, x, p.self_attn, mask)
+    h = layer_norm(x + a, p.norm1)
+    dr, d_norm2 = layer_norm_backward(grad_out, h + feed_forward(h, p.ffn), p.norm2)
+    dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
+    ds, d_norm1 = layer_norm_backward(dr + dh_ffn, x + a, p.norm1)
+    dx_q, _, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
+    return ds + dx_q, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
+
+
+@mistake("encoder_layer_backward", "residual_forgotten",
+         "the residual x + MultiHead(x) passes ds straight to x too: dx = ds + dx_q + dx_kv")
+def encoder_layer_backward(grad_out, x, p, mask=None):
+    a, _ = multi_head_attention(x, x, p.self_attn, mask)
+    h = layer_norm(x + a, p.norm1)
+    dr, d_norm2 = layer_norm_backward(grad_out, h + feed_forward(h, p.ffn), p.norm2)
+    dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
+    ds, d_norm1 = layer_norm_backward(dr + dh_ffn, x + a, p.norm1)
+    dx_q, dx_kv, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
+    return dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
+
+
+@mistake("encoder_layer_backward", "ffn_residual_forgotten",
+         "h feeds the feed-forward AND the residual h + FFN(h): its gradient is dr + FFN'(dr), not FFN'(dr)")
+def encoder_layer_backward(grad_out, x, p, mask=None):
+    a, _ = multi_head_attention(x, x, p.self_attn, mask)
+    h = layer_norm(x + a, p.norm1)
+    dr, d_norm2 = layer_norm_backward(grad_out, h + feed_forward(h, p.ffn), p.norm2)
+    dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
+    ds, d_norm1 = layer_norm_backward(dh_ffn, x + a, p.norm1)
+    dx_q, dx_kv, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
+    return ds + dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
+
+
+@mistake("encoder_layer_backward", "norm_backward_at_its_output",
+         "layer_norm_backward needs the layer norm's INPUT: norm1 normalised x + a, not its output h")
+def encoder_layer_backward(grad_out, x, p, mask=None):
+    a, _ = multi_head_attention(x, x, p.self_attn, mask)
+    h = layer_norm(x + a, p.norm1)
+    dr, d_norm2 = layer_norm_backward(grad_out, h + feed_forward(h, p.ffn), p.norm2)
+    dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
+    ds, d_norm1 = layer_norm_backward(dr + dh_ffn, h, p.norm1)
+    dx_q, dx_kv, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
+    return ds + dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
+
+
+# --- decoder_layer_backward ------------------------------------------------------------------------
+
+
+@mistake("decoder_layer_backward", "cross_query_gradient_forgotten",
+         "h_1 feeds the cross-attention's queries AND the residual: its gradient is dr2 + dh1_q, not dr2")
+def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=None):
+    a, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    h1 = layer_norm(y + a, p.norm1)
+    c, _ = multi_head_attention(h1, memory, p.cross_attn, memory_mask)
+    h2 = layer_norm(h1 + c, p.norm2)
+    dr3, d_norm3 = layer_norm_backward(grad_out, h2 + feed_forward(h2, p.ffn), p.norm3)
+    dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
+    dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
+    _, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn, memory_mask)
+    dr1, d_norm1 = layer_norm_backward(dr2, y + a, p.norm1)
+    dy_q, dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn, self_mask)
+    return dr1 + dy_q + dy_kv, dmemory, DecoderLayerParams(d_self, d_norm1, d_cross, d_norm2, d_ffn, d_norm3)
+
+
+@mistake("decoder_layer_backward", "self_mask_dropped_in_backward",
+         "the backward of the masked self-attention needs the same causal mask as its forward pass: pass "
+         "self_mask to multi_head_attention_backward")
+def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=None):
+    a, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    h1 = layer_norm(y + a, p.norm1)
+    c, _ = multi_head_attention(h1, memory, p.cross_attn, memory_mask)
+    h2 = layer_norm(h1 + c, p.norm2)
+    dr3, d_norm3 = layer_norm_backward(grad_out, h2 + feed_forward(h2, p.ffn), p.norm3)
+    dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
+    dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
+    dh1_q, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn, memory_mask)
+    dr1, d_norm1 = layer_norm_backward(dr2 + dh1_q, y + a, p.norm1)
+    dy_q, dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn)
+    return dr1 + dy_q + dy_kv, dmemory, DecoderLayerParams(d_self, d_norm1, d_cross, d_norm2, d_ffn, d_norm3)
+
+
+@mistake("decoder_layer_backward", "last_norm_at_wrong_input",
+         "norm3 normalised h_2 + FFN(h_2): call layer_norm_backward at that sum, not at h_2")
+def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=None):
+    a, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    h1 = layer_norm(y + a, p.norm1)
+    c, _ = multi_head_attention(h1, memory, p.cross_attn, memory_mask)
+    h2 = layer_norm(h1 + c, p.norm2)
+    dr3, d_norm3 = layer_norm_backward(grad_out, h2, p.norm3)
+    dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
+    dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
+    dh1_q, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn, memory_mask)
+    dr1, d_norm1 = layer_norm_backward(dr2 + dh1_q, y + a, p.norm1)
+    dy_q, dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn, self_mask)
+    return dr1 + dy_q + dy_kv, dmemory, DecoderLayerParams(d_self, d_norm1, d_cross, d_norm2, d_ffn, d_norm3)
+
+
+# --- loss_and_grads --------------------------------------------------------------------------------
+
+
+@mistake("loss_and_grads", "no_teacher_forcing_shift",
+         "teacher forcing: the decoder reads tgt[:, :-1] and predicts tgt[:, 1:], the NEXT token; reading "
+         "and predicting tgt itself only teaches it to copy")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
+    c = params.config
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_tokens, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_tokens, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_tokens, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                                   _embed_backward(dy, tgt_tokens, params.tgt_embed), encoder, decoder,
+                                   dW_out, db_out)
+
+
+@mistake("loss_and_grads", "padding_scored",
+         "positions whose target is padding must not count: cross_entropy(..., ignore_id=pad_id)")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                                   _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,
+                                   dW_out, db_out)
+
+
+@mistake("loss_and_grads", "embedding_gradient_without_sqrt_D",
+         "the embedding is table[tokens] * sqrt(D) + PE, so its gradient is dx * sqrt(D) added into the rows")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    d_src, d_tgt = np.zeros_like(params.src_embed), np.zeros_like(params.tgt_embed)
+    np.add.at(d_src, src_tokens, dx)
+    np.add.at(d_tgt, tgt_in, dy)
+    return loss, TransformerParams(c, d_src, d_tgt, encoder, decoder, dW_out, db_out)
+
+
+@mistake("loss_and_grads", "embedding_gradient_fancy_index",
+         "grad[tokens] += dx keeps only ONE of the updates of a token that occurs twice: use "
+         "np.add.at(grad, tokens, dx * sqrt(D)), which adds them all")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    d_src, d_tgt = np.zeros_like(params.src_embed), np.zeros_like(params.tgt_embed)
+    d_src[src_tokens] += dx * math.sqrt(c.d_model)
+    d_tgt[tgt_in] += dy * math.sqrt(c.d_model)
+    return loss, TransformerParams(c, d_src, d_tgt, encoder, decoder, dW_out, db_out)
+
+
+@mistake("loss_and_grads", "memory_gradient_overwritten",
+         "every decoder layer reads the memory: dmemory is the SUM of their gradients (dmemory += dmem), "
+         "you kept only one layer's")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory = dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                                   _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,
+                                   dW_out, db_out)
+
+
+@mistake("loss_and_grads", "encoder_backward_at_layer_outputs",
+         "each encoder layer's backward needs that layer's INPUT (the previous layer's output, the "
+         "embedding for the first), not its output: keep the inputs in the forward pass")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs[-1]
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs[1:]), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                                   _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,
+                                   dW_out, db_out)
+
+
+@mistake("loss_and_grads", "source_mask_dropped_in_backward",
+         "the encoder's backward needs the source padding mask of its forward pass: pass src_mask to "
+         "encoder_layer_backward")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer)
+        encoder.insert(0, d_layer)
+    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                                   _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,
+                                   dW_out, db_out)
+
+
+@mistake("loss_and_grads", "target_embedding_rows_of_the_outputs",
+         "the decoder embedded tgt[:, :-1] (what it reads): add its input gradient into those rows, not "
+         "into the rows of tgt[:, 1:]")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                                   _embed_backward(dy, tgt_out, params.tgt_embed), encoder, decoder,
+                                   dW_out, db_out)
+
+
+# --- adam_init -------------------------------------------------------------------------------------
+
+
+@mistake("adam_init", "step_starts_at_one",
+         "adam_init is the state BEFORE any update: step = 0 (adam_step uses t = step + 1)")
+def adam_init(params):
+    return AdamState(step=1, m=tree_map(np.zeros_like, params), v=tree_map(np.zeros_like, params))
+
+
+@mistake("adam_init", "float64_moments",
+         "np.zeros(p.shape) is float64: use np.zeros_like(p) so the moments keep the parameters' dtype")
+def adam_init(params):
+    return AdamState(step=0, m=tree_map(lambda p: np.zeros(p.shape), params),
+                     v=tree_map(lambda p: np.zeros(p.shape), params))
+
+
+# --- adam_step -------------------------------------------------------------------------------------
+
+
+@mistake("adam_step", "no_bias_correction",
+         "m and v start at zero, so early on they are too small: divide by (1 - beta1^t) and (1 - beta2^t)")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    new = tree_map(lambda theta, m, v: theta - lr * m / (np.sqrt(v) + eps), params, m, v)
+    return new, AdamState(step=state.step + 1, m=m, v=v)
+
+
+@mistake("adam_step", "bias_correction_with_old_step",
+         "the bias corrections use t = step + 1 (the update being made), not step: at step 0, "
+         "1 - beta^0 = 0 divides by zero")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
+    return new, AdamState(step=t + 1, m=m, v=v)
+
+
+@mistake("adam_step", "eps_inside_sqrt",
+         "eps is added AFTER the square root: sqrt(v_hat) + eps; inside it, tiny gradients take tiny steps")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / np.sqrt(v / c2 + eps), params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "v_without_square",
+         "v is the running mean of the SQUARED gradient: v = beta2 v + (1 - beta2) g^2")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * np.abs(g), state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "sqrt_forgotten",
+         "Adam divides by the square root of v_hat (the gradient's scale), not by v_hat itself")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (v / c2 + eps), params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "state_not_updated",
+         "return the NEW state AdamState(step + 1, m, v): with the old one the moments never accumulate")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
+    return new, state
+
+
+@mistake("adam_step", "parameters_updated_in_place",
+         "theta -= ... changes the caller's parameters: compute theta - lr * ... as new arrays")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+
+    def update(theta, m, v):
+        theta -= lr * (m / c1) / (np.sqrt(v / c2) + eps)
+        return theta
+
+    return tree_map(update, params, m, v), AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "update_sign_flipped",
+         "a step goes AGAINST the gradient: theta - lr * m_hat / (sqrt(v_hat) + eps)")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = tree_map(lambda theta, m, v: theta + lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "betas_swapped",
+         "beta1 (0.9) decays the mean m and beta2 (0.98) the squares v, not the other way round")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta2 * m + (1 - beta2) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta1 * v + (1 - beta1) * g * g, state.v, grads)
+    c1, c2 = 1 - beta2**t, 1 - beta1**t
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "state_changed_in_place",
+         "you updated the state object you were given (state.step += 1, state.m = ...): return a new "
+         "AdamState and leave the old one as it was")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    state.step += 1
+    t = state.step
+    state.m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    state.v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps),
+                   params, state.m, state.v)
+    return new, state
+
+
+# --- train_step ------------------------------------------------------------------------------------
+
+
+@mistake("train_step", "loss_after_the_update",
+         "report the loss of the batch BEFORE the update (the one loss_and_grads returned), not a new "
+         "loss computed with the updated parameters")
+def train_step(params, state, src_tokens, tgt_tokens, lr):
+    _, grads = loss_and_grads(src_tokens, tgt_tokens, params)
+    params, state = adam_step(params, grads, state, lr)
+    loss, _ = loss_and_grads(src_tokens, tgt_tokens, params)
+    return params, state, loss
+
+
+@mistake("train_step", "state_reset_every_step",
+         "use the state you are given: a fresh adam_init at every step throws Adam's moments away")
+def train_step(params, state, src_tokens, tgt_tokens, lr):
+    loss, grads = loss_and_grads(src_tokens, tgt_tokens, params)
+    params, state = adam_step(params, grads, adam_init(params), lr)
+    return params, state, loss
