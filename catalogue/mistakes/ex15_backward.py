@@ -1,0 +1,647 @@
+"""Realistic mistakes in exercise 15 (gradients by hand). Each replaces the reference function of its name.
+
+An entry runs inside a copy of ``solutions/ex15_backward.py``: it uses that module's names, imported here
+from it only so that the file reads (and lints) like the module it is appended to.
+"""
+
+import math
+
+import numpy as np
+
+from catalogue import mistake
+from solutions.ex15_backward import (
+    FeedForwardParams,
+    LayerNormParams,
+    _check_like,
+    log_softmax,
+    scaled_dot_product_attention,
+    softmax,
+    softmax_backward,
+)
+
+# --- softmax_backward ------------------------------------------------------------------------------
+
+
+@mistake("softmax_backward", "diagonal_only",
+         "you used only the diagonal of the softmax Jacobian, g * y * (1 - y): every score also moves the "
+         "other outputs (dy_j/dx_i = -y_i y_j); use dx = y * (g - sum(g * y, axis, keepdims=True))")
+def softmax_backward(grad_out, probs, axis=-1):
+    _check_like(grad_out, probs, "grad_out", "probs")
+    return grad_out * probs * (1 - probs)
+
+
+@mistake("softmax_backward", "no_subtraction",
+         "your gradient is y * g: the term -y * sum(g * y) (the outputs sum to one, so raising one lowers "
+         "the others) is missing; use dx = y * (g - sum(g * y, axis, keepdims=True))")
+def softmax_backward(grad_out, probs, axis=-1):
+    _check_like(grad_out, probs, "grad_out", "probs")
+    return probs * grad_out
+
+
+@mistake("softmax_backward", "sum_of_g_unweighted",
+         "you subtract sum(g) instead of sum(g * y): the sum is weighted by the probabilities, "
+         "dx = y * (g - sum(g * y, axis, keepdims=True))")
+def softmax_backward(grad_out, probs, axis=-1):
+    _check_like(grad_out, probs, "grad_out", "probs")
+    return probs * (grad_out - grad_out.sum(axis=axis, keepdims=True))
+
+
+@mistake("softmax_backward", "ignores_axis",
+         "your sum always runs over the last axis: pass `axis` to the sum (axis=axis, keepdims=True)")
+def softmax_backward(grad_out, probs, axis=-1):
+    _check_like(grad_out, probs, "grad_out", "probs")
+    return probs * (grad_out - (grad_out * probs).sum(axis=-1, keepdims=True))
+
+
+@mistake("softmax_backward", "no_keepdims",
+         "your sum drops the reduced axis, so it broadcasts against the wrong axis: sum with keepdims=True")
+def softmax_backward(grad_out, probs, axis=-1):
+    _check_like(grad_out, probs, "grad_out", "probs")
+    return probs * (grad_out - (grad_out * probs).sum(axis=axis))
+
+
+@mistake("softmax_backward", "sum_over_everything",
+         "you sum g * y over the whole array: the sum runs along `axis` only, one per softmax "
+         "(axis=axis, keepdims=True)")
+def softmax_backward(grad_out, probs, axis=-1):
+    _check_like(grad_out, probs, "grad_out", "probs")
+    return probs * (grad_out - (grad_out * probs).sum())
+
+
+@mistake("softmax_backward", "plus_sign",
+         "the sum term has the wrong sign: dx = y * (g - sum(g * y)), minus")
+def softmax_backward(grad_out, probs, axis=-1):
+    _check_like(grad_out, probs, "grad_out", "probs")
+    return probs * (grad_out + (grad_out * probs).sum(axis=axis, keepdims=True))
+
+
+# --- scaled_dot_product_attention_backward ---------------------------------------------------------
+
+
+@mistake("scaled_dot_product_attention_backward", "no_scale",
+         "dQ and dK miss the factor 1/sqrt(d_k): the scores are Q K^T / sqrt(d_k), so the chain rule "
+         "divides their gradient by sqrt(d_k) too")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "scale_by_d_k",
+         "you divide the score gradient by d_k (or by sqrt(d_k) twice): the scores are divided by "
+         "sqrt(d_k) once, so is their gradient")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / d_k
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "dK_no_transpose",
+         "dK = dS Q is missing a transpose: dK = dS^T Q / sqrt(d_k) (np.swapaxes(dS, -1, -2)), "
+         "one row per key")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
+    return dS @ K, dS @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "dV_no_transpose",
+         "dV = P g is missing a transpose: dV = P^T g (np.swapaxes(P, -1, -2) @ grad_out), one row per key")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = P @ grad_out
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "no_softmax_backward",
+         "you pass dP = g V^T straight to dQ and dK: the gradient must go back through the softmax first, "
+         "dS = softmax_backward(dP, P)")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dS = grad_out @ np.swapaxes(V, -1, -2) / math.sqrt(d_k)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "weights_as_dS",
+         "you use the attention weights P where the score gradient dS belongs: "
+         "dS = softmax_backward(g V^T, P), then dQ = dS K / sqrt(d_k) and dK = dS^T Q / sqrt(d_k)")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dS = P * (grad_out @ np.swapaxes(V, -1, -2)) / math.sqrt(d_k)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "ignores_mask",
+         "your backward recomputes the weights without the mask: use the masked weights of the forward pass "
+         "(scaled_dot_product_attention(Q, K, V, mask)), which are zero at masked keys")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, _ = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    P = softmax(Q @ np.swapaxes(K, -1, -2) / math.sqrt(d_k))
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "nan_on_fully_masked_rows",
+         "you recompute the weights as softmax of scores set to -inf at masked keys: a fully masked query "
+         "gives exp(-inf) / 0 = NaN; take the weights from scaled_dot_product_attention (zero rows there)")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, _ = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    S = Q @ np.swapaxes(K, -1, -2) / math.sqrt(d_k)
+    if mask is not None:
+        S = np.where(mask, S, -np.inf)
+    z = np.exp(S - S.max(axis=-1, keepdims=True))
+    P = z / z.sum(axis=-1, keepdims=True)
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "softmax_backward_over_queries",
+         "you take the softmax backward over the query axis (axis=-2): the weights are normalised over the "
+         "keys, so softmax_backward(dP, P) runs over the last axis")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P, axis=-2) / math.sqrt(d_k)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+# --- layer_norm_backward ---------------------------------------------------------------------------
+
+
+@mistake("layer_norm_backward", "no_mean_terms",
+         "dx = g * gamma / sigma treats the mean and the variance as constants, but both depend on x: "
+         "dx = (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / sigma")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    leading = tuple(range(x.ndim - 1))
+    return grad_out * p.gamma / sigma, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading),
+                                                       beta=grad_out.sum(axis=leading))
+
+
+@mistake("layer_norm_backward", "no_variance_term",
+         "you subtract mean(dx_hat) but forget the variance's dependence on x: "
+         "dx = (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / sigma")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    leading = tuple(range(x.ndim - 1))
+    return (dx_hat - dx_hat.mean(axis=-1, keepdims=True)) / sigma, LayerNormParams(
+        gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+
+
+@mistake("layer_norm_backward", "no_gamma_in_dx",
+         "dx forgets gamma: the gradient reaching x_hat is dx_hat = g * gamma")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    leading = tuple(range(x.ndim - 1))
+    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+
+
+@mistake("layer_norm_backward", "unbiased_variance",
+         "you use the unbiased variance (ddof=1): layer norm divides by D (np.var's default), "
+         "the backward must use the same sigma as the forward pass")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True, ddof=1) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    leading = tuple(range(x.ndim - 1))
+    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+
+
+@mistake("layer_norm_backward", "eps_outside_sqrt",
+         "sigma = sqrt(var) + eps is not the forward pass's sigma: eps goes inside, sqrt(var + eps)")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True)) + eps
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    leading = tuple(range(x.ndim - 1))
+    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+
+
+@mistake("layer_norm_backward", "dgamma_without_x_hat",
+         "dgamma = sum(g) is dbeta's formula: gamma multiplies x_hat, so dgamma = sum(g * x_hat)")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    leading = tuple(range(x.ndim - 1))
+    return dx, LayerNormParams(gamma=grad_out.sum(axis=leading), beta=grad_out.sum(axis=leading))
+
+
+@mistake("layer_norm_backward", "sums_axis_0_only",
+         "dgamma and dbeta are summed over axis 0 only: for a [B, T, D] input gamma serves every position, "
+         "sum over every leading axis (axis=tuple(range(x.ndim - 1)))")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=0), beta=grad_out.sum(axis=0))
+
+
+@mistake("layer_norm_backward", "dbeta_mean",
+         "dgamma and dbeta are averaged over the positions: every position adds its contribution to the "
+         "loss, so sum them")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    leading = tuple(range(x.ndim - 1))
+    return dx, LayerNormParams(gamma=(grad_out * x_hat).mean(axis=leading), beta=grad_out.mean(axis=leading))
+
+
+@mistake("layer_norm_backward", "ignores_eps",
+         "your backward uses eps = 1e-5 whatever the eps argument: use the eps passed in, as the forward "
+         "pass does")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + 1e-5)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    leading = tuple(range(x.ndim - 1))
+    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+
+
+# --- feed_forward_backward -------------------------------------------------------------------------
+
+
+@mistake("feed_forward_backward", "no_relu_gate",
+         "the gradient goes through the ReLU as if it were the identity: multiply by (a > 0), "
+         "a = x W_1 + b_1, before dW_1, db_1 and dx")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    h = np.maximum(x2 @ p.W_1 + p.b_1, 0)
+    da = g2 @ p.W_2.T
+    grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
+    return (da @ p.W_1.T).reshape(x.shape), grads
+
+
+@mistake("feed_forward_backward", "gate_at_zero_passes",
+         "your ReLU gate is (a >= 0): the contract sets the ReLU's gradient at exactly 0 to 0, use (a > 0)")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    a = x2 @ p.W_1 + p.b_1
+    h = np.maximum(a, 0)
+    da = (g2 @ p.W_2.T) * (a >= 0)
+    grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
+    return (da @ p.W_1.T).reshape(x.shape), grads
+
+
+@mistake("feed_forward_backward", "gate_without_bias",
+         "your ReLU gate tests x W_1 > 0 without b_1: the pre-activation is a = x W_1 + b_1")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    h = np.maximum(x2 @ p.W_1 + p.b_1, 0)
+    da = (g2 @ p.W_2.T) * (x2 @ p.W_1 > 0)
+    grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
+    return (da @ p.W_1.T).reshape(x.shape), grads
+
+
+@mistake("feed_forward_backward", "db1_ungated",
+         "db_1 is summed from the gradient before the ReLU gate: db_1 = sum of da, da = (g W_2^T) * (a > 0)")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    a = x2 @ p.W_1 + p.b_1
+    h = np.maximum(a, 0)
+    dh = g2 @ p.W_2.T
+    da = dh * (a > 0)
+    grads = FeedForwardParams(W_1=x2.T @ da, b_1=dh.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
+    return (da @ p.W_1.T).reshape(x.shape), grads
+
+
+@mistake("feed_forward_backward", "dW2_from_pre_activation",
+         "dW_2 = a^T g uses the pre-activation: W_2 multiplies h = relu(a), so dW_2 = h^T g")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    a = x2 @ p.W_1 + p.b_1
+    da = (g2 @ p.W_2.T) * (a > 0)
+    grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=a.T @ g2, b_2=g2.sum(axis=0))
+    return (da @ p.W_1.T).reshape(x.shape), grads
+
+
+@mistake("feed_forward_backward", "dW1_transposed",
+         "dW_1 = da^T x has shape [F, D]: the gradient of W_1 [D, F] is x^T da")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    a = x2 @ p.W_1 + p.b_1
+    h = np.maximum(a, 0)
+    da = (g2 @ p.W_2.T) * (a > 0)
+    grads = FeedForwardParams(W_1=da.T @ x2, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
+    return (da @ p.W_1.T).reshape(x.shape), grads
+
+
+@mistake("feed_forward_backward", "not_summed_over_batch",
+         "for a [B, T, D] input your weight gradients keep the batch axis ([B, D, F]): flatten the positions "
+         "to [N, D] (x.reshape(-1, D)) so that x^T da sums over all of them")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    a = x @ p.W_1 + p.b_1
+    h = np.maximum(a, 0)
+    da = (grad_out @ p.W_2.T) * (a > 0)
+    grads = FeedForwardParams(W_1=np.swapaxes(x, -1, -2) @ da, b_1=da.sum(axis=-2),
+                              W_2=np.swapaxes(h, -1, -2) @ grad_out, b_2=grad_out.sum(axis=-2))
+    return da @ p.W_1.T, grads
+
+
+@mistake("feed_forward_backward", "bias_gradients_averaged",
+         "db_1 and db_2 are averaged over the positions: each position adds its own contribution, sum them")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    a = x2 @ p.W_1 + p.b_1
+    h = np.maximum(a, 0)
+    da = (g2 @ p.W_2.T) * (a > 0)
+    grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.mean(axis=0), W_2=h.T @ g2, b_2=g2.mean(axis=0))
+    return (da @ p.W_1.T).reshape(x.shape), grads
+
+
+# --- cross_entropy ---------------------------------------------------------------------------------
+
+
+@mistake("cross_entropy", "mean_over_all_positions",
+         "you divide by every position, ignored ones included: N is the number of positions whose target "
+         "is not ignore_id, for the loss and for the gradient")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    N = targets.size
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "sum_not_mean",
+         "you return the sum over positions: the loss is the mean, divide the loss and the gradient by N "
+         "(the number of counted positions)")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum())
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "gradient_not_divided",
+         "the loss is a mean but your gradient is not divided by N: dlogits = (softmax - onehot) / N")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "ignored_gradient_not_zeroed",
+         "ignored positions are left out of the loss but still get a gradient: multiply dlogits by the "
+         "counted mask (targets != ignore_id)")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "no_onehot",
+         "dlogits = softmax / N forgets the one-hot: the gradient is (softmax(logits) - onehot(target)) / N")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    dlogits = softmax(logits) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "gradient_sign_flipped",
+         "your gradient has the wrong sign: the loss is -log p, so dlogits = (softmax - onehot) / N, "
+         "not (onehot - softmax) / N")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    dlogits = ((np.arange(V) == safe) - softmax(logits)) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "log_of_softmax",
+         "np.log(softmax(logits)) is -inf where the softmax underflows (logits of 1e4): use log_softmax, "
+         "(x - max) - log(sum(exp(x - max)))")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    probs = softmax(logits)
+    log_p = np.log(np.take_along_axis(probs, safe, axis=-1)[..., 0])
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    dlogits = (probs - (np.arange(V) == safe)) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "mean_per_row_then_batch",
+         "you average each row over its counted positions, then average the rows: rows with more padding "
+         "weigh more; divide the sum over every counted position by their total number N")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    per_row = np.maximum(counted.sum(axis=-1, keepdims=True), 1)  # (..., 1)
+    rows = per_row.size
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float((np.where(counted, log_p, 0) / per_row).sum()) / rows
+    weight = (counted / per_row).astype(logits.dtype)  # (...): 1 / (counted positions of the row)
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) * weight[..., None] / rows
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "nan_when_all_ignored",
+         "with every position ignored you divide 0 by 0 (NaN): when N = 0 return a loss of 0 and a zero "
+         "gradient, e.g. divide by max(N, 1)")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    N = int(counted.sum())
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum() / N)
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "gathers_ignored_targets",
+         "you index the log-probabilities with the raw targets: an ignore_id outside the vocabulary (-100) "
+         "is not a valid index; replace ignored targets by any valid id first "
+         "(np.where(counted, targets, 0))")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError("targets out of range")
+    N = max(int(counted.sum()), 1)
+    log_p = np.take_along_axis(log_softmax(logits), targets[..., None], axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    onehot = np.arange(V) == targets[..., None]
+    dlogits = (softmax(logits) - onehot) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "no_range_check",
+         "a counted target outside 0..V-1 must raise ValueError naming `targets`; yours is silently used "
+         "(a negative id wraps around)")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if targets.shape != logits.shape[:-1]:
+        raise ValueError("targets has the wrong shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N
+    return loss, dlogits
