@@ -102,19 +102,39 @@ def _import(package: str, name: str) -> types.ModuleType:
     return importlib.import_module(f"{package}.{name}")
 
 
-def _arrays(value: Any, path: str) -> Iterator[tuple[str, np.ndarray]]:
-    """Every ndarray inside ``value`` (dataclasses, lists, tuples, dicts), with where it sits."""
+def _parts(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every array and container inside ``value`` (dataclasses, lists, tuples, dicts), with where it sits."""
     if isinstance(value, np.ndarray):
         yield path, value
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        yield path, value
         for f in dataclasses.fields(value):
-            yield from _arrays(getattr(value, f.name), f"{path}.{f.name}")
+            yield from _parts(getattr(value, f.name), f"{path}.{f.name}")
     elif isinstance(value, list | tuple):
+        yield path, value
         for i, item in enumerate(value):
-            yield from _arrays(item, f"{path}[{i}]")
+            yield from _parts(item, f"{path}[{i}]")
     elif isinstance(value, dict):
+        yield path, value
         for k, item in value.items():
-            yield from _arrays(item, f"{path}[{k!r}]")
+            yield from _parts(item, f"{path}[{k!r}]")
+
+
+def _frozen(part: Any) -> Any:
+    """What must not change in a part: an array's values, or which objects a container holds."""
+    if isinstance(part, np.ndarray):
+        return copy.deepcopy(part)
+    if isinstance(part, dict):
+        return [(k, id(v)) for k, v in part.items()]
+    if isinstance(part, list | tuple):
+        return [id(item) for item in part]
+    return [id(getattr(part, f.name)) for f in dataclasses.fields(part)]
+
+
+def _changed(part: Any, saved: Any) -> bool:
+    if isinstance(part, np.ndarray):
+        return part.shape != saved.shape or not np.array_equal(part, saved, equal_nan=True)
+    return _frozen(part) != saved
 
 
 def _argument_names(fn: Callable[..., Any], args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -125,18 +145,19 @@ def _argument_names(fn: Callable[..., Any], args: tuple, kwargs: dict) -> dict[s
 
 
 def checked(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
-    """``fn``, failing the test if a call changes any array it was given."""
+    """``fn``, failing the test if a call changes anything it was given: an array's values, or what
+    a list, dict or parameter dataclass holds (an item or a field replaced, a list grown)."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
         named = _argument_names(fn, args, kwargs)
-        before = [(where, arr, copy.deepcopy(arr)) for arg, value in named.items()
-                  for where, arr in _arrays(value, arg)]
+        before = [(where, part, _frozen(part)) for arg, value in named.items()
+                  for where, part in _parts(value, arg)]
         try:
             result = fn(*args, **kwargs)
         except NotImplementedError as e:
             raise NotStarted(f"{name} is not implemented yet: {e}") from None
-        for where, arr, saved in before:
-            if arr.shape != saved.shape or not np.array_equal(arr, saved, equal_nan=True):
+        for where, part, saved in before:
+            if _changed(part, saved):
                 raise AssertionError(
                     f"{name} changed its input `{where}` in place; "
                     "the contract forbids it: compute on a copy or build a new array"
