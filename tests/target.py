@@ -177,14 +177,17 @@ class ModuleProxy:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
+        value = self._lookup(attr)
+        return checked(value, f"{attr}") if callable(value) else value
+
+    def _lookup(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
         module = _import(self._package, self._name)
         try:
-            value = getattr(module, attr)
+            return getattr(module, attr)
         except AttributeError:
             raise TargetError(f"{self._name}.py defines no `{attr}`: keep the contract's names") from None
-        return checked(value, f"{attr}") if callable(value) else value
 
 
 def _encode(value: Any, out: Any) -> None:
@@ -290,7 +293,7 @@ class ReferenceProxy(ModuleProxy):
         name = f"{self._name}.{attr}"
         if replaying():
             return reference_data().replay(name)
-        value = super().__getattr__(attr)
+        value = self._lookup(attr)  # trusted code: no check for inputs changed in place
         if callable(value) and reference_data().recording:
             return reference_data().wrap(value, name)
         return value
