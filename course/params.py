@@ -282,11 +282,7 @@ def init_transformer(
 ) -> TransformerParams:
     """A whole encoder-decoder; embeddings ~ N(0, 1/D) so that ``sqrt(D)`` scaling gives unit size."""
     c = config
-    for name in ("src_vocab", "tgt_vocab", "d_model", "num_heads", "d_ff", "num_layers"):
-        if getattr(c, name) < 1:
-            raise ValueError(f"config.{name} must be at least 1, got {getattr(c, name)}")
-    if c.d_model % c.num_heads != 0:
-        raise ValueError(f"config.num_heads={c.num_heads} must divide d_model={c.d_model}")
+    _check_sizes(c, ("src_vocab", "tgt_vocab", "d_model", "num_heads", "d_ff", "num_layers"))
     scale = 1.0 / np.sqrt(c.d_model)
     return TransformerParams(
         config=c,
@@ -313,11 +309,7 @@ def init_gpt(
 ) -> GPTParams:
     """A decoder-only model; the embedding ~ N(0, 1/D) as in :func:`init_transformer`."""
     c = config
-    for name in ("vocab", "d_model", "num_heads", "d_ff", "num_layers"):
-        if getattr(c, name) < 1:
-            raise ValueError(f"config.{name} must be at least 1, got {getattr(c, name)}")
-    if c.d_model % c.num_heads != 0:
-        raise ValueError(f"config.num_heads={c.num_heads} must divide d_model={c.d_model}")
+    _check_sizes(c, ("vocab", "d_model", "num_heads", "d_ff", "num_layers"))
     return GPTParams(
         config=c,
         embed=(rng.standard_normal((c.vocab, c.d_model)) / np.sqrt(c.d_model)).astype(dtype),
@@ -326,3 +318,12 @@ def init_gpt(
         W_out=_glorot(rng, c.d_model, c.vocab, dtype),
         b_out=_bias(rng, c.vocab, dtype, random_bias),
     )
+
+
+def _check_sizes(config: TransformerConfig | GPTConfig, names: tuple[str, ...]) -> None:
+    """Raise ValueError naming the first size below 1, or ``num_heads`` if it does not divide ``d_model``."""
+    for name in names:
+        if getattr(config, name) < 1:
+            raise ValueError(f"config.{name} must be at least 1, got {getattr(config, name)}")
+    if config.d_model % config.num_heads != 0:
+        raise ValueError(f"config.num_heads={config.num_heads} must divide d_model={config.d_model}")
