@@ -815,11 +815,11 @@ def test_train_step_is_loss_and_grads_then_adam(seed, config, batch):
     assert_tree_close(state2.v, want_state.v, "new state.v", np.float64)
 
 
-LEARN_STEPS = 100
+LEARN_STEPS = 200
 
 
 def test_train_step_learns_to_reverse_three_digits():
-    """100 train_steps on reversing 3 digits (D=8, 1+1 layers, lr 0.01) cut the loss to under half its start.
+    """200 train_steps on reversing 3 digits (D=8, 1+1 layers, lr 0.01) cut the loss to under a quarter.
 
     Hint: if the loss rises, the update has the wrong sign; if it stalls, a gradient or the state is lost.
     """
@@ -837,9 +837,9 @@ def test_train_step_learns_to_reverse_three_digits():
         params, state, loss = call_train_step(params, state, digits, tgt, 0.01)
         losses.append(loss)
     first, last = np.mean(losses[:5]), np.mean(losses[-20:])
-    assert math.isfinite(last) and last < 0.5 * first, (
+    assert math.isfinite(last) and last < 0.25 * first, (
         f"the mean loss of the last 20 steps is {last:.3f}, the first 5 steps' {first:.3f}: "
-        "training should at least halve it")
+        "training should cut it to under a quarter (the reference reaches about 1/25)")
 
 
 def diagnostic_cases() -> dict[str, list[tuple]]:
