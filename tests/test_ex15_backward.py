@@ -855,15 +855,11 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
     r = np.random.default_rng(15)
     # softmax_backward: a 3-D array on axis 1 (axis bugs), a square 2-D one (a missing keepdims
     # broadcasts wrongly without an error), float32 on the last axis
-    x3, g3 = r.uniform(-3, 3, (2, 3, 4)), r.standard_normal((2, 3, 4))
-    x2, g2 = r.uniform(-3, 3, (4, 4)), r.standard_normal((4, 4))
-    xf, gf = r.uniform(-3, 3, (2, 5)).astype(np.float32), r.standard_normal((2, 5)).astype(np.float32)
-
-    def sm(x, axis=-1):
-        z = np.exp(x - x.max(axis=axis, keepdims=True))
-        return z / z.sum(axis=axis, keepdims=True)
-
-    softmax_cases = [(g3, sm(x3, 1), 1), (g2, sm(x2)), (gf, sm(xf))]
+    # (probabilities drawn from a Dirichlet: no softmax code in a file that ships to students)
+    p3, g3 = np.moveaxis(r.dirichlet(np.ones(3), size=(2, 4)), -1, 1), r.standard_normal((2, 3, 4))
+    p2, g2 = r.dirichlet(np.ones(4), size=4), r.standard_normal((4, 4))
+    pf, gf = r.dirichlet(np.ones(5), size=2).astype(np.float32), r.standard_normal((2, 5)).astype(np.float32)
+    softmax_cases = [(g3, p3, 1), (g2, p2), (gf, pf)]
 
     # attention: B=2 with T_q != T_k and a mask with one fully masked query, then T_q == T_k
     # (transposes run), d_k = 4 (the scaling matters), d_v != d_k
