@@ -218,3 +218,19 @@ def test_hints_come_one_at_a_time(tmp_path, monkeypatch):
         assert grader.cmd_hint(["ex05"]) == 0
         seen.append(json.loads((tmp_path / "hints.json").read_text())["ex05"])
     assert seen == [1, 2]
+
+
+def test_time_limits_count_the_cpu_seconds_of_the_test_process():
+    """A busy machine slows the wall clock, not the CPU time: the limits read the child's CPU seconds."""
+    import os
+
+    from grading import runner
+
+    if not runner._HAVE_PROC:
+        pytest.skip("no /proc here: the limits are wall-clock")
+    before = runner._cpu_seconds(os.getpid())
+    sum(i * i for i in range(3_000_000))  # about 0.2 s of CPU
+    assert runner._cpu_seconds(os.getpid()) > before
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert runner._cpu_seconds(child.pid) is None  # gone: nothing to read
