@@ -234,3 +234,23 @@ def test_time_limits_count_the_cpu_seconds_of_the_test_process():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     assert runner._cpu_seconds(child.pid) is None  # gone: nothing to read
+
+
+def test_preloaded_tests_take_the_grading_profile_whatever_was_active_before():
+    """Tests are imported once in the grader's process before the children fork; a test keeps the
+    hypothesis settings active when its module was imported, so the grader imports (or imports
+    again) every test module under the derandomised grading profile: same code, same examples."""
+    import importlib
+    import os
+
+    from hypothesis import settings
+
+    from grading.runner import Run, preload
+
+    module = importlib.import_module("tests.test_ex09_layers")  # already imported by this session
+    preload([Run(key="ex09", module="ex09_layers", functions=[], target_dir=ROOT / "solutions",
+                 limits=Limits())])
+    used = module.test_add_and_norm_output_is_normalised._hypothesis_internal_use_settings
+    assert used.derandomize and used.max_examples == settings.get_profile("grading").max_examples
+    # the session's own profile is back in force afterwards
+    assert settings.get_current_profile_name() == os.environ.get("HYPOTHESIS_PROFILE", "quick")
