@@ -121,9 +121,12 @@ def _parts(value: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _frozen(part: Any) -> Any:
-    """What must not change in a part: an array's values, or which objects a container holds."""
+    """What must not change in a part: an array's bytes (shape and dtype too), or which objects a
+    container holds."""
     if isinstance(part, np.ndarray):
-        return copy.deepcopy(part)
+        if part.dtype.hasobject:
+            return copy.deepcopy(part)
+        return part.shape, part.dtype.str, part.tobytes()
     if isinstance(part, dict):
         return [(k, id(v)) for k, v in part.items()]
     if isinstance(part, list | tuple):
@@ -132,14 +135,19 @@ def _frozen(part: Any) -> Any:
 
 
 def _changed(part: Any, saved: Any) -> bool:
-    if isinstance(part, np.ndarray):
-        return part.shape != saved.shape or not np.array_equal(part, saved, equal_nan=True)
+    if isinstance(part, np.ndarray) and part.dtype.hasobject:
+        return part.shape != saved.shape or not np.array_equal(part, saved)
     return _frozen(part) != saved
+
+
+_SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
 
 
 def _argument_names(fn: Callable[..., Any], args: tuple, kwargs: dict) -> dict[str, Any]:
     try:
-        return dict(inspect.signature(fn).bind(*args, **kwargs).arguments)
+        if fn not in _SIGNATURES:
+            _SIGNATURES[fn] = inspect.signature(fn)
+        return dict(_SIGNATURES[fn].bind(*args, **kwargs).arguments)
     except (TypeError, ValueError):
         return {f"argument {i + 1}": a for i, a in enumerate(args)} | kwargs
 
