@@ -354,8 +354,9 @@ def test_encode_reads_the_whole_sentence(seed, config, dtype, src):
     out2 = as_array(ex10.encode(other, params), "encode(src with its last real token changed)",
                     out.shape, dtype)
     change = np.abs(out2[b, 0].astype(np.float64) - out[b, 0]).max()
-    assert change > 1e-4, (f"the output at position 0 of row {b} did not change ({change:.2g}) when its "
-                           f"last real token (position {L - 1}) changed: the encoder must see every token")
+    unread = 1e-6 if dtype == np.float32 else 1e-10  # a token left unread changes nothing at all
+    assert change > unread, (f"the output at position 0 of row {b} did not change ({change:.2g}) when its "
+                             f"last real token (position {L - 1}) changed: the encoder must see every token")
 
 
 @pytest.mark.parametrize("bad", ["too_large", "negative", "float", "one_dim"])

@@ -230,8 +230,9 @@ def test_forward_reads_the_current_token(case, data):
     logits2 = call_forward(other, params, f"gpt_forward with the token at t={t} changed").astype(np.float64)
     change = np.abs(logits2[:, t] - logits[:, t]).max(axis=-1)  # (B,)
     b = int(np.argmin(change))
-    assert change[b] > 1e-4, (f"row {b}: changing tokens[{b}, {t}] from {tokens[b, t]} to {other[b, t]} left "
-                              f"the logits at position {t} unchanged (largest change {change[b]:.2g})")
+    unread = 1e-6 if params.W_out.dtype == np.float32 else 1e-10  # a token left unread changes nothing
+    assert change[b] > unread, (f"row {b}: changing tokens[{b}, {t}] from {tokens[b, t]} to {other[b, t]} "
+                                f"left the logits at position {t} unchanged (largest change {change[b]:.2g})")
 
 
 @settings(max_examples=10)
