@@ -15,6 +15,7 @@ source position ``L - 1 - t``), the causal mask and the positional encoding.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import math
 import os
@@ -176,16 +177,15 @@ def save_figures(options: Options, modules: dict[str, ModuleType], params: Trans
 def cross_attention(modules: dict[str, ModuleType], params: TransformerParams, src: np.ndarray,
                     tgt: np.ndarray) -> np.ndarray:
     """The last decoder layer's cross-attention weights [H, T_tgt, T_src] for the first row."""
-    pad = params.config.pad_id
+    pad, last = params.config.pad_id, params.decoder[-1]
     memory = modules["ex10_encoder"].encode(src, params)
-    y = modules["ex08_positional_encoding"].embed(tgt, params.tgt_embed)
+    # every decoder layer but the last, as decode runs them; then the last one up to its cross-attention
+    all_but_last = dataclasses.replace(params, decoder=params.decoder[:-1])
+    y = modules["ex11_decoder"].decode(tgt, memory, src, all_but_last)  # (B, T_tgt, D)
     self_mask = modules["ex06_masking"].decoder_self_mask(tgt, pad)
     src_mask = modules["ex06_masking"].padding_mask(src, pad)
-    for layer in params.decoder[:-1]:
-        y = modules["ex11_decoder"].decoder_layer(y, memory, layer, self_mask, src_mask)
-    layers, last = modules["ex09_layers"], params.decoder[-1]
     attend = modules["ex07_multi_head"].multi_head_attention
-    y = layers.add_and_norm(y, attend(y, y, last.self_attn, self_mask)[0], last.norm1)
+    y = modules["ex09_layers"].add_and_norm(y, attend(y, y, last.self_attn, self_mask)[0], last.norm1)
     return attend(y, memory, last.cross_attn, src_mask)[1][0]
 
 
