@@ -9,6 +9,7 @@ and the report shows both. Without a reference (a student release) every run is 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -80,14 +81,15 @@ def _versions() -> dict[str, str]:
             "hypothesis": hypothesis.__version__, "pytest": pytest.__version__}
 
 
-def _assemble(dest: Path, learner: Path, module: str | None, reference: Path | None,
+def _assemble(dest: Path, learner: Path, own: set[str] | None, reference: Path | None,
               course: list[Exercise]) -> Path:
-    """``dest`` with the reference's modules and the learner's ``module`` (all of them when None)."""
+    """``dest`` with the learner's modules named in ``own`` (all of them when None) and the
+    reference's others."""
     dest.mkdir(parents=True)
     for e in course:
         mine = learner / e.file_name
         theirs = reference / e.file_name if reference else None
-        use_mine = module is None or e.module == module or theirs is None or not theirs.is_file()
+        use_mine = own is None or e.module in own or theirs is None or not theirs.is_file()
         src = mine if use_mine else theirs
         if src is not None and src.is_file():
             shutil.copyfile(src, dest / e.file_name)
@@ -204,7 +206,7 @@ def grade(options: Options, progress: Progress | None = None,
                 results[e.id] = _exercise_result(e, None, refusal, False, catalogue)
                 continue
             isolated = options.reference is not None
-            directory = _assemble(work / e.id, learner, e.module if isolated else None,
+            directory = _assemble(work / e.id, learner, {e.module} if isolated else None,
                                   options.reference, course)
             runs[e.id] = Run(key=e.id, module=e.module, functions=list(e.functions),
                              target_dir=directory, limits=options.limits, tests_dir=options.tests,
@@ -234,21 +236,55 @@ def grade(options: Options, progress: Progress | None = None,
     return final
 
 
+def _prerequisites(exercise: Exercise, by_id: dict[str, Exercise]) -> list[str]:
+    """Every exercise ``exercise`` calls, directly or through another, in course order."""
+    found: set[str] = set()
+    todo = list(exercise.requires)
+    while todo:
+        key = todo.pop()
+        if key not in found and key in by_id:
+            found.add(key)
+            todo.extend(by_id[key].requires)
+    return [key for key in by_id if key in found]
+
+
+_UNUSABLE = {Outcome.TIMED_OUT: "does not return", Outcome.CRASHED: "crashes"}
+
+
+def _unusable(result: ExerciseResult) -> str | None:
+    """Why the learner's module must not stand in for the reference in other exercises' runs:
+    it was refused, or it hangs or crashes (running it again would only cost the time again)."""
+    if result.status == Status.REFUSED:
+        return "was refused by the sandbox"
+    outcomes = {t.outcome for t in result.tests}
+    return next((why for outcome, why in _UNUSABLE.items() if outcome in outcomes), None)
+
+
 def _integrated(options: Options, chosen: list[Exercise], results: dict[str, ExerciseResult],
                 learner: Path, work: Path, course: list[Exercise], protected: list[Path],
                 on_event: Callable[[Run, dict[str, Any]], None]) -> None:
-    """Run again, with the learner's own modules, each exercise whose prerequisites failed."""
+    """Run again, with the learner's own modules, each exercise whose prerequisites failed, unless
+    one of them cannot run (refused, hangs, crashes); that run gets half the time of the first."""
     failing = {e.id for e in course if (e.id in results and results[e.id].status != Status.PASSED)
                or (e.id not in results and not (learner / e.file_name).is_file())}
+    unusable = {key: why for key, result in results.items() if (why := _unusable(result))}
+    usable = {e.module for e in course if e.id not in unusable and (learner / e.file_name).is_file()}
+    by_id = {e.id: e for e in course}
+    limits = dataclasses.replace(options.limits, exercise_seconds=options.limits.exercise_seconds / 2)
     todo = []
     for e in chosen:
         bad = [r for r in e.requires if r in failing]
         mine = results.get(e.id)
-        if bad and mine is not None and mine.tests and mine.status != Status.NOT_STARTED:
-            directory = _assemble(work / f"{e.id}-integrated", learner, None, options.reference, [
-                c for c in course if (learner / c.file_name).is_file()] or course)
+        if not bad or mine is None or not mine.tests or mine.status == Status.NOT_STARTED:
+            continue
+        stuck = [f"{r} {unusable[r]}" for r in _prerequisites(e, by_id) if r in unusable]
+        if stuck:
+            mine.integrated = Integrated(passed=0, total=0, failing_requirements=bad,
+                                         not_run="; ".join(stuck))
+        else:
+            directory = _assemble(work / f"{e.id}-integrated", learner, usable, options.reference, course)
             run = Run(key=f"{e.id}/integrated", module=e.module, functions=list(e.functions),
-                      target_dir=directory, limits=options.limits, tests_dir=options.tests,
+                      target_dir=directory, limits=limits, tests_dir=options.tests,
                       extra_tests=options.extra_tests(e.module), protected=protected)
             todo.append((e, bad, run))
     Scheduler(options.jobs, on_event).run_all([run for _, _, run in todo])

@@ -59,6 +59,7 @@ class Integrated:
     passed: int
     total: int
     failing_requirements: list[str]
+    not_run: str = ""  # why it was not run, e.g. "ex02 does not return"
 
 
 @dataclass

@@ -23,6 +23,8 @@ import pytest
 
 from grading import sandbox
 from grading.fingerprint import fingerprint
+from grading.model import Outcome
+from tests import target
 
 MAX_FIELD = 600
 WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests", "grading", "course",
@@ -49,15 +51,16 @@ def _name(item: pytest.Item) -> str:
         else f"hidden:{item.name}"
 
 
+_OUTCOMES = {target.NotStarted: Outcome.NOT_STARTED, target.DoesNotReturn: Outcome.TIMED_OUT}
+
+
 def _counterexample(exc: BaseException) -> str:
     notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("Falsifying")]
     return _short(notes[0].removeprefix("Falsifying example: ")) if notes else ""
 
 
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, AssertionError) or type(exc).__name__ in (
-        "NotStarted", "TargetError"
-    ):
+    if isinstance(exc, AssertionError | target.NotStarted | target.TargetError | target.DoesNotReturn):
         text = str(exc).split("\nassert ")[0]  # drop pytest's assertion introspection
         return _short(text or "an assertion failed")
     if isinstance(exc, MemoryError):
@@ -67,20 +70,47 @@ def _message(exc: BaseException) -> str:
     return _short(f"your code raised {type(exc).__name__}: {exc}")
 
 
-def _snapshot() -> dict[tuple[str, str], int]:
-    """Identity of every function and class attribute in the modules the tests rely on."""
-    seen: dict[tuple[str, str], int] = {}
+# Modules whose every attribute must stay put; elsewhere only callables and classes are watched
+# (libraries keep changing state such as caches and counters in their module globals).
+FROZEN_PREFIXES = ("numpy", "builtins", "math")
+
+
+def _identity(value: Any) -> tuple[int, ...]:
+    """What a replacement changes: the object, and for a Python function its code and defaults too
+    (``f.__code__ = ...`` keeps the function's identity)."""
+    if isinstance(value, types.FunctionType):
+        return id(value), id(value.__code__), id(value.__defaults__), id(value.__kwdefaults__)
+    return (id(value),)
+
+
+def _snapshot() -> dict[tuple[str, str], tuple[int, ...]]:
+    """Identity of every watched attribute of the modules the tests rely on, found through
+    ``sys.modules``, so a replacement made through any alias or by any means shows."""
+    seen: dict[tuple[str, str], tuple[int, ...]] = {}
     for name, mod in list(sys.modules.items()):
         if not isinstance(mod, types.ModuleType) or not name.startswith(WATCHED_PREFIXES):
             continue
+        frozen = name.startswith(FROZEN_PREFIXES)
         for attr, value in list(vars(mod).items()):
-            if callable(value):
-                seen[(name, attr)] = id(value)
-                if isinstance(value, type) and value.__module__ == name:
-                    for sub, member in list(vars(value).items()):
-                        if callable(member):
-                            seen[(f"{name}.{attr}", sub)] = id(member)
+            if frozen or callable(value):
+                seen[(name, attr)] = _identity(value)
+            if isinstance(value, type) and value.__module__ == name:
+                for sub, member in list(vars(value).items()):
+                    if callable(member):
+                        seen[(f"{name}.{attr}", sub)] = _identity(member)
     return seen
+
+
+class Integrity:
+    """Remembers what the tests rely on, before any learner code runs, and names what changed since."""
+
+    def __init__(self) -> None:
+        self.before = _snapshot()
+
+    def changed(self) -> list[str]:
+        after = _snapshot()
+        return sorted(f"{module}.{attr}" for (module, attr), ident in self.before.items()
+                      if after.get((module, attr)) != ident)
 
 
 class GradingPlugin:
@@ -94,7 +124,8 @@ class GradingPlugin:
         self.functions = functions
         self.protected = protected
         self.target_dir = target_dir
-        self.before: dict[tuple[str, str], int] = {}
+        self.cases: dict[str, list[tuple]] = {}
+        self.integrity: Integrity | None = None
         self.any_failed = False
 
     def send(self, **event: Any) -> None:
@@ -103,28 +134,30 @@ class GradingPlugin:
         while view:
             view = view[os.write(self.fd, view):]
 
-    # -- collection: load everything trusted, then guard ------------------------------------
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.send(event="collected", tests=[_name(item) for item in items])
-        items[:] = [item for item in items if _name(item) not in self.skip]
+    # -- before collection: load everything trusted, then guard, then load the learner's module --
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Take the integrity snapshot and install the sandbox before any learner code runs.
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from tests import target  # trusted: loaded before any learner code
-
-        solutions = target.ROOT / "solutions"
-        if solutions.is_dir():
-            for f in sorted(solutions.glob("ex*.py")):
-                target._import(target.REFERENCE_PACKAGE, f.stem)
+        After every plugin's ``pytest_configure`` (plugins may patch pytest then: hypothesis
+        does) and before collection, which may touch the learner's module in some pytest releases.
+        """
+        target.set_target(self.target_dir)
+        target.load_reference()
         test_module = importlib.import_module(f"tests.test_{self.module}")
         self.cases = getattr(test_module, "diagnostic_cases", dict)()
-        self.before = _snapshot()
+        self.integrity = Integrity()
         sandbox.install_audit_hook(self.protected, readable=[self.target_dir])
         try:
-            importlib.import_module(f"{target.TARGET_PACKAGE}.{self.module}")
+            target.load(self.module)
         except BaseException as e:
             where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
             self.send(event="note", text=_short(
                 f"{self.module}.py could not be imported: {type(e).__name__}{where}: {e}"))
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.send(event="collected", tests=[_name(item) for item in items])
+        items[:] = [item for item in items if _name(item) not in self.skip]
 
     # -- tests ------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -145,21 +178,21 @@ class GradingPlugin:
             else:
                 self.any_failed = True
                 exc = call.excinfo.value if call.excinfo else None
-                not_started = type(exc).__name__ == "NotStarted"
+                outcome = _OUTCOMES.get(type(exc), Outcome.FAILED)
                 event.update(
-                    outcome="not started" if not_started else "failed",
+                    outcome=outcome.value,
                     message=_message(exc) if exc is not None else "failed",
-                    counterexample="" if exc is None or not_started else _counterexample(exc),
+                    counterexample="" if exc is None or outcome != Outcome.FAILED else _counterexample(exc),
                     hint=hint,
                     traceback=_short(str(report.longrepr), 4000),
                 )
             self.send(**event)
 
-    # -- end: integrity and diagnosis -------------------------------------------------------
+    # -- end: integrity and diagnosis, before pytest's own clean-up undoes its patches -------
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        after = _snapshot()
-        changed = sorted(f"{module}.{attr}" for (module, attr), ident in self.before.items()
-                         if after.get((module, attr), ident) != ident)
+        """Report what the learner's code changed, the diagnostic fingerprints, and the end."""
+        changed = self.integrity.changed() if self.integrity else []
         if changed:
             self.send(event="tampering", names=changed[:5])
         if self.any_failed:
@@ -171,8 +204,6 @@ class GradingPlugin:
         os._exit(0)  # a throwaway process: pytest's own teardown would only cost time
 
     def _fingerprints(self) -> dict[str, list[Any]]:
-        from tests import target
-
         module = target.module(self.module)
         prints: dict[str, list[Any]] = {}
         for function, cases in self.cases.items():

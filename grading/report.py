@@ -92,7 +92,10 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
             out.append(f"  ... and {len(failing) - len(shown)} more failing tests (--verbose shows all)")
         for d in e.diagnoses:
             out.append(f"  Diagnosis: your {d.function} behaves like a known mistake: {d.says}")
-        if e.integrated:
+        if e.integrated and e.integrated.not_run:
+            out.append(f"  Not run with your own {', '.join(e.integrated.failing_requirements)}: "
+                       f"{e.integrated.not_run}.")
+        elif e.integrated:
             i = e.integrated
             out.append(f"  With your own {', '.join(i.failing_requirements)} instead of the reference's, "
                        f"{i.passed} of {i.total} tests of {e.id} pass "

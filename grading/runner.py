@@ -119,6 +119,7 @@ class _Child:
     current_doc: tuple[str, str] = ("", "")
     current_since: float = 0.0
     current_cpu: float = 0.0  # the child's CPU seconds when the current test started
+    started: float = field(default_factory=time.monotonic)
     cpu: float = 0.0  # its CPU seconds at the last look
     progressed: bool = False
     done: bool = False
@@ -275,22 +276,27 @@ class Scheduler:
             child.done = True
         self.on_event(run, event)
 
-    def _overdue(self, child: _Child, now: float) -> str | None:
+    def _overdue(self, child: _Child, now: float) -> tuple[Outcome, str] | None:
+        """Why ``child`` must be stopped now, if it must: a test (or, before the first test, loading
+        the module) ran past the per-test limit, or the exercise past its own."""
         run, limits = child.run, child.run.limits
         cpu = _cpu_seconds(child.pid)
         if cpu is not None:
             child.cpu = cpu
-        if child.current:
-            wall = now - child.current_since
-            used = wall if cpu is None else cpu - child.current_cpu
+        if child.current or not child.progressed:
+            since, cpu_since = ((child.current_since, child.current_cpu) if child.current
+                                else (child.started, 0.0))
+            wall = now - since
+            used = wall if cpu is None else cpu - cpu_since
             if used > limits.test_seconds or wall > WALL_FACTOR * limits.test_seconds:
-                return f"timed out after {limits.test_seconds:g} s (an infinite loop, or far too slow)"
+                return Outcome.TIMED_OUT, (f"timed out after {limits.test_seconds:g} s "
+                                           "(an endless loop, or far too slow)")
         if _spent(run, child, now) > limits.exercise_seconds:
-            return f"the exercise's time limit of {limits.exercise_seconds:g} s ran out"
+            return Outcome.TIMED_OUT, f"the exercise's time limit of {limits.exercise_seconds:g} s ran out"
         return None
 
     def _finish(self, child: _Child, running: dict[int, _Child], pending: list[Run],
-                reason: str | None = None) -> None:
+                reason: tuple[Outcome, str] | None = None) -> None:
         self.selector.unregister(child.fd)
         os.close(child.fd)
         del running[child.fd]
@@ -300,8 +306,7 @@ class Scheduler:
         if child.done:
             run.finished = time.monotonic()
             return
-        died = reason or f"the test process {_signal_name(status)}"
-        outcome = Outcome.TIMED_OUT if reason and "timed out" in reason else Outcome.CRASHED
+        outcome, died = reason or (Outcome.CRASHED, f"the test process {_signal_name(status)}")
         if child.current and run.collected is not None:
             prop, hint = child.current_doc
             run.results[child.current] = TestResult(

@@ -46,7 +46,11 @@ def wrapped(body: str) -> str:
 
 HOSTILE = {
     # name: (code appended to the reference ex02, words expected in ex02's feedback)
-    "infinite loop": (wrapped("while True:\n    pass"), "timed out"),
+    "infinite loop": (wrapped("while True:\n    pass"), "did not return"),
+    "infinite loop that swallows the stop": (wrapped("while True:\n    try:\n        while True:\n"
+                                                     "            pass\n    except BaseException:\n"
+                                                     "        pass"), "timed out"),
+    "infinite loop at import": ("while True:\n    pass", "timed out"),
     "sys.exit at import": ("raise SystemExit(3)", "SystemExit"),
     "sys.exit in a call": (wrapped("raise SystemExit(0)"), "SystemExit"),
     "os._exit": (wrapped(f"{OS}._exit(0)"), "exited with status 0"),
@@ -70,6 +74,24 @@ HOSTILE = {
     "monkeypatches numpy (refused)": ("np.allclose = lambda *a, **k: True", "assigns into the module"),
     "monkeypatches numpy": ("type(np).__setattr__(np, 'isfinite', lambda a: np.ones(np.shape(a), bool))",
                             "changed code the grader relies on"),
+    "monkeypatches numpy in a call": (wrapped("type(np).__setattr__(np, 'isclose', lambda *a, **k: True)"),
+                                      "changed code the grader relies on"),
+    "monkeypatches numpy through __dict__": ("getattr(np, '__dict__')['isfinite'] = np.isnan",
+                                             "changed code the grader relies on"),
+    "monkeypatches numpy's internals": ("type(np).__setattr__(np._core.numeric, 'isclose', np.equal)",
+                                        "changed code the grader relies on"),
+    "monkeypatches numpy through np.core": ("type(np).__setattr__(getattr(np.core, 'numeric'), 'all', any)",
+                                            "changed code the grader relies on"),
+    "monkeypatches numpy through an alias": ("import numpy.linalg as la\n"
+                                             "type(la).__setattr__(la, 'norm', lambda *a, **k: 0.0)",
+                                             "changed code the grader relies on"),
+    "replaces a function's code": ("type(np.allclose).__setattr__(np.allclose, '__code__', getattr("
+                                   "lambda a, b, rtol=0, atol=0, equal_nan=False: True, '__code__'))",
+                                   "changed code the grader relies on"),
+    "changes a numpy constant": ("type(np).__setattr__(np, 'inf', 0.0)", "changed code the grader relies on"),
+    "monkeypatches the course": ("from course import params\n"
+                                 "type(params).__setattr__(params, 'tree_map', lambda f, *t: t[0])",
+                                 "changed code the grader relies on"),
     "always-equal object": ("class Yes:\n    def __eq__(self, o):\n        return True\n"
                             "    shape = property(lambda self: (1,))\n"
                             "def softmax(x, axis=-1):\n    return Yes()", "numpy.ndarray"),

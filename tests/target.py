@@ -10,7 +10,9 @@ or the ``COURSE_TARGET`` variable): ``exercises`` (the default), ``solutions``, 
 laid out like ``exercises/``. Its files are loaded as one package, so their relative imports
 (``from .ex05_qkv_attention import ...``) work wherever the directory is.
 
-Every call through a proxy also checks the contract's "never change an input in place" rule.
+Every call through a proxy also checks the contract's "never change an input in place" rule, and
+stops a call that runs for more than :data:`CALL_SECONDS` of CPU time: a function that never
+returns fails its test in seconds, and every later call to it fails at once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import hashlib
 import importlib
 import inspect
 import os
+import signal
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,12 +42,23 @@ RECORD_VAR = "COURSE_RECORD_REFERENCE"
 TARGET_PACKAGE = "_target"
 REFERENCE_PACKAGE = "_reference"
 ENV_VAR = "COURSE_TARGET"
+# CPU seconds one call of a learner's function may take. The reference's slowest call in the tests
+# takes under 0.1 s; a loop-based correct solution stays far below this too.
+CALL_SECONDS = 2.0
 
 _dirs: dict[str, Path] = {}
 
 
 class TargetError(Exception):
     """The target cannot provide what a test asks for (missing file or function)."""
+
+
+class DoesNotReturn(BaseException):
+    """A call ran past :data:`CALL_SECONDS` of CPU time (or an earlier call of the same function did).
+
+    A ``BaseException``, like :class:`NotStarted`: hypothesis must not retry or shrink an input
+    on a function that does not return.
+    """
 
 
 class NotStarted(BaseException):
@@ -102,6 +117,18 @@ def _import(package: str, name: str) -> types.ModuleType:
     return importlib.import_module(f"{package}.{name}")
 
 
+def load_reference() -> None:
+    """Import every reference module now (the grader does so before any learner code runs)."""
+    solutions = ROOT / "solutions"
+    for f in sorted(solutions.glob("ex*.py")):
+        _import(REFERENCE_PACKAGE, f.stem)
+
+
+def load(name: str) -> types.ModuleType:
+    """Import the target's module ``name`` now, running its top-level code."""
+    return _import(TARGET_PACKAGE, name)
+
+
 def _parts(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     """Every array and container inside ``value`` (dataclasses, lists, tuples, dicts), with where it sits."""
     if isinstance(value, np.ndarray):
@@ -141,6 +168,41 @@ def _changed(part: Any, saved: Any) -> bool:
 
 
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
+_did_not_return: set[str] = set()  # functions stopped by the CPU budget in this process
+_budget_armed = False
+
+
+def _out_of_cpu_time(signum: int, frame: Any) -> None:
+    raise DoesNotReturn
+
+
+def _can_time_calls() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+if _can_time_calls():
+    signal.signal(signal.SIGPROF, _out_of_cpu_time)
+
+
+def _within_budget(fn: Callable[..., Any], name: str, args: tuple, kwargs: dict) -> Any:
+    """``fn(*args, **kwargs)``, stopped with :class:`DoesNotReturn` past :data:`CALL_SECONDS` of CPU."""
+    global _budget_armed
+    if name in _did_not_return:
+        raise DoesNotReturn(f"{name} did not return on an earlier call (stopped after {CALL_SECONDS:g} s "
+                            "of CPU time): find the loop that never ends first")
+    if _budget_armed or not _can_time_calls():  # a nested call: the outer budget governs
+        return fn(*args, **kwargs)
+    _budget_armed = True
+    signal.setitimer(signal.ITIMER_PROF, CALL_SECONDS)
+    try:
+        return fn(*args, **kwargs)
+    except DoesNotReturn:
+        _did_not_return.add(name)
+        raise DoesNotReturn(f"{name} did not return within {CALL_SECONDS:g} s of CPU time (an endless "
+                            "loop, or far too slow for these small inputs)") from None
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        _budget_armed = False
 
 
 def _argument_names(fn: Callable[..., Any], args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -161,7 +223,7 @@ def checked(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
         before = [(where, part, _frozen(part)) for arg, value in named.items()
                   for where, part in _parts(value, arg)]
         try:
-            result = fn(*args, **kwargs)
+            result = _within_budget(fn, name, args, kwargs)
         except NotImplementedError as e:
             raise NotStarted(f"{name} is not implemented yet: {e}") from None
         for where, part, saved in before:
@@ -189,7 +251,7 @@ class ModuleProxy:
         return checked(value, f"{attr}") if callable(value) else value
 
     def _lookup(self, attr: str) -> Any:
-        if attr.startswith("__"):
+        if attr.startswith("_"):  # no function of the contract is private; tools probe such names
             raise AttributeError(attr)
         module = _import(self._package, self._name)
         try:
@@ -296,7 +358,7 @@ class ReferenceProxy(ModuleProxy):
     """The reference: its code when present, else its recorded outputs."""
 
     def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__"):
+        if attr.startswith("_"):
             raise AttributeError(attr)
         name = f"{self._name}.{attr}"
         if replaying():
