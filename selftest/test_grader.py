@@ -8,6 +8,7 @@ must cost exercise 02 only, with a clear message: exercise 05 (which calls softm
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -78,15 +79,17 @@ HOSTILE = {
                                       "changed code the grader relies on"),
     "monkeypatches numpy through __dict__": ("getattr(np, '__dict__')['isfinite'] = np.isnan",
                                              "changed code the grader relies on"),
-    "monkeypatches numpy's internals": ("type(np).__setattr__(np._core.numeric, 'isclose', np.equal)",
+    "monkeypatches numpy's internals": ("_core = getattr(np, '_core', None) or np.core\n"
+                                        "type(np).__setattr__(_core.numeric, 'isclose', np.equal)",
                                         "changed code the grader relies on"),
     "monkeypatches numpy through np.core": ("type(np).__setattr__(getattr(np.core, 'numeric'), 'all', any)",
                                             "changed code the grader relies on"),
     "monkeypatches numpy through an alias": ("import numpy.linalg as la\n"
                                              "type(la).__setattr__(la, 'norm', lambda *a, **k: 0.0)",
                                              "changed code the grader relies on"),
-    "replaces a function's code": ("type(np.allclose).__setattr__(np.allclose, '__code__', getattr("
-                                   "lambda a, b, rtol=0, atol=0, equal_nan=False: True, '__code__'))",
+    "replaces a test helper's code": (f"_f = getattr({OS}.sys, 'modules')['tests.checks'].assert_close\n"
+                                      "type(_f).__setattr__(_f, '__code__', getattr(lambda *a, **k: None, "
+                                      "'__code__'))",
                                    "changed code the grader relies on"),
     "changes a numpy constant": ("type(np).__setattr__(np, 'inf', 0.0)", "changed code the grader relies on"),
     "monkeypatches the course": ("from course import params\n"
@@ -276,3 +279,26 @@ def test_preloaded_tests_take_the_grading_profile_whatever_was_active_before():
     assert used.derandomize and used.max_examples == settings.get_profile("grading").max_examples
     # the session's own profile is back in force afterwards
     assert settings.get_current_profile_name() == os.environ.get("HYPOTHESIS_PROFILE", "quick")
+
+
+def _without_timings(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k not in ("duration", "seconds")}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def test_grading_twice_gives_the_same_report(tmp_path):
+    """Two runs in fresh processes (other hash seeds) give the same JSON, timings aside."""
+    code = "def softmax(x, axis=-1):\n    z = np.exp(x)\n    return z / z.sum(axis=0, keepdims=True)"
+    sub = submission(tmp_path, code)
+    texts = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"report-{seed}.json"
+        subprocess.run([sys.executable, str(ROOT / "grader.py"), "--target", str(sub), "ex02", "ex05",
+                        "--json", str(out), "--quiet"], cwd=ROOT, check=False, capture_output=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        texts.append(json.dumps(_without_timings(json.loads(out.read_text())), indent=1))
+    assert "Falsifying" not in texts[0] and '"counterexample": "test_' in texts[0]  # failures were shown
+    assert texts[0] == texts[1]

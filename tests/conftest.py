@@ -21,17 +21,34 @@ from hypothesis import HealthCheck, Phase, settings
 
 from tests import target
 
-# Hypothesis mixes literals found in "local" modules, the code under test included, into the data it
-# draws: the examples would then depend on the learner's code (and a release could not replay the
-# recorded ones). Draw from the strategies alone.
-try:
-    from hypothesis.internal.conjecture import providers as _providers
 
-    _NO_CONSTANTS = _providers._local_constants
-    _providers._get_local_constants = lambda: _NO_CONSTANTS
-except (ImportError, AttributeError):  # another hypothesis version: nothing to turn off
-    pass
+def _draw_from_strategies_only() -> None:
+    """Stop hypothesis drawing literals found in "local" modules, the code under test included.
 
+    Otherwise the examples would depend on the learner's code (and a release could not replay the
+    recorded ones). No public setting turns it off, so this replaces the one function that collects
+    those literals and checks that the replacement took. A hypothesis release that has the feature
+    in another shape stops the run here, loudly, instead of grading with examples that vary.
+    """
+    import hypothesis
+    from hypothesis.internal.conjecture import providers
+
+    provider = providers.HypothesisProvider
+    cannot = RuntimeError(
+        f"hypothesis {hypothesis.__version__} draws constants from the code under test in a way this "
+        f"course cannot switch off: python -m pip install 'hypothesis<{hypothesis.__version__}', and "
+        "tell the course's maintainers")
+    if not hasattr(providers, "_get_local_constants"):
+        if any("constant" in name for name in dir(provider)):
+            raise cannot
+        return  # an older release: it draws from the strategies alone already
+    none = type(providers._local_constants)()
+    providers._get_local_constants = lambda: none
+    if provider(None)._local_constants is not none:
+        raise cannot
+
+
+_draw_from_strategies_only()
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 # The explain phase costs tens of seconds per failing test and writes patch files: leave it out.
 _PHASES = [p for p in Phase if p is not Phase.explain]
