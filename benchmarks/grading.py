@@ -1,7 +1,12 @@
-"""How long grading takes: the reference, the untouched stubs, and a batch of copies.
+"""How long grading takes: correct, untouched, hanging and crashing submissions, and a class batch.
 
-    python benchmarks/grading.py                 # solutions/ and exercises/, 3 runs each
-    python benchmarks/grading.py --batch 100     # also 100 copies of solutions/ with `batch`
+    python benchmarks/grading.py                 # each kind of submission, 3 runs of the quick ones
+    python benchmarks/grading.py --batch 100     # also `batch` over 100 mixed submissions
+
+The kinds: the reference (every point), the untouched stubs, one early function that never
+returns (softmax), every function of the course never returning, and every function ending the
+process (``os._exit``). The batch mixes correct submissions, catalogued mistakes, hanging and
+crashing ones, each a different function, so no two submissions are the same.
 
 Prints the figures and writes benchmarks/results/grading.json. Not a test: this machine is shared.
 """
@@ -16,13 +21,60 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course.info import ROOT
+from catalogue.entries import mistakes
+from course.info import ROOT, load_course
 from grading.batch import batch
 from grading.engine import Options, grade
+
+HANG = "    while True:\n        pass\n"
+CRASH = "    np.lib._datasource.os._exit(0)\n"  # reaches os without importing it, as a hostile learner would
+
+
+def replaced(dest: Path, functions: dict[str, list[str]], body: str) -> Path:
+    """A copy of the reference in ``dest`` whose ``functions`` (module -> names) all run ``body``."""
+    shutil.copytree(ROOT / "solutions", dest)
+    for module, names in functions.items():
+        with (dest / f"{module}.py").open("a") as f:
+            for name in names:
+                f.write(f"\n\ndef {name}(*args, **kwargs):\n{body}")
+    return dest
+
+
+def every_function() -> dict[str, list[str]]:
+    return {e.module: list(e.functions) for e in load_course()}
+
+
+KINDS: dict[str, Callable[[Path], Path]] = {
+    "correct": lambda d: Path(shutil.copytree(ROOT / "solutions", d)),
+    "untouched stubs": lambda d: Path(shutil.copytree(ROOT / "exercises", d)),
+    "softmax never returns": lambda d: replaced(d, {"ex02_softmax": ["softmax"]}, HANG),
+    "nothing returns": lambda d: replaced(d, every_function(), HANG),
+    "everything crashes": lambda d: replaced(d, every_function(), CRASH),
+}
+REPEATED = ("correct", "untouched stubs")  # quick enough to take the median of several runs
+
+
+def mixed(folder: Path, count: int) -> None:
+    """``count`` different submissions: correct, catalogued mistakes, hanging and crashing, in turn."""
+    functions = [(e.module, f) for e in load_course() for f in e.functions]
+    wrong = mistakes()
+    for i in range(count):
+        dest = folder / f"student{i:03d}"
+        module, function = functions[i % len(functions)]
+        kind = i % 4
+        if kind == 0:
+            replaced(dest, {}, "")
+            with (dest / f"{module}.py").open("a") as f:  # correct, yet no two submissions alike
+                f.write(f"\n# student {i}\n")
+        elif kind == 1:
+            wrong[i % len(wrong)].materialise(dest)
+        else:
+            replaced(dest, {module: [function]}, HANG if kind == 2 else CRASH)
 
 
 def timed(target: Path, jobs: int) -> tuple[float, float]:
@@ -35,30 +87,29 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--batch", type=int, default=0, help="also grade this many copies with `batch`")
+    p.add_argument("--batch", type=int, default=0, help="also grade this many mixed submissions with `batch`")
     args = p.parse_args()
     figures: dict[str, object] = {"cpus": os.cpu_count(), "jobs": args.jobs,
-                                  "load_average": os.getloadavg()[0]}
-    for name in ("solutions", "exercises"):
-        runs = [timed(ROOT / name, args.jobs) for _ in range(args.repeats)]
-        secs = [r[0] for r in runs]
-        figures[name] = {"median_s": round(statistics.median(secs), 2), "runs_s": [round(s, 2) for s in secs],
-                         "points": runs[0][1]}
-        print(f"grading {name:10}: median {statistics.median(secs):5.1f} s over {args.repeats} runs "
-              f"({', '.join(f'{s:.1f}' for s in secs)}), {runs[0][1]:g} points, {args.jobs} jobs")
-    if args.batch:
-        with tempfile.TemporaryDirectory() as tmp:
+                                  "load_average": round(os.getloadavg()[0], 2)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, make) in enumerate(KINDS.items()):
+            target = make(Path(tmp) / f"kind{i}")
+            runs = [timed(target, args.jobs) for _ in range(args.repeats if name in REPEATED else 1)]
+            secs = [r[0] for r in runs]
+            figures[name] = {"median_s": round(statistics.median(secs), 2),
+                             "runs_s": [round(s, 2) for s in secs], "points": runs[0][1]}
+            print(f"{name:22}: {statistics.median(secs):5.1f} s  ({', '.join(f'{s:.1f}' for s in secs)}), "
+                  f"{runs[0][1]:g} points, {args.jobs} jobs")
+        if args.batch:
             subs = Path(tmp) / "submissions"
-            for i in range(args.batch):
-                shutil.copytree(ROOT / "solutions", subs / f"student{i:03d}")
+            mixed(subs, args.batch)
             start = time.perf_counter()
             rows = batch(subs, Path(tmp) / "results", jobs=args.jobs)
             secs = time.perf_counter() - start
-        figures["batch"] = {"copies": args.batch, "seconds": round(secs, 1),
-                            "per_submission_s": round(secs / args.batch, 2)}
-        totals = sorted({r.total for r in rows})
-        print(f"batch of {args.batch} copies: {secs:.0f} s ({secs / args.batch:.1f} s each), "
-              f"totals seen: {totals}")
+            figures["batch"] = {"submissions": args.batch, "seconds": round(secs, 1),
+                                "per_submission_s": round(secs / args.batch, 2)}
+            print(f"batch of {args.batch} mixed submissions: {secs:.0f} s ({secs / args.batch:.1f} s each), "
+                  f"totals from {min(r.total for r in rows):g} to {max(r.total for r in rows):g}")
     out = ROOT / "benchmarks" / "results" / "grading.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(figures, indent=2) + "\n")

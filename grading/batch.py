@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from course.info import ROOT, Exercise, load_course
 from grading import report as rp
 from grading.engine import Options, grade
-from grading.model import Report, Status
+from grading.model import ExerciseResult, Report, Status
 from grading.runner import Limits
 
 MAX_UNZIPPED = 200 << 20
@@ -112,7 +112,7 @@ def _student(entry: Path) -> str:
 
 
 def _grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits,
-               feedback: Path, exercises: list[Exercise] | None) -> Row:
+               feedback: Path, exercises: list[Exercise] | None, cache: dict[str, ExerciseResult]) -> Row:
     row = Row(student=_student(entry))
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         try:
@@ -128,7 +128,8 @@ def _grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits,
             if f.is_file() and (h := normalised_hash(f)) != stubs[e.id]:
                 row.code[e.id] = h
         try:
-            report = grade(Options(target=folder, exercises=exercises, jobs=jobs, limits=limits))
+            report = grade(Options(target=folder, exercises=exercises, jobs=jobs, limits=limits,
+                                   cache=cache))
         except Exception as e:
             row.reason = f"the grader failed on this submission: {type(e).__name__}: {e}"
             (feedback / f"{row.student}.txt").write_text(f"Not graded: {row.reason}\n")
@@ -166,13 +167,14 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
     state_file = out / STATE
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
     rows: list[Row] = []
+    cache: dict[str, ExerciseResult] = {}  # a module two students hand in alike is graded once
     for i, entry in enumerate(entries, start=1):
         key, digest = _student(entry), _content_hash(entry)
         saved = state.get(key)
         if saved and saved.get("hash") == digest:
             rows.append(Row(**saved["row"]))
         else:
-            rows.append(_grade_one(entry, course, jobs, limits or Limits(), feedback, exercises))
+            rows.append(_grade_one(entry, course, jobs, limits or Limits(), feedback, exercises, cache))
             state[key] = {"hash": digest, "row": rows[-1].__dict__}
             rp.write_atomically(state_file, json.dumps(state, indent=1))
         if progress:

@@ -33,13 +33,13 @@ def record_reference(dest: Path, root: Path = ROOT) -> None:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     env["COURSE_RECORD_REFERENCE"] = str(dest)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+        [sys.executable, "-m", "pytest", str(root / "tests"), "-q", "-p", "no:cacheprovider", "-p",
          "hypothesis.extra.pytestplugin", "--target", "solutions", "--hypothesis-profile", "grading",
-         "-o", "addopts=", str(root / "tests")],
+         "--override-ini=addopts="],
         cwd=root, env=env, capture_output=True, text=True,
     )
     if proc.returncode != 0 or not dest.is_file():
-        tail = "\n".join(proc.stdout.strip().splitlines()[-5:])
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
         raise ReleaseError(f"the reference does not pass its own tests, so nothing was recorded:\n{tail}")
 
 

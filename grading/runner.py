@@ -100,7 +100,7 @@ def _child_main(run: Run, wfd: int) -> None:
             [str(run.tests_dir / f"test_{run.module}.py"), *map(str, run.extra_tests), "-s",
              "-q", "--tb=native", "-p", "no:cacheprovider", "-p", "no:warnings",
              "-p", "hypothesis.extra.pytestplugin",
-             "-o", "addopts=", "--rootdir", str(ROOT), "--target", str(run.target_dir),
+             "--override-ini=addopts=", "--rootdir", str(ROOT), "--target", str(run.target_dir),
              "--hypothesis-profile", "grading", *(["-x"] if run.fail_fast else [])],
             plugins=[plugin],
         )

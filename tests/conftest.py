@@ -26,26 +26,27 @@ def _draw_from_strategies_only() -> None:
     """Stop hypothesis drawing literals found in "local" modules, the code under test included.
 
     Otherwise the examples would depend on the learner's code (and a release could not replay the
-    recorded ones). No public setting turns it off, so this replaces the one function that collects
-    those literals and checks that the replacement took. A hypothesis release that has the feature
-    in another shape stops the run here, loudly, instead of grading with examples that vary.
+    recorded ones). Hypothesis does this since 6.131.1 and no public setting turns it off, so this
+    replaces the one function that collects those literals and checks that the replacement took.
+    Where it cannot, the run stops here, loudly, instead of grading with examples that vary.
     """
     import hypothesis
-    from hypothesis.internal.conjecture import providers
 
-    provider = providers.HypothesisProvider
-    cannot = RuntimeError(
-        f"hypothesis {hypothesis.__version__} draws constants from the code under test in a way this "
-        f"course cannot switch off: python -m pip install 'hypothesis<{hypothesis.__version__}', and "
-        "tell the course's maintainers")
-    if not hasattr(providers, "_get_local_constants"):
-        if any("constant" in name for name in dir(provider)):
-            raise cannot
-        return  # an older release: it draws from the strategies alone already
-    none = type(providers._local_constants)()
-    providers._get_local_constants = lambda: none
-    if provider(None)._local_constants is not none:
-        raise cannot
+    if hypothesis.__version_info__ < (6, 131, 1):
+        return  # draws from the strategies alone already
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        none = type(providers._local_constants)()
+        providers._get_local_constants = lambda: none
+        took = providers.HypothesisProvider(None)._local_constants is none
+    except (ImportError, AttributeError, TypeError):
+        took = False
+    if not took:
+        raise RuntimeError(
+            f"hypothesis {hypothesis.__version__} draws constants from the code under test in a way this "
+            f"course cannot switch off: python -m pip install 'hypothesis<{hypothesis.__version__}', and "
+            "tell the course's maintainers")
 
 
 _draw_from_strategies_only()
