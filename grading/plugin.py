@@ -28,7 +28,7 @@ from tests import target
 
 MAX_FIELD = 600
 WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests", "grading", "course",
-                    "builtins", "math")
+                    "builtins", "math", target.REFERENCE_PACKAGE)
 
 
 def _short(text: str, limit: int = MAX_FIELD) -> str:

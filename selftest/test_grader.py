@@ -91,6 +91,9 @@ HOSTILE = {
                                       "type(_f).__setattr__(_f, '__code__', getattr(lambda *a, **k: None, "
                                       "'__code__'))",
                                    "changed code the grader relies on"),
+    "patches the reference": (f"_m = getattr({OS}.sys, 'modules')['_ref' + 'erence.ex02_softmax']\n"
+                              "type(_m).__setattr__(_m, 'softmax', lambda x, axis=-1: x)",
+                              "changed code the grader relies on"),
     "changes a numpy constant": ("type(np).__setattr__(np, 'inf', 0.0)", "changed code the grader relies on"),
     "monkeypatches the course": ("from course import params\n"
                                  "type(params).__setattr__(params, 'tree_map', lambda f, *t: t[0])",
