@@ -60,21 +60,22 @@ REPEATED = ("correct", "untouched stubs")  # quick enough to take the median of 
 
 
 def mixed(folder: Path, count: int) -> None:
-    """``count`` different submissions: correct, catalogued mistakes, hanging and crashing, in turn."""
+    """``count`` submissions, in turn correct, a catalogued mistake, hanging and crashing, each in
+    another function; the changed module carries the student's number, so no two are alike."""
     functions = [(e.module, f) for e in load_course() for f in e.functions]
     wrong = mistakes()
     for i in range(count):
         dest = folder / f"student{i:03d}"
         module, function = functions[i % len(functions)]
         kind = i % 4
-        if kind == 0:
-            replaced(dest, {}, "")
-            with (dest / f"{module}.py").open("a") as f:  # correct, yet no two submissions alike
-                f.write(f"\n# student {i}\n")
-        elif kind == 1:
-            wrong[i % len(wrong)].materialise(dest)
+        if kind == 1:
+            entry = wrong[(i * 7) % len(wrong)]
+            entry.materialise(dest)
+            module = entry.module
         else:
-            replaced(dest, {module: [function]}, HANG if kind == 2 else CRASH)
+            replaced(dest, {module: [function]} if kind else {}, HANG if kind == 2 else CRASH)
+        with (dest / f"{module}.py").open("a") as f:
+            f.write(f"\n# student {i}\n")
 
 
 def timed(target: Path, jobs: int) -> tuple[float, float]:
