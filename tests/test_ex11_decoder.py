@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from course.params import DecoderLayerParams
 from tests import strategies as S
 from tests import target
-from tests.checks import as_array, assert_close
+from tests.checks import as_array, assert_close, raises_value_error
 from tests.test_ex10_encoder import (
     PAD,
     astype_params,
@@ -286,7 +286,7 @@ def test_decoder_layer_wrong_width_raises(bad):
     """A memory (or y) whose width is not the parameters' D raises ValueError naming it."""
     y, memory, p, _, _ = revealing_layer()
     args = (y, memory[..., :6]) if bad == "memory" else (y[..., :6], memory)
-    with pytest.raises(ValueError, match=rf"\b{bad}\b"):
+    with raises_value_error(bad):
         ex11.decoder_layer(*args, p)
 
 
@@ -462,7 +462,7 @@ def test_decode_bad_arguments_raise(bad):
         memory, name = memory[..., :6], "memory"
     else:
         src, name = src[0], "src_tokens"
-    with pytest.raises(ValueError, match=name):
+    with raises_value_error(name):
         ex11.decode(tgt, memory, src, params)
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from course.params import TransformerConfig, TransformerParams
 from tests import strategies as S
 from tests import target
-from tests.checks import as_array, assert_close, assert_equal
+from tests.checks import as_array, assert_close, assert_equal, raises_value_error
 from tests.test_ex10_encoder import (
     PAD,
     astype_params,
@@ -134,7 +134,7 @@ def test_forward_tokens_out_of_vocabulary_raise(bad):
         src[0, 1] = params.config.src_vocab
     else:
         tgt[1, 0] = params.config.tgt_vocab
-    with pytest.raises(ValueError, match=bad):
+    with raises_value_error(bad):
         ex12.transformer_forward(src, tgt, params)
 
 
@@ -334,7 +334,7 @@ def test_greedy_rows_are_independent(case):
 def test_greedy_bad_max_len_raises(bad):
     """max_len < 1 raises ValueError naming `max_len`."""
     src, params, _ = staggered_case()
-    with pytest.raises(ValueError, match="max_len"):
+    with raises_value_error("max_len"):
         ex12.greedy_decode(src, params, bad)
 
 
@@ -342,7 +342,7 @@ def test_greedy_bad_source_raises():
     """A source id >= V_src raises ValueError naming `src_tokens`."""
     src, params, _ = staggered_case()
     src[0, 0] = params.config.src_vocab
-    with pytest.raises(ValueError, match="src_tokens"):
+    with raises_value_error("src_tokens"):
         ex12.greedy_decode(src, params, 3)
 
 

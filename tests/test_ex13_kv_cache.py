@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from course.params import LayerCache, MultiHeadParams, TransformerConfig, TransformerParams
 from tests import strategies as S
 from tests import target
-from tests.checks import as_array, assert_close, assert_equal
+from tests.checks import as_array, assert_close, assert_equal, raises_value_error
 from tests.test_ex10_encoder import PAD, astype_params, configs, fixed_tokens, model_tolerance, sources
 from tests.test_ex11_decoder import causal, changed, memory_for
 from tests.test_ex12_transformer import (
@@ -177,7 +177,7 @@ def test_empty_cache_starts_decoding_at_position_0(dtype):
 @pytest.mark.parametrize("bad", [0, -1])
 def test_empty_cache_bad_batch_size_raises(bad):
     """batch_size < 1 raises ValueError naming `batch_size`."""
-    with pytest.raises(ValueError, match="batch_size"):
+    with raises_value_error("batch_size"):
         ex13.empty_cache(S.random_transformer(1, S.small_config()), bad)
 
 
@@ -326,7 +326,7 @@ def test_self_attention_step_bad_arguments_raise(bad):
         keys, values = np.zeros((2, 3, 2, 2)), np.zeros((2, 3, 2, 2))
     else:
         values = values[:, :, :1]
-    with pytest.raises(ValueError, match=name):
+    with raises_value_error(name):
         ex13.self_attention_step(x, p, LayerCache(keys, values))
 
 
@@ -497,7 +497,7 @@ def test_decoder_step_bad_arguments_raise(bad):
             "cache_uneven": [c0, LayerCache(c1.keys[:, :, :1], c1.values[:, :, :1])],
             "cache_mismatch": [c0, LayerCache(c1.keys, c1.values[:, :, :1])],
         }[bad]
-    with pytest.raises(ValueError, match=name):
+    with raises_value_error(name):
         ex13.decoder_step(token, memory, src, params, cache)
 
 
@@ -602,7 +602,7 @@ def test_cached_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
 def test_cached_greedy_bad_max_len_raises(bad):
     """max_len < 1 raises ValueError naming `max_len`."""
     src, params, _ = staggered()
-    with pytest.raises(ValueError, match="max_len"):
+    with raises_value_error("max_len"):
         ex13.cached_greedy_decode(src, params, bad)
 
 
@@ -610,7 +610,7 @@ def test_cached_greedy_bad_source_raises():
     """A source id >= V_src raises ValueError naming `src_tokens`."""
     src, params, _ = staggered()
     src[0, 0] = params.config.src_vocab
-    with pytest.raises(ValueError, match="src_tokens"):
+    with raises_value_error("src_tokens"):
         ex13.cached_greedy_decode(src, params, 3)
 
 
