@@ -95,9 +95,8 @@ def _assemble(dest: Path, learner: Path, module: str | None, reference: Path | N
 
 
 def _scored(exercise: Exercise, tests: list[TestResult]) -> float:
-    total = sum(exercise.weight(t.name) for t in tests) or 1.0
-    for t in tests:
-        t.max_points = round(exercise.points * exercise.weight(t.name) / total, 4)
+    for t, most in zip(tests, exercise.max_points([t.name for t in tests]), strict=True):
+        t.max_points = round(most, 4)
         t.points = t.max_points if t.outcome == Outcome.PASSED else 0.0
     return round(sum(t.points for t in tests), 2)
 
@@ -255,4 +254,4 @@ def _integrated(options: Options, chosen: list[Exercise], results: dict[str, Exe
     for e, bad, run in todo:
         passed = sum(t.outcome == Outcome.PASSED for t in run.results.values())
         results[e.id].integrated = Integrated(passed=passed, total=len(run.collected or []),
-                                              failing_requirements=bad)
+                                              failing_prerequisites=bad)

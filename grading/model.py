@@ -58,7 +58,7 @@ class Integrated:
 
     passed: int
     total: int
-    failing_requirements: list[str]
+    failing_prerequisites: list[str]
 
 
 @dataclass

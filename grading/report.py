@@ -94,7 +94,7 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
             out.append(f"  Diagnosis: your {d.function} behaves like a known mistake: {d.says}")
         if e.integrated:
             i = e.integrated
-            out.append(f"  With your own {', '.join(i.failing_requirements)} instead of the reference's, "
+            out.append(f"  With your own {', '.join(i.failing_prerequisites)} instead of the reference's, "
                        f"{i.passed} of {i.total} tests of {e.id} pass "
                        "(the score above uses the reference's).")
         if e.hints and not e.diagnoses and e.status != Status.PASSED:

@@ -139,7 +139,7 @@ def test_a_wrong_earlier_exercise_costs_points_once(tmp_path):
     assert ex02.points < ex02.max_points
     assert ex05.points == ex05.max_points
     assert ex05.integrated is not None and ex05.integrated.passed < ex05.integrated.total
-    assert ex05.integrated.failing_requirements == ["ex02"]
+    assert ex05.integrated.failing_prerequisites == ["ex02"]
 
 
 class _GenericValueErrors(ast.NodeTransformer):

@@ -188,7 +188,7 @@ def test_lag_matrix_with_one_row():
     (np.arange(8.0).reshape(2, 4), 1, "y"),
 ], ids=["p=0", "p<0", "too-short", "2-D"])
 def test_lag_matrix_bad_arguments_raise(y, p, name):
-    """lag_matrix raises ValueError naming `p` when p < 1 and `y` when y is not 1-D or has <= p values."""
+    """lag_matrix raises ValueError when p < 1, or when y is not 1-D or has <= p values."""
     with raises_value_error(name):
         ex01.lag_matrix(y, p)
 
@@ -274,7 +274,7 @@ def test_fit_ar_recovers_random_stationary_models(model, n, seed):
 @pytest.mark.parametrize(("n", "p", "name"), [(20, 0, "p"), (6, 3, "y"), (2, 1, "y")],
                          ids=["p=0", "n=2p", "n=2,p=1"])
 def test_fit_ar_bad_arguments_raise(n, p, name):
-    """fit_ar raises ValueError naming `p` when p < 1 and `y` when n < 2p + 1 (too few rows for p + 1
+    """fit_ar raises ValueError, ideally naming `p` when p < 1 and `y` when n < 2p + 1 (too few rows for p + 1
     unknowns)."""
     with raises_value_error(name):
         ex01.fit_ar(np.random.default_rng(0).standard_normal(n), p)
@@ -310,12 +310,16 @@ def test_predict_next_definition(case, dtype):
 
 
 def test_predict_next_needs_p_values():
-    """predict_next works on exactly p values and raises ValueError naming `history` with fewer."""
+    """predict_next works on a history of exactly p values."""
     phi = np.array([0.5, -0.25, 0.125])
     got = ex01.predict_next(np.array([1.0, 2.0, 4.0]), 1.0, phi)
     assert got == pytest.approx(1.0 + 2.0 - 0.5 + 0.125), f"predict_next([1, 2, 4], 1, phi) gave {got}"
+
+
+def test_predict_next_short_history_raises():
+    """predict_next raises ValueError, ideally naming `history` when it has fewer than p values."""
     with raises_value_error("history"):
-        ex01.predict_next(np.array([1.0, 2.0]), 1.0, phi)
+        ex01.predict_next(np.array([1.0, 2.0]), 1.0, np.array([0.5, -0.25, 0.125]))
 
 
 # ---------------------------------------------------------------- forecast
@@ -375,7 +379,7 @@ def test_forecast_keeps_float32(case, steps):
 
 
 def test_forecast_bad_arguments_raise():
-    """forecast raises ValueError naming `steps` when steps < 0 and `history` when it is shorter than p."""
+    """forecast raises ValueError when steps < 0 and when history is shorter than p."""
     with raises_value_error("steps"):
         ex01.forecast(np.arange(5.0), 0.0, PHI_EX, -1)
     with raises_value_error("history"):
@@ -489,7 +493,7 @@ def test_simulate_ar_statistics_of_random_models(model, sigma, seed):
     ({"n": -1}, "n"), ({"burn_in": -1}, "burn_in"), ({"noise_std": -1.0}, "noise_std"),
 ], ids=["n<0", "burn_in<0", "noise_std<0"])
 def test_simulate_ar_bad_arguments_raise(kwargs, name):
-    """simulate_ar raises ValueError naming `n`, `burn_in` or `noise_std` when it is negative."""
+    """simulate_ar raises ValueError, ideally naming `n`, `burn_in` or `noise_std` when it is negative."""
     args = {"c": 0.0, "phi": PHI_EX, "n": 5, "rng": np.random.default_rng(0)} | kwargs
     with raises_value_error(name):
         ex01.simulate_ar(**args)

@@ -92,7 +92,7 @@ def test_dot_scores_matches_definition(case):
     (np.ones(3), np.ones(3), "keys"),
 ], ids=["d differs", "d differs, batched", "keys 1-D"])
 def test_dot_scores_bad_shapes_raise(query, keys, name):
-    """dot_scores raises ValueError naming `keys` when the keys' d differs from the query's or keys is 1-D."""
+    """dot_scores raises ValueError when the keys' d differs from the query's or keys is 1-D."""
     with raises_value_error(name):
         ex03.dot_scores(query, keys)
 
@@ -163,7 +163,7 @@ def test_additive_scores_query_goes_through_W_q_only(B, T, A, seed):
     (((3, 2), (2, 2), (3,)), "v"),
 ], ids=["W_q rows", "W_k rows", "v size"])
 def test_additive_scores_bad_shapes_raise(shapes, name):
-    """additive_scores raises ValueError naming `W_q`, `W_k` or `v` when its shape does not fit
+    """additive_scores raises ValueError, ideally naming `W_q`, `W_k` or `v` when its shape does not fit
     (query [3], keys [5, 2])."""
     query, keys = np.ones(3), np.ones((5, 2))
     with raises_value_error(name):
@@ -296,7 +296,7 @@ def test_attend_rows_are_independent(B, T, d_v, seed):
     (np.zeros(3), np.zeros(3)),
 ], ids=["T differs", "T differs, batched", "values 1-D"])
 def test_attend_bad_shapes_raise(scores, values):
-    """attend raises ValueError naming `values` when its T differs from the scores' or it is 1-D."""
+    """attend raises ValueError, ideally naming `values` when its T differs from the scores' or it is 1-D."""
     with raises_value_error("values"):
         ex03.attend(scores, values)
 

@@ -167,7 +167,7 @@ def test_self_attention_is_exact_for_large_tokens(dtype, s):
 
 @pytest.mark.parametrize("X", [np.ones(3), np.float64(1.0)], ids=["1-D", "scalar"])
 def test_self_attention_needs_a_sequence(X):
-    """self_attention raises ValueError naming `X` when X has fewer than 2 dimensions."""
+    """self_attention raises ValueError, ideally naming `X` when X has fewer than 2 dimensions."""
     with raises_value_error("X"):
         ex04.self_attention(np.asarray(X))
 

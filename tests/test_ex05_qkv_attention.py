@@ -124,7 +124,7 @@ def test_project_qkv_multiplies_by_each_matrix(lead, T, dtype, seed):
 
 @pytest.mark.parametrize("bad", ["W_q", "W_k", "W_v"])
 def test_project_qkv_rejects_a_weight_of_the_wrong_height(bad):
-    """A weight matrix whose number of rows is not X's width D raises ValueError naming it."""
+    """A weight matrix whose number of rows is not X's width D raises ValueError, ideally naming it."""
     g = S.rng(0)
     X = g.standard_normal((2, 3, 4))
     weights = {"W_q": g.standard_normal((4, 3)), "W_k": g.standard_normal((4, 3)),

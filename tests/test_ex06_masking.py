@@ -91,7 +91,7 @@ def test_causal_mask_of_one():
 
 @pytest.mark.parametrize("T", [-1, -3])
 def test_causal_mask_rejects_a_negative_length(T):
-    """A negative length raises ValueError naming T."""
+    """A negative length raises ValueError, ideally naming T."""
     with raises_value_error("T"):
         ex06.causal_mask(T)
 
@@ -143,7 +143,7 @@ def test_padding_mask_broadcasts_over_heads_and_queries(case, H, T_q):
 
 
 def test_padding_mask_rejects_one_dimensional_tokens():
-    """tokens must be a batch [B, T]: a 1-D array raises ValueError naming tokens."""
+    """tokens must be a batch [B, T]: a 1-D array raises ValueError, ideally naming tokens."""
     with raises_value_error("tokens"):
         ex06.padding_mask(np.array([4, 5, 0]), 0)
 
@@ -205,7 +205,7 @@ def test_padding_queries_still_see_the_real_past(case):
 
 
 def test_decoder_self_mask_rejects_one_dimensional_tokens():
-    """tokens must be a batch [B, T]: a 1-D array raises ValueError naming tokens."""
+    """tokens must be a batch [B, T]: a 1-D array raises ValueError, ideally naming tokens."""
     with raises_value_error("tokens"):
         ex06.decoder_self_mask(np.array([4, 5, 0]), 0)
 

@@ -259,7 +259,7 @@ def test_encoder_layer_rows_are_independent(case):
 
 
 def test_encoder_layer_wrong_width_raises():
-    """An x whose width is not the parameters' D raises ValueError naming `x`."""
+    """An x whose width is not the parameters' D raises ValueError, ideally naming `x`."""
     x, p, _ = revealing_layer()
     with raises_value_error("x"):
         ex10.encoder_layer(x[..., :6], p)
@@ -361,7 +361,7 @@ def test_encode_reads_the_whole_sentence(seed, config, dtype, src):
 
 @pytest.mark.parametrize("bad", ["too_large", "negative", "float", "one_dim"])
 def test_encode_bad_tokens_raise(bad):
-    """Source tokens outside 0..V_src-1, not integers or not [B, T] raise ValueError naming `src_tokens`."""
+    """Source tokens outside 0..V_src-1, not integers or not [B, T] raise ValueError."""
     params = S.random_transformer(3, S.small_config())
     src = fixed_tokens([4, 2], 4, 11, seed=1)
     if bad == "too_large":

@@ -283,7 +283,7 @@ def test_decoder_layer_rows_are_independent(case):
 
 @pytest.mark.parametrize("bad", ["memory", "y"])
 def test_decoder_layer_wrong_width_raises(bad):
-    """A memory (or y) whose width is not the parameters' D raises ValueError naming it."""
+    """A memory (or y) whose width is not the parameters' D raises ValueError, ideally naming it."""
     y, memory, p, _, _ = revealing_layer()
     args = (y, memory[..., :6]) if bad == "memory" else (y[..., :6], memory)
     with raises_value_error(bad):
@@ -447,7 +447,7 @@ def test_decode_reads_memory(seed, config, dtype, tokens):
 
 @pytest.mark.parametrize("bad", ["tgt_too_large", "tgt_negative", "tgt_float", "memory_width", "src_one_dim"])
 def test_decode_bad_arguments_raise(bad):
-    """Target ids outside 0..V_tgt-1, a memory of the wrong width, 1-D src_tokens: ValueError naming them."""
+    """Target ids outside 0..V_tgt-1, a memory of the wrong width, 1-D src_tokens: ValueError."""
     params = S.random_transformer(5, S.small_config())
     tgt, src = fixed_tokens([4, 2], 4, 13, seed=6), fixed_tokens([6, 3], 6, 11, seed=7)
     memory = memory_for(src, 8, 8, np.float64)

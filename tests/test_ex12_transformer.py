@@ -127,7 +127,7 @@ def test_forward_padding_is_invisible(seed, config, tokens):
 
 @pytest.mark.parametrize("bad", ["src_tokens", "tgt_tokens"])
 def test_forward_tokens_out_of_vocabulary_raise(bad):
-    """A source id >= V_src or a target id >= V_tgt raises ValueError naming src_tokens or tgt_tokens."""
+    """A source id >= V_src or a target id >= V_tgt raises ValueError."""
     params = S.random_transformer(31, S.small_config())
     tgt, src = fixed_tokens([4, 2], 4, 13, seed=32), fixed_tokens([6, 3], 6, 11, seed=33)
     if bad == "src_tokens":
@@ -332,14 +332,14 @@ def test_greedy_rows_are_independent(case):
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_greedy_bad_max_len_raises(bad):
-    """max_len < 1 raises ValueError naming `max_len`."""
+    """max_len < 1 raises ValueError, ideally naming `max_len`."""
     src, params, _ = staggered_case()
     with raises_value_error("max_len"):
         ex12.greedy_decode(src, params, bad)
 
 
 def test_greedy_bad_source_raises():
-    """A source id >= V_src raises ValueError naming `src_tokens`."""
+    """A source id >= V_src raises ValueError, ideally naming `src_tokens`."""
     src, params, _ = staggered_case()
     src[0, 0] = params.config.src_vocab
     with raises_value_error("src_tokens"):

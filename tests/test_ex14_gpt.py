@@ -249,7 +249,7 @@ def test_forward_rows_are_independent(case):
 
 @pytest.mark.parametrize("bad", ["too_large", "negative", "one_dimensional", "float", "empty"])
 def test_forward_bad_tokens_raise(bad):
-    """Ids outside 0..V-1, 1-D, float or empty tokens raise ValueError naming `tokens`."""
+    """Ids outside 0..V-1, 1-D, float or empty tokens raise ValueError, ideally naming `tokens`."""
     params, tokens = random_gpt(41), fixed_tokens(2, 5, 13, seed=42)
     tokens = {"too_large": np.where(np.arange(5) == 3, 13, tokens),
               "negative": np.where(np.arange(5) == 0, -1, tokens),
@@ -392,7 +392,7 @@ BAD_SAMPLE_ARGUMENTS = {
 @pytest.mark.parametrize("bad", list(BAD_SAMPLE_ARGUMENTS))
 def test_sample_bad_arguments_raise(bad):
     """A bad prompt, steps < 0, a negative or non-finite temperature, or an rng that is not a numpy
-    Generator raise ValueError naming the argument."""
+    Generator raise ValueError, ideally naming the argument."""
     name, change = BAD_SAMPLE_ARGUMENTS[bad]
     args = dict(params=spread_model(), prompt=spread_prompt(2), steps=2, rng=np.random.default_rng(0),
                 temperature=1.0) | change

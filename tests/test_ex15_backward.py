@@ -344,7 +344,7 @@ def test_softmax_backward_of_a_fully_masked_row_is_zero(dtype):
 
 @pytest.mark.parametrize("shape", [(2, 4), (3, 4, 1), (4, 3)])
 def test_softmax_backward_rejects_grad_out_of_another_shape(shape):
-    """grad_out not shaped like probs raises ValueError naming `grad_out`."""
+    """grad_out not shaped like probs raises ValueError, ideally naming `grad_out`."""
     probs = ref02.softmax(np.zeros((3, 4)))
     with raises_value_error("grad_out"):
         ex15.softmax_backward(np.ones(shape), probs)
@@ -473,7 +473,7 @@ def test_attention_backward_dV_sums_to_grad_out_over_keys(case):
 
 
 def test_attention_backward_rejects_grad_out_of_another_shape():
-    """grad_out not shaped like the attention output [..., T_q, d_v] raises ValueError naming `grad_out`."""
+    """grad_out not shaped like the attention output [..., T_q, d_v] raises ValueError."""
     Q, K, V = make_qkv(1, (2,), 3, 5, 4, 2)
     for bad in [(2, 3, 4), (2, 5, 2), (3, 2)]:
         with raises_value_error("grad_out"):
@@ -595,7 +595,7 @@ def test_layer_norm_backward_parameter_gradients_add_up_over_rows(case):
 
 
 def test_layer_norm_backward_rejects_grad_out_of_another_shape():
-    """grad_out not shaped like x raises ValueError naming `grad_out`."""
+    """grad_out not shaped like x raises ValueError, ideally naming `grad_out`."""
     x = spread_rows(1, (2, 3, 4), F64)
     p = S.random_layer_norm(2, 4)
     for bad in [(2, 3), (3, 4), (2, 3, 5), (2, 4, 3)]:
@@ -700,7 +700,7 @@ def test_feed_forward_backward_parameter_gradients_add_up_over_positions(case):
 
 
 def test_feed_forward_backward_rejects_grad_out_of_another_shape():
-    """grad_out not shaped like x raises ValueError naming `grad_out`."""
+    """grad_out not shaped like x raises ValueError, ideally naming `grad_out`."""
     p = random_ffn(1, 4, 6, F64)
     x = S.rng(2).standard_normal((2, 3, 4))
     for bad in [(2, 3), (2, 3, 6), (3, 4), (2, 4, 3)]:
@@ -835,7 +835,7 @@ def test_cross_entropy_is_finite_for_huge_logits(dtype, magnitude):
 
 @pytest.mark.parametrize("bad", [(2, 4), (3,), (2, 3, 1), (3, 2)])
 def test_cross_entropy_rejects_targets_of_another_shape(bad):
-    """targets not shaped like logits without its last axis raises ValueError naming `targets`."""
+    """targets not shaped like logits without its last axis raises ValueError, ideally naming `targets`."""
     logits = np.zeros((2, 3, 4))
     with raises_value_error("targets"):
         ex15.cross_entropy(logits, np.zeros(bad, dtype=np.int64))
@@ -843,7 +843,7 @@ def test_cross_entropy_rejects_targets_of_another_shape(bad):
 
 @pytest.mark.parametrize(("bad", "ignore_id"), [(4, None), (-1, None), (7, 0), (-1, -100), (4, -100)])
 def test_cross_entropy_rejects_targets_out_of_range(bad, ignore_id):
-    """A counted target outside 0..V-1 raises ValueError naming `targets` (V = 4 here)."""
+    """A counted target outside 0..V-1 raises ValueError, ideally naming `targets` (V = 4 here)."""
     logits = np.zeros((2, 3, 4))
     targets = np.array([[1, 2, 3], [0, 1, bad]])
     with raises_value_error("targets"):
