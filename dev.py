@@ -74,7 +74,28 @@ def course_problems() -> list[str]:
         if len(e.hints) < 1:
             problems.append(f"{e.id}: no hints in info.toml")
         problems += requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
-    return problems + readme_problems(course)
+    return problems + readme_problems(course) + rules_problems(course)
+
+
+RULES = ROOT / "docs" / "API.md"
+
+
+def rules_problems(course: list[Exercise]) -> list[str]:
+    """Every exercise's docstring points to the rules, and the rules list the sandbox's allow-list."""
+    from grading.sandbox import ALLOWED_IMPORTS
+
+    rules = RULES.read_text()
+    problems = [f"exercises/{e.file_name}: its module docstring must point to docs/API.md (the rules)"
+                for e in course
+                if "docs/API.md" not in (ast.get_docstring(ast.parse((ROOT / "exercises" / e.file_name)
+                                                                      .read_text())) or "")]
+    bullet = re.search(r"^- \*\*Imports\*\*:(.*?)(?=^- |^#)", rules, re.MULTILINE | re.DOTALL)
+    listed = set(re.findall(r"`([\w.]+)`", bullet[1])) - {"course.params"} if bullet else set()
+    wanted = ALLOWED_IMPORTS - {"__future__"}
+    if listed != wanted:
+        problems.append(f"docs/API.md's **Imports** rule must list grading/sandbox.py's ALLOWED_IMPORTS: "
+                        f"missing {sorted(wanted - listed)}, extra {sorted(listed - wanted)}")
+    return problems
 
 
 def _test_functions(test_file: Path) -> dict[str, ast.FunctionDef]:

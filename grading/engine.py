@@ -130,8 +130,8 @@ def _exercise_result(e: Exercise, run: Run | None, refusal: list[str], missing: 
     if refusal:
         result.status = Status.REFUSED
         result.notes.append(f"{e.file_name} was not run: it uses what no exercise needs "
-                            f"({'; '.join(refusal[:3])}). Exercises may import numpy, math and "
-                            "the course modules only.")
+                            f"({'; '.join(refusal[:3])}). Exercises may import "
+                            f"{sandbox.allowed_imports()} only.")
         return result
     assert run is not None
     result.tests = [run.results[name] for name in (run.collected or []) if name in run.results]

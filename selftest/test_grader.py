@@ -277,3 +277,15 @@ def test_preloaded_tests_take_the_grading_profile_whatever_was_active_before():
     assert used.derandomize and used.max_examples == settings.get_profile("grading").max_examples
     # the session's own profile is back in force afterwards
     assert settings.get_current_profile_name() == os.environ.get("HYPOTHESIS_PROFILE", "quick")
+
+
+def test_pure_computation_modules_may_be_imported_and_the_refusal_lists_them(tmp_path):
+    from grading import sandbox
+
+    fine = tmp_path / "ex01_autoregressive.py"
+    fine.write_text("import numbers\nfrom enum import Enum\nimport numpy as np\n")
+    assert sandbox.check_policy(fine, []) == []
+    refused = submission(tmp_path, "import shutil")
+    report = grade(Options(target=refused, exercises=GRADED[:1], limits=FAST, integrated=False))
+    note = report.exercises[0].notes[0]
+    assert report.exercises[0].status == Status.REFUSED and "`shutil`" in note and "`numbers`" in note
