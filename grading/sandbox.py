@@ -3,9 +3,9 @@
 Three layers, each cheap:
 
 1. :func:`check_policy` reads a learner module (without running it) and refuses imports other than
-   :data:`ALLOWED_IMPORTS` and sibling exercises, and the
-   names that only serve to escape (``open``, ``exec``, ``__import__``, ``sys``...), and assignments
-   that would monkeypatch a module (``np.allclose = ...``).
+   :data:`ALLOWED_IMPORTS` and sibling exercises, the names that only serve to escape (``open``,
+   ``exec``, ``__import__``, ``sys``...), and assignments that would monkeypatch a module
+   (``np.allclose = ...``).
 2. :func:`install_audit_hook` (inside the child process, once the tests are loaded) refuses, for the
    rest of the process, what no exercise needs: writing, deleting or renaming files, reading the
    reference or the tests, starting processes, sockets, ``ctypes``, signals, walking the garbage
