@@ -1,6 +1,7 @@
 """Author-only checks and generators (rustlings' `dev check`). Not shipped to students.
 
     python dev.py check          the course is consistent: metadata, stubs, solutions, docstrings
+    python dev.py readme         rewrite the README's table of exercises from exercises/info.toml
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
                                  alternatives accepted, and how many the diagnosis names
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from course.info import ROOT, load_course
+from course.info import MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
 
 FINGERPRINTS = ROOT / "grading" / "fingerprints.json"
 
@@ -71,18 +73,107 @@ def course_problems() -> list[str]:
                 problems.append(f"{e.id}: {name} has no docstring")
         if len(e.hints) < 1:
             problems.append(f"{e.id}: no hints in info.toml")
-    return problems + readme_problems(course)
+        problems += requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
+    return problems + readme_problems(course) + rules_problems(course)
 
 
-def readme_problems(course: list) -> list[str]:
-    """The README's table of exercises must list info.toml's ids, titles and points, in order."""
-    import re
+RULES = ROOT / "docs" / "API.md"
 
+
+def rules_problems(course: list[Exercise]) -> list[str]:
+    """Every exercise's docstring points to the rules, and the rules list the sandbox's allow-list."""
+    from grading.sandbox import ALLOWED_IMPORTS
+
+    rules = RULES.read_text()
+    problems = [f"exercises/{e.file_name}: its module docstring must point to docs/API.md (the rules)"
+                for e in course
+                if "docs/API.md" not in (ast.get_docstring(ast.parse((ROOT / "exercises" / e.file_name)
+                                                                      .read_text())) or "")]
+    bullet = re.search(r"^- \*\*Imports\*\*:(.*?)(?=^- |^#)", rules, re.MULTILINE | re.DOTALL)
+    listed = set(re.findall(r"`([\w.]+)`", bullet[1])) - {"course.params"} if bullet else set()
+    wanted = ALLOWED_IMPORTS - {"__future__"}
+    if listed != wanted:
+        problems.append(f"docs/API.md's **Imports** rule must list grading/sandbox.py's ALLOWED_IMPORTS: "
+                        f"missing {sorted(wanted - listed)}, extra {sorted(listed - wanted)}")
+    return problems
+
+
+def _test_functions(test_file: Path) -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(test_file.read_text())
+    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
+
+
+def _argument_checks(fn: ast.FunctionDef) -> list[ast.With]:
+    """The ``with raises_value_error(...)`` blocks of a test function."""
+    return [n for n in ast.walk(fn) if isinstance(n, ast.With) and any(
+        isinstance(i.context_expr, ast.Call)
+        and getattr(i.context_expr.func, "id", "") == "raises_value_error" for i in n.items)]
+
+
+def requirement_problems(e: Exercise, test_file: Path) -> list[str]:
+    """Every test function is in exactly one requirement, the points add up, and the argument
+    checks (the tests of ValueError, in the requirement VALIDATION) carry at most MAX_VALIDATION."""
+    tests = _test_functions(test_file)
+    listed = [name for r in e.requirements for name in r.tests]
+    problems = [f"{e.id}: {name} is in no requirement of info.toml" for name in tests if name not in listed]
+    problems += [f"{e.id}: info.toml lists {name}, which tests/{e.test_file} does not define"
+                 for name in listed if name not in tests]
+    problems += [f"{e.id}: {name} is in more than one requirement" for name in set(listed)
+                 if listed.count(name) > 1]
+    total = sum(r.points for r in e.requirements)
+    if abs(total - e.points) > 1e-9:
+        problems.append(f"{e.id}: its requirements carry {total:g} points, the exercise {e.points:g}")
+    validation = next((r for r in e.requirements if r.name == VALIDATION), None)
+    if validation is not None and validation.points > MAX_VALIDATION * e.points + 1e-9:
+        problems.append(f"{e.id}: '{VALIDATION}' carries {validation.points:g} of {e.points:g} points, "
+                        f"more than {MAX_VALIDATION:.0%}")
+    checking = {name for name, fn in tests.items() if _argument_checks(fn)}
+    in_validation = set(validation.tests if validation else ())
+    problems += [f"{e.id}: {name} tests a ValueError, so it belongs to '{VALIDATION}' alone"
+                 for name in sorted(checking - in_validation)]
+    problems += [f"{e.id}: {name} is in '{VALIDATION}' but tests no ValueError (use raises_value_error)"
+                 for name in sorted(in_validation - checking)]
+    return problems
+
+
+def error_rule_problems(e: Exercise, test_file: Path, solution: dict[str, ast.FunctionDef]) -> list[str]:
+    """A ValueError a test expects is announced in the docstring of the function it calls, with the
+    argument named there too when the test names it literally: the learner reads every rule."""
+    problems = []
+    for test_name, fn in _test_functions(test_file).items():
+        for block in _argument_checks(fn):
+            called = {node.func.attr for stmt in block.body for node in ast.walk(stmt)
+                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                      and node.func.attr in e.functions}
+            names = {a.value for i in block.items for a in getattr(i.context_expr, "args", [])
+                     if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+            for function in sorted(called):
+                doc = ast.get_docstring(solution[function]) or ""
+                if "ValueError" not in doc:
+                    problems.append(f"{e.id}: {test_name} expects ValueError from {function}, "
+                                    "whose docstring does not say when it raises one")
+                missing = sorted(n for n in names if not re.search(rf"(?<!\w){re.escape(n)}(?!\w)", doc))
+                if "ValueError" in doc and missing and len(missing) == len(names):
+                    problems.append(f"{e.id}: {test_name} checks {', '.join(missing)} of {function}, "
+                                    "which its docstring never mentions")
+    return problems
+
+
+def readme_row(e: Exercise) -> str:
+    """The README's row of an exercise: id, title, points, and how its requirements split them."""
+    split = "; ".join(f"{r.name} {r.points:g}" for r in e.requirements)
+    return f"| {e.id} | {e.title} | {e.points:g} | {split} |"
+
+
+def readme_problems(course: list[Exercise]) -> list[str]:
+    """The README's table of exercises must be info.toml's: ids, titles, points and their split."""
     readme = (ROOT / "README.md").read_text()
-    rows = re.findall(r"^\| (ex\d+) \| (.+?) \| (\d+) \|$", readme, re.MULTILINE)
-    wanted = [(e.id, e.title, str(int(e.points))) for e in course]
+    rows = re.findall(r"^\| ex\d+ \|.*\|$", readme, re.MULTILINE)
+    wanted = [readme_row(e) for e in course]
     total = f"points out of {sum(int(e.points) for e in course)};"
-    problems = [] if rows == wanted else [f"README.md lists {rows}, info.toml {wanted}"]
+    problems = [f"README.md's row should read: {w}" for w in wanted if w not in rows]
+    if not problems and rows != wanted:
+        problems.append("README.md's table of exercises is not in info.toml's order")
     if total not in readme:
         problems.append(f"README.md must say '{total}'")
     return problems
@@ -185,6 +276,13 @@ def main(argv: list[str]) -> int:
             print("problem:", p)
         print(f"{len(problems)} problems")
         return 1 if problems else 0
+    if command == "readme":
+        readme = ROOT / "README.md"
+        rows = {e.id: readme_row(e) for e in load_course()}
+        readme.write_text(re.sub(r"^\| (ex\d+) \|.*\|$", lambda m: rows.get(m[1], m[0]),
+                                 readme.read_text(), flags=re.MULTILINE))
+        print("rewrote the table of README.md")
+        return 0
     if command == "fingerprints":
         FINGERPRINTS.write_text(json.dumps(fingerprints(), indent=1) + "\n")
         print(f"wrote {FINGERPRINTS.relative_to(ROOT)}")

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INFO_FILE = ROOT / "exercises" / "info.toml"
+VALIDATION = "bad arguments"  # the requirement of argument checks: at most MAX_VALIDATION of the points
+MAX_VALIDATION = 0.10
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One idea an exercise teaches: its points, and the test functions that check it."""
+
+    name: str
+    points: float
+    tests: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -21,7 +33,7 @@ class Exercise:
     functions: tuple[str, ...]
     requires: tuple[str, ...] = ()
     hints: tuple[str, ...] = ()
-    weights: dict[str, float] = field(default_factory=dict)
+    requirements: tuple[Requirement, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -31,9 +43,21 @@ class Exercise:
     def test_file(self) -> str:
         return f"test_{self.module}.py"
 
-    def weight(self, test_name: str) -> float:
-        """Weight of a test (its name without parameters); 1 unless ``weights`` says otherwise."""
-        return float(self.weights.get(test_name.split("[", 1)[0], 1.0))
+    def max_points(self, tests: list[str]) -> list[float]:
+        """The points each of ``tests`` (names with parameters) can earn.
+
+        A requirement's points are split evenly over its test functions, and a function's over its
+        parametrised cases. A test that no requirement lists (an instructor's hidden test) weighs as
+        much as an average listed function; then everything is scaled to the exercise's points.
+        """
+        owner = {name: r for r in self.requirements for name in r.tests}
+        functions = [t.split("[", 1)[0] for t in tests]
+        cases = Counter(functions)
+        average = self.points / max(1, sum(len(r.tests) for r in self.requirements))
+        raw = [(owner[f].points / len(owner[f].tests) if f in owner else average) / cases[f]
+               for f in functions]
+        total = sum(raw) or 1.0
+        return [self.points * w / total for w in raw]
 
 
 def load_course(path: Path = INFO_FILE) -> list[Exercise]:
@@ -49,7 +73,8 @@ def load_course(path: Path = INFO_FILE) -> list[Exercise]:
             functions=tuple(e["functions"]),
             requires=tuple(e.get("requires", ())),
             hints=tuple(e.get("hints", ())),
-            weights=dict(e.get("weights", {})),
+            requirements=tuple(Requirement(name, float(r["points"]), tuple(r["tests"]))
+                               for name, r in e.get("requirements", {}).items()),
         )
         for e in data["exercise"]
     ]

@@ -9,6 +9,9 @@ several steps ahead by feeding each prediction back in as if it had been observe
 
 ``phi_1`` weighs the most recent value, ``phi_p`` the oldest one. Every vector of lags in this
 module is therefore ordered most recent first: ``[y_{t-1}, ..., y_{t-p}]``.
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ and bottom by ``exp(-m)``, and now the largest exponent is ``exp(0) = 1``.
     log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m))
 
 is the log of softmax computed without ever forming a probability that could underflow to 0.
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

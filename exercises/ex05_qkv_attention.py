@@ -11,6 +11,9 @@ has variance ``d_k``, so without the factor the scores grow with the width, the 
 on one key and its gradients vanish. A boolean ``mask`` (True = may attend) removes keys before
 the softmax, so the remaining weights still sum to one; a query with no allowed key at all gets
 zero weights and a zero output.
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ padding (the filler ``pad_id`` that makes sentences of different lengths fit one
     decoder[b, i, j] = causal[i, j] and padding[b, 0, j]
 
 The padding mask keeps a length-1 query axis so it broadcasts over every query row.
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

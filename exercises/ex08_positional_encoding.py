@@ -14,6 +14,9 @@ The token embedding is a table lookup, scaled by ``sqrt(D)`` so that it is not d
 encoding (whose entries have size about 1), and the encoding of the positions ``0..T-1`` is added:
 
     embed(tokens) = table[tokens] * sqrt(D) + PE[:T]
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ network is a two-layer perceptron applied to every position separately, with the
 The paper wraps every sublayer in a residual connection followed by layer norm (post-norm):
 
     AddNorm(x, Sublayer(x)) = LayerNorm(x + Sublayer(x))
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

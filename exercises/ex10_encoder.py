@@ -12,6 +12,9 @@ in a residual connection followed by layer norm (post-norm, as in the paper):
 layer, each with its own parameters, under one padding mask so that no token reads the padding:
 
     memory = layer_N( ... layer_1(embed(src_tokens), mask) ..., mask)
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ the keys and values from the memory. Each of the three sublayers is followed by 
 
 ``decode`` embeds the target tokens and runs every layer with the causal-and-padding target mask
 and the source padding mask.
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

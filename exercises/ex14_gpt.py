@@ -16,6 +16,9 @@ from the last position's distribution, append it, go on. The temperature reshape
 (below 1 sharper, above 1 flatter); temperature 0 is the noise-free ``forecast``, the arg-max:
 
     p(next = v | tokens) = softmax(logits[:, -1] / temperature)_v
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

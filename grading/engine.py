@@ -111,9 +111,8 @@ def _verdict_key(e: Exercise, learner_file: Path, options: Options, meta: dict[s
 
 
 def _scored(exercise: Exercise, tests: list[TestResult]) -> float:
-    total = sum(exercise.weight(t.name) for t in tests) or 1.0
-    for t in tests:
-        t.max_points = round(exercise.points * exercise.weight(t.name) / total, 4)
+    for t, most in zip(tests, exercise.max_points([t.name for t in tests]), strict=True):
+        t.max_points = round(most, 4)
         t.points = t.max_points if t.outcome == Outcome.PASSED else 0.0
     return round(sum(t.points for t in tests), 2)
 
@@ -147,8 +146,8 @@ def _exercise_result(e: Exercise, run: Run | None, refusal: list[str], missing: 
     if refusal:
         result.status = Status.REFUSED
         result.notes.append(f"{e.file_name} was not run: it uses what no exercise needs "
-                            f"({'; '.join(refusal[:3])}). Exercises may import numpy, math and "
-                            "the course modules only.")
+                            f"({'; '.join(refusal[:3])}). Exercises may import "
+                            f"{sandbox.allowed_imports()} only.")
         return result
     assert run is not None
     result.tests = [run.results[name] for name in (run.collected or []) if name in run.results]
@@ -301,7 +300,7 @@ def _integrated(options: Options, chosen: list[Exercise], results: dict[str, Exe
             continue
         stuck = [f"{r} {unusable[r]}" for r in _prerequisites(e, by_id) if r in unusable]
         if stuck:
-            mine.integrated = Integrated(passed=0, total=0, failing_requirements=bad,
+            mine.integrated = Integrated(passed=0, total=0, failing_prerequisites=bad,
                                          not_run="; ".join(stuck))
         else:
             directory = _assemble(work / f"{e.id}-integrated", learner, usable, options.reference, course)
@@ -313,4 +312,4 @@ def _integrated(options: Options, chosen: list[Exercise], results: dict[str, Exe
     for e, bad, run in todo:
         passed = sum(t.outcome == Outcome.PASSED for t in run.results.values())
         results[e.id].integrated = Integrated(passed=passed, total=len(run.collected or []),
-                                              failing_requirements=bad)
+                                              failing_prerequisites=bad)

@@ -58,7 +58,7 @@ class Integrated:
 
     passed: int
     total: int
-    failing_requirements: list[str]
+    failing_prerequisites: list[str]
     not_run: str = ""  # why it was not run, e.g. "ex02 does not return"
 
 

@@ -15,6 +15,7 @@ import os
 import sys
 import textwrap
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from grading import sandbox
 from grading.fingerprint import fingerprint
 from grading.model import Outcome
 from tests import target
+from tests.checks import Advice
 
 MAX_FIELD = 600
 WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests", "grading", "course",
@@ -164,6 +166,16 @@ class GradingPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         prop, hint = _doc_parts(item)
         self.send(event="start", test=_name(item), prop=prop, hint=hint)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        """Forward a test's advice (feedback that costs no points) as a note."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Advice)
+            yield
+        advice = sorted({str(w.message) for w in caught if issubclass(w.category, Advice)})
+        if advice:
+            self.send(event="note", text=_short(f"advice from {_name(item)}: {advice[0]}"))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):

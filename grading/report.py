@@ -68,7 +68,7 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
     out.append(f"Total: {report.points:g} / {report.max_points:g}"
                + ("" if report.complete else "  (incomplete run)"))
     for e in report.exercises:
-        if e.status == Status.PASSED:
+        if e.status == Status.PASSED and not e.notes:  # a passed exercise may still get advice
             continue
         if e.status == Status.NOT_STARTED and not verbose and e is not nxt:
             continue
@@ -93,14 +93,14 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
         for d in e.diagnoses:
             out.append(f"  Diagnosis: your {d.function} behaves like a known mistake: {d.says}")
         if e.integrated and e.integrated.not_run:
-            out.append(f"  Not run with your own {', '.join(e.integrated.failing_requirements)}: "
+            out.append(f"  Not run with your own {', '.join(e.integrated.failing_prerequisites)}: "
                        f"{e.integrated.not_run}.")
         elif e.integrated:
             i = e.integrated
-            out.append(f"  With your own {', '.join(i.failing_requirements)} instead of the reference's, "
+            out.append(f"  With your own {', '.join(i.failing_prerequisites)} instead of the reference's, "
                        f"{i.passed} of {i.total} tests of {e.id} pass "
                        "(the score above uses the reference's).")
-        if e.hints and not e.diagnoses:
+        if e.hints and not e.diagnoses and e.status != Status.PASSED:
             out.append(f"  More help: python grader.py hint {e.id}")
     return "\n".join(out)
 

@@ -3,9 +3,9 @@
 Three layers, each cheap:
 
 1. :func:`check_policy` reads a learner module (without running it) and refuses imports other than
-   numpy, the standard maths helpers, the course's parameter module and sibling exercises, and the
-   names that only serve to escape (``open``, ``exec``, ``__import__``, ``sys``...), and assignments
-   that would monkeypatch a module (``np.allclose = ...``).
+   :data:`ALLOWED_IMPORTS` and sibling exercises, the names that only serve to escape (``open``,
+   ``exec``, ``__import__``, ``sys``...), and assignments that would monkeypatch a module
+   (``np.allclose = ...``).
 2. :func:`install_audit_hook` (inside the child process, once the tests are loaded) refuses, for the
    rest of the process, what no exercise needs: writing, deleting or renaming files, reading the
    reference or the tests, starting processes, sockets, ``ctypes``, signals, walking the garbage
@@ -25,9 +25,11 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+# What exercise code may import (besides its earlier exercises, by a relative import): numpy, the
+# course's own modules, and standard modules of pure computation (no files, processes or network).
 ALLOWED_IMPORTS = frozenset({
-    "numpy", "math", "typing", "__future__", "dataclasses", "functools", "itertools",
-    "collections", "operator", "warnings", "course", "course.params",
+    "numpy", "math", "cmath", "numbers", "typing", "__future__", "abc", "enum", "dataclasses",
+    "functools", "itertools", "collections", "operator", "heapq", "bisect", "copy", "warnings", "course",
 })
 FORBIDDEN_NAMES = frozenset({
     "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
@@ -51,6 +53,12 @@ DENIED_EVENTS = frozenset({
 })
 DENIED_IMPORT_PREFIXES = ("solutions", "catalogue", "_reference", "ctypes", "subprocess", "socket",
                           "multiprocessing")
+
+
+def allowed_imports() -> str:
+    """The allow-list in words, for the learner."""
+    modules = sorted(m for m in ALLOWED_IMPORTS if m != "__future__")
+    return ", ".join(f"`{m}`" for m in modules) + " and your earlier exercises (`from .ex05_... import`)"
 
 
 def check_policy(path: Path, sibling_modules: Iterable[str]) -> list[str]:

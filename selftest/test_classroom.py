@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,16 @@ def test_release_ships_no_reference_code(released):
     probe = subprocess.run([sys.executable, "-c", "import solutions"], cwd=released, capture_output=True,
                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert probe.returncode != 0
+
+
+def test_release_ships_the_contract_and_links_nothing_outside(released):
+    """Every relative link of the shipped Markdown, and the rules every exercise points to, exist."""
+    assert (released / "docs" / "API.md").is_file() and (released / "docs" / "API-beyond.md").is_file()
+    for md in released.rglob("*.md"):
+        for link in re.findall(r"\]\(([^)#]+)\)", md.read_text()):
+            if "://" not in link:
+                assert (md.parent / link).resolve().is_relative_to(released), f"{md.name} links {link}"
+                assert (md.parent / link).exists(), f"{md.name} links the missing {link}"
 
 
 def test_release_grades_stubs_zero_and_solutions_full(released, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 
 import dev
 from catalogue.entries import alternatives, mistakes
-from course.info import ROOT, load_course
+from course.info import ROOT, find_exercise, load_course
 from grading.engine import FINGERPRINTS, Options, grade
 from grading.fingerprint import same
 from grading.model import Outcome, Status
@@ -74,3 +74,15 @@ def test_fingerprints_are_up_to_date():
         [(m["module"], m["function"], m["id"]) for m in fresh["mistakes"]], "run: python dev.py fingerprints"
     for old, new in zip(stored["mistakes"], fresh["mistakes"], strict=True):
         assert all(same(a, b) for a, b in zip(old["prints"], new["prints"], strict=True)), old["id"]
+
+
+def test_points_follow_the_requirements():
+    """A requirement's points split over its functions, then over their cases; hidden tests fit in."""
+    ex02 = find_exercise(load_course(), "ex02")
+    stable = next(r for r in ex02.requirements if r.name == "softmax never overflows")
+    names = [f"{t}[{case}]" for r in ex02.requirements for t in r.tests for case in (0, 1)]
+    most = dict(zip(names, ex02.max_points(names), strict=True))
+    assert sum(most.values()) == pytest.approx(ex02.points)
+    assert sum(v for k, v in most.items() if k.split("[")[0] in stable.tests) == pytest.approx(stable.points)
+    with_hidden = ex02.max_points([*names, "hidden:test_extra"])
+    assert sum(with_hidden) == pytest.approx(ex02.points) and 0 < with_hidden[-1] < ex02.points / 2

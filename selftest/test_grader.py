@@ -7,6 +7,7 @@ must cost exercise 02 only, with a clear message: exercise 05 (which calls softm
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -166,7 +167,29 @@ def test_a_wrong_earlier_exercise_costs_points_once(tmp_path):
     assert ex02.points < ex02.max_points
     assert ex05.points == ex05.max_points
     assert ex05.integrated is not None and ex05.integrated.passed < ex05.integrated.total
-    assert ex05.integrated.failing_requirements == ["ex02"]
+    assert ex05.integrated.failing_prerequisites == ["ex02"]
+
+
+class _GenericValueErrors(ast.NodeTransformer):
+    """Every ``raise ValueError(...)`` says "invalid argument" and nothing else."""
+
+    def visit_Raise(self, node: ast.Raise) -> ast.Raise:
+        if isinstance(node.exc, ast.Call) and getattr(node.exc.func, "id", "") == "ValueError":
+            node.exc.args, node.exc.keywords = [ast.Constant("invalid argument")], []
+        return node
+
+
+def test_error_wording_is_advice_not_points(tmp_path):
+    """The reference with every ValueError message replaced by "invalid argument" keeps every point."""
+    sub = tmp_path / "submission"
+    shutil.copytree(SOLUTIONS, sub)
+    for f in sub.glob("ex*.py"):
+        f.write_text(ast.unparse(_GenericValueErrors().visit(ast.parse(f.read_text()))))
+    report = grade(Options(target=sub, integrated=False))
+    assert report.points == report.max_points, rp.render_text(report)
+    advice = [n for e in report.exercises for n in e.notes if n.startswith("advice from")]
+    assert len(advice) >= len(report.exercises), advice
+    assert "invalid argument" in rp.render_text(report)
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +328,15 @@ def test_grading_twice_gives_the_same_report(tmp_path):
         texts.append(json.dumps(_without_timings(json.loads(out.read_text())), indent=1))
     assert "Falsifying" not in texts[0] and '"counterexample": "test_' in texts[0]  # failures were shown
     assert texts[0] == texts[1]
+
+
+def test_pure_computation_modules_may_be_imported_and_the_refusal_lists_them(tmp_path):
+    from grading import sandbox
+
+    fine = tmp_path / "ex01_autoregressive.py"
+    fine.write_text("import numbers\nfrom enum import Enum\nimport numpy as np\n")
+    assert sandbox.check_policy(fine, []) == []
+    refused = submission(tmp_path, "import shutil")
+    report = grade(Options(target=refused, exercises=GRADED[:1], limits=FAST, integrated=False))
+    note = report.exercises[0].notes[0]
+    assert report.exercises[0].status == Status.REFUSED and "`shutil`" in note and "`numbers`" in note

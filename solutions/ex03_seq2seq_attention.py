@@ -8,6 +8,9 @@ weights, and the weighted average of the values is the context it reads. Two cla
     additive (Bahdanau): score_t = v . tanh(query W_q + key_t W_k)
 
     weights = softmax(scores),   context = sum_t weights_t value_t
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

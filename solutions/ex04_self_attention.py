@@ -7,6 +7,9 @@ and does not scale the scores; exercise 05 adds learned projections and the 1/sq
 
     weights = softmax(X X^T)   (row-wise: row i is a distribution over the keys j)
     out = weights X
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

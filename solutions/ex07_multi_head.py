@@ -11,6 +11,9 @@ and mixed by an output projection.
 Head ``h`` owns columns ``h*d_k .. (h+1)*d_k - 1`` of ``W_q``, ``W_k``, ``W_v`` (and the matching rows
 of ``W_o``). Queries come from ``x_q``, keys and values from ``x_kv``: the same array in
 self-attention, the encoder's output in the decoder's cross-attention.
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

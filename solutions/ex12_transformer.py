@@ -10,6 +10,9 @@ Greedy decoding writes a translation: start every row with ``bos_id``; at each s
 on the prefix written so far, take the arg-max of the LAST position's logits and append it. A row
 that has produced ``eos_id`` is finished: it gets ``pad_id`` from then on. Stop when every row has
 finished or after ``max_len`` new tokens.
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ scores); with the cache, step ``t`` pushes one position, so ``O(T)`` position-pa
 (and ``O(T^2)`` scores, the new query against the ``t + 1`` cached keys). The price is memory: two
 arrays [B, H, t, d_k] per layer. (The cross-attention's keys and values, projections of the memory,
 never change either; here each step recomputes them, ``O(T_src)`` work per step, for simplicity.)
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

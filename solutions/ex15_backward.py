@@ -10,6 +10,9 @@ them, because its contributions to the loss add up.
     y = softmax(x)       dL/dx = y * (g - sum(g * y))
 
 ``course.gradcheck.numerical_gradient`` checks any of these against finite differences.
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ by ``m / sqrt(v)``: about ``lr`` per step whatever the gradient's scale.
 
     m = beta1 m + (1 - beta1) g        v = beta2 v + (1 - beta2) g^2          t = step + 1
     theta = theta - lr * m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)
+
+Rules of every exercise (inputs never changed in place, the dtype kept, ValueError for a bad
+argument, the allowed imports): docs/API.md.
 """
 
 from __future__ import annotations

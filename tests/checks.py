@@ -3,10 +3,17 @@
 Every test reads a result through :func:`as_array` first: it must be a real ``numpy.ndarray`` of
 the right shape and dtype, and is then copied into a plain array, so an object that answers
 "equal" to everything, or an ndarray subclass with rigged comparisons, cannot pass.
+
+A bad argument must raise ``ValueError`` (:func:`raises_value_error`); whether the message names the
+argument is advice, issued as an :class:`Advice` warning that the grader shows under the exercise.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -116,3 +123,22 @@ def assert_equal(actual: np.ndarray, expected: np.ndarray, name: str) -> None:
             f"{name} differs at {int(bad.sum())} of {bad.size} entries, first at {first} "
             f"(got {actual[first].item()!r}, expected {expected[first].item()!r}); expected:\n{expected}"
         )
+
+
+class Advice(UserWarning):
+    """Feedback that costs no points: the grader shows it to the learner as a note."""
+
+
+@contextmanager
+def raises_value_error(*names: str) -> Iterator[None]:
+    """The block must raise ``ValueError``; a message naming none of ``names`` earns advice, not a failure."""
+    try:
+        yield
+    except ValueError as e:
+        message = str(e)
+    else:
+        raise AssertionError(f"no ValueError was raised: a bad {' or '.join(names)} must raise ValueError")
+    if not any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", message) for name in names):
+        warnings.warn(Advice(
+            f"your ValueError says {message!r}: naming the bad argument ({' or '.join(names)}) "
+            "would tell the caller what to fix"), stacklevel=3)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tests import strategies as S
 from tests import target
-from tests.checks import as_array, assert_close, assert_equal, assert_finite
+from tests.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
 
 ex01 = target.module("ex01_autoregressive")
 ref01 = target.reference("ex01_autoregressive")
@@ -182,14 +182,14 @@ def test_lag_matrix_with_one_row():
 
 
 @pytest.mark.parametrize(("y", "p", "name"), [
-    (np.arange(8.0), 0, r"\bp\b"),
-    (np.arange(8.0), -2, r"\bp\b"),
-    (np.arange(3.0), 3, r"\by\b"),
-    (np.arange(8.0).reshape(2, 4), 1, r"\by\b"),
+    (np.arange(8.0), 0, "p"),
+    (np.arange(8.0), -2, "p"),
+    (np.arange(3.0), 3, "y"),
+    (np.arange(8.0).reshape(2, 4), 1, "y"),
 ], ids=["p=0", "p<0", "too-short", "2-D"])
 def test_lag_matrix_bad_arguments_raise(y, p, name):
-    """lag_matrix raises ValueError naming `p` when p < 1 and `y` when y is not 1-D or has <= p values."""
-    with pytest.raises(ValueError, match=name):
+    """lag_matrix raises ValueError when p < 1, or when y is not 1-D or has <= p values."""
+    with raises_value_error(name):
         ex01.lag_matrix(y, p)
 
 
@@ -271,12 +271,12 @@ def test_fit_ar_recovers_random_stationary_models(model, n, seed):
     )
 
 
-@pytest.mark.parametrize(("n", "p", "name"), [(20, 0, r"\bp\b"), (6, 3, r"\by\b"), (2, 1, r"\by\b")],
+@pytest.mark.parametrize(("n", "p", "name"), [(20, 0, "p"), (6, 3, "y"), (2, 1, "y")],
                          ids=["p=0", "n=2p", "n=2,p=1"])
 def test_fit_ar_bad_arguments_raise(n, p, name):
-    """fit_ar raises ValueError naming `p` when p < 1 and `y` when n < 2p + 1 (too few rows for p + 1
+    """fit_ar raises ValueError, ideally naming `p` when p < 1 and `y` when n < 2p + 1 (too few rows for p + 1
     unknowns)."""
-    with pytest.raises(ValueError, match=name):
+    with raises_value_error(name):
         ex01.fit_ar(np.random.default_rng(0).standard_normal(n), p)
 
 
@@ -310,12 +310,16 @@ def test_predict_next_definition(case, dtype):
 
 
 def test_predict_next_needs_p_values():
-    """predict_next works on exactly p values and raises ValueError naming `history` with fewer."""
+    """predict_next works on a history of exactly p values."""
     phi = np.array([0.5, -0.25, 0.125])
     got = ex01.predict_next(np.array([1.0, 2.0, 4.0]), 1.0, phi)
     assert got == pytest.approx(1.0 + 2.0 - 0.5 + 0.125), f"predict_next([1, 2, 4], 1, phi) gave {got}"
-    with pytest.raises(ValueError, match="history"):
-        ex01.predict_next(np.array([1.0, 2.0]), 1.0, phi)
+
+
+def test_predict_next_short_history_raises():
+    """predict_next raises ValueError, ideally naming `history` when it has fewer than p values."""
+    with raises_value_error("history"):
+        ex01.predict_next(np.array([1.0, 2.0]), 1.0, np.array([0.5, -0.25, 0.125]))
 
 
 # ---------------------------------------------------------------- forecast
@@ -375,10 +379,10 @@ def test_forecast_keeps_float32(case, steps):
 
 
 def test_forecast_bad_arguments_raise():
-    """forecast raises ValueError naming `steps` when steps < 0 and `history` when it is shorter than p."""
-    with pytest.raises(ValueError, match="steps"):
+    """forecast raises ValueError when steps < 0 and when history is shorter than p."""
+    with raises_value_error("steps"):
         ex01.forecast(np.arange(5.0), 0.0, PHI_EX, -1)
-    with pytest.raises(ValueError, match="history"):
+    with raises_value_error("history"):
         ex01.forecast(np.array([1.0]), 0.0, PHI_EX, 3)
 
 
@@ -486,12 +490,12 @@ def test_simulate_ar_statistics_of_random_models(model, sigma, seed):
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [
-    ({"n": -1}, r"\bn\b"), ({"burn_in": -1}, "burn_in"), ({"noise_std": -1.0}, "noise_std"),
+    ({"n": -1}, "n"), ({"burn_in": -1}, "burn_in"), ({"noise_std": -1.0}, "noise_std"),
 ], ids=["n<0", "burn_in<0", "noise_std<0"])
 def test_simulate_ar_bad_arguments_raise(kwargs, name):
-    """simulate_ar raises ValueError naming `n`, `burn_in` or `noise_std` when it is negative."""
+    """simulate_ar raises ValueError, ideally naming `n`, `burn_in` or `noise_std` when it is negative."""
     args = {"c": 0.0, "phi": PHI_EX, "n": 5, "rng": np.random.default_rng(0)} | kwargs
-    with pytest.raises(ValueError, match=name):
+    with raises_value_error(name):
         ex01.simulate_ar(**args)
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests import strategies as S
 from tests import target
-from tests.checks import as_array, assert_close, assert_finite, tolerance
+from tests.checks import as_array, assert_close, assert_finite, raises_value_error, tolerance
 
 ex03 = target.module("ex03_seq2seq_attention")
 ref03 = target.reference("ex03_seq2seq_attention")
@@ -92,8 +92,8 @@ def test_dot_scores_matches_definition(case):
     (np.ones(3), np.ones(3), "keys"),
 ], ids=["d differs", "d differs, batched", "keys 1-D"])
 def test_dot_scores_bad_shapes_raise(query, keys, name):
-    """dot_scores raises ValueError naming `keys` when the keys' d differs from the query's or keys is 1-D."""
-    with pytest.raises(ValueError, match=name):
+    """dot_scores raises ValueError when the keys' d differs from the query's or keys is 1-D."""
+    with raises_value_error(name):
         ex03.dot_scores(query, keys)
 
 
@@ -160,13 +160,13 @@ def test_additive_scores_query_goes_through_W_q_only(B, T, A, seed):
 @pytest.mark.parametrize(("shapes", "name"), [
     (((4, 2), (2, 2), (2,)), "W_q"),
     (((3, 2), (3, 2), (2,)), "W_k"),
-    (((3, 2), (2, 2), (3,)), r"\bv\b"),
+    (((3, 2), (2, 2), (3,)), "v"),
 ], ids=["W_q rows", "W_k rows", "v size"])
 def test_additive_scores_bad_shapes_raise(shapes, name):
-    """additive_scores raises ValueError naming `W_q`, `W_k` or `v` when its shape does not fit
+    """additive_scores raises ValueError, ideally naming `W_q`, `W_k` or `v` when its shape does not fit
     (query [3], keys [5, 2])."""
     query, keys = np.ones(3), np.ones((5, 2))
-    with pytest.raises(ValueError, match=name):
+    with raises_value_error(name):
         ex03.additive_scores(query, keys, *(np.ones(s) for s in shapes))
 
 
@@ -296,8 +296,8 @@ def test_attend_rows_are_independent(B, T, d_v, seed):
     (np.zeros(3), np.zeros(3)),
 ], ids=["T differs", "T differs, batched", "values 1-D"])
 def test_attend_bad_shapes_raise(scores, values):
-    """attend raises ValueError naming `values` when its T differs from the scores' or it is 1-D."""
-    with pytest.raises(ValueError, match="values"):
+    """attend raises ValueError, ideally naming `values` when its T differs from the scores' or it is 1-D."""
+    with raises_value_error("values"):
         ex03.attend(scores, values)
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests import strategies as S
 from tests import target
-from tests.checks import as_array, assert_close, assert_equal, assert_finite
+from tests.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
 
 ex08 = target.module("ex08_positional_encoding")
 ref08 = target.reference("ex08_positional_encoding")
@@ -142,15 +142,15 @@ def test_encoding_prefix_does_not_depend_on_T(T, D, data):
 
 @pytest.mark.parametrize("D", [1, 3, 7])
 def test_encoding_odd_width_raises(D):
-    """An odd D raises ValueError naming `D`: sin and cos come in pairs."""
-    with pytest.raises(ValueError, match=r"\bD\b"):
+    """An odd D raises ValueError, ideally naming `D`: sin and cos come in pairs."""
+    with raises_value_error("D"):
         ex08.sinusoidal_encoding(4, D)
 
 
 @pytest.mark.parametrize(("T", "D", "name"), [(0, 4, "T"), (-2, 4, "T"), (3, 0, "D"), (3, -2, "D")])
 def test_encoding_bad_sizes_raise(T, D, name):
-    """T < 1 raises ValueError naming `T`; D < 2 raises ValueError naming `D`."""
-    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+    """T < 1 raises ValueError, ideally naming `T`; D < 2 raises ValueError, ideally naming `D`."""
+    with raises_value_error(name):
         ex08.sinusoidal_encoding(T, D)
 
 
@@ -234,18 +234,18 @@ def test_embed_rows_are_independent(case):
 
 @pytest.mark.parametrize("bad", [5, 9, -1])
 def test_embed_tokens_out_of_range_raise(bad):
-    """A token id outside 0..V-1 (negative ids included) raises ValueError naming `tokens`.
+    """A token id outside 0..V-1 (negative ids included) raises ValueError, ideally naming `tokens`.
 
     Hint: numpy would silently read table[-1]: check tokens.min() >= 0 and tokens.max() < V yourself.
     """
     tokens = np.array([[1, 2, 3], [4, bad, 0]])
-    with pytest.raises(ValueError, match="tokens"):
+    with raises_value_error("tokens"):
         ex08.embed(tokens, embedding_table(0, 5, 6, np.float64))
 
 
 def test_embed_odd_width_raises():
-    """A table with an odd width D raises ValueError naming `table` (or `D`)."""
-    with pytest.raises(ValueError, match=r"table|\bD\b"):
+    """A table with an odd width D raises ValueError, ideally naming `table` (or `D`)."""
+    with raises_value_error("table", "D"):
         ex08.embed(np.array([[1, 2]]), embedding_table(0, 5, 5, np.float64))
 
 

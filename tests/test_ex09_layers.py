@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from course.params import FeedForwardParams, LayerNormParams
 from tests import strategies as S
 from tests import target
-from tests.checks import as_array, assert_close, assert_finite
+from tests.checks import as_array, assert_close, assert_finite, raises_value_error
 
 ex09 = target.module("ex09_layers")
 ref09 = target.reference("ex09_layers")
@@ -227,10 +227,10 @@ def test_layer_norm_matches_reference_on_any_values(x, seed):
 
 @pytest.mark.parametrize("bad", ["gamma", "beta"])
 def test_layer_norm_parameter_shape_mismatch_raises(bad):
-    """gamma or beta whose shape is not [D] raises ValueError naming `p` (or the field)."""
+    """gamma or beta whose shape is not [D] raises ValueError, ideally naming `p` (or the field)."""
     p = S.random_layer_norm(0, 4)
     setattr(p, bad, np.ones(3) if bad == "gamma" else np.zeros(1))  # beta [1] would broadcast silently
-    with pytest.raises(ValueError, match=rf"\bp\b|{bad}"):
+    with raises_value_error("p", bad):
         ex09.layer_norm(np.ones((2, 4)), p)
 
 
@@ -302,17 +302,17 @@ def test_feed_forward_matches_reference(case):
 
 
 def test_feed_forward_width_mismatch_raises():
-    """x whose last axis is not W_1's first axis raises ValueError naming `x`."""
+    """x whose last axis is not W_1's first axis raises ValueError, ideally naming `x`."""
     p = S.random_feed_forward(0, 4, 6)
-    with pytest.raises(ValueError, match=r"\bx\b"):
+    with raises_value_error("x"):
         ex09.feed_forward(np.ones((2, 3, 5)), p)
 
 
 def test_feed_forward_bad_bias_shape_raises():
-    """A bias b_1 whose shape is not [F] raises ValueError naming `p` (or the field)."""
+    """A bias b_1 whose shape is not [F] raises ValueError, ideally naming `p` (or the field)."""
     p = S.random_feed_forward(0, 4, 6)
     p.b_1 = np.zeros(5)
-    with pytest.raises(ValueError, match=r"\bp\b|b_1"):
+    with raises_value_error("p", "b_1"):
         ex09.feed_forward(np.ones((2, 3, 4)), p)
 
 
@@ -381,9 +381,9 @@ def test_add_and_norm_matches_reference(case, seed):
 
 @pytest.mark.parametrize("s_shape", [(2, 3, 5), (3, 4), (1, 3, 4)])
 def test_add_and_norm_shape_mismatch_raises(s_shape):
-    """sublayer_out of another shape than x raises ValueError naming `sublayer_out`, even if it broadcasts."""
+    """sublayer_out of another shape than x raises ValueError, even if it broadcasts."""
     x = np.ones((2, 3, 4))
-    with pytest.raises(ValueError, match="sublayer_out"):
+    with raises_value_error("sublayer_out"):
         ex09.add_and_norm(x, np.zeros(s_shape), S.random_layer_norm(0, 4))
 
 
