@@ -115,6 +115,8 @@ def test_batch_grades_a_class_and_resumes(tmp_path, monkeypatch):
         table = {r["student"]: r for r in csv.DictReader(f)}
     assert table["alice"]["total"] == "12" and table["alice"]["ex02"] == "6"
     assert (out / "feedback" / "carol.txt").read_text().startswith("Grading")
+    carol = json.loads((out / "feedback" / "carol.json").read_text())  # stubs: nothing per test
+    assert [(e["status"], e["tests"]) for e in carol["exercises"]] == [("not started", [])] * len(chosen)
     # resume: nothing changed, nothing is graded again
     monkeypatch.setattr(gb, "_grade_one", lambda *a, **k: pytest.fail("graded again"))
     again = batch(subs, out, jobs=2, exercises=chosen)
