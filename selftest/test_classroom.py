@@ -18,7 +18,7 @@ import pytest
 
 from course.info import ROOT, load_course
 from grading.batch import batch
-from grading.bundle import classroom_workflow, gradescope_bundle
+from grading.bundle import classroom_workflow, gradescope_bundle, oldest_python, setup_sh
 from grading.release import release
 from grading.runner import Limits
 
@@ -143,6 +143,18 @@ def test_gradescope_bundle_runs_against_a_fake_autograder(tmp_path):
     for t in results["tests"]:
         assert t["status"] in ("passed", "failed") and 0 <= t["score"] <= t["max_score"]
         assert len(t["output"]) <= 500
+
+
+def test_setup_sh_stops_the_build_in_one_line_when_no_route_works(tmp_path):
+    """The routes themselves run in a Debian chroot: selftest/test_gradescope_image.py."""
+    (tmp_path / "setup.sh").write_text(setup_sh())
+    major, minor = oldest_python()
+    env = dict(os.environ, AUTOGRADER_ROOT=str(tmp_path), AUTOGRADER_PYTHON_ROUTES="none")
+    proc = subprocess.run(["bash", str(tmp_path / "setup.sh")], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1 and not (tmp_path / "venv").exists()
+    assert proc.stderr.splitlines()[-1].startswith(
+        f"setup.sh: FAILED: no Python >= {major}.{minor} (tried: none)")
 
 
 def test_classroom_workflow_is_shipped_and_current():
