@@ -168,8 +168,7 @@ def to_gradescope(report: Report) -> dict[str, Any]:
 
 def to_junit(report: Report) -> str:
     """JUnit XML: one testsuite per exercise, one testcase per listed test (one if none is)."""
-    total = sum(len(e.tests) for e in report.exercises)
-    root = ET.Element("testsuites", name="transformer-course", tests=str(total))
+    root = ET.Element("testsuites", name="transformer-course")
     for e in report.exercises:
         cases = e.listed_tests or [TestResult(name=e.module, outcome=Outcome.NOT_RUN, message=_summary(e))]
         failures = sum(t.outcome != Outcome.PASSED for t in cases)
@@ -185,6 +184,7 @@ def to_junit(report: Report) -> str:
                 fail = ET.SubElement(case, "failure", message=_cut(t.message or t.outcome.value, 200),
                                      type=t.outcome.value)
                 fail.text = test_feedback(t, 2000)
+    root.set("tests", str(len(root.findall(".//testcase"))))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
