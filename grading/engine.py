@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,6 +41,9 @@ from grading.runner import Limits, Run, Scheduler
 
 FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
 PROFILE = "grading"
+TRACEBACK_LIMIT = 1000  # characters of a failed test's traceback that a report keeps (the end)
+_LIBRARY = tuple(sorted({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}))
+_FRAME = re.compile(r'\s*File "([^"]+)", line \d+')
 
 
 @dataclass
@@ -110,6 +115,25 @@ def _verdict_key(e: Exercise, learner_file: Path, options: Options, meta: dict[s
     return digest.hexdigest()
 
 
+def learner_traceback(text: str, limit: int = TRACEBACK_LIMIT) -> str:
+    """The frames of a traceback outside Python's library and installed packages (pytest, pluggy,
+    hypothesis), at most ``limit`` characters ending with the error; "" when no such frame is left."""
+    kept, frames, skipping = [], 0, False
+    for line in text.splitlines():
+        frame = _FRAME.match(line)
+        if frame:
+            skipping = frame.group(1).startswith(_LIBRARY)
+            frames += not skipping
+        elif not line.startswith("    "):  # a frame's source lines are indented by four spaces
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    if not frames:
+        return ""
+    text = "\n".join(kept).strip()
+    return text if len(text) <= limit else "... " + text[len(text) - limit + 4:]
+
+
 def _scored(exercise: Exercise, tests: list[TestResult]) -> float:
     for t, most in zip(tests, exercise.max_points([t.name for t in tests]), strict=True):
         t.max_points = round(most, 4)
@@ -151,6 +175,8 @@ def _exercise_result(e: Exercise, run: Run | None, refusal: list[str], missing: 
         return result
     assert run is not None
     result.tests = [run.results[name] for name in (run.collected or []) if name in run.results]
+    for t in result.tests:
+        t.traceback = learner_traceback(t.traceback) if t.outcome == Outcome.FAILED else ""
     result.notes.extend(run.notes)
     result.duration = round(run.finished - run.started, 3)
     result.points = _scored(e, result.tests)

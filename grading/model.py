@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -79,6 +79,17 @@ class ExerciseResult:
     integrated: Integrated | None = None
     duration: float = 0.0
 
+    @property
+    def listed_tests(self) -> list[TestResult]:
+        """The tests a report lists one by one: none for an exercise not started, whose every
+        test would only say so (its ``tests`` still holds them, for the score)."""
+        return [] if self.status == Status.NOT_STARTED else self.tests
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(replace(self, tests=self.listed_tests))
+        data["test_count"] = len(self.tests)
+        return data
+
 
 @dataclass
 class Report:
@@ -102,7 +113,8 @@ class Report:
         return next((e for e in self.exercises if e.status != Status.PASSED), None)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, exercises=[]))
+        data["exercises"] = [e.to_dict() for e in self.exercises]
         data["points"] = self.points
         data["max_points"] = self.max_points
         nxt = self.next_exercise

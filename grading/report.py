@@ -38,13 +38,32 @@ def _indent(text: str, prefix: str) -> str:
 
 
 def test_feedback(t: TestResult, limit: int = OUTPUT_LIMIT) -> str:
-    """What broke, on which input, and a hint: a few short lines."""
-    lines = [t.message or t.outcome.value]
-    if t.counterexample:
-        lines.append("smallest failing input: " + t.counterexample)
-    if t.hint:
-        lines.append("hint: " + t.hint)
-    return _cut("\n".join(lines), limit)
+    """What broke, on which input, and a hint: a few short lines within ``limit`` characters.
+
+    A long counterexample is cut first, then the message; the hint keeps up to half the room.
+    """
+    hint = _cut("hint: " + t.hint, limit // 2) if t.hint else ""
+    example = "smallest failing input: " + t.counterexample if t.counterexample else ""
+    room = limit - len(hint) - 2
+    message = _cut(t.message or t.outcome.value, room - min(len(example), room // 2))
+    example = _cut(example, room - len(message)) if example else ""
+    return "\n".join(part for part in (message, example, hint) if part)
+
+
+def _start_here(e: ExerciseResult) -> str:
+    """What to do about an exercise not started (said once, not once per test)."""
+    return (f"Open exercises/{e.module}.py, read the docstrings, replace each "
+            f"`raise NotImplementedError`, then run: python grader.py {e.id}\n"
+            f"Stuck? python grader.py hint {e.id}")
+
+
+def _summary(e: ExerciseResult) -> str:
+    """One exercise whose tests are not listed: its notes, or what to do when not started."""
+    if e.notes:
+        return " ".join(e.notes)
+    if e.status == Status.NOT_STARTED:
+        return f"not started ({len(e.tests)} tests): " + _start_here(e)
+    return e.status.value
 
 
 def _status_word(e: ExerciseResult) -> str:
@@ -77,9 +96,7 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
         for note in e.notes:
             out.append(_indent(note, "  ! "))
         if e.status == Status.NOT_STARTED:
-            out.append(f"  Open exercises/{e.module}.py, read the docstrings, replace each "
-                       f"`raise NotImplementedError`, then run: python grader.py {e.id}")
-            out.append(f"  Stuck? python grader.py hint {e.id}")
+            out.append(_indent(_start_here(e), "  "))
             continue
         failing = [t for t in e.tests if t.outcome != Outcome.PASSED]
         shown = failing if verbose else failing[:SHOWN_FAILURES]
@@ -106,7 +123,7 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
 
 
 def to_json(report: Report) -> str:
-    """The engine's own schema (documented in docs/grader.md)."""
+    """The engine's own schema (documented in README.md, "The JSON report")."""
     return json.dumps(report.to_dict(), indent=2, default=str)
 
 
@@ -117,22 +134,23 @@ def _repro(report: Report) -> str:
 
 
 def to_gradescope(report: Report) -> dict[str, Any]:
-    """Gradescope's ``results.json``: one entry per test, feedback under a few hundred characters."""
+    """Gradescope's ``results.json``: one entry per listed test (one per exercise not started),
+    feedback under a few hundred characters."""
     tests: list[dict[str, Any]] = []
     for n, e in enumerate(report.exercises, start=1):
-        if not e.tests:
+        listed = e.listed_tests
+        if not listed:
             tests.append({"name": f"{e.id} {e.title}", "number": f"{n}", "score": 0.0,
                           "max_score": e.max_points, "status": "failed", "tags": [e.id],
-                          "output": _cut(" ".join(e.notes) or e.status.value, OUTPUT_LIMIT),
-                          "visibility": "visible"})
+                          "output": _cut(_summary(e), OUTPUT_LIMIT), "visibility": "visible"})
             continue
-        extra = " ".join([*e.notes, *(f"Diagnosis: {d.says}" for d in e.diagnoses)])
-        for k, t in enumerate(e.tests, start=1):
+        extra = _cut(" ".join([*e.notes, *(f"Diagnosis: {d.says}" for d in e.diagnoses)]), OUTPUT_LIMIT // 2)
+        first_failed = next((t for t in listed if t.outcome != Outcome.PASSED), None)
+        for k, t in enumerate(listed, start=1):
             passed = t.outcome == Outcome.PASSED
             output = "" if passed else test_feedback(t)
-            if not passed and extra and k == next(i for i, x in enumerate(e.tests, 1)
-                                                  if x.outcome != Outcome.PASSED):
-                output = _cut(output + "\n" + extra, OUTPUT_LIMIT)
+            if t is first_failed and extra:
+                output = test_feedback(t, OUTPUT_LIMIT - len(extra) - 1) + "\n" + extra
             tests.append({"name": f"{e.id} {t.prop or t.name}", "number": f"{n}.{k}",
                           "score": round(t.points, 4), "max_score": round(t.max_points, 4),
                           "status": "passed" if passed else "failed", "tags": [e.id],
@@ -152,11 +170,10 @@ def to_gradescope(report: Report) -> dict[str, Any]:
 
 
 def to_junit(report: Report) -> str:
-    """JUnit XML: one testsuite per exercise, one testcase per test."""
-    total = sum(len(e.tests) for e in report.exercises)
-    root = ET.Element("testsuites", name="transformer-course", tests=str(total))
+    """JUnit XML: one testsuite per exercise, one testcase per listed test (one if none is)."""
+    root = ET.Element("testsuites", name="transformer-course")
     for e in report.exercises:
-        cases = e.tests or [TestResult(name=e.module, outcome=Outcome.NOT_RUN, message=" ".join(e.notes))]
+        cases = e.listed_tests or [TestResult(name=e.module, outcome=Outcome.NOT_RUN, message=_summary(e))]
         failures = sum(t.outcome != Outcome.PASSED for t in cases)
         suite = ET.SubElement(root, "testsuite", name=f"{e.id} {e.title}", tests=str(len(cases)),
                               failures=str(failures), errors="0", skipped="0", time=f"{e.duration:.3f}")
@@ -170,6 +187,7 @@ def to_junit(report: Report) -> str:
                 fail = ET.SubElement(case, "failure", message=_cut(t.message or t.outcome.value, 200),
                                      type=t.outcome.value)
                 fail.text = test_feedback(t, 2000)
+    root.set("tests", str(len(root.findall(".//testcase"))))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 

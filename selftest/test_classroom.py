@@ -19,7 +19,7 @@ import pytest
 
 from course.info import ROOT, load_course
 from grading.batch import batch
-from grading.bundle import classroom_workflow, gradescope_bundle
+from grading.bundle import classroom_workflow, gradescope_bundle, oldest_python, setup_sh
 from grading.release import release
 from grading.runner import Limits
 
@@ -126,6 +126,8 @@ def test_batch_grades_a_class_and_resumes(tmp_path, monkeypatch):
         table = {r["student"]: r for r in csv.DictReader(f)}
     assert table["alice"]["total"] == "12" and table["alice"]["ex02"] == "6"
     assert (out / "feedback" / "carol.txt").read_text().startswith("Grading")
+    carol = json.loads((out / "feedback" / "carol.json").read_text())  # stubs: nothing per test
+    assert [(e["status"], e["tests"]) for e in carol["exercises"]] == [("not started", [])] * len(chosen)
     # resume: nothing changed, nothing is graded again
     monkeypatch.setattr(gb, "_grade_one", lambda *a, **k: pytest.fail("graded again"))
     again = batch(subs, out, jobs=2, exercises=chosen)
@@ -152,6 +154,18 @@ def test_gradescope_bundle_runs_against_a_fake_autograder(tmp_path):
     for t in results["tests"]:
         assert t["status"] in ("passed", "failed") and 0 <= t["score"] <= t["max_score"]
         assert len(t["output"]) <= 500
+
+
+def test_setup_sh_stops_the_build_in_one_line_when_no_route_works(tmp_path):
+    """The routes themselves run in a Debian chroot: selftest/test_gradescope_image.py."""
+    (tmp_path / "setup.sh").write_text(setup_sh())
+    major, minor = oldest_python()
+    env = dict(os.environ, AUTOGRADER_ROOT=str(tmp_path), AUTOGRADER_PYTHON_ROUTES="none")
+    proc = subprocess.run(["bash", str(tmp_path / "setup.sh")], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1 and not (tmp_path / "venv").exists()
+    assert proc.stderr.splitlines()[-1].startswith(
+        f"setup.sh: FAILED: no Python >= {major}.{minor} (tried: none)")
 
 
 def test_classroom_workflow_is_shipped_and_current():
