@@ -25,6 +25,7 @@ import pytest
 from grading import sandbox
 from grading.fingerprint import fingerprint
 from grading.model import Outcome
+from grading.runner import MAX_TRACEBACK
 from tests import target
 from tests.checks import Advice
 
@@ -196,7 +197,7 @@ class GradingPlugin:
                     message=_message(exc) if exc is not None else "failed",
                     counterexample="" if exc is None or outcome != Outcome.FAILED else _counterexample(exc),
                     hint=hint,
-                    traceback=_short(str(report.longrepr), 4000),
+                    traceback=str(report.longrepr)[-MAX_TRACEBACK:],
                 )
             self.send(**event)
 

@@ -28,6 +28,7 @@ from grading.model import Outcome, TestResult
 
 MAX_RESTARTS = 4
 MAX_LINE = 1 << 20
+MAX_TRACEBACK = 4000  # characters of a failed test's traceback a child sends: the end, where the error is
 # Time limits count the CPU time a child spends, so a machine busy with other work never makes a
 # correct submission time out; a child that waits instead of computing is stopped after this many
 # times the limit in wall-clock time. Where the CPU time cannot be read, the limits are wall-clock.
@@ -350,6 +351,6 @@ def _result(event: dict[str, Any]) -> TestResult:
         message=str(event.get("message", ""))[:600],
         counterexample=str(event.get("counterexample", ""))[:600],
         hint=str(event.get("hint", ""))[:300],
-        traceback=str(event.get("traceback", ""))[:4000],
+        traceback=str(event.get("traceback", ""))[-MAX_TRACEBACK:],
         duration=float(event.get("duration", 0.0) or 0.0),
     )
