@@ -95,6 +95,11 @@ def rules_problems(course: list[Exercise]) -> list[str]:
     if listed != wanted:
         problems.append(f"docs/API.md's **Imports** rule must list grading/sandbox.py's ALLOWED_IMPORTS: "
                         f"missing {sorted(wanted - listed)}, extra {sorted(listed - wanted)}")
+    from tests.target import CALL_SECONDS
+
+    if f"past {CALL_SECONDS:g} s of CPU time" not in rules:
+        problems.append(f"docs/API.md's rules must give the time a call may take: past {CALL_SECONDS:g} s "
+                        "of CPU time (tests/target.py's CALL_SECONDS)")
     return problems
 
 
