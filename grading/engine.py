@@ -295,12 +295,14 @@ def _prerequisites(exercise: Exercise, by_id: dict[str, Exercise]) -> list[str]:
     return [key for key in by_id if key in found]
 
 
-_UNUSABLE = {Outcome.TIMED_OUT: "does not return", Outcome.CRASHED: "crashes"}
+_UNUSABLE = {Outcome.DID_NOT_RETURN: "does not return", Outcome.CRASHED: "crashes",
+             Outcome.NOT_RUN: "could not run all its tests"}
 
 
 def _unusable(result: ExerciseResult) -> str | None:
-    """Why the learner's module must not stand in for the reference in other exercises' runs:
-    it was refused, or it hangs or crashes (running it again would only cost the time again)."""
+    """Why the learner's module must not stand in for the reference in other exercises' runs: it
+    was refused, or it hangs, crashes or could not finish loading or its tests (running it again
+    would only cost that time again)."""
     if result.status == Status.REFUSED:
         return "was refused by the sandbox"
     outcomes = {t.outcome for t in result.tests}

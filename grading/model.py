@@ -13,7 +13,8 @@ class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     NOT_STARTED = "not started"  # the function still raises NotImplementedError
-    TIMED_OUT = "timed out"
+    TIMED_OUT = "timed out"  # the test as a whole ran past its limit (shrinking a slow failure, too)
+    DID_NOT_RETURN = "did not return"  # a call of the learner's function ran past its CPU budget
     CRASHED = "crashed"  # the process died: os._exit, a signal, the memory limit
     NOT_RUN = "not run"  # the exercise's time limit or a refused module stopped it first
 

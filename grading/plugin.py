@@ -25,11 +25,10 @@ import pytest
 from grading import sandbox
 from grading.fingerprint import fingerprint
 from grading.model import Outcome
-from grading.runner import MAX_TRACEBACK
+from grading.runner import MAX_FIELD, MAX_TRACEBACK
 from tests import target
 from tests.checks import Advice
 
-MAX_FIELD = 600
 WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests", "grading", "course",
                     "builtins", "math", target.REFERENCE_PACKAGE)
 
@@ -40,11 +39,13 @@ def _short(text: str, limit: int = MAX_FIELD) -> str:
 
 
 def _doc_parts(item: pytest.Item) -> tuple[str, str]:
-    """(property, hint) from the test function's docstring."""
+    """(property, hint) from the test function's docstring: its first paragraph, whole, and the
+    paragraph that starts with ``Hint:``."""
     doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
-    lines = [line.strip() for line in textwrap.dedent(doc).strip().splitlines()]
-    prop = lines[0] if lines else item.name
-    hint = " ".join(line.removeprefix("Hint:").strip() for line in lines if line.startswith("Hint:"))
+    paragraphs = [" ".join(line.strip() for line in p.splitlines())
+                  for p in textwrap.dedent(doc).strip().split("\n\n") if p.strip()]
+    prop = next((p for p in paragraphs if not p.startswith("Hint:")), item.name)
+    hint = " ".join(p.removeprefix("Hint:").strip() for p in paragraphs if p.startswith("Hint:"))
     return prop, hint
 
 
@@ -54,7 +55,14 @@ def _name(item: pytest.Item) -> str:
         else f"hidden:{item.name}"
 
 
-_OUTCOMES = {target.NotStarted: Outcome.NOT_STARTED, target.DoesNotReturn: Outcome.TIMED_OUT}
+_OUTCOMES = {target.NotStarted: Outcome.NOT_STARTED, target.DoesNotReturn: Outcome.DID_NOT_RETURN}
+
+
+def _first(exc: BaseException) -> BaseException:
+    """The first of several failures hypothesis found (an exception group), else ``exc`` itself."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _counterexample(exc: BaseException) -> str:
@@ -190,7 +198,7 @@ class GradingPlugin:
                 event["outcome"] = "passed"
             else:
                 self.any_failed = True
-                exc = call.excinfo.value if call.excinfo else None
+                exc = _first(call.excinfo.value) if call.excinfo else None
                 outcome = _OUTCOMES.get(type(exc), Outcome.FAILED)
                 event.update(
                     outcome=outcome.value,

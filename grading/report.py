@@ -82,7 +82,7 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
     for e in report.exercises:
         marker = "  <- next" if e is nxt else ""
         word = paint(f"{_status_word(e):12}", colors[e.status])
-        out.append(f"  {e.id}  {e.title:{width}}  {e.points:5.1f} / {e.max_points:<4g} {word}{marker}")
+        out.append(f"  {e.id}  {e.title:{width}}  {e.points:>5g} / {e.max_points:<4g} {word}{marker}")
     out.append("")
     out.append(f"Total: {report.points:g} / {report.max_points:g}"
                + ("" if report.complete else "  (incomplete run)"))

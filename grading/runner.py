@@ -28,6 +28,8 @@ from grading.model import Outcome, TestResult
 
 MAX_RESTARTS = 4
 MAX_LINE = 1 << 20
+MAX_SENTENCE = 300  # characters of a property or a hint (a test docstring's paragraph)
+MAX_FIELD = 600  # characters of a message, a counterexample or a note
 MAX_TRACEBACK = 4000  # characters of a failed test's traceback a child sends: the end, where the error is
 # Time limits count the CPU time a child spends, so a machine busy with other work never makes a
 # correct submission time out; a child that waits instead of computing is stopped after this many
@@ -256,7 +258,8 @@ class Scheduler:
             run.collected = [str(t) for t in event.get("tests", [])]
         elif kind == "start":
             child.current = str(event.get("test"))
-            child.current_doc = (str(event.get("prop", ""))[:300], str(event.get("hint", ""))[:300])
+            child.current_doc = (str(event.get("prop", ""))[:MAX_SENTENCE],
+                                 str(event.get("hint", ""))[:MAX_SENTENCE])
             child.current_since = time.monotonic()
             child.current_cpu = _cpu_seconds(child.pid) or child.cpu
             child.progressed = True
@@ -266,7 +269,7 @@ class Scheduler:
                 run.results[name] = _result(event)
             child.current = None
         elif kind == "note" and len(run.notes) < 5:
-            run.notes.append(str(event.get("text", ""))[:600])
+            run.notes.append(str(event.get("text", ""))[:MAX_FIELD])
         elif kind == "tampering":
             run.tampering = [str(n) for n in event.get("names", [])][:5]
         elif kind == "fingerprints" and isinstance(event.get("values"), dict):
@@ -347,10 +350,10 @@ def _result(event: dict[str, Any]) -> TestResult:
     return TestResult(
         name=str(event.get("test")),
         outcome=outcome,
-        prop=str(event.get("prop", ""))[:300],
-        message=str(event.get("message", ""))[:600],
-        counterexample=str(event.get("counterexample", ""))[:600],
-        hint=str(event.get("hint", ""))[:300],
+        prop=str(event.get("prop", ""))[:MAX_SENTENCE],
+        message=str(event.get("message", ""))[:MAX_FIELD],
+        counterexample=str(event.get("counterexample", ""))[:MAX_FIELD],
+        hint=str(event.get("hint", ""))[:MAX_SENTENCE],
         traceback=str(event.get("traceback", ""))[-MAX_TRACEBACK:],
         duration=float(event.get("duration", 0.0) or 0.0),
     )

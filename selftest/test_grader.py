@@ -326,7 +326,7 @@ def test_grading_twice_gives_the_same_report(tmp_path):
                         "--json", str(out), "--quiet"], cwd=ROOT, check=False, capture_output=True,
                        env={**os.environ, "PYTHONHASHSEED": seed})
         texts.append(json.dumps(_without_timings(json.loads(out.read_text())), indent=1))
-    assert "Falsifying" not in texts[0] and '"counterexample": "test_' in texts[0]  # failures were shown
+    assert '"counterexample": "test_' in texts[0]  # failures were shown
     assert texts[0] == texts[1]
 
 
