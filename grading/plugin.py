@@ -65,9 +65,14 @@ def _first(exc: BaseException) -> BaseException:
     return exc
 
 
-def _counterexample(exc: BaseException) -> str:
-    notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("Falsifying")]
-    return _short(notes[0].removeprefix("Falsifying example: ")) if notes else ""
+def _counterexample(exc: BaseException, function: str) -> str:
+    """The smallest failing input, from the note hypothesis adds: "Falsifying example: f(...)", or
+    "Failing test case: f(...)" in later releases; any wording before the call will do."""
+    for note in getattr(exc, "__notes__", []):
+        _, colon, call = note.partition(": ")
+        if colon and call.startswith(f"{function}("):
+            return _short(call)
+    return ""
 
 
 def _message(exc: BaseException) -> str:
@@ -200,10 +205,12 @@ class GradingPlugin:
                 self.any_failed = True
                 exc = _first(call.excinfo.value) if call.excinfo else None
                 outcome = _OUTCOMES.get(type(exc), Outcome.FAILED)
+                shown = exc is not None and outcome == Outcome.FAILED
                 event.update(
                     outcome=outcome.value,
                     message=_message(exc) if exc is not None else "failed",
-                    counterexample="" if exc is None or outcome != Outcome.FAILED else _counterexample(exc),
+                    counterexample=_counterexample(exc, getattr(item, "originalname", item.name))
+                    if shown else "",
                     hint=hint,
                     traceback=str(report.longrepr)[-MAX_TRACEBACK:],
                 )
