@@ -22,7 +22,7 @@ from course.info import ROOT, find_exercise, load_course
 from grading import report as rp
 from grading.engine import Options, grade
 from grading.engine import tests_hash as hash_of_tests
-from grading.model import Status
+from grading.model import Outcome, Status
 from grading.runner import Limits
 
 SOLUTIONS = ROOT / "solutions"
@@ -137,6 +137,17 @@ def test_hostile_exercise_costs_that_exercise_only(tmp_path, name):
     assert (ex05.points, ex06.points) == (ex05.max_points, ex06.max_points), feedback(ex05) + feedback(ex06)
     assert hash_of_tests() == before
     assert not (ROOT / "results.json").exists()
+
+
+def test_a_function_that_never_returns_is_not_run_again_with_the_learners_modules(tmp_path):
+    """A hanging softmax costs its CPU budget once per process: ex05 keeps its points and is not
+    run again with the learner's own ex02 (that would only hang again)."""
+    report = grade(Options(target=submission(tmp_path, wrapped("while True:\n    pass")), exercises=GRADED,
+                           limits=FAST))
+    ex02, ex05, _ = report.exercises
+    assert {t.outcome for t in ex02.tests} >= {Outcome.DID_NOT_RETURN, Outcome.PASSED}
+    assert ex05.points == ex05.max_points
+    assert ex05.integrated is not None and ex05.integrated.not_run == "ex02 does not return"
 
 
 def test_printing_megabytes_costs_nothing_else(tmp_path):
