@@ -53,7 +53,8 @@ def test_a_failing_submission_keeps_what_each_failed_test_says(tmp_path):
     softmax.write_text(softmax.read_text().replace(*WRONG_SOFTMAX))
     report = grade(Options(target=target, exercises=[find_exercise(COURSE, "ex02")], jobs=2))
     failed = [t for t in report.exercises[0].tests if t.outcome == Outcome.FAILED]
-    assert failed and any(t.counterexample for t in failed) and all(t.prop and t.hint for t in failed)
+    assert failed and any(t.counterexample for t in failed) and any(t.hint for t in failed)
+    assert all(t.prop for t in failed)
     listed = {t["name"]: t for t in json.loads(rp.to_json(report))["exercises"][0]["tests"]}
     entries = rp.to_gradescope(report)["tests"]
     for t, entry in zip(report.exercises[0].tests, entries, strict=True):
@@ -63,7 +64,7 @@ def test_a_failing_submission_keeps_what_each_failed_test_says(tmp_path):
         assert (said["prop"], said["counterexample"], said["hint"]) == (t.prop, t.counterexample, t.hint)
         assert len(said["traceback"]) <= TRACEBACK_LIMIT
         assert entry["name"] == f"ex02 {t.prop}" and len(entry["output"]) <= rp.OUTPUT_LIMIT
-        assert f"hint: {t.hint}" in entry["output"]
+        assert not t.hint or f"hint: {t.hint}" in entry["output"]
         if t.counterexample:
             assert f"smallest failing input: {t.counterexample.splitlines()[0]}" in entry["output"]
 
