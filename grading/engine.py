@@ -105,14 +105,23 @@ def _assemble(dest: Path, learner: Path, own: set[str] | None, reference: Path |
     return dest
 
 
-def _verdict_key(e: Exercise, learner_file: Path, options: Options, meta: dict[str, Any]) -> str:
-    """Everything an isolated run's verdict depends on: the learner's module, the reference, the
-    hidden tests, and the run's ``meta`` (the tests' hash, the limits, the library versions)."""
-    digest = hashlib.sha256(f"{e.id}{json.dumps(meta, sort_keys=True)}".encode())
-    reference = sorted(options.reference.glob("ex*.py")) if options.reference else []
-    for f in [learner_file, *reference, *options.extra_tests(e.module)]:
+def _files_digest(files: list[Path], start: str = "") -> str:
+    digest = hashlib.sha256(start.encode())
+    for f in files:
         digest.update(f.name.encode() + b"\0" + f.read_bytes())
     return digest.hexdigest()
+
+
+def _verdict_basis(options: Options, meta: dict[str, Any]) -> str:
+    """What every isolated run's verdict depends on: the reference and the run's ``meta`` (the
+    tests' hash, the limits, the library versions)."""
+    reference = sorted(options.reference.glob("ex*.py")) if options.reference else []
+    return _files_digest(reference, json.dumps(meta, sort_keys=True))
+
+
+def _verdict_key(e: Exercise, learner_file: Path, options: Options, basis: str) -> str:
+    """One isolated run's verdict key: the ``basis``, the learner's module and the hidden tests."""
+    return _files_digest([learner_file, *options.extra_tests(e.module)], basis + e.id)
 
 
 def learner_traceback(text: str, limit: int = TRACEBACK_LIMIT) -> str:
@@ -235,6 +244,8 @@ def grade(options: Options, progress: Progress | None = None,
         protected = [p for p in (options.reference, ROOT / "catalogue", work) if p is not None]
         runs: dict[str, Run] = {}
         keys: dict[str, str] = {}
+        cached = options.cache is not None and options.reference is not None
+        basis = _verdict_basis(options, meta) if cached else ""
         siblings = [e.module for e in course]
         for e in chosen:
             path = learner / e.file_name
@@ -246,7 +257,7 @@ def grade(options: Options, progress: Progress | None = None,
                 results[e.id] = _exercise_result(e, None, refusal, False, catalogue)
                 continue
             isolated = options.reference is not None
-            key = _verdict_key(e, path, options, meta) if isolated and options.cache is not None else ""
+            key = _verdict_key(e, path, options, basis) if basis else ""
             if key in (options.cache or {}):
                 results[e.id] = copy.deepcopy(options.cache[key])
                 continue
