@@ -95,11 +95,11 @@ def rules_problems(course: list[Exercise]) -> list[str]:
     if listed != wanted:
         problems.append(f"docs/API.md's **Imports** rule must list grading/sandbox.py's ALLOWED_IMPORTS: "
                         f"missing {sorted(wanted - listed)}, extra {sorted(listed - wanted)}")
-    from tests.target import CALL_SECONDS
+    from tests.support.target import CALL_SECONDS
 
     if f"past {CALL_SECONDS:g} s of CPU time" not in rules:
         problems.append(f"docs/API.md's rules must give the time a call may take: past {CALL_SECONDS:g} s "
-                        "of CPU time (tests/target.py's CALL_SECONDS)")
+                        "of CPU time (tests/support/target.py's CALL_SECONDS)")
     return problems
 
 
@@ -210,7 +210,7 @@ def stub_source(solution: Path, exercise_id: str) -> str:
 def _outputs(package_dir: Path, module: str, cases: dict[str, list[tuple]]) -> dict[str, list[Any]]:
     from grading.fingerprint import fingerprint
     from grading.plugin import _call
-    from tests import target
+    from tests.support import target
 
     target.set_target(package_dir)
     proxy = target.module(module)

@@ -76,8 +76,9 @@ Progress = Callable[[str, dict[str, Any]], None]
 def tests_hash(tests: Path = ROOT / "tests") -> str:
     """sha256 of the tests and the course metadata: which tests produced a grade."""
     digest = hashlib.sha256()
-    for f in [*sorted(tests.glob("*.py")), ROOT / "exercises" / "info.toml"]:
-        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    for f in [*sorted(tests.rglob("*.py")), ROOT / "exercises" / "info.toml"]:
+        name = f.relative_to(tests).as_posix() if f.is_relative_to(tests) else f.name
+        digest.update(name.encode() + b"\0" + f.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -26,8 +26,8 @@ from grading import sandbox
 from grading.fingerprint import fingerprint
 from grading.model import Outcome
 from grading.runner import MAX_FIELD, MAX_TRACEBACK
-from tests import target
-from tests.checks import Advice
+from tests.support import target
+from tests.support.checks import Advice
 
 WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests", "grading", "course",
                     "builtins", "math", target.REFERENCE_PACKAGE)

@@ -82,7 +82,7 @@ def test_hidden_tests_run_when_grading(tmp_path):
     hidden = tmp_path / "hidden"
     hidden.mkdir()
     (hidden / "test_ex06_masking_extra.py").write_text(
-        "from tests import target\n\n\ndef test_causal_mask_of_one():\n"
+        "from tests.support import target\n\n\ndef test_causal_mask_of_one():\n"
         '    """The causal mask of one token allows it."""\n'
         "    assert target.module('ex06_masking').causal_mask(1).tolist() == [[True]]\n")
     report = grade_json(ROOT, "ex06", "--target", "solutions", "--hidden", str(hidden))

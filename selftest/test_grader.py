@@ -88,7 +88,8 @@ HOSTILE = {
     "monkeypatches numpy through an alias": ("import numpy.linalg as la\n"
                                              "type(la).__setattr__(la, 'norm', lambda *a, **k: 0.0)",
                                              "changed code the grader relies on"),
-    "replaces a test helper's code": (f"_f = getattr({OS}.sys, 'modules')['tests.checks'].assert_close\n"
+    "replaces a test helper's code": (f"_f = getattr({OS}.sys, 'modules')['tests.support.checks']"
+                                      ".assert_close\n"
                                       "type(_f).__setattr__(_f, '__code__', getattr(lambda *a, **k: None, "
                                       "'__code__'))",
                                    "changed code the grader relies on"),

@@ -30,8 +30,8 @@ from course.params import (  # noqa: E402
     tree_map,
 )
 from selftest.test_parity_torch import N, T, _torch_mha, torch_transformer  # noqa: E402
-from tests import target  # noqa: E402
-from tests.checks import assert_close  # noqa: E402
+from tests.support import target  # noqa: E402
+from tests.support.checks import assert_close  # noqa: E402
 
 ref02 = target.reference("ex02_softmax")
 ref05 = target.reference("ex05_qkv_attention")

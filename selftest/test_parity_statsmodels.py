@@ -20,8 +20,8 @@ from statsmodels.tsa.ar_model import AutoReg
 from statsmodels.tsa.arima_process import ArmaProcess
 from statsmodels.tsa.tsatools import lagmat
 
-from tests import target
-from tests.checks import as_array, assert_close
+from tests.support import target
+from tests.support.checks import as_array, assert_close
 
 ref01 = target.reference("ex01_autoregressive")
 

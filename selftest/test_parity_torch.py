@@ -39,8 +39,8 @@ from course.params import (  # noqa: E402
     init_multi_head,
     init_transformer,
 )
-from tests import target  # noqa: E402
-from tests.checks import as_array, assert_close, assert_equal  # noqa: E402
+from tests.support import target  # noqa: E402
+from tests.support.checks import as_array, assert_close, assert_equal  # noqa: E402
 
 ref05 = target.reference("ex05_qkv_attention")
 ref06 = target.reference("ex06_masking")

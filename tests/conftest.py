@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from tests import target
+from tests.support import target
 
 
 def _draw_from_strategies_only() -> None:

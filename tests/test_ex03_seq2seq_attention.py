@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, assert_finite, raises_value_error, tolerance
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, assert_finite, raises_value_error, tolerance
 
 ex03 = target.module("ex03_seq2seq_attention")
 ref03 = target.reference("ex03_seq2seq_attention")

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
+from tests.support.strategies import make_qkv, seeded_masks
 
 ex05 = target.module("ex05_qkv_attention")
 ref05 = target.reference("ex05_qkv_attention")
@@ -22,21 +23,6 @@ ref05 = target.reference("ex05_qkv_attention")
 # ---------------------------------------------------------------------------------------------
 # Building blocks
 # ---------------------------------------------------------------------------------------------
-
-def make_qkv(seed, lead, T_q, T_k, d_k, d_v, dtype=np.float64, scale=1.0):
-    """``Q`` [*lead, T_q, d_k], ``K`` [*lead, T_k, d_k], ``V`` [*lead, T_k, d_v] from a seed."""
-    g = S.rng(seed)
-    Q = (g.standard_normal((*lead, T_q, d_k)) * scale).astype(dtype)
-    K = (g.standard_normal((*lead, T_k, d_k)) * scale).astype(dtype)
-    V = g.standard_normal((*lead, T_k, d_v)).astype(dtype)
-    return Q, K, V
-
-
-@st.composite
-def seeded_masks(draw, shape):
-    """Boolean masks of ``shape`` (True = may attend) from a seed and a density: quick to draw."""
-    density = draw(st.sampled_from([0.8, 0.5, 0.2]))
-    return S.rng(draw(S.seeds)).random(shape) < density
 
 
 @st.composite

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
 
 ex08 = target.module("ex08_positional_encoding")
 ref08 = target.reference("ex08_positional_encoding")

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course.params import FeedForwardParams, LayerNormParams
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, assert_finite, raises_value_error
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, assert_finite, raises_value_error
+from tests.support.strategies import spread_rows
 
 ex09 = target.module("ex09_layers")
 ref09 = target.reference("ex09_layers")
@@ -25,16 +26,6 @@ EPS = 1e-5
 def unit_norm(D: int, dtype: type) -> LayerNormParams:
     """gamma = 1, beta = 0: the plain normalisation."""
     return LayerNormParams(gamma=np.ones(D, dtype=dtype), beta=np.zeros(D, dtype=dtype))
-
-
-def spread_rows(seed: int, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """Rows (last axis) with their own offset in [-5, 5] and their own standard deviation in [0.5, 3]."""
-    g = S.rng(seed)
-    z = g.standard_normal(shape)
-    z = (z - z.mean(axis=-1, keepdims=True)) / z.std(axis=-1, keepdims=True)  # each row: mean 0, var 1
-    offset = g.uniform(-5, 5, size=(*shape[:-1], 1))
-    scale = g.uniform(0.5, 3, size=(*shape[:-1], 1))
-    return (offset + scale * z).astype(dtype)
 
 
 def formula_layer_norm(x: np.ndarray, p: LayerNormParams, eps: float = EPS) -> np.ndarray:

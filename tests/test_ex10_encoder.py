@@ -2,17 +2,11 @@
 
 Each test's docstring says, in one line, the property it checks; the grader shows it to the
 learner when the test fails, with the counterexample and the hint below it.
-
-The helpers before the tests (``PAD``, ``astype_params``, ``model_tolerance``, ``key_mask``,
-``layer_norm_rows``, ``embedding_oracle``, ``configs``, ``sources``, ``fixed_tokens``) are shared
-with the tests of exercises 11 and 12.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,101 +14,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course.params import EncoderLayerParams, TransformerConfig
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, raises_value_error, tolerance
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, raises_value_error
+from tests.support.encoder import LayerCase
+from tests.support.models import (
+    PAD,
+    astype_params,
+    configs,
+    embedding_oracle,
+    fixed_tokens,
+    key_mask,
+    layer_norm_rows,
+    model_tolerance,
+    sources,
+)
 
 ex10 = target.module("ex10_encoder")
 ref10 = target.reference("ex10_encoder")
 
-PAD = 0
-
-
-# --- helpers shared with the tests of ex11 and ex12 -------------------------------------------------
-
-
-def astype_params(value: Any, dtype: type) -> Any:
-    """A copy of ``value`` (parameters, lists of them, arrays) with every float array cast to ``dtype``.
-
-    The reference runs on the float64 copy of a float32 model, so both see the same numbers.
-    """
-    if isinstance(value, np.ndarray):
-        return value.astype(dtype) if value.dtype.kind == "f" else value.copy()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(value, **{f.name: astype_params(getattr(value, f.name), dtype)
-                                             for f in dataclasses.fields(value)})
-    if isinstance(value, list):
-        return [astype_params(v, dtype) for v in value]
-    return value
-
-
-def model_tolerance(dtype: Any) -> tuple[float, float]:
-    """``(rtol, atol)`` for a whole stack of layers: float32 rounding grows through the layer norms."""
-    rtol, atol = tolerance(dtype)
-    return (rtol, atol) if np.dtype(dtype) == np.float64 else (rtol, 5 * atol)
-
-
-def key_mask(lengths: list[int], T: int) -> np.ndarray:
-    """Padding mask [B, 1, T]: row ``b`` has ``lengths[b]`` real keys, then padding."""
-    return (np.arange(T)[None, :] < np.asarray(lengths)[:, None])[:, None, :]
-
-
-def layer_norm_rows(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    """Layer norm written out, in float64: an oracle independent of the exercises."""
-    x = x.astype(np.float64)
-    return gamma * (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + eps) + beta
-
-
-def embedding_oracle(tokens: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """``table[tokens] * sqrt(D) + PE[:T]`` in float64, the encoding written out from the paper."""
-    T, D = tokens.shape[1], table.shape[1]
-    angle = np.arange(T)[:, None] / 10000.0 ** (np.arange(0, D, 2) / D)  # (T, D/2)
-    PE = np.zeros((T, D))
-    PE[:, 0::2], PE[:, 1::2] = np.sin(angle), np.cos(angle)
-    return table.astype(np.float64)[tokens] * math.sqrt(D) + PE
-
-
-@st.composite
-def configs(draw) -> TransformerConfig:
-    """Small models, vocabularies 11 (source) and 13 (target), D even, 1 or 2 layers, H >= 1."""
-    D, H = draw(st.sampled_from([(8, 2), (4, 2), (6, 3), (8, 4), (4, 1)]))
-    return S.small_config(d_model=D, num_heads=H, d_ff=draw(st.sampled_from([12, 3])),
-                          num_layers=draw(st.integers(1, 2)))
-
-
-def sources(min_batch: int = 1) -> st.SearchStrategy[np.ndarray]:
-    """Source token batches [B, T_src] (ids 1..10, then padding 0), rows of different lengths."""
-    return S.token_batches(min_batch=min_batch, max_batch=3, max_len=6, vocab=11, pad_id=PAD)
-
-
-def fixed_tokens(lengths: list[int], T: int, vocab: int, seed: int) -> np.ndarray:
-    """A token batch from a seed: ``lengths[b]`` real tokens per row, then padding."""
-    return S.lengths_to_tokens(lengths, T, vocab, PAD, S.rng(seed))
-
 
 # --- encoder_layer ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LayerCase:
-    """One encoder-layer call, printed short: sizes, dtype, seed, real lengths of the rows (or no mask)."""
-
-    B: int
-    T: int
-    H: int
-    d_k: int
-    F: int
-    dtype: type
-    seed: int
-    lengths: tuple[int, ...] | None
-
-    def build(self) -> tuple[np.ndarray, EncoderLayerParams, np.ndarray | None]:
-        """``(x [B, T, D], p, mask [B, 1, T] or None)``."""
-        D = self.H * self.d_k
-        x = (2 * S.rng(self.seed).standard_normal((self.B, self.T, D))).astype(self.dtype)
-        p = S.random_encoder_layer(self.seed + 1, D, self.H, self.F, self.dtype)
-        return x, p, None if self.lengths is None else key_mask(list(self.lengths), self.T)
 
 
 @st.composite

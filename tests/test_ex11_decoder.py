@@ -7,7 +7,6 @@ learner when the test fails, with the counterexample and the hint below it.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,71 +14,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course.params import DecoderLayerParams
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, raises_value_error
-from tests.test_ex10_encoder import (
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, raises_value_error
+from tests.support.decoder import LayerCase
+from tests.support.models import (
     PAD,
     astype_params,
+    causal,
+    changed,
     configs,
     embedding_oracle,
     fixed_tokens,
-    key_mask,
     layer_norm_rows,
+    memory_for,
     model_tolerance,
+    token_pairs,
 )
 
 ex11 = target.module("ex11_decoder")
 ref11 = target.reference("ex11_decoder")
 
 
-Mask = np.ndarray | None
-
-
-def causal(T: int) -> np.ndarray:
-    """The causal mask [T, T], written out: query i may attend to keys 0..i."""
-    return np.tril(np.ones((T, T), dtype=bool))
-
-
-def changed(shape: tuple[int, ...], seed: int, dtype: Any) -> np.ndarray:
-    """Other random vectors, far from the inputs', to write over the positions that must not matter."""
-    return (5 * S.rng(seed).standard_normal(shape)).astype(dtype)
-
-
 # --- decoder_layer ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LayerCase:
-    """One decoder-layer call, printed short. ``lengths``: real lengths (target, source) or no masks."""
-
-    B: int
-    T_tgt: int
-    T_src: int
-    H: int
-    d_k: int
-    F: int
-    dtype: type
-    seed: int
-    lengths: tuple[tuple[int, ...], tuple[int, ...]] | None
-
-    def build(self) -> tuple[np.ndarray, np.ndarray, DecoderLayerParams, Mask, Mask]:
-        """``(y [B, T_tgt, D], memory [B, T_src, D], p, self_mask, memory_mask)``.
-
-        With ``lengths``, ``self_mask`` is causal and padding [B, T_tgt, T_tgt] and ``memory_mask``
-        the source padding [B, 1, T_src]; without, both are None.
-        """
-        D = self.H * self.d_k
-        rng = S.rng(self.seed)
-        y = (2 * rng.standard_normal((self.B, self.T_tgt, D))).astype(self.dtype)
-        memory = (2 * rng.standard_normal((self.B, self.T_src, D))).astype(self.dtype)
-        p = S.random_decoder_layer(self.seed + 1, D, self.H, self.F, self.dtype)
-        if self.lengths is None:
-            return y, memory, p, None, None
-        tgt_lengths, src_lengths = self.lengths
-        self_mask = causal(self.T_tgt) & key_mask(list(tgt_lengths), self.T_tgt)
-        return y, memory, p, self_mask, key_mask(list(src_lengths), self.T_src)
 
 
 @st.composite
@@ -291,20 +248,6 @@ def test_decoder_layer_wrong_width_raises(bad):
 
 
 # --- decode -----------------------------------------------------------------------------------------
-
-
-@st.composite
-def token_pairs(draw, min_batch: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """``(tgt [B, T_tgt], src [B, T_src])``: the same B, rows of different real lengths, then padding."""
-    B = draw(st.integers(min_batch, 3))
-    tgt = draw(S.token_batches(min_batch=B, max_batch=B, max_len=5, vocab=13, pad_id=PAD))
-    src = draw(S.token_batches(min_batch=B, max_batch=B, max_len=6, vocab=11, pad_id=PAD))
-    return tgt, src
-
-
-def memory_for(src: np.ndarray, D: int, seed: int, dtype: Any) -> np.ndarray:
-    """A memory [B, T_src, D] from a seed (decode works with any encoder output)."""
-    return S.rng(seed).standard_normal((*src.shape, D)).astype(dtype)
 
 
 def call_decode(tgt, memory, src, params, what="decode(tgt, memory, src, params)"):

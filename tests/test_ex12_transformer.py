@@ -7,32 +7,35 @@ learner when the test fails, with the counterexample and the hint below it.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course.params import TransformerConfig, TransformerParams
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, assert_equal, raises_value_error
-from tests.test_ex10_encoder import (
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, assert_equal, raises_value_error
+from tests.support.decoding import (
+    BOS,
+    EOS,
+    finished_before,
+    greedy_cases,
+    staggered_case,
+    staggered_cases,
+    with_eos_bias,
+)
+from tests.support.models import (
     PAD,
     astype_params,
     configs,
     fixed_tokens,
     model_tolerance,
-    sources,
+    token_pairs,
 )
-from tests.test_ex11_decoder import token_pairs
 
 ex12 = target.module("ex12_transformer")
 ref12 = target.reference("ex12_transformer")
-
-BOS, EOS = 1, 2  # the ids of small_config (pad_id is PAD = 0)
 
 
 def call_forward(src, tgt, params, what="transformer_forward(src, tgt, params)"):
@@ -141,19 +144,6 @@ def test_forward_tokens_out_of_vocabulary_raise(bad):
 # --- greedy_decode ----------------------------------------------------------------------------------
 
 
-def with_eos_bias(params: TransformerParams, bias: float, scale: float = 1.0) -> TransformerParams:
-    """The model with its eos logit scaled by ``scale`` and raised by ``bias``.
-
-    A larger bias ends the sentences sooner; a larger scale makes the eos logit swing more from row
-    to row and step to step, so that the rows of a batch finish at different steps.
-    """
-    eos = params.config.eos_id
-    W_out, b_out = params.W_out.copy(), params.b_out.copy()
-    W_out[:, eos] *= scale
-    b_out[eos] += bias
-    return dataclasses.replace(params, W_out=W_out, b_out=b_out)
-
-
 def call_greedy(src, params, max_len, what="greedy_decode(src, params, max_len)"):
     """The target's tokens [B, L], checked: an integer array, B rows, 2 <= L <= max_len + 1, bos first."""
     out = ex12.greedy_decode(src, params, max_len)
@@ -166,47 +156,6 @@ def call_greedy(src, params, max_len, what="greedy_decode(src, params, max_len)"
                              f"2 <= L <= max_len + 1 = {max_len + 1}: bos, then 1 to max_len new tokens")
     assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id), f"column 0 of {what} (bos_id)")
     return out
-
-
-def finished_before(out: np.ndarray, t: int) -> np.ndarray:
-    """[B] bool: the row produced eos somewhere in columns 1..t-1."""
-    return (out[:, 1:t] == EOS).any(axis=1)
-
-
-@dataclass(frozen=True)
-class GreedyCase:
-    """One greedy_decode call, printed short: the model is built from its seed."""
-
-    src: np.ndarray
-    seed: int
-    config: TransformerConfig
-    dtype: type
-    eos_bias: float
-    eos_scale: float
-    max_len: int
-
-    def build(self) -> tuple[np.ndarray, TransformerParams, int]:
-        """``(src, params, max_len)``."""
-        params = S.random_transformer(self.seed, self.config, self.dtype)
-        return self.src, with_eos_bias(params, self.eos_bias, self.eos_scale), self.max_len
-
-
-@st.composite
-def greedy_cases(draw, dtype: Any = None, min_batch: int = 1, eos_scales: tuple[float, ...] = (1.0, 8.0)):
-    """Small models whose eos logit is scaled and raised by 0 to 3, max_len from 1 to 6."""
-    return GreedyCase(draw(sources(min_batch)), draw(S.seeds), draw(configs()), dtype or draw(S.float_dtypes),
-                      draw(st.sampled_from([0.0, 1.0, 2.0, 3.0])), draw(st.sampled_from(eos_scales)),
-                      draw(st.integers(1, 6)))
-
-
-# Rows of a batch often finish at different steps with these: what the padding and stopping rules are about.
-staggered_cases = greedy_cases(min_batch=2, eos_scales=(8.0,))
-
-
-def staggered_case() -> tuple[np.ndarray, TransformerParams, int]:
-    """Three sources whose translations end (eos) at steps 5, 4 and 6 of at most 8."""
-    params = with_eos_bias(S.random_transformer(42, S.small_config()), 1.5)
-    return fixed_tokens([5, 3, 4], 5, 11, seed=30), params, 8
 
 
 @settings(max_examples=10)

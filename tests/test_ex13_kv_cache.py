@@ -26,12 +26,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course.params import LayerCache, MultiHeadParams, TransformerConfig, TransformerParams
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, assert_equal, raises_value_error
-from tests.test_ex10_encoder import PAD, astype_params, configs, fixed_tokens, model_tolerance, sources
-from tests.test_ex11_decoder import causal, changed, memory_for
-from tests.test_ex12_transformer import (
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, assert_equal, raises_value_error
+from tests.support.decoding import (
     BOS,
     EOS,
     finished_before,
@@ -39,6 +37,17 @@ from tests.test_ex12_transformer import (
     staggered_case,
     staggered_cases,
     with_eos_bias,
+)
+from tests.support.models import (
+    PAD,
+    astype_params,
+    causal,
+    changed,
+    configs,
+    fixed_tokens,
+    memory_for,
+    model_tolerance,
+    sources,
 )
 
 ex13 = target.module("ex13_kv_cache")

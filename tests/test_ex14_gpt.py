@@ -23,10 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course.params import GPTConfig, GPTParams, init_gpt
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, assert_equal, raises_value_error
-from tests.test_ex10_encoder import astype_params, model_tolerance
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, assert_equal, raises_value_error
+from tests.support.models import astype_params, model_tolerance
 
 ex14 = target.module("ex14_gpt")
 ref14 = target.reference("ex14_gpt")

@@ -27,11 +27,10 @@ from hypothesis import strategies as st
 
 from course.gradcheck import numerical_gradient, relative_error
 from course.params import FeedForwardParams, LayerNormParams
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
-from tests.test_ex05_qkv_attention import make_qkv, seeded_masks
-from tests.test_ex09_layers import spread_rows
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
+from tests.support.strategies import make_qkv, seeded_masks, spread_rows
 
 ex15 = target.module("ex15_backward")
 ref15 = target.reference("ex15_backward")

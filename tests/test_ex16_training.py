@@ -36,13 +36,12 @@ from course.params import (
     TransformerParams,
     init_transformer,
 )
-from tests import strategies as S
-from tests import target
-from tests.checks import as_array, assert_close, raises_value_error, tolerance
-from tests.test_ex10_encoder import PAD, astype_params, configs, key_mask
-from tests.test_ex10_encoder import LayerCase as EncoderCase
-from tests.test_ex11_decoder import LayerCase as DecoderCase
-from tests.test_ex11_decoder import causal
+from tests.support import strategies as S
+from tests.support import target
+from tests.support.checks import as_array, assert_close, raises_value_error, tolerance
+from tests.support.decoder import LayerCase as DecoderCase
+from tests.support.encoder import LayerCase as EncoderCase
+from tests.support.models import PAD, astype_params, causal, configs, key_mask
 
 ex16 = target.module("ex16_training")
 ref16 = target.reference("ex16_training")

@@ -184,3 +184,29 @@ def small_config(
 def random_transformer(seed: int, config: TransformerConfig | None = None,
                        dtype: type = np.float64) -> TransformerParams:
     return init_transformer(rng(seed), config or small_config(), dtype, random_bias=True)
+
+
+def make_qkv(seed, lead, T_q, T_k, d_k, d_v, dtype=np.float64, scale=1.0):
+    """``Q`` [*lead, T_q, d_k], ``K`` [*lead, T_k, d_k], ``V`` [*lead, T_k, d_v] from a seed."""
+    g = rng(seed)
+    Q = (g.standard_normal((*lead, T_q, d_k)) * scale).astype(dtype)
+    K = (g.standard_normal((*lead, T_k, d_k)) * scale).astype(dtype)
+    V = g.standard_normal((*lead, T_k, d_v)).astype(dtype)
+    return Q, K, V
+
+
+@st.composite
+def seeded_masks(draw, shape):
+    """Boolean masks of ``shape`` (True = may attend) from a seed and a density: quick to draw."""
+    density = draw(st.sampled_from([0.8, 0.5, 0.2]))
+    return rng(draw(seeds)).random(shape) < density
+
+
+def spread_rows(seed: int, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """Rows (last axis) with their own offset in [-5, 5] and their own standard deviation in [0.5, 3]."""
+    g = rng(seed)
+    z = g.standard_normal(shape)
+    z = (z - z.mean(axis=-1, keepdims=True)) / z.std(axis=-1, keepdims=True)  # each row: mean 0, var 1
+    offset = g.uniform(-5, 5, size=(*shape[:-1], 1))
+    scale = g.uniform(0.5, 3, size=(*shape[:-1], 1))
+    return (offset + scale * z).astype(dtype)
