@@ -3,7 +3,7 @@
 The reference's backward functions (exercises 15 and 16) are derived by hand; torch's are derived
 by its autograd from forward code that other people wrote. Where they agree in float64 to
 round-off, the hand derivations are right, on every parameter of a whole encoder-decoder. Weights
-are copied into torch as in ``test_parity_torch`` (transposed; the three input projections of
+are copied into torch as in ``selftest/torch_models.py`` (transposed; the three input projections of
 ``nn.MultiheadAttention`` packed in ``in_proj_weight``) and the gradients are read back the same way.
 
 Needs the ``parity`` extra (torch, CPU build); skipped without it.
@@ -29,7 +29,7 @@ from course.params import (  # noqa: E402
     init_transformer,
     tree_map,
 )
-from selftest.test_parity_torch import N, T, _torch_mha, torch_transformer  # noqa: E402
+from selftest.torch_models import N, T, torch_mha, torch_transformer  # noqa: E402
 from tests.support import target  # noqa: E402
 from tests.support.checks import assert_close  # noqa: E402
 
@@ -54,7 +54,7 @@ def _one_thread():
 
 def leaf(a: np.ndarray) -> torch.Tensor:
     """A float64 torch copy of ``a`` that collects its gradient."""
-    return T(a).requires_grad_(True)
+    return T(a).requires_grad_(requires_grad=True)
 
 
 def grad_of(t: torch.Tensor) -> np.ndarray:
@@ -142,7 +142,7 @@ def test_multi_head_attention_backward_equals_autograd_of_torch_mha():
     g = rng.standard_normal((2, 3, 8))
     key_ok = np.arange(5) < np.array([[5], [2]])  # (B, T_k): the second row has 2 real keys
     with torch.no_grad():  # copying the weights in is not part of the graph
-        module = _torch_mha(p, np.float64)
+        module = torch_mha(p, np.float64)
     tq, tkv = leaf(x_q), leaf(x_kv)
     module(tq, tkv, tkv, key_padding_mask=T(~key_ok), need_weights=False)[0].backward(T(g))
     dx_q, dx_kv, dp = ref16.multi_head_attention_backward(g, x_q, x_kv, p, key_ok[:, None, :])

@@ -39,6 +39,17 @@ from course.params import (  # noqa: E402
     init_multi_head,
     init_transformer,
 )
+from selftest.torch_models import (  # noqa: E402
+    TORCH_DTYPE,
+    N,
+    T,
+    load_encoder_layer,
+    load_norm,
+    torch_decoder_layer,
+    torch_encoder_layer,
+    torch_mha,
+    torch_transformer,
+)
 from tests.support import target  # noqa: E402
 from tests.support.checks import as_array, assert_close, assert_equal  # noqa: E402
 
@@ -56,7 +67,6 @@ ref14 = target.reference("ex14_gpt")
 # (rtol, atol) per dtype: float64 is compared near its round-off, float32 near its own.
 TOL = {np.float64: (1e-10, 1e-12), np.float32: (1e-4, 1e-5)}
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
 PAD, BOS, EOS = 0, 1, 2
 
 
@@ -71,94 +81,8 @@ def _torch_quiet_and_deterministic():
 
 
 # ---------------------------------------------------------------------------------------------
-# Translating between the contract and torch
+# Token batches
 # ---------------------------------------------------------------------------------------------
-
-def T(a: np.ndarray) -> torch.Tensor:
-    """A torch copy of a numpy array (never a view: torch must not share the reference's memory)."""
-    return torch.from_numpy(np.array(a, copy=True))
-
-
-def N(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()
-
-
-def _copy(param: torch.Tensor, value: np.ndarray) -> None:
-    assert param.shape == value.shape, (param.shape, value.shape)
-    param.copy_(T(value))
-
-
-def load_attention(mha: nn.MultiheadAttention, p) -> nn.MultiheadAttention:
-    """Copy MultiHeadParams into torch: in_proj = [W_q; W_k; W_v] transposed, out_proj = W_o.T."""
-    _copy(mha.in_proj_weight, np.concatenate([p.W_q.T, p.W_k.T, p.W_v.T]))  # (3D, D)
-    _copy(mha.in_proj_bias, np.concatenate([p.b_q, p.b_k, p.b_v]))  # (3D,)
-    _copy(mha.out_proj.weight, p.W_o.T)  # (D, D) as (out, in)
-    _copy(mha.out_proj.bias, p.b_o)
-    return mha
-
-
-def load_norm(norm: nn.LayerNorm, p) -> None:
-    _copy(norm.weight, p.gamma)
-    _copy(norm.bias, p.beta)
-
-
-def load_ffn(layer, p) -> None:
-    _copy(layer.linear1.weight, p.W_1.T)  # (F, D)
-    _copy(layer.linear1.bias, p.b_1)
-    _copy(layer.linear2.weight, p.W_2.T)  # (D, F)
-    _copy(layer.linear2.bias, p.b_2)
-
-
-def torch_encoder_layer(p, dtype) -> nn.TransformerEncoderLayer:
-    D, F_ = p.ffn.W_1.shape
-    layer = nn.TransformerEncoderLayer(
-        D, p.self_attn.num_heads, F_, dropout=0.0, activation="relu", layer_norm_eps=1e-5,
-        batch_first=True, norm_first=False, dtype=TORCH_DTYPE[dtype],
-    )
-    load_encoder_layer(layer, p)
-    return layer.eval()
-
-
-def load_encoder_layer(layer: nn.TransformerEncoderLayer, p) -> None:
-    load_attention(layer.self_attn, p.self_attn)
-    load_norm(layer.norm1, p.norm1)
-    load_ffn(layer, p.ffn)
-    load_norm(layer.norm2, p.norm2)
-
-
-def torch_decoder_layer(p, dtype) -> nn.TransformerDecoderLayer:
-    D, F_ = p.ffn.W_1.shape
-    layer = nn.TransformerDecoderLayer(
-        D, p.self_attn.num_heads, F_, dropout=0.0, activation="relu", layer_norm_eps=1e-5,
-        batch_first=True, norm_first=False, dtype=TORCH_DTYPE[dtype],
-    )
-    load_decoder_layer(layer, p)
-    return layer.eval()
-
-
-def load_decoder_layer(layer: nn.TransformerDecoderLayer, p) -> None:
-    load_attention(layer.self_attn, p.self_attn)
-    load_norm(layer.norm1, p.norm1)
-    load_attention(layer.multihead_attn, p.cross_attn)
-    load_norm(layer.norm2, p.norm2)
-    load_ffn(layer, p.ffn)
-    load_norm(layer.norm3, p.norm3)
-
-
-def torch_transformer(params, dtype) -> nn.Transformer:
-    """nn.Transformer without the final norms (the contract has none), weights copied per layer."""
-    c = params.config
-    enc = nn.TransformerEncoder(torch_encoder_layer(params.encoder[0], dtype), c.num_layers, norm=None,
-                                enable_nested_tensor=False)
-    dec = nn.TransformerDecoder(torch_decoder_layer(params.decoder[0], dtype), c.num_layers, norm=None)
-    model = nn.Transformer(c.d_model, c.num_heads, custom_encoder=enc, custom_decoder=dec,
-                           dropout=0.0, batch_first=True, dtype=TORCH_DTYPE[dtype])
-    # nn.Transformer re-initialises every parameter when built: copy the weights in afterwards
-    for layer, p in zip(model.encoder.layers, params.encoder, strict=True):
-        load_encoder_layer(layer, p)
-    for layer, p in zip(model.decoder.layers, params.decoder, strict=True):
-        load_decoder_layer(layer, p)
-    return model.eval()
 
 
 def tokens_with_lengths(rng: np.random.Generator, lengths: list[int], T_: int, vocab: int) -> np.ndarray:
@@ -251,30 +175,14 @@ B_, H_, D_ = 3, 3, 12  # d_k = 4
 LENGTHS = [5, 2, 4]  # different padding per row
 
 
-def _torch_mha(p, dtype) -> nn.MultiheadAttention:
-    D = p.W_q.shape[0]
-    mha = nn.MultiheadAttention(D, p.num_heads, dropout=0.0, bias=True, batch_first=True,
-                                dtype=TORCH_DTYPE[dtype])
-    return load_attention(mha, p).eval()
-
-
 MHA_CASES = ["self_no_mask", "cross_no_mask", "cross_key_padding", "cross_empty_row_padding",
              "cross_per_batch_mask", "self_causal_and_padding"]
 
 
-@DTYPES
-@pytest.mark.parametrize("case", MHA_CASES)
-def test_multi_head_attention_equals_torch(case, dtype):
-    """out and per-head weights equal nn.MultiheadAttention's with the same weights and masks."""
-    rng = np.random.default_rng(100 + MHA_CASES.index(case))
-    p = init_multi_head(rng, D_, H_, dtype, random_bias=True)
-    self_attention = case.startswith("self")
-    T_q, T_k = (5, 5) if self_attention else (3, 5)
-    x_q = rng.standard_normal((B_, T_q, D_)).astype(dtype)
-    x_kv = x_q if self_attention else rng.standard_normal((B_, T_k, D_)).astype(dtype)
-
-    mask = None  # the contract's mask, True = may attend, [B or 1, T_q or 1, T_k]
-    kwargs = {}  # torch's masks, True = NOT allowed
+def mha_masks(case: str, rng: np.random.Generator, T_q: int, T_k: int) -> tuple[np.ndarray | None, dict]:
+    """The contract's mask for an MHA case (True = may attend, [B or 1, T_q or 1, T_k]) and torch's
+    keyword masks (True = NOT allowed)."""
+    mask, kwargs = None, {}
     real = np.arange(T_k)[None, :] < np.array(LENGTHS)[:, None]  # (B, T_k)
     if case == "cross_key_padding":
         mask = real[:, None, :]
@@ -292,14 +200,28 @@ def test_multi_head_attention_equals_torch(case, dtype):
         mask = causal[None] & real[:, None, :]
         kwargs["attn_mask"] = T(~causal)
         kwargs["key_padding_mask"] = T(~real)
+    return mask, kwargs
+
+
+@DTYPES
+@pytest.mark.parametrize("case", MHA_CASES)
+def test_multi_head_attention_equals_torch(case, dtype):
+    """out and per-head weights equal nn.MultiheadAttention's with the same weights and masks."""
+    rng = np.random.default_rng(100 + MHA_CASES.index(case))
+    p = init_multi_head(rng, D_, H_, dtype, random_bias=True)
+    self_attention = case.startswith("self")
+    T_q, T_k = (5, 5) if self_attention else (3, 5)
+    x_q = rng.standard_normal((B_, T_q, D_)).astype(dtype)
+    x_kv = x_q if self_attention else rng.standard_normal((B_, T_k, D_)).astype(dtype)
+    mask, kwargs = mha_masks(case, rng, T_q, T_k)
 
     out, weights = ref07.multi_head_attention(x_q, x_kv, p, mask)
     out = as_array(out, "out", (B_, T_q, D_), dtype)
     weights = as_array(weights, "weights", (B_, H_, T_q, T_k), dtype)
 
     # need_weights=True keeps torch off its fused fast path, and returns every head's weights
-    t_out, t_weights = _torch_mha(p, dtype)(T(x_q), T(x_kv), T(x_kv), need_weights=True,
-                                            average_attn_weights=False, **kwargs)
+    t_out, t_weights = torch_mha(p, dtype)(T(x_q), T(x_kv), T(x_kv), need_weights=True,
+                                           average_attn_weights=False, **kwargs)
     expected_out, expected_weights = N(t_out), N(t_weights)
     if mask is not None:  # fully masked rows: torch gives NaN, the contract zero weights, out = b_o
         empty = ~np.broadcast_to(mask, (B_, T_q, T_k)).any(axis=-1)  # (B, T_q)

@@ -849,19 +849,19 @@ def test_cross_entropy_rejects_targets_out_of_range(bad, ignore_id):
         ex15.cross_entropy(logits, targets, ignore_id)
 
 
-def diagnostic_cases() -> dict[str, list[tuple]]:
-    """Fixed inputs on which the grader compares a failing function with the catalogued mistakes."""
-    r = np.random.default_rng(15)
-    # softmax_backward: a 3-D array on axis 1 (axis bugs), a square 2-D one (a missing keepdims
-    # broadcasts wrongly without an error), float32 on the last axis
-    # (probabilities drawn from a Dirichlet: no softmax code in a file that ships to students)
+def _softmax_cases(r: np.random.Generator) -> list[tuple]:
+    """A 3-D array on axis 1 (axis bugs), a square 2-D one (a missing keepdims broadcasts wrongly
+    without an error), float32 on the last axis (probabilities drawn from a Dirichlet: no softmax
+    code in a file that ships to students)."""
     p3, g3 = np.moveaxis(r.dirichlet(np.ones(3), size=(2, 4)), -1, 1), r.standard_normal((2, 3, 4))
     p2, g2 = r.dirichlet(np.ones(4), size=4), r.standard_normal((4, 4))
     pf, gf = r.dirichlet(np.ones(5), size=2).astype(np.float32), r.standard_normal((2, 5)).astype(np.float32)
-    softmax_cases = [(g3, p3, 1), (g2, p2), (gf, pf)]
+    return [(g3, p3, 1), (g2, p2), (gf, pf)]
 
-    # attention: B=2 with T_q != T_k and a mask with one fully masked query, then T_q == T_k
-    # (transposes run), d_k = 4 (the scaling matters), d_v != d_k
+
+def _attention_cases(r: np.random.Generator) -> list[tuple]:
+    """B=2 with T_q != T_k and a mask with one fully masked query, then T_q == T_k (transposes
+    run), d_k = 4 (the scaling matters), d_v != d_k."""
     Qa, Ka, Va = (r.standard_normal(s) * 1.5 for s in [(2, 3, 4), (2, 5, 4), (2, 5, 2)])
     ga = r.standard_normal((2, 3, 2))
     mask_a = np.ones((2, 3, 5), bool)
@@ -870,9 +870,11 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
     Qs, Ks, Vs = (r.standard_normal(s) * 1.5 for s in [(2, 4, 4), (2, 4, 4), (2, 4, 3)])
     gs = r.standard_normal((2, 4, 3))
     causal = np.tril(np.ones((4, 4), bool))
-    attention_cases = [(ga, Qa, Ka, Va, mask_a), (gs, Qs, Ks, Vs, causal), (gs, Qs, Ks, Vs)]
+    return [(ga, Qa, Ka, Va, mask_a), (gs, Qs, Ks, Vs, causal), (gs, Qs, Ks, Vs)]
 
-    # layer norm: [2, 3, 4] (B != T != D), tiny-variance rows, eps = 0.5, float32
+
+def _norm_cases(r: np.random.Generator) -> list[tuple]:
+    """[2, 3, 4] (B != T != D), tiny-variance rows, eps = 0.5, float32."""
     xl = r.standard_normal((2, 3, 4)) * 2 + 1
     pl = LayerNormParams(gamma=1 + 0.3 * r.standard_normal(4), beta=0.2 * r.standard_normal(4))
     gl = r.standard_normal((2, 3, 4))
@@ -880,10 +882,12 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
     pt = LayerNormParams(gamma=1 + 0.3 * r.standard_normal(5), beta=0.2 * r.standard_normal(5))
     gt = r.standard_normal((3, 5))
     p32 = LayerNormParams(pl.gamma.astype(np.float32), pl.beta.astype(np.float32))
-    norm_cases = [(gl, xl, pl), (gt, xt, pt), (gl, xl, pl, 0.5),
-                  (gl[0].astype(np.float32), xl[0].astype(np.float32), p32)]
+    return [(gl, xl, pl), (gt, xt, pt), (gl, xl, pl, 0.5),
+            (gl[0].astype(np.float32), xl[0].astype(np.float32), p32)]
 
-    # feed-forward: [2, 3, 4] with F = 5, biases large enough to flip some ReLUs; a pre-activation of 0
+
+def _ffn_cases(r: np.random.Generator) -> list[tuple]:
+    """[2, 3, 4] with F = 5, biases large enough to flip some ReLUs; a pre-activation of 0."""
     pf = FeedForwardParams(W_1=r.uniform(-0.8, 0.8, (4, 5)), b_1=r.normal(0, 0.5, 5),
                            W_2=r.uniform(-0.8, 0.8, (5, 4)), b_2=r.normal(0, 0.3, 4))
     xf3, gf3 = r.uniform(-2, 2, (2, 3, 4)), r.standard_normal((2, 3, 4))
@@ -891,19 +895,29 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
     pz.b_1[2] = 0
     xz = xf3[0].copy()
     xz[1] = 0  # position 1: pre-activation exactly 0 at unit 2
-    ffn_cases = [(gf3, xf3, pf), (gf3[0], xz, pz)]
+    return [(gf3, xf3, pf), (gf3[0], xz, pz)]
 
-    # cross-entropy: [2, 4, 5] rows with different padding (pad 0), huge logits, ignore_id=None,
-    # everything ignored, a negative target
+
+def _cross_entropy_cases(r: np.random.Generator) -> list[tuple]:
+    """[2, 4, 5] rows with different padding (pad 0), huge logits, ignore_id=None, everything
+    ignored, a negative target."""
     lc = r.standard_normal((2, 4, 5)) * 2
     tc = np.array([[3, 1, 4, 0], [2, 0, 0, 0]])
     huge = np.array([[0.0, 1e4, -1e4], [1e4, 0.0, -1e4]])
-    ce_cases = [(lc, tc, 0), (huge, np.array([0, 1])), (lc[0], np.array([4, 1, 0, 2])),
-                (lc[1, :2], np.array([-100, -100]), -100), (lc[0], np.array([4, 1, -1, 2]))]
+    return [(lc, tc, 0), (huge, np.array([0, 1])), (lc[0], np.array([4, 1, 0, 2])),
+            (lc[1, :2], np.array([-100, -100]), -100), (lc[0], np.array([4, 1, -1, 2]))]
+
+
+def diagnostic_cases() -> dict[str, list[tuple]]:
+    """Fixed inputs on which the grader compares a failing function with the catalogued mistakes.
+
+    One generator draws them all, in this order: the cases of each function depend on the ones before.
+    """
+    r = np.random.default_rng(15)
     return {
-        "softmax_backward": softmax_cases,
-        "scaled_dot_product_attention_backward": attention_cases,
-        "layer_norm_backward": norm_cases,
-        "feed_forward_backward": ffn_cases,
-        "cross_entropy": ce_cases,
+        "softmax_backward": _softmax_cases(r),
+        "scaled_dot_product_attention_backward": _attention_cases(r),
+        "layer_norm_backward": _norm_cases(r),
+        "feed_forward_backward": _ffn_cases(r),
+        "cross_entropy": _cross_entropy_cases(r),
     }
