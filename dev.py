@@ -184,24 +184,39 @@ def readme_problems(course: list[Exercise]) -> list[str]:
     return problems
 
 
-def stub_source(solution: Path, exercise_id: str) -> str:
-    """The stub of a solution file: public bodies raise NotImplementedError, private helpers go."""
+def _stub_raises(stub: Path) -> dict[str, str]:
+    """The ``raise NotImplementedError(...)`` statement, as written, of each public function of a stub."""
+    if not stub.is_file():
+        return {}
+    text = stub.read_text()
+    return {name: ast.get_source_segment(text, fn.body[-1]) or "" for name, fn in _functions(stub).items()
+            if _is_stub_body(fn)}
+
+
+def stub_source(solution: Path, exercise_id: str, stub: Path | None = None) -> str:
+    """The stub of a solution file: public bodies raise NotImplementedError, private helpers go.
+
+    A function already stubbed in ``stub`` (the file being rewritten) keeps its ``raise`` statement
+    and so its hand-written message; the others get a generic one.
+    """
     source = solution.read_text()
+    raises = _stub_raises(stub) if stub is not None else {}
     lines = source.splitlines(keepends=True)
-    tree = ast.parse(source)
     out, last = [], 0
-    for node in tree.body:
+    for node in ast.parse(source).body:
         if not isinstance(node, ast.FunctionDef):
             continue
         start = (node.decorator_list[0] if node.decorator_list else node).lineno - 1
-        if node.name.startswith("_"):
-            out.append("".join(lines[last:start]).rstrip("\n") + "\n")
+        if node.name.startswith("_"):  # dropped, with the blank lines after it
+            out.append("".join(lines[last:start]))
             last = node.end_lineno
+            while last < len(lines) and not lines[last].strip():
+                last += 1
             continue
         body = node.body[1] if ast.get_docstring(node) and len(node.body) > 1 else node.body[0]
-        indent = " " * body.col_offset
+        raise_ = raises.get(node.name, f'raise NotImplementedError("{exercise_id}: implement {node.name}")')
         out.append("".join(lines[last:body.lineno - 1]))
-        out.append(f'{indent}raise NotImplementedError("{exercise_id}: implement {node.name}")\n')
+        out.append(f"{' ' * body.col_offset}{raise_}\n")
         last = node.end_lineno
     out.append("".join(lines[last:]))
     return "".join(out).rstrip("\n") + "\n"
@@ -317,7 +332,8 @@ def main(argv: list[str]) -> int:
         from course.info import find_exercise
 
         e = find_exercise(load_course(), argv[1])
-        (ROOT / "exercises" / e.file_name).write_text(stub_source(ROOT / "solutions" / e.file_name, e.id))
+        stub = ROOT / "exercises" / e.file_name
+        stub.write_text(stub_source(ROOT / "solutions" / e.file_name, e.id, stub))
         print(f"wrote exercises/{e.file_name}")
         return 0
     print(__doc__)

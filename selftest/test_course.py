@@ -21,6 +21,14 @@ def test_course_is_consistent():
     assert dev.course_problems() == []
 
 
+@pytest.mark.parametrize("exercise", load_course(), ids=lambda e: e.id)
+def test_dev_stub_rewrites_a_stub_unchanged(exercise):
+    """`dev.py stub` keeps the messages already written in exercises/: run on today's stubs, it
+    writes them again byte for byte."""
+    stub = ROOT / "exercises" / exercise.file_name
+    assert dev.stub_source(ROOT / "solutions" / exercise.file_name, exercise.id, stub) == stub.read_text()
+
+
 def test_every_test_fails_on_the_untouched_stubs():
     report = grade(Options(target=ROOT / "exercises", integrated=False))
     passing = [(e.id, t.name) for e in report.exercises for t in e.tests
