@@ -14,7 +14,7 @@ def lag_matrix(y, p):
     y = np.asarray(y)
     if y.ndim != 1 or len(y) < p + 1:
         raise ValueError("y is too short")
-    X = np.lib.stride_tricks.sliding_window_view(y[:-1], p).copy()
+    X = np.lib.stride_tricks.sliding_window_view(y[:-1], p).copy()  # mistake: reversed_lags
     return X, y[p:].copy()
 
 
@@ -27,7 +27,7 @@ def lag_matrix(y, p):
     y = np.asarray(y)
     if y.ndim != 1 or len(y) < p + 1:
         raise ValueError("y is too short")
-    X = np.column_stack([y[p - k: len(y) - k] for k in range(1, p + 1)])
+    X = np.column_stack([y[p - k: len(y) - k] for k in range(1, p + 1)])  # mistake: off_by_one_target
     return X, y[p - 1: -1].copy()
 
 
@@ -40,7 +40,7 @@ def lag_matrix(y, p):
     y = np.asarray(y)
     if y.ndim != 1 or len(y) < p + 1:
         raise ValueError("y is too short")
-    X = np.column_stack([y[p - k: len(y) - k] for k in range(0, p)])
+    X = np.column_stack([y[p - k: len(y) - k] for k in range(0, p)])  # mistake: includes_current_value
     return X, y[p:].copy()
 
 
@@ -53,7 +53,7 @@ def lag_matrix(y, p):
     y = np.asarray(y)
     if y.ndim != 1 or len(y) < p + 1:
         raise ValueError("y is too short")
-    n = len(y)
+    n = len(y)  # mistake: float64_matrix
     X = np.zeros((n - p, p))
     for k in range(1, p + 1):
         X[:, k - 1] = y[p - k: n - k]
@@ -67,7 +67,7 @@ def fit_ar(y, p):
     X, target = lag_matrix(y, p)
     if X.shape[0] < p + 1:
         raise ValueError("y is too short")
-    phi, *_ = np.linalg.lstsq(X, target, rcond=None)
+    phi, *_ = np.linalg.lstsq(X, target, rcond=None)  # mistake: no_intercept
     return 0.0, phi
 
 
@@ -78,7 +78,7 @@ def fit_ar(y, p):
     X, target = lag_matrix(y, p)
     if X.shape[0] < p + 1:
         raise ValueError("y is too short")
-    design = np.column_stack([X, np.ones(X.shape[0])])
+    design = np.column_stack([X, np.ones(X.shape[0])])  # mistake: intercept_column_last
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
     return float(coef[0]), coef[1:].astype(X.dtype)
 
@@ -92,7 +92,7 @@ def fit_ar(y, p):
         raise ValueError("p must be >= 1")
     if y.ndim != 1 or len(y) < 2 * p + 1:
         raise ValueError("y is too short")
-    X = np.lib.stride_tricks.sliding_window_view(y[:-1], p)
+    X = np.lib.stride_tricks.sliding_window_view(y[:-1], p)  # mistake: oldest_first_design
     design = np.column_stack([np.ones(len(y) - p), X])
     coef, *_ = np.linalg.lstsq(design, y[p:], rcond=None)
     return float(coef[0]), coef[1:]
@@ -105,7 +105,7 @@ def predict_next(history, c, phi):
     p = len(phi)
     if len(history) < p:
         raise ValueError("history is too short")
-    return float(c + phi @ history[:p][::-1])
+    return float(c + phi @ history[:p][::-1])  # mistake: oldest_values
 
 
 @mistake("predict_next", "reversed_lags",
@@ -115,7 +115,7 @@ def predict_next(history, c, phi):
     p = len(phi)
     if len(history) < p:
         raise ValueError("history is too short")
-    return float(c + phi @ history[-p:])
+    return float(c + phi @ history[-p:])  # mistake: reversed_lags
 
 
 @mistake("predict_next", "no_intercept",
@@ -124,7 +124,7 @@ def predict_next(history, c, phi):
     p = len(phi)
     if len(history) < p:
         raise ValueError("history is too short")
-    return float(phi @ history[::-1][:p])
+    return float(phi @ history[::-1][:p])  # mistake: no_intercept
 
 
 @mistake("forecast", "no_feedback",
@@ -134,7 +134,7 @@ def forecast(history, c, phi, steps):
     if steps < 0:
         raise ValueError("steps must be >= 0")
     dtype = np.result_type(history.dtype, phi.dtype, np.float32)
-    return np.full(steps, predict_next(history, c, phi), dtype=dtype)
+    return np.full(steps, predict_next(history, c, phi), dtype=dtype)  # mistake: no_feedback
 
 
 @mistake("forecast", "prediction_as_oldest",
@@ -143,13 +143,13 @@ def forecast(history, c, phi, steps):
 def forecast(history, c, phi, steps):
     if steps < 0:
         raise ValueError("steps must be >= 0")
-    p = len(phi)
+    p = len(phi)  # mistake: prediction_as_oldest
     dtype = np.result_type(history.dtype, phi.dtype, np.float32)
-    window = history[-p:].astype(dtype)
+    window = history[-p:].astype(dtype)  # mistake: prediction_as_oldest
     out = np.empty(steps, dtype=dtype)
     for s in range(steps):
         out[s] = predict_next(window, c, phi)
-        window = np.append(out[s], window[:-1])
+        window = np.append(out[s], window[:-1])  # mistake: prediction_as_oldest
     return out
 
 
@@ -163,7 +163,7 @@ def forecast(history, c, phi, steps):
     values = list(history)
     for _ in range(steps):
         values.append(predict_next(np.array(values), c, phi))
-    return np.array(values[len(history) - 1: -1], dtype=dtype)
+    return np.array(values[len(history) - 1: -1], dtype=dtype)  # mistake: off_by_one_slice
 
 
 @mistake("forecast", "float64_result",
@@ -175,7 +175,7 @@ def forecast(history, c, phi, steps):
     values = list(history)
     for _ in range(steps):
         values.append(predict_next(np.array(values), c, phi))
-    return np.array(values[len(history):], dtype=np.float64)
+    return np.array(values[len(history):], dtype=np.float64)  # mistake: float64_result
 
 
 @mistake("simulate_ar", "keeps_burn_in",
@@ -189,7 +189,7 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     y = np.zeros(p + burn_in + n)
     for t in range(p, p + burn_in + n):
         y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]
-    return y[p: p + n]
+    return y[p: p + n]  # mistake: keeps_burn_in
 
 
 @mistake("simulate_ar", "ignores_noise_std",
@@ -198,7 +198,7 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     if n < 0 or burn_in < 0 or noise_std < 0:
         raise ValueError("n, burn_in and noise_std must be >= 0")
     p = len(phi)
-    eps = rng.standard_normal(burn_in + n)
+    eps = rng.standard_normal(burn_in + n)  # mistake: ignores_noise_std
     y = np.zeros(p + burn_in + n)
     for t in range(p, p + burn_in + n):
         y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]
@@ -215,7 +215,7 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     eps = noise_std * rng.standard_normal(burn_in + n)
     y = np.zeros(p + burn_in + n)
     for t in range(p, p + burn_in + n):
-        y[t] = c + phi @ y[t - p: t][::-1]
+        y[t] = c + phi @ y[t - p: t][::-1]  # mistake: noise_outside_recursion
     return y[p + burn_in:] + eps[burn_in:]
 
 
@@ -229,7 +229,7 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     eps = noise_std * rng.standard_normal(burn_in + n)
     y = np.zeros(p + burn_in + n)
     for t in range(p, p + burn_in + n):
-        y[t] = phi @ y[t - p: t][::-1] + eps[t - p]
+        y[t] = phi @ y[t - p: t][::-1] + eps[t - p]  # mistake: c_added_at_the_end
     return c + y[p + burn_in:]
 
 
@@ -242,7 +242,7 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     eps = noise_std * rng.standard_normal(burn_in + n)
     y = np.zeros(p + burn_in + n)
     for t in range(p, p + burn_in + n):
-        y[t] = c + phi @ y[t - p: t] + eps[t - p]
+        y[t] = c + phi @ y[t - p: t] + eps[t - p]  # mistake: reversed_lags
     return y[p + burn_in:]
 
 
@@ -256,7 +256,7 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     y = np.zeros(p + burn_in + n)
     for t in range(p, p + burn_in + n):
         y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]
-    return y[-n:]
+    return y[-n:]  # mistake: negative_slice_at_n_0
 
 
 @mistake("simulate_ar", "global_random_state",
@@ -266,7 +266,7 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     if n < 0 or burn_in < 0 or noise_std < 0:
         raise ValueError("n, burn_in and noise_std must be >= 0")
     p = len(phi)
-    eps = noise_std * np.random.standard_normal(burn_in + n)
+    eps = noise_std * np.random.standard_normal(burn_in + n)  # mistake: global_random_state
     y = np.zeros(p + burn_in + n)
     for t in range(p, p + burn_in + n):
         y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]

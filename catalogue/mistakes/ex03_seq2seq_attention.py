@@ -12,7 +12,7 @@ from solutions.ex02_softmax import softmax  # the reference module's name; only 
 def dot_scores(query, keys):
     if keys.ndim < 2 or keys.shape[-1] != query.shape[-1]:
         raise ValueError("keys must have shape [..., T, d]")
-    return query @ keys.T
+    return query @ keys.T  # mistake: keys_dot_T
 
 
 @mistake("dot_scores", "query_not_broadcast_over_keys",
@@ -21,7 +21,7 @@ def dot_scores(query, keys):
 def dot_scores(query, keys):
     if keys.ndim < 2 or keys.shape[-1] != query.shape[-1]:
         raise ValueError("keys must have shape [..., T, d]")
-    return (query * keys).sum(axis=-1)
+    return (query * keys).sum(axis=-1)  # mistake: query_not_broadcast_over_keys
 
 
 @mistake("dot_scores", "scaled_by_sqrt_d",
@@ -30,7 +30,7 @@ def dot_scores(query, keys):
 def dot_scores(query, keys):
     if keys.ndim < 2 or keys.shape[-1] != query.shape[-1]:
         raise ValueError("keys must have shape [..., T, d]")
-    return (keys @ query[..., None])[..., 0] / np.sqrt(query.shape[-1])
+    return (keys @ query[..., None])[..., 0] / np.sqrt(query.shape[-1])  # mistake: scaled_by_sqrt_d
 
 
 @mistake("additive_scores", "projections_swapped",
@@ -39,7 +39,7 @@ def dot_scores(query, keys):
 def additive_scores(query, keys, W_q, W_k, v):
     if W_q.shape[0] != query.shape[-1] or W_k.shape[0] != keys.shape[-1] or v.shape != (W_q.shape[1],):
         raise ValueError("W_q, W_k or v has the wrong shape")
-    return np.tanh((query @ W_k)[..., None, :] + keys @ W_q) @ v
+    return np.tanh((query @ W_k)[..., None, :] + keys @ W_q) @ v  # mistake: projections_swapped
 
 
 @mistake("additive_scores", "no_tanh",
@@ -48,7 +48,7 @@ def additive_scores(query, keys, W_q, W_k, v):
 def additive_scores(query, keys, W_q, W_k, v):
     if W_q.shape[0] != query.shape[-1] or W_k.shape[0] != keys.shape[-1] or v.shape != (W_q.shape[1],):
         raise ValueError("W_q, W_k or v has the wrong shape")
-    return ((query @ W_q)[..., None, :] + keys @ W_k) @ v
+    return ((query @ W_q)[..., None, :] + keys @ W_k) @ v  # mistake: no_tanh
 
 
 @mistake("additive_scores", "relu_instead_of_tanh",
@@ -56,7 +56,7 @@ def additive_scores(query, keys, W_q, W_k, v):
 def additive_scores(query, keys, W_q, W_k, v):
     if W_q.shape[0] != query.shape[-1] or W_k.shape[0] != keys.shape[-1] or v.shape != (W_q.shape[1],):
         raise ValueError("W_q, W_k or v has the wrong shape")
-    return np.maximum((query @ W_q)[..., None, :] + keys @ W_k, 0) @ v
+    return np.maximum((query @ W_q)[..., None, :] + keys @ W_k, 0) @ v  # mistake: relu_instead_of_tanh
 
 
 @mistake("additive_scores", "query_not_broadcast_over_keys",
@@ -65,7 +65,7 @@ def additive_scores(query, keys, W_q, W_k, v):
 def additive_scores(query, keys, W_q, W_k, v):
     if W_q.shape[0] != query.shape[-1] or W_k.shape[0] != keys.shape[-1] or v.shape != (W_q.shape[1],):
         raise ValueError("W_q, W_k or v has the wrong shape")
-    return np.tanh(query @ W_q + keys @ W_k) @ v
+    return np.tanh(query @ W_q + keys @ W_k) @ v  # mistake: query_not_broadcast_over_keys
 
 
 @mistake("additive_scores", "tanh_after_v",
@@ -74,7 +74,7 @@ def additive_scores(query, keys, W_q, W_k, v):
 def additive_scores(query, keys, W_q, W_k, v):
     if W_q.shape[0] != query.shape[-1] or W_k.shape[0] != keys.shape[-1] or v.shape != (W_q.shape[1],):
         raise ValueError("W_q, W_k or v has the wrong shape")
-    return np.tanh(((query @ W_q)[..., None, :] + keys @ W_k) @ v)
+    return np.tanh(((query @ W_q)[..., None, :] + keys @ W_k) @ v)  # mistake: tanh_after_v
 
 
 @mistake("attend", "softmax_over_batch_axis",
@@ -83,7 +83,7 @@ def additive_scores(query, keys, W_q, W_k, v):
 def attend(scores, values):
     if values.ndim < 2 or values.shape[-2] != scores.shape[-1]:
         raise ValueError("values must have shape [..., T, d_v]")
-    weights = softmax(scores, axis=0)
+    weights = softmax(scores, axis=0)  # mistake: softmax_over_batch_axis
     return (weights[..., None, :] @ values)[..., 0, :], weights
 
 
@@ -93,7 +93,7 @@ def attend(scores, values):
 def attend(scores, values):
     if values.ndim < 2 or values.shape[-2] != scores.shape[-1]:
         raise ValueError("values must have shape [..., T, d_v]")
-    return values.mean(axis=-2), softmax(scores, axis=-1)
+    return values.mean(axis=-2), softmax(scores, axis=-1)  # mistake: unweighted_mean
 
 
 @mistake("attend", "context_from_raw_scores",
@@ -102,6 +102,7 @@ def attend(scores, values):
 def attend(scores, values):
     if values.ndim < 2 or values.shape[-2] != scores.shape[-1]:
         raise ValueError("values must have shape [..., T, d_v]")
+    # mistake: context_from_raw_scores
     return (scores[..., None, :] @ values)[..., 0, :], softmax(scores, axis=-1)
 
 
@@ -110,6 +111,6 @@ def attend(scores, values):
 def attend(scores, values):
     if values.ndim < 2 or values.shape[-2] != scores.shape[-1]:
         raise ValueError("values must have shape [..., T, d_v]")
-    e = np.exp(scores)
+    e = np.exp(scores)  # mistake: unstable_softmax
     weights = e / e.sum(axis=-1, keepdims=True)
     return (weights[..., None, :] @ values)[..., 0, :], weights

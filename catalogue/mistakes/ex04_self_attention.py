@@ -12,7 +12,7 @@ from solutions.ex02_softmax import softmax  # the reference module's name; only 
 def self_attention(X):
     if X.ndim < 2:
         raise ValueError("X must be [..., T, d]")
-    weights = softmax(X @ np.swapaxes(X, -1, -2), axis=-2)
+    weights = softmax(X @ np.swapaxes(X, -1, -2), axis=-2)  # mistake: softmax_over_queries
     return weights @ X, weights
 
 
@@ -22,7 +22,7 @@ def self_attention(X):
 def self_attention(X):
     if X.ndim < 2:
         raise ValueError("X must be [..., T, d]")
-    weights = softmax(X @ X.T, axis=-1)
+    weights = softmax(X @ X.T, axis=-1)  # mistake: X_dot_T_on_a_batch
     return weights @ X, weights
 
 
@@ -33,7 +33,7 @@ def self_attention(X):
     if X.ndim < 2:
         raise ValueError("X must be [..., T, d]")
     weights = softmax(X @ np.swapaxes(X, -1, -2), axis=-1)
-    return np.swapaxes(weights, -1, -2) @ X, weights
+    return np.swapaxes(weights, -1, -2) @ X, weights  # mistake: output_uses_transposed_weights
 
 
 @mistake("self_attention", "scaled_by_sqrt_d",
@@ -42,7 +42,7 @@ def self_attention(X):
 def self_attention(X):
     if X.ndim < 2:
         raise ValueError("X must be [..., T, d]")
-    weights = softmax(X @ np.swapaxes(X, -1, -2) / np.sqrt(X.shape[-1]), axis=-1)
+    weights = softmax(X @ np.swapaxes(X, -1, -2) / np.sqrt(X.shape[-1]), axis=-1)  # mistake: scaled_by_sqrt_d
     return weights @ X, weights
 
 
@@ -52,7 +52,7 @@ def self_attention(X):
 def self_attention(X):
     if X.ndim < 2:
         raise ValueError("X must be [..., T, d]")
-    e = np.exp(X @ np.swapaxes(X, -1, -2))
+    e = np.exp(X @ np.swapaxes(X, -1, -2))  # mistake: unstable_softmax
     weights = e / e.sum(axis=-1, keepdims=True)
     return weights @ X, weights
 
@@ -62,7 +62,7 @@ def self_attention(X):
 def self_attention(X):
     if X.ndim < 2:
         raise ValueError("X must be [..., T, d]")
-    scores = X @ np.swapaxes(X, -1, -2)
+    scores = X @ np.swapaxes(X, -1, -2)  # mistake: output_from_scores
     return scores @ X, softmax(scores, axis=-1)
 
 
@@ -70,7 +70,7 @@ def self_attention(X):
          "you convert X to float64 (np.asarray(X, dtype=float)): keep the input's dtype, float32 in, "
          "float32 out")
 def self_attention(X):
-    X = np.asarray(X, dtype=float)
+    X = np.asarray(X, dtype=float)  # mistake: float64_result
     if X.ndim < 2:
         raise ValueError("X must be [..., T, d]")
     weights = softmax(X @ np.swapaxes(X, -1, -2), axis=-1)

@@ -14,14 +14,14 @@ from solutions.ex02_softmax import softmax  # in scope in the reference module t
 @mistake("project_qkv", "transposed_weights",
          "you multiply by W.T: with the row-vector convention a weight [D, d_k] is used as X @ W")
 def project_qkv(X, W_q, W_k, W_v):
-    return X @ W_q.T, X @ W_k.T, X @ W_v.T
+    return X @ W_q.T, X @ W_k.T, X @ W_v.T  # mistake: transposed_weights
 
 
 @mistake("project_qkv", "shared_weight",
          "all three projections use W_q: keys come from X @ W_k and values from X @ W_v")
 def project_qkv(X, W_q, W_k, W_v):
     for name, W in (("W_q", W_q), ("W_k", W_k), ("W_v", W_v)):
-        if W.shape[0] != X.shape[-1]:
+        if W.shape[0] != X.shape[-1]:  # mistake: shared_weight
             raise ValueError(f"{name} does not fit X")
     return X @ W_q, X @ W_q, X @ W_v
 
@@ -30,7 +30,7 @@ def project_qkv(X, W_q, W_k, W_v):
          "the scores are not divided by sqrt(d_k): with wide keys the softmax saturates on one key; "
          "use softmax(Q K^T / sqrt(d_k))")
 def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ np.swapaxes(K, -1, -2)
+    scores = Q @ np.swapaxes(K, -1, -2)  # mistake: no_scaling
     if mask is not None:
         allowed = np.broadcast_to(mask, scores.shape)
         scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
@@ -44,7 +44,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
          "you divide the scores by d_k: the paper divides by sqrt(d_k), the standard deviation of q.k")
 def scaled_dot_product_attention(Q, K, V, mask=None):
     d_k = Q.shape[-1]
-    scores = Q @ np.swapaxes(K, -1, -2) / d_k
+    scores = Q @ np.swapaxes(K, -1, -2) / d_k  # mistake: divide_by_d_k
     if mask is not None:
         allowed = np.broadcast_to(mask, scores.shape)
         scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
@@ -58,7 +58,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
          "you scale by the square root of V's width d_v: d_k is the width of the queries and keys, "
          "Q.shape[-1]")
 def scaled_dot_product_attention(Q, K, V, mask=None):
-    d = V.shape[-1]
+    d = V.shape[-1]  # mistake: sqrt_of_value_width
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(d)
     if mask is not None:
         allowed = np.broadcast_to(mask, scores.shape)
@@ -76,10 +76,11 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
     if mask is not None:
         allowed = np.broadcast_to(mask, scores.shape)
+        # mistake: softmax_over_queries
         scores = np.where(allowed.any(-2, keepdims=True), np.where(allowed, scores, -np.inf), 0)
         weights = np.where(allowed, softmax(scores, axis=-2), 0)
     else:
-        weights = softmax(scores, axis=-2)
+        weights = softmax(scores, axis=-2)  # mistake: softmax_over_queries
     return weights @ V, weights
 
 
@@ -90,7 +91,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
     weights = softmax(scores, axis=-1)
     if mask is not None:
-        weights = weights * mask
+        weights = weights * mask  # mistake: mask_after_softmax
     return weights @ V, weights
 
 
@@ -99,7 +100,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
     if mask is not None:
-        blocked = np.broadcast_to(mask, scores.shape)
+        blocked = np.broadcast_to(mask, scores.shape)  # mistake: mask_inverted
         scores = np.where(blocked.all(-1, keepdims=True), 0, np.where(blocked, -np.inf, scores))
         weights = np.where(blocked, 0, softmax(scores, axis=-1))
     else:
@@ -113,7 +114,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
     if mask is not None:
-        scores = np.where(mask, scores, 0)
+        scores = np.where(mask, scores, 0)  # mistake: masked_scores_set_to_zero
     weights = softmax(scores, axis=-1)
     return weights @ V, weights
 
@@ -124,7 +125,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
     if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
+        scores = np.where(mask, scores, -np.inf)  # mistake: fully_masked_row_nan
     with np.errstate(invalid="ignore"):
         weights = softmax(scores, axis=-1)
     return weights @ V, weights
@@ -136,7 +137,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
     if mask is not None:
-        scores = np.where(mask, scores, -1e9).astype(scores.dtype)
+        scores = np.where(mask, scores, -1e9).astype(scores.dtype)  # mistake: large_negative_fill
     weights = softmax(scores, axis=-1)
     return weights @ V, weights
 
@@ -146,7 +147,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
          "array; divide by math.sqrt(d_k) or cast the factor to Q.dtype")
 def scaled_dot_product_attention(Q, K, V, mask=None):
     d_k = Q.shape[-1]
-    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k)
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k)  # mistake: float64_upcast
     if mask is not None:
         allowed = np.broadcast_to(mask, scores.shape)
         scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
@@ -160,7 +161,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
          "K.T reverses ALL the axes of a batched K, batch axes included: transpose only the last two "
          "with np.swapaxes(K, -1, -2)")
 def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.T / math.sqrt(Q.shape[-1])
+    scores = Q @ K.T / math.sqrt(Q.shape[-1])  # mistake: K_dot_T
     if mask is not None:
         allowed = np.broadcast_to(mask, scores.shape)
         scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)

@@ -9,25 +9,25 @@ from solutions.ex06_masking import causal_mask, padding_mask  # in scope in the 
 @mistake("causal_mask", "diagonal_excluded",
          "np.tril(..., k=-1) removes the diagonal, so no position may attend to itself: use k=0")
 def causal_mask(T):
-    return np.tril(np.ones((T, T), dtype=bool), k=-1)
+    return np.tril(np.ones((T, T), dtype=bool), k=-1)  # mistake: diagonal_excluded
 
 
 @mistake("causal_mask", "one_step_into_the_future",
          "np.tril(..., k=1) lets each position see the next one: use k=0, the diagonal and below")
 def causal_mask(T):
-    return np.tril(np.ones((T, T), dtype=bool), k=1)
+    return np.tril(np.ones((T, T), dtype=bool), k=1)  # mistake: one_step_into_the_future
 
 
 @mistake("causal_mask", "upper_triangle",
          "np.triu keeps the future and hides the past: True means 'may attend', so use np.tril")
 def causal_mask(T):
-    return np.triu(np.ones((T, T), dtype=bool))
+    return np.triu(np.ones((T, T), dtype=bool))  # mistake: upper_triangle
 
 
 @mistake("causal_mask", "float_mask",
          "your mask holds 0.0 and 1.0: masks are boolean, build them with dtype=bool")
 def causal_mask(T):
-    if T < 1:
+    if T < 1:  # mistake: float_mask
         raise ValueError("T must be positive")
     return np.tril(np.ones((T, T)))
 
@@ -36,14 +36,14 @@ def causal_mask(T):
          "your padding mask has shape [B, T]: add the query axis, (tokens != pad_id)[:, None, :] "
          "is [B, 1, T]")
 def padding_mask(tokens, pad_id):
-    return tokens != pad_id
+    return tokens != pad_id  # mistake: no_query_axis
 
 
 @mistake("padding_mask", "query_axis_last",
          "your padding mask has shape [B, T, 1], which masks queries instead of keys: use "
          "(tokens != pad_id)[:, None, :], shape [B, 1, T]")
 def padding_mask(tokens, pad_id):
-    return (tokens != pad_id)[:, :, None]
+    return (tokens != pad_id)[:, :, None]  # mistake: query_axis_last
 
 
 @mistake("padding_mask", "true_on_padding",
@@ -51,7 +51,7 @@ def padding_mask(tokens, pad_id):
 def padding_mask(tokens, pad_id):
     if tokens.ndim != 2:
         raise ValueError("tokens must be 2-D")
-    return (tokens == pad_id)[:, None, :]
+    return (tokens == pad_id)[:, None, :]  # mistake: true_on_padding
 
 
 @mistake("padding_mask", "pad_id_assumed_zero",
@@ -59,13 +59,13 @@ def padding_mask(tokens, pad_id):
 def padding_mask(tokens, pad_id):
     if tokens.ndim != 2:
         raise ValueError("tokens must be 2-D")
-    return (tokens != 0)[:, None, :]
+    return (tokens != 0)[:, None, :]  # mistake: pad_id_assumed_zero
 
 
 @mistake("decoder_self_mask", "or_instead_of_and",
          "you combine the masks with | (or): a key must be allowed by both, so use & (and)")
 def decoder_self_mask(tokens, pad_id):
-    return causal_mask(tokens.shape[1]) | padding_mask(tokens, pad_id)
+    return causal_mask(tokens.shape[1]) | padding_mask(tokens, pad_id)  # mistake: or_instead_of_and
 
 
 @mistake("decoder_self_mask", "padding_on_queries",
@@ -74,7 +74,7 @@ def decoder_self_mask(tokens, pad_id):
 def decoder_self_mask(tokens, pad_id):
     if tokens.ndim != 2:
         raise ValueError("tokens must be 2-D")
-    return causal_mask(tokens.shape[1]) & (tokens != pad_id)[:, :, None]
+    return causal_mask(tokens.shape[1]) & (tokens != pad_id)[:, :, None]  # mistake: padding_on_queries
 
 
 @mistake("decoder_self_mask", "causal_only",
@@ -83,5 +83,5 @@ def decoder_self_mask(tokens, pad_id):
 def decoder_self_mask(tokens, pad_id):
     if tokens.ndim != 2:
         raise ValueError("tokens must be 2-D")
-    B, T = tokens.shape
+    B, T = tokens.shape  # mistake: causal_only
     return np.broadcast_to(causal_mask(T), (B, T, T)).copy()

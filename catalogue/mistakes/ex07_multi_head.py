@@ -17,7 +17,7 @@ def split_heads(X, num_heads):
     B, T, D = X.shape
     if D % num_heads:
         raise ValueError("num_heads must divide D")
-    return X.reshape(B, num_heads, T, D // num_heads)
+    return X.reshape(B, num_heads, T, D // num_heads)  # mistake: reshape_without_transpose
 
 
 @mistake("split_heads", "interleaved_heads",
@@ -27,7 +27,7 @@ def split_heads(X, num_heads):
     B, T, D = X.shape
     if D % num_heads:
         raise ValueError("num_heads must divide D")
-    return X.reshape(B, T, D // num_heads, num_heads).transpose(0, 3, 1, 2)
+    return X.reshape(B, T, D // num_heads, num_heads).transpose(0, 3, 1, 2)  # mistake: interleaved_heads
 
 
 @mistake("merge_heads", "reshape_without_transpose",
@@ -35,7 +35,7 @@ def split_heads(X, num_heads):
          "[B, T, H, d_k] first")
 def merge_heads(X):
     B, H, T, d_k = X.shape
-    return X.reshape(B, T, H * d_k)
+    return X.reshape(B, T, H * d_k)  # mistake: reshape_without_transpose
 
 
 @mistake("merge_heads", "interleaved_heads",
@@ -43,7 +43,7 @@ def merge_heads(X):
          "transpose(0, 2, 1, 3) to [B, T, H, d_k], then reshape")
 def merge_heads(X):
     B, H, T, d_k = X.shape
-    return X.transpose(0, 2, 3, 1).reshape(B, T, H * d_k)
+    return X.transpose(0, 2, 3, 1).reshape(B, T, H * d_k)  # mistake: interleaved_heads
 
 
 @mistake("multi_head_attention", "keys_from_queries",
@@ -54,7 +54,7 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     if x_q.shape[-1] % H:
         raise ValueError("num_heads must divide D")
     Q = split_heads(x_q @ p.W_q + p.b_q, H)
-    K = split_heads(x_q @ p.W_k + p.b_k, H)
+    K = split_heads(x_q @ p.W_k + p.b_k, H)  # mistake: keys_from_queries
     V = split_heads(x_q @ p.W_v + p.b_v, H)
     heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
     return merge_heads(heads) @ p.W_o + p.b_o, weights
@@ -70,7 +70,7 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     K = split_heads(x_kv @ p.W_k + p.b_k, H)
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
     heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
-    return merge_heads(heads), weights
+    return merge_heads(heads), weights  # mistake: no_output_projection
 
 
 @mistake("multi_head_attention", "no_output_bias",
@@ -83,7 +83,7 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     K = split_heads(x_kv @ p.W_k + p.b_k, H)
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
     heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
-    return merge_heads(heads) @ p.W_o, weights
+    return merge_heads(heads) @ p.W_o, weights  # mistake: no_output_bias
 
 
 @mistake("multi_head_attention", "no_projection_biases",
@@ -93,7 +93,7 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     H = p.num_heads
     if x_q.shape[-1] % H:
         raise ValueError("num_heads must divide D")
-    Q = split_heads(x_q @ p.W_q, H)
+    Q = split_heads(x_q @ p.W_q, H)  # mistake: no_projection_biases
     K = split_heads(x_kv @ p.W_k, H)
     V = split_heads(x_kv @ p.W_v, H)
     heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
@@ -110,7 +110,7 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     Q = split_heads(x_q @ p.W_q + p.b_q, H)
     K = split_heads(x_kv @ p.W_k + p.b_k, H)
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
-    heads, weights = scaled_dot_product_attention(Q, K, V, mask)
+    heads, weights = scaled_dot_product_attention(Q, K, V, mask)  # mistake: mask_without_head_axis
     return merge_heads(heads) @ p.W_o + p.b_o, weights
 
 
@@ -124,6 +124,7 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     Q = split_heads(x_q @ p.W_q + p.b_q, H)
     K = split_heads(x_kv @ p.W_k + p.b_k, H)
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    # mistake: mask_head_axis_misplaced
     heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, :, None])
     return merge_heads(heads) @ p.W_o + p.b_o, weights
 
@@ -143,7 +144,7 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     Q = split_heads(x_q @ p.W_q + p.b_q, H)
     K = split_heads(x_kv @ p.W_k + p.b_k, H)
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
-    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(D)
+    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(D)  # mistake: scaled_by_sqrt_D
     if mask is not None:
         allowed = np.broadcast_to(mask[:, None], scores.shape)
         scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
@@ -164,13 +165,13 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     d_k = D // H
 
     def split(x):
-        return x.reshape(x.shape[0], x.shape[1], d_k, H).transpose(0, 3, 1, 2)
+        return x.reshape(x.shape[0], x.shape[1], d_k, H).transpose(0, 3, 1, 2)  # mistake: heads_interleaved
 
     Q = split(x_q @ p.W_q + p.b_q)
     K = split(x_kv @ p.W_k + p.b_k)
     V = split(x_kv @ p.W_v + p.b_v)
     heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
-    merged = heads.transpose(0, 2, 3, 1).reshape(B, T_q, D)
+    merged = heads.transpose(0, 2, 3, 1).reshape(B, T_q, D)  # mistake: heads_interleaved
     return merged @ p.W_o + p.b_o, weights
 
 
@@ -185,7 +186,7 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     K = split_heads(x_kv @ p.W_k + p.b_k, H)
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
     heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
-    return merge_heads(heads[:, ::-1]) @ p.W_o + p.b_o, weights
+    return merge_heads(heads[:, ::-1]) @ p.W_o + p.b_o, weights  # mistake: heads_in_reverse_order
 
 
 @mistake("multi_head_attention", "one_big_head",
@@ -197,5 +198,5 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     Q = x_q @ p.W_q + p.b_q
     K = x_kv @ p.W_k + p.b_k
     V = x_kv @ p.W_v + p.b_v
-    out, weights = scaled_dot_product_attention(Q, K, V, mask)
+    out, weights = scaled_dot_product_attention(Q, K, V, mask)  # mistake: one_big_head
     return out @ p.W_o + p.b_o, weights

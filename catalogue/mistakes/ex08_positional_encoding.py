@@ -15,7 +15,7 @@ def sinusoidal_encoding(T, D):
         raise ValueError(f"D={D} must be even")
     angle = np.arange(T)[:, None] / 10000.0 ** (np.arange(0, D, 2) / D)
     PE = np.empty((T, D))
-    PE[:, 0::2] = np.cos(angle)
+    PE[:, 0::2] = np.cos(angle)  # mistake: sin_cos_swapped
     PE[:, 1::2] = np.sin(angle)
     return PE
 
@@ -28,7 +28,7 @@ def sinusoidal_encoding(T, D):
         raise ValueError(f"T={T} must be at least 1")
     if D < 2 or D % 2 != 0:
         raise ValueError(f"D={D} must be even")
-    i = np.arange(D // 2)
+    i = np.arange(D // 2)  # mistake: exponent_pair_index
     angle = np.arange(T)[:, None] / 10000.0 ** (i / D)
     PE = np.empty((T, D))
     PE[:, 0::2] = np.sin(angle)
@@ -45,7 +45,7 @@ def sinusoidal_encoding(T, D):
     if D < 2 or D % 2 != 0:
         raise ValueError(f"D={D} must be even")
     j = np.arange(D)
-    angle = np.arange(T)[:, None] / 10000.0 ** (j / D)
+    angle = np.arange(T)[:, None] / 10000.0 ** (j / D)  # mistake: exponent_column_index
     return np.where(j % 2 == 0, np.sin(angle), np.cos(angle))
 
 
@@ -58,7 +58,7 @@ def sinusoidal_encoding(T, D):
     if D < 2 or D % 2 != 0:
         raise ValueError(f"D={D} must be even")
     angle = np.arange(T)[:, None] / 10000.0 ** (np.arange(0, D, 2) / D)
-    return np.concatenate([np.sin(angle), np.cos(angle)], axis=-1)
+    return np.concatenate([np.sin(angle), np.cos(angle)], axis=-1)  # mistake: not_interleaved
 
 
 @mistake("sinusoidal_encoding", "positions_from_one",
@@ -68,7 +68,7 @@ def sinusoidal_encoding(T, D):
         raise ValueError(f"T={T} must be at least 1")
     if D < 2 or D % 2 != 0:
         raise ValueError(f"D={D} must be even")
-    angle = np.arange(1, T + 1)[:, None] / 10000.0 ** (np.arange(0, D, 2) / D)
+    angle = np.arange(1, T + 1)[:, None] / 10000.0 ** (np.arange(0, D, 2) / D)  # mistake: positions_from_one
     PE = np.empty((T, D))
     PE[:, 0::2] = np.sin(angle)
     PE[:, 1::2] = np.cos(angle)
@@ -81,7 +81,7 @@ def sinusoidal_encoding(T, D):
     if T < 1:
         raise ValueError(f"T={T} must be at least 1")
     j = np.arange(D)
-    angle = np.arange(T)[:, None] / 10000.0 ** (2 * (j // 2) / D)
+    angle = np.arange(T)[:, None] / 10000.0 ** (2 * (j // 2) / D)  # mistake: odd_D_accepted
     return np.where(j % 2 == 0, np.sin(angle), np.cos(angle))
 
 
@@ -91,6 +91,7 @@ def embed(tokens, table):
     V, D = table.shape
     if tokens.min() < 0 or tokens.max() >= V:
         raise ValueError("tokens out of range")
+    # mistake: no_sqrt_scaling
     return table[tokens] + sinusoidal_encoding(tokens.shape[-1], D).astype(table.dtype)
 
 
@@ -100,6 +101,7 @@ def embed(tokens, table):
     V, D = table.shape
     if tokens.min() < 0 or tokens.max() >= V:
         raise ValueError("tokens out of range")
+    # mistake: divides_by_sqrt_D
     return table[tokens] / D**0.5 + sinusoidal_encoding(tokens.shape[-1], D).astype(table.dtype)
 
 
@@ -110,6 +112,7 @@ def embed(tokens, table):
     V, D = table.shape
     if tokens.min() < 0 or tokens.max() >= V:
         raise ValueError("tokens out of range")
+    # mistake: scales_by_sqrt_V
     return table[tokens] * V**0.5 + sinusoidal_encoding(tokens.shape[-1], D).astype(table.dtype)
 
 
@@ -120,7 +123,7 @@ def embed(tokens, table):
     V, D = table.shape
     if tokens.min() < 0 or tokens.max() >= V:
         raise ValueError("tokens out of range")
-    return table[tokens] * D**0.5 + sinusoidal_encoding(tokens.shape[-1], D)
+    return table[tokens] * D**0.5 + sinusoidal_encoding(tokens.shape[-1], D)  # mistake: float64_result
 
 
 @mistake("embed", "negative_tokens_wrap",
@@ -128,6 +131,7 @@ def embed(tokens, table):
          "check tokens.min() >= 0 as well as tokens.max() < V, and raise ValueError naming tokens")
 def embed(tokens, table):
     V, D = table.shape
-    if tokens.max() >= V:
+    if tokens.max() >= V:  # mistake: negative_tokens_wrap
         raise ValueError("tokens out of range")
+    # mistake: negative_tokens_wrap
     return table[tokens] * D**0.5 + sinusoidal_encoding(tokens.shape[-1], D).astype(table.dtype)

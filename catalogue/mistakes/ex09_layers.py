@@ -9,7 +9,7 @@ from catalogue import mistake
          "you normalise over axis 0 (across the batch or the tokens): each token's vector is normalised "
          "on its own, over the last axis: mean and var with axis=-1, keepdims=True")
 def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=0, keepdims=True)
+    mean = x.mean(axis=0, keepdims=True)  # mistake: axis_0
     var = x.var(axis=0, keepdims=True)
     return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
 
@@ -18,7 +18,7 @@ def layer_norm(x, p, eps=1e-5):
          "you normalise over axis -2 (across the tokens of a sequence): layer norm works on each token "
          "alone, over the last axis (axis=-1)")
 def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-2, keepdims=True)
+    mean = x.mean(axis=-2, keepdims=True)  # mistake: axis_minus_2
     var = x.var(axis=-2, keepdims=True)
     return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
 
@@ -27,7 +27,7 @@ def layer_norm(x, p, eps=1e-5):
          "you use the unbiased variance (ddof=1, divide by D - 1): layer norm divides by D, np.var's default")
 def layer_norm(x, p, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True, ddof=1)
+    var = x.var(axis=-1, keepdims=True, ddof=1)  # mistake: unbiased_variance
     return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
 
 
@@ -36,7 +36,7 @@ def layer_norm(x, p, eps=1e-5):
          "it matters for rows whose variance is near eps")
 def layer_norm(x, p, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
-    std = x.std(axis=-1, keepdims=True)
+    std = x.std(axis=-1, keepdims=True)  # mistake: eps_outside_sqrt
     return p.gamma * (x - mean) / (std + eps) + p.beta
 
 
@@ -46,7 +46,7 @@ def layer_norm(x, p, eps=1e-5):
 def layer_norm(x, p, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
     var = x.var(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # mistake: no_eps
         return p.gamma * (x - mean) / np.sqrt(var) + p.beta
 
 
@@ -55,7 +55,7 @@ def layer_norm(x, p, eps=1e-5):
 def layer_norm(x, p, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
     var = x.var(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps)
+    return (x - mean) / np.sqrt(var + eps)  # mistake: gamma_beta_forgotten
 
 
 @mistake("layer_norm", "gamma_beta_swapped",
@@ -63,7 +63,7 @@ def layer_norm(x, p, eps=1e-5):
 def layer_norm(x, p, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
     var = x.var(axis=-1, keepdims=True)
-    return p.beta * (x - mean) / np.sqrt(var + eps) + p.gamma
+    return p.beta * (x - mean) / np.sqrt(var + eps) + p.gamma  # mistake: gamma_beta_swapped
 
 
 @mistake("layer_norm", "one_pass_variance",
@@ -71,7 +71,7 @@ def layer_norm(x, p, eps=1e-5):
          "with a large mean and a small spread: use np.var (mean of (x - mean)^2)")
 def layer_norm(x, p, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
-    var = (x**2).mean(axis=-1, keepdims=True) - mean**2
+    var = (x**2).mean(axis=-1, keepdims=True) - mean**2  # mistake: one_pass_variance
     return p.gamma * (x - mean) / np.sqrt(np.maximum(var, 0) + eps) + p.beta
 
 
@@ -81,38 +81,38 @@ def layer_norm(x, p, eps=1e-5):
 def layer_norm(x, p, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
     var = x.var(axis=-1, keepdims=True)
-    return p.gamma * (x - mean) / np.sqrt(var + np.array(eps)) + p.beta
+    return p.gamma * (x - mean) / np.sqrt(var + np.array(eps)) + p.beta  # mistake: float64_eps_array
 
 
 @mistake("feed_forward", "no_relu",
          "there is no ReLU: without it the two layers collapse into one linear map; "
          "np.maximum(x @ W_1 + b_1, 0) before W_2")
 def feed_forward(x, p):
-    return (x @ p.W_1 + p.b_1) @ p.W_2 + p.b_2
+    return (x @ p.W_1 + p.b_1) @ p.W_2 + p.b_2  # mistake: no_relu
 
 
 @mistake("feed_forward", "relu_after_W_2",
          "you apply ReLU to the output: it belongs to the hidden layer, relu(x W_1 + b_1), before W_2")
 def feed_forward(x, p):
-    return np.maximum((x @ p.W_1 + p.b_1) @ p.W_2 + p.b_2, 0)
+    return np.maximum((x @ p.W_1 + p.b_1) @ p.W_2 + p.b_2, 0)  # mistake: relu_after_W_2
 
 
 @mistake("feed_forward", "b_1_forgotten",
          "the first bias b_1 is missing: the hidden layer is relu(x @ W_1 + b_1)")
 def feed_forward(x, p):
-    return np.maximum(x @ p.W_1, 0) @ p.W_2 + p.b_2
+    return np.maximum(x @ p.W_1, 0) @ p.W_2 + p.b_2  # mistake: b_1_forgotten
 
 
 @mistake("feed_forward", "b_1_after_relu",
          "you add b_1 after the ReLU: the bias goes inside, relu(x @ W_1 + b_1)")
 def feed_forward(x, p):
-    return (np.maximum(x @ p.W_1, 0) + p.b_1) @ p.W_2 + p.b_2
+    return (np.maximum(x @ p.W_1, 0) + p.b_1) @ p.W_2 + p.b_2  # mistake: b_1_after_relu
 
 
 @mistake("feed_forward", "b_2_forgotten",
          "the output bias b_2 is missing: add p.b_2 after multiplying by W_2")
 def feed_forward(x, p):
-    return np.maximum(x @ p.W_1 + p.b_1, 0) @ p.W_2
+    return np.maximum(x @ p.W_1 + p.b_1, 0) @ p.W_2  # mistake: b_2_forgotten
 
 
 @mistake("add_and_norm", "residual_forgotten",
@@ -121,7 +121,7 @@ def feed_forward(x, p):
 def add_and_norm(x, sublayer_out, p):
     if sublayer_out.shape != x.shape:
         raise ValueError("sublayer_out must have the shape of x")
-    return layer_norm(sublayer_out, p)
+    return layer_norm(sublayer_out, p)  # mistake: residual_forgotten
 
 
 @mistake("add_and_norm", "residual_after_norm",
@@ -130,7 +130,7 @@ def add_and_norm(x, sublayer_out, p):
 def add_and_norm(x, sublayer_out, p):
     if sublayer_out.shape != x.shape:
         raise ValueError("sublayer_out must have the shape of x")
-    return x + layer_norm(sublayer_out, p)
+    return x + layer_norm(sublayer_out, p)  # mistake: residual_after_norm
 
 
 @mistake("add_and_norm", "norm_of_x_plus_sublayer",
@@ -139,11 +139,11 @@ def add_and_norm(x, sublayer_out, p):
 def add_and_norm(x, sublayer_out, p):
     if sublayer_out.shape != x.shape:
         raise ValueError("sublayer_out must have the shape of x")
-    return layer_norm(x, p) + sublayer_out
+    return layer_norm(x, p) + sublayer_out  # mistake: norm_of_x_plus_sublayer
 
 
 @mistake("add_and_norm", "no_shape_check",
          "x and sublayer_out of different shapes are added by broadcasting: check that the shapes are equal "
          "and raise ValueError naming sublayer_out")
 def add_and_norm(x, sublayer_out, p):
-    return layer_norm(x + sublayer_out, p)
+    return layer_norm(x + sublayer_out, p)  # mistake: no_shape_check

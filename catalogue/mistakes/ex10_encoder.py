@@ -24,7 +24,7 @@ def encoder_layer(x, p, mask=None):
     from .ex09_layers import layer_norm
 
     _check_x(x, p)
-    h = layer_norm(x, p.norm1)
+    h = layer_norm(x, p.norm1)  # mistake: pre_norm
     x = x + multi_head_attention(h, h, p.self_attn, mask)[0]
     return x + feed_forward(layer_norm(x, p.norm2), p.ffn)
 
@@ -36,6 +36,7 @@ def encoder_layer(x, p, mask=None):
     from .ex09_layers import layer_norm
 
     _check_x(x, p)
+    # mistake: no_residual_attention
     x = layer_norm(multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
     return add_and_norm(x, feed_forward(x, p.ffn), p.norm2)
 
@@ -48,7 +49,7 @@ def encoder_layer(x, p, mask=None):
 
     _check_x(x, p)
     x = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
-    return layer_norm(feed_forward(x, p.ffn), p.norm2)
+    return layer_norm(feed_forward(x, p.ffn), p.norm2)  # mistake: no_residual_ffn
 
 
 @mistake("encoder_layer", "mask_ignored",
@@ -56,7 +57,7 @@ def encoder_layer(x, p, mask=None):
          "multi_head_attention(x, x, p.self_attn, mask)")
 def encoder_layer(x, p, mask=None):
     _check_x(x, p)
-    x = add_and_norm(x, multi_head_attention(x, x, p.self_attn)[0], p.norm1)
+    x = add_and_norm(x, multi_head_attention(x, x, p.self_attn)[0], p.norm1)  # mistake: mask_ignored
     return add_and_norm(x, feed_forward(x, p.ffn), p.norm2)
 
 
@@ -65,7 +66,7 @@ def encoder_layer(x, p, mask=None):
 def encoder_layer(x, p, mask=None):
     _check_x(x, p)
     x = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
-    return add_and_norm(x, feed_forward(x, p.ffn), p.norm1)
+    return add_and_norm(x, feed_forward(x, p.ffn), p.norm1)  # mistake: norm1_reused
 
 
 @mistake("encoder_layer", "ffn_on_original_x",
@@ -73,6 +74,7 @@ def encoder_layer(x, p, mask=None):
          "feed x = add_and_norm(x, attention) to the second sublayer")
 def encoder_layer(x, p, mask=None):
     _check_x(x, p)
+    # mistake: ffn_on_original_x
     h = add_and_norm(x, multi_head_attention(x, x, p.self_attn, mask)[0], p.norm1)
     return add_and_norm(h, feed_forward(x, p.ffn), p.norm2)
 
@@ -84,7 +86,7 @@ def encode(src_tokens, params):
     _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
     x = embed(src_tokens, params.src_embed)
     for layer in params.encoder:
-        x = encoder_layer(x, layer)
+        x = encoder_layer(x, layer)  # mistake: no_padding_mask
     return x
 
 
@@ -93,7 +95,7 @@ def encode(src_tokens, params):
          "src_tokens != pad_id (padding_mask does it)")
 def encode(src_tokens, params):
     _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    mask = (src_tokens == params.config.pad_id)[:, None, :]
+    mask = (src_tokens == params.config.pad_id)[:, None, :]  # mistake: padding_mask_inverted
     x = embed(src_tokens, params.src_embed)
     for layer in params.encoder:
         x = encoder_layer(x, layer, mask)
@@ -104,10 +106,10 @@ def encode(src_tokens, params):
          "you mask the encoder causally, so a token cannot see the tokens after it: the encoder reads "
          "the whole sentence, mask only the padding with padding_mask(src_tokens, pad_id)")
 def encode(src_tokens, params):
-    from .ex06_masking import decoder_self_mask
+    from .ex06_masking import decoder_self_mask  # mistake: causal_mask
 
     _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    mask = decoder_self_mask(src_tokens, params.config.pad_id)
+    mask = decoder_self_mask(src_tokens, params.config.pad_id)  # mistake: causal_mask
     x = embed(src_tokens, params.src_embed)
     for layer in params.encoder:
         x = encoder_layer(x, layer, mask)
@@ -120,7 +122,7 @@ def encode(src_tokens, params):
 def encode(src_tokens, params):
     _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
     mask = padding_mask(src_tokens, params.config.pad_id)
-    x = params.src_embed[src_tokens]
+    x = params.src_embed[src_tokens]  # mistake: no_positional_encoding
     for layer in params.encoder:
         x = encoder_layer(x, layer, mask)
     return x
@@ -130,11 +132,11 @@ def encode(src_tokens, params):
          "you add the positional encoding to the raw embedding: scale table[tokens] by sqrt(D) first, "
          "as embed(src_tokens, params.src_embed) does")
 def encode(src_tokens, params):
-    from .ex08_positional_encoding import sinusoidal_encoding
+    from .ex08_positional_encoding import sinusoidal_encoding  # mistake: no_sqrt_d_scale
 
     _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
     mask = padding_mask(src_tokens, params.config.pad_id)
-    T, D = src_tokens.shape[1], params.src_embed.shape[1]
+    T, D = src_tokens.shape[1], params.src_embed.shape[1]  # mistake: no_sqrt_d_scale
     x = params.src_embed[src_tokens] + sinusoidal_encoding(T, D).astype(params.src_embed.dtype)
     for layer in params.encoder:
         x = encoder_layer(x, layer, mask)
@@ -148,7 +150,7 @@ def encode(src_tokens, params):
     _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
     mask = padding_mask(src_tokens, params.config.pad_id)
     x = embed(src_tokens, params.src_embed)
-    for _ in params.encoder:
+    for _ in params.encoder:  # mistake: first_layer_reused
         x = encoder_layer(x, params.encoder[0], mask)
     return x
 
@@ -159,8 +161,8 @@ def encode(src_tokens, params):
 def encode(src_tokens, params):
     _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
     mask = padding_mask(src_tokens, params.config.pad_id)
-    x0 = embed(src_tokens, params.src_embed)
+    x0 = embed(src_tokens, params.src_embed)  # mistake: layers_from_embedding
     x = x0
     for layer in params.encoder:
-        x = encoder_layer(x0, layer, mask)
+        x = encoder_layer(x0, layer, mask)  # mistake: layers_from_embedding
     return x

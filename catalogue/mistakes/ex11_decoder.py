@@ -25,6 +25,7 @@ from solutions.ex11_decoder import (
 def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
     _check_layer_inputs(y, memory, p)
     y = add_and_norm(y, multi_head_attention(y, y, p.self_attn, self_mask)[0], p.norm1)
+    # mistake: cross_attention_keys_from_y
     y = add_and_norm(y, multi_head_attention(y, y, p.cross_attn, self_mask)[0], p.norm2)
     return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
 
@@ -35,6 +36,7 @@ def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
 def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
     _check_layer_inputs(y, memory, p)
     y = add_and_norm(y, multi_head_attention(y, y, p.self_attn, self_mask)[0], p.norm1)
+    # mistake: memory_mask_ignored
     y = add_and_norm(y, multi_head_attention(y, memory, p.cross_attn)[0], p.norm2)
     return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
 
@@ -45,6 +47,7 @@ def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
 def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
     _check_layer_inputs(y, memory, p)
     y = add_and_norm(y, multi_head_attention(y, y, p.self_attn, self_mask)[0], p.norm1)
+    # mistake: self_mask_in_cross_attention
     y = add_and_norm(y, multi_head_attention(y, memory, p.cross_attn, self_mask)[0], p.norm2)
     return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
 
@@ -54,7 +57,7 @@ def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
          "multi_head_attention(y, y, p.self_attn, self_mask)")
 def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
     _check_layer_inputs(y, memory, p)
-    y = add_and_norm(y, multi_head_attention(y, y, p.self_attn)[0], p.norm1)
+    y = add_and_norm(y, multi_head_attention(y, y, p.self_attn)[0], p.norm1)  # mistake: no_self_mask
     y = add_and_norm(y, multi_head_attention(y, memory, p.cross_attn, memory_mask)[0], p.norm2)
     return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
 
@@ -65,6 +68,7 @@ def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
 def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
     _check_layer_inputs(y, memory, p)
     y = add_and_norm(y, multi_head_attention(y, y, p.self_attn, self_mask)[0], p.norm1)
+    # mistake: norms_swapped
     y = add_and_norm(y, multi_head_attention(y, memory, p.cross_attn, memory_mask)[0], p.norm3)
     return add_and_norm(y, feed_forward(y, p.ffn), p.norm2)
 
@@ -76,7 +80,7 @@ def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
     from .ex09_layers import layer_norm
 
     _check_layer_inputs(y, memory, p)
-    h = layer_norm(y, p.norm1)
+    h = layer_norm(y, p.norm1)  # mistake: pre_norm
     y = y + multi_head_attention(h, h, p.self_attn, self_mask)[0]
     y = y + multi_head_attention(layer_norm(y, p.norm2), memory, p.cross_attn, memory_mask)[0]
     return y + feed_forward(layer_norm(y, p.norm3), p.ffn)
@@ -90,6 +94,7 @@ def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
 
     _check_layer_inputs(y, memory, p)
     y = add_and_norm(y, multi_head_attention(y, y, p.self_attn, self_mask)[0], p.norm1)
+    # mistake: no_residual_cross_attention
     y = layer_norm(multi_head_attention(y, memory, p.cross_attn, memory_mask)[0], p.norm2)
     return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
 
@@ -102,6 +107,7 @@ def decode(tgt_tokens, memory, src_tokens, params):
     pad = params.config.pad_id
     y = embed(tgt_tokens, params.tgt_embed)
     for layer in params.decoder:
+        # mistake: padding_mask_only
         y = decoder_layer(y, memory, layer, padding_mask(tgt_tokens, pad), padding_mask(src_tokens, pad))
     return y
 
@@ -113,6 +119,7 @@ def decode(tgt_tokens, memory, src_tokens, params):
     _check_decode_inputs(tgt_tokens, memory, src_tokens, params)
     y = embed(tgt_tokens, params.tgt_embed)
     for layer in params.decoder:
+        # mistake: no_memory_mask
         y = decoder_layer(y, memory, layer, decoder_self_mask(tgt_tokens, params.config.pad_id))
     return y
 
@@ -123,8 +130,9 @@ def decode(tgt_tokens, memory, src_tokens, params):
 def decode(tgt_tokens, memory, src_tokens, params):
     _check_decode_inputs(tgt_tokens, memory, src_tokens, params)
     pad = params.config.pad_id
-    y = embed(tgt_tokens, params.src_embed)
+    y = embed(tgt_tokens, params.src_embed)  # mistake: src_embedding_table
     for layer in params.decoder:
+        # mistake: src_embedding_table
         y = decoder_layer(y, memory, layer, decoder_self_mask(tgt_tokens, pad), padding_mask(src_tokens, pad))
     return y
 
@@ -136,7 +144,7 @@ def decode(tgt_tokens, memory, src_tokens, params):
     _check_decode_inputs(tgt_tokens, memory, src_tokens, params)
     pad = params.config.pad_id
     y = embed(tgt_tokens, params.tgt_embed)
-    for _ in params.decoder:
+    for _ in params.decoder:  # mistake: first_layer_reused
         y = decoder_layer(y, memory, params.decoder[0], decoder_self_mask(tgt_tokens, pad),
                           padding_mask(src_tokens, pad))
     return y
@@ -150,5 +158,6 @@ def decode(tgt_tokens, memory, src_tokens, params):
     pad = params.config.pad_id
     y = embed(tgt_tokens, params.tgt_embed)
     for layer in params.decoder:
+        # mistake: memory_mask_from_target
         y = decoder_layer(y, memory, layer, decoder_self_mask(tgt_tokens, pad), padding_mask(tgt_tokens, pad))
     return y

@@ -15,7 +15,7 @@ from solutions.ex12_transformer import decode, encode, transformer_forward
          "your logits leave out the output bias: logits = decode(...) @ W_out + b_out")
 def transformer_forward(src_tokens, tgt_tokens, params):
     memory = encode(src_tokens, params)
-    return decode(tgt_tokens, memory, src_tokens, params) @ params.W_out
+    return decode(tgt_tokens, memory, src_tokens, params) @ params.W_out  # mistake: no_output_bias
 
 
 @mistake("transformer_forward", "softmax_applied",
@@ -23,6 +23,7 @@ def transformer_forward(src_tokens, tgt_tokens, params):
          "scores decode(...) @ W_out + b_out; the softmax belongs to the loss")
 def transformer_forward(src_tokens, tgt_tokens, params):
     memory = encode(src_tokens, params)
+    # mistake: softmax_applied
     logits = decode(tgt_tokens, memory, src_tokens, params) @ params.W_out + params.b_out
     z = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)
@@ -33,6 +34,7 @@ def transformer_forward(src_tokens, tgt_tokens, params):
          "transformer_forward decodes tgt_tokens exactly as given, one logit row per target token")
 def transformer_forward(src_tokens, tgt_tokens, params):
     memory = encode(src_tokens, params)
+    # mistake: target_shifted
     return decode(tgt_tokens[:, :-1], memory, src_tokens, params) @ params.W_out + params.b_out
 
 
@@ -46,6 +48,7 @@ def greedy_decode(src_tokens, params, max_len):
     tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
     finished = np.zeros(src_tokens.shape[0], dtype=bool)
     for _ in range(max_len):
+        # mistake: argmax_of_first_position
         next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, 0], axis=-1)
         next_token = np.where(finished, c.pad_id, next_token)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
@@ -66,7 +69,7 @@ def greedy_decode(src_tokens, params, max_len):
     for _ in range(max_len):
         next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        if (tokens == c.eos_id).any(axis=1).all():
+        if (tokens == c.eos_id).any(axis=1).all():  # mistake: finished_rows_not_padded
             break
     return tokens
 
@@ -83,7 +86,7 @@ def greedy_decode(src_tokens, params, max_len):
         next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
         next_token = np.where(finished, c.pad_id, next_token)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= next_token == c.eos_id
+        finished |= next_token == c.eos_id  # mistake: never_stops_early
     return tokens
 
 
@@ -93,7 +96,7 @@ def greedy_decode(src_tokens, params, max_len):
     if max_len < 1:
         raise ValueError("max_len must be at least 1")
     c = params.config
-    tokens = np.zeros((src_tokens.shape[0], 1), dtype=np.int64)
+    tokens = np.zeros((src_tokens.shape[0], 1), dtype=np.int64)  # mistake: starts_with_pad
     finished = np.zeros(src_tokens.shape[0], dtype=bool)
     for _ in range(max_len):
         next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
@@ -114,7 +117,7 @@ def greedy_decode(src_tokens, params, max_len):
     c = params.config
     tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
     finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    while tokens.shape[1] < max_len:
+    while tokens.shape[1] < max_len:  # mistake: one_step_short
         next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
         next_token = np.where(finished, c.pad_id, next_token)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
@@ -137,7 +140,7 @@ def greedy_decode(src_tokens, params, max_len):
         next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
         next_token = np.where(finished, c.pad_id, next_token)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished = next_token == c.eos_id
+        finished = next_token == c.eos_id  # mistake: finished_forgotten
         if finished.all():
             break
     return tokens

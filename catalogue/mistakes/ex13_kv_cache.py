@@ -34,7 +34,7 @@ from solutions.ex13_kv_cache import (
          "one of the B rows is there: np.zeros((batch_size, H, 0, d_k))")
 def empty_cache(params, batch_size):
     c = params.config
-    shape = (0, c.num_heads, 0, c.d_model // c.num_heads)
+    shape = (0, c.num_heads, 0, c.d_model // c.num_heads)  # mistake: zero_batch
     return [LayerCache(np.zeros(shape, params.W_out.dtype), np.zeros(shape, params.W_out.dtype))
             for _ in params.decoder]
 
@@ -45,7 +45,7 @@ def empty_cache(params, batch_size):
 def empty_cache(params, batch_size):
     c = params.config
     shape = (batch_size, c.num_heads, 0, c.d_model // c.num_heads)
-    return [LayerCache(np.zeros(shape), np.zeros(shape)) for _ in params.decoder]
+    return [LayerCache(np.zeros(shape), np.zeros(shape)) for _ in params.decoder]  # mistake: float64_cache
 
 
 @mistake("empty_cache", "width_D_not_d_k",
@@ -53,7 +53,7 @@ def empty_cache(params, batch_size):
          "cache is [B, H, 0, d_k]")
 def empty_cache(params, batch_size):
     c = params.config
-    shape = (batch_size, c.num_heads, 0, c.d_model)
+    shape = (batch_size, c.num_heads, 0, c.d_model)  # mistake: width_D_not_d_k
     return [LayerCache(np.zeros(shape, params.W_out.dtype), np.zeros(shape, params.W_out.dtype))
             for _ in params.decoder]
 
@@ -64,6 +64,7 @@ def empty_cache(params, batch_size):
 def empty_cache(params, batch_size):
     c = params.config
     shape = (batch_size, c.num_heads, 0, c.d_model // c.num_heads)
+    # mistake: one_cache_for_all_layers
     return [LayerCache(np.zeros(shape, params.W_out.dtype), np.zeros(shape, params.W_out.dtype))]
 
 
@@ -80,6 +81,7 @@ def self_attention_step(x, p, cache):
     v = split_heads(x @ p.W_v + p.b_v, H)
     heads, _ = scaled_dot_product_attention(q, cache.keys, cache.values)
     out = merge_heads(heads) @ p.W_o + p.b_o
+    # mistake: attends_before_appending
     return out, LayerCache(np.concatenate([cache.keys, k], axis=2), np.concatenate([cache.values, v], axis=2))
 
 
@@ -89,6 +91,7 @@ def self_attention_step(x, p, cache):
 def self_attention_step(x, p, cache):
     H = p.num_heads
     q = split_heads(x @ p.W_q + p.b_q, H)
+    # mistake: append_on_heads_axis
     K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=1)
     V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=1)
     heads, _ = scaled_dot_product_attention(q, K, V)
@@ -103,7 +106,7 @@ def self_attention_step(x, p, cache):
     q = split_heads(x @ p.W_q + p.b_q, H)
     k = split_heads(x @ p.W_k + p.b_k, H)
     v = split_heads(x @ p.W_v + p.b_v, H)
-    K = np.concatenate([cache.keys, v], axis=2)
+    K = np.concatenate([cache.keys, v], axis=2)  # mistake: keys_values_swapped
     V = np.concatenate([cache.values, k], axis=2)
     heads, _ = scaled_dot_product_attention(q, K, V)
     return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
@@ -115,10 +118,10 @@ def self_attention_step(x, p, cache):
          "only its own position")
 def self_attention_step(x, p, cache):
     H = p.num_heads
-    xs = np.concatenate([cache.keys, split_heads(x, H)], axis=2)
+    xs = np.concatenate([cache.keys, split_heads(x, H)], axis=2)  # mistake: caches_inputs_not_projections
     past = merge_heads(xs)
     q = split_heads(x @ p.W_q + p.b_q, H)
-    K = split_heads(past @ p.W_k + p.b_k, H)
+    K = split_heads(past @ p.W_k + p.b_k, H)  # mistake: caches_inputs_not_projections
     V = split_heads(past @ p.W_v + p.b_v, H)
     heads, _ = scaled_dot_product_attention(q, K, V)
     return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(xs, xs.copy())
@@ -134,7 +137,7 @@ def self_attention_step(x, p, cache):
     V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
     heads, _ = scaled_dot_product_attention(q, K, V)
     out = merge_heads(heads) @ p.W_o + p.b_o
-    o = split_heads(out, H)
+    o = split_heads(out, H)  # mistake: caches_the_output
     return out, LayerCache(np.concatenate([cache.keys, o], axis=2), np.concatenate([cache.values, o], axis=2))
 
 
@@ -144,7 +147,7 @@ def self_attention_step(x, p, cache):
 def self_attention_step(x, p, cache):
     H = p.num_heads
     q = split_heads(x @ p.W_q + p.b_q, H)
-    K = np.concatenate([split_heads(x @ p.W_k + p.b_k, H), cache.keys], axis=2)
+    K = np.concatenate([split_heads(x @ p.W_k + p.b_k, H), cache.keys], axis=2)  # mistake: new_position_first
     V = np.concatenate([split_heads(x @ p.W_v + p.b_v, H), cache.values], axis=2)
     heads, _ = scaled_dot_product_attention(q, K, V)
     return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
@@ -158,7 +161,7 @@ def self_attention_step(x, p, cache):
     K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
     V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
     heads, _ = scaled_dot_product_attention(q, K, V)
-    return merge_heads(heads), LayerCache(K, V)
+    return merge_heads(heads), LayerCache(K, V)  # mistake: no_output_projection
 
 
 @mistake("self_attention_step", "unscaled_scores",
@@ -169,7 +172,7 @@ def self_attention_step(x, p, cache):
     q = split_heads(x @ p.W_q + p.b_q, H)
     K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
     V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
-    scores = q @ np.swapaxes(K, -1, -2)
+    scores = q @ np.swapaxes(K, -1, -2)  # mistake: unscaled_scores
     w = np.exp(scores - scores.max(axis=-1, keepdims=True))
     w = w / w.sum(axis=-1, keepdims=True)
     return merge_heads(w @ V) @ p.W_o + p.b_o, LayerCache(K, V)
@@ -181,10 +184,11 @@ def self_attention_step(x, p, cache):
 def self_attention_step(x, p, cache):
     H = p.num_heads
     q = split_heads(x @ p.W_q + p.b_q, H)
+    # mistake: cache_changed_in_place
     cache.keys = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
     cache.values = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
     heads, _ = scaled_dot_product_attention(q, cache.keys, cache.values)
-    return merge_heads(heads) @ p.W_o + p.b_o, cache
+    return merge_heads(heads) @ p.W_o + p.b_o, cache  # mistake: cache_changed_in_place
 
 
 # --- decoder_step ----------------------------------------------------------------------------------
@@ -194,9 +198,9 @@ def self_attention_step(x, p, cache):
          "you embed the token with embed(token[:, None], tgt_embed), which adds PE[0] whatever the step: "
          "the token sits at position t = cache[0].keys.shape[2], add PE[t]")
 def decoder_step(token, memory, src_tokens, params, cache):
-    from .ex08_positional_encoding import embed
+    from .ex08_positional_encoding import embed  # mistake: position_always_zero
 
-    y = embed(token[:, None], params.tgt_embed)
+    y = embed(token[:, None], params.tgt_embed)  # mistake: position_always_zero
     mask = padding_mask(src_tokens, params.config.pad_id)
     new = []
     for layer, c in zip(params.decoder, cache, strict=True):
@@ -213,7 +217,7 @@ def decoder_step(token, memory, src_tokens, params, cache):
          "positions, so the new token is at position t = cache[0].keys.shape[2]")
 def decoder_step(token, memory, src_tokens, params, cache):
     D = params.tgt_embed.shape[1]
-    t = cache[0].keys.shape[2] + 1
+    t = cache[0].keys.shape[2] + 1  # mistake: position_one_ahead
     PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
     y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
     mask = padding_mask(src_tokens, params.config.pad_id)
@@ -232,7 +236,7 @@ def decoder_step(token, memory, src_tokens, params, cache):
          "position is t = cache[0].keys.shape[2]")
 def decoder_step(token, memory, src_tokens, params, cache):
     D = params.tgt_embed.shape[1]
-    t = cache[0].keys.shape[1]
+    t = cache[0].keys.shape[1]  # mistake: position_from_heads_axis
     PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
     y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
     mask = padding_mask(src_tokens, params.config.pad_id)
@@ -253,7 +257,7 @@ def decoder_step(token, memory, src_tokens, params, cache):
     D = params.tgt_embed.shape[1]
     t = cache[0].keys.shape[2]
     PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
-    y = (params.tgt_embed[token] + PE_t)[:, None, :]
+    y = (params.tgt_embed[token] + PE_t)[:, None, :]  # mistake: no_sqrt_d_scale
     mask = padding_mask(src_tokens, params.config.pad_id)
     new = []
     for layer, c in zip(params.decoder, cache, strict=True):
@@ -277,6 +281,7 @@ def decoder_step(token, memory, src_tokens, params, cache):
     for layer, c in zip(params.decoder, cache, strict=True):
         a, grown = self_attention_step(y, layer.self_attn, c)
         y = add_and_norm(y, a, layer.norm1)
+        # mistake: cross_attention_unmasked
         y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn)[0], layer.norm2)
         y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
         new.append(grown)
@@ -295,6 +300,7 @@ def decoder_step(token, memory, src_tokens, params, cache):
     for layer, c in zip(params.decoder, cache, strict=True):
         a, grown = self_attention_step(y, layer.self_attn, c)
         y = add_and_norm(y, a, layer.norm1)
+        # mistake: cross_attention_over_decoder
         y = add_and_norm(y, multi_head_attention(y, y, layer.cross_attn)[0], layer.norm2)
         y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
         new.append(grown)
@@ -311,7 +317,7 @@ def decoder_step(token, memory, src_tokens, params, cache):
     y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
     mask = padding_mask(src_tokens, params.config.pad_id)
     new = []
-    for layer in params.decoder:
+    for layer in params.decoder:  # mistake: first_layer_cache_everywhere
         a, grown = self_attention_step(y, layer.self_attn, cache[0])
         y = add_and_norm(y, a, layer.norm1)
         y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
@@ -329,12 +335,12 @@ def decoder_step(token, memory, src_tokens, params, cache):
     PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
     y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
     mask = padding_mask(src_tokens, params.config.pad_id)
-    for i, layer in enumerate(params.decoder):
+    for i, layer in enumerate(params.decoder):  # mistake: cache_list_changed_in_place
         a, cache[i] = self_attention_step(y, layer.self_attn, cache[i])
         y = add_and_norm(y, a, layer.norm1)
         y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
         y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
-    return y[:, 0] @ params.W_out + params.b_out, cache
+    return y[:, 0] @ params.W_out + params.b_out, cache  # mistake: cache_list_changed_in_place
 
 
 # --- cached_greedy_decode --------------------------------------------------------------------------
@@ -352,6 +358,7 @@ def cached_greedy_decode(src_tokens, params, max_len):
     tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
     for _ in range(max_len):
         logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        # mistake: finished_rows_not_padded
         tokens = np.concatenate([tokens, np.argmax(logits, axis=-1)[:, None]], axis=1)
         if (tokens == c.eos_id).any(axis=1).all():
             break
@@ -372,7 +379,7 @@ def cached_greedy_decode(src_tokens, params, max_len):
         logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
         next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= next_token == c.eos_id
+        finished |= next_token == c.eos_id  # mistake: never_stops_early
     return tokens
 
 
@@ -388,6 +395,7 @@ def cached_greedy_decode(src_tokens, params, max_len):
     tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
     finished = np.zeros(src_tokens.shape[0], dtype=bool)
     for _ in range(max_len):
+        # mistake: feeds_bos_every_step
         logits, cache = decoder_step(tokens[:, 0], memory, src_tokens, params, cache)
         next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
@@ -409,7 +417,7 @@ def cached_greedy_decode(src_tokens, params, max_len):
     tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
     finished = np.zeros(src_tokens.shape[0], dtype=bool)
     for _ in range(max_len):
-        logits, _ = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        logits, _ = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)  # mistake: cache_not_kept
         next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
         finished |= next_token == c.eos_id
@@ -429,7 +437,7 @@ def cached_greedy_decode(src_tokens, params, max_len):
     cache = empty_cache(params, src_tokens.shape[0])
     tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
     finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    while tokens.shape[1] < max_len:
+    while tokens.shape[1] < max_len:  # mistake: one_step_short
         logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
         next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)

@@ -21,7 +21,7 @@ from solutions.ex14_gpt import causal_mask, embed, encoder_layer, gpt_forward, s
 def gpt_forward(tokens, params):
     x = embed(tokens, params.embed)
     for layer in params.layers:
-        x = encoder_layer(x, layer)
+        x = encoder_layer(x, layer)  # mistake: no_causal_mask
     return x @ params.W_out + params.b_out
 
 
@@ -31,7 +31,7 @@ def gpt_forward(tokens, params):
 def gpt_forward(tokens, params):
     T = tokens.shape[1]
     x = embed(tokens, params.embed)
-    mask = np.tril(np.ones((T, T), dtype=bool), k=1)
+    mask = np.tril(np.ones((T, T), dtype=bool), k=1)  # mistake: mask_sees_next_token
     for layer in params.layers:
         x = encoder_layer(x, layer, mask)
     return x @ params.W_out + params.b_out
@@ -43,7 +43,7 @@ def gpt_forward(tokens, params):
 def gpt_forward(tokens, params):
     T = tokens.shape[1]
     x = embed(tokens, params.embed)
-    mask = np.tril(np.ones((T, T), dtype=bool), k=-1)
+    mask = np.tril(np.ones((T, T), dtype=bool), k=-1)  # mistake: mask_hides_self
     for layer in params.layers:
         x = encoder_layer(x, layer, mask)
     return x @ params.W_out + params.b_out
@@ -54,7 +54,7 @@ def gpt_forward(tokens, params):
          "the past; mask[t, j] = (j <= t), rows are queries")
 def gpt_forward(tokens, params):
     x = embed(tokens, params.embed)
-    mask = causal_mask(tokens.shape[1]).T
+    mask = causal_mask(tokens.shape[1]).T  # mistake: mask_transposed
     for layer in params.layers:
         x = encoder_layer(x, layer, mask)
     return x @ params.W_out + params.b_out
@@ -64,7 +64,7 @@ def gpt_forward(tokens, params):
          "you look the tokens up in the table and stop there: the input is embed(tokens, params.embed) "
          "= table[tokens] * sqrt(D) + PE[:T] (exercise 08)")
 def gpt_forward(tokens, params):
-    x = params.embed[tokens]
+    x = params.embed[tokens]  # mistake: table_lookup_only
     for layer in params.layers:
         x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
     return x @ params.W_out + params.b_out
@@ -74,12 +74,12 @@ def gpt_forward(tokens, params):
          "you add the positional encoding to table[tokens] without multiplying by sqrt(D): use "
          "embed(tokens, params.embed) from exercise 08")
 def gpt_forward(tokens, params):
-    from .ex08_positional_encoding import sinusoidal_encoding
+    from .ex08_positional_encoding import sinusoidal_encoding  # mistake: no_sqrt_d_scaling
 
-    T, D = tokens.shape[1], params.embed.shape[1]
+    T, D = tokens.shape[1], params.embed.shape[1]  # mistake: no_sqrt_d_scaling
     x = params.embed[tokens] + sinusoidal_encoding(T, D).astype(params.embed.dtype)
     for layer in params.layers:
-        x = encoder_layer(x, layer, causal_mask(T))
+        x = encoder_layer(x, layer, causal_mask(T))  # mistake: no_sqrt_d_scaling
     return x @ params.W_out + params.b_out
 
 
@@ -89,7 +89,7 @@ def gpt_forward(tokens, params):
     x = embed(tokens, params.embed)
     for layer in params.layers:
         x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
-    return x @ params.W_out
+    return x @ params.W_out  # mistake: no_output_bias
 
 
 @mistake("gpt_forward", "softmax_applied",
@@ -99,7 +99,7 @@ def gpt_forward(tokens, params):
     x = embed(tokens, params.embed)
     for layer in params.layers:
         x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
-    return softmax(x @ params.W_out + params.b_out)
+    return softmax(x @ params.W_out + params.b_out)  # mistake: softmax_applied
 
 
 @mistake("gpt_forward", "first_layer_repeated",
@@ -107,7 +107,7 @@ def gpt_forward(tokens, params):
          "x = encoder_layer(x, layer, mask)`, each layer with its own parameters")
 def gpt_forward(tokens, params):
     x = embed(tokens, params.embed)
-    for _ in params.layers:
+    for _ in params.layers:  # mistake: first_layer_repeated
         x = encoder_layer(x, params.layers[0], causal_mask(tokens.shape[1]))
     return x @ params.W_out + params.b_out
 
@@ -119,7 +119,7 @@ def gpt_forward(tokens, params):
     x = embed(tokens, params.embed)
     for layer in params.layers:
         x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
-    return (x @ params.W_out + params.b_out)[:, -1]
+    return (x @ params.W_out + params.b_out)[:, -1]  # mistake: last_position_only
 
 
 # --- sample ------------------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
-            cdf = np.cumsum(softmax(logits * temperature), axis=-1)
+            cdf = np.cumsum(softmax(logits * temperature), axis=-1)  # mistake: temperature_multiplied
             next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
@@ -150,7 +150,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
-            cdf = np.cumsum(softmax(logits), axis=-1)
+            cdf = np.cumsum(softmax(logits), axis=-1)  # mistake: temperature_ignored
             next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
@@ -166,7 +166,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
-            cdf = np.cumsum(softmax(logits) ** (1 / temperature), axis=-1)
+            cdf = np.cumsum(softmax(logits) ** (1 / temperature), axis=-1)  # mistake: temperature_as_power
             next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
@@ -182,7 +182,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
-            cdf = np.cumsum(softmax(logits) / temperature, axis=-1)
+            cdf = np.cumsum(softmax(logits) / temperature, axis=-1)  # mistake: probabilities_divided
             next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
@@ -194,7 +194,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
 def sample(params, prompt, steps, rng, temperature=1.0):
     tokens = prompt.astype(np.int64)
     for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, 0]
+        logits = gpt_forward(tokens, params)[:, 0]  # mistake: first_position_logits
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
@@ -210,7 +210,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
 def sample(params, prompt, steps, rng, temperature=1.0):
     tokens = prompt.astype(np.int64)
     for _ in range(steps):
-        next_token = np.argmax(gpt_forward(tokens, params)[:, -1], axis=-1)
+        next_token = np.argmax(gpt_forward(tokens, params)[:, -1], axis=-1)  # mistake: always_greedy
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
 
@@ -225,7 +225,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
-            cdf = np.cumsum(softmax(logits / temperature, axis=0), axis=-1)
+            cdf = np.cumsum(softmax(logits / temperature, axis=0), axis=-1)  # mistake: softmax_over_batch
             next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
@@ -237,7 +237,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
 def sample(params, prompt, steps, rng, temperature=1.0):
     tokens = prompt.astype(np.int64)
     for _ in range(steps):
-        logits = gpt_forward(prompt, params)[:, -1]
+        logits = gpt_forward(prompt, params)[:, -1]  # mistake: not_fed_back
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
@@ -259,7 +259,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
             cdf = np.cumsum(softmax(logits / temperature), axis=-1)
             next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens[:, prompt.shape[1]:]
+    return tokens[:, prompt.shape[1]:]  # mistake: prompt_dropped
 
 
 @mistake("sample", "uniform_draw",
@@ -272,6 +272,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
         if temperature == 0:
             next_token = np.argmax(gpt_forward(tokens, params)[:, -1], axis=-1)
         else:
+            # mistake: uniform_draw
             next_token = rng.integers(0, V, size=len(tokens))  # the model is not consulted
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
@@ -282,7 +283,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
          "given is ignored: draw from `rng` itself")
 def sample(params, prompt, steps, rng, temperature=1.0):
     tokens = prompt.astype(np.int64)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(0)  # mistake: fresh_generator
     for _ in range(steps):
         logits = gpt_forward(tokens, params)[:, -1]
         if temperature == 0:
@@ -305,6 +306,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
             next_token = np.argmax(logits, axis=-1)
         else:
             cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+            # mistake: global_numpy_random
             next_token = np.argmax(cdf > np.random.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
@@ -321,7 +323,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
             next_token = np.argmax(logits, axis=-1)
         else:
             cdf = np.cumsum(softmax(logits / temperature), axis=-1)
-            next_token = np.argmax(cdf > rng.random(), axis=-1)
+            next_token = np.argmax(cdf > rng.random(), axis=-1)  # mistake: one_draw_for_the_batch
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
 
@@ -336,7 +338,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
-            p = softmax(logits / temperature)
+            p = softmax(logits / temperature)  # mistake: cdf_shifted
             before = np.cumsum(p, axis=-1) - p
             next_token = np.argmax(before > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
@@ -350,7 +352,7 @@ def sample(params, prompt, steps, rng, temperature=1.0):
     tokens = prompt.astype(np.int64)
     for _ in range(steps):
         logits = gpt_forward(tokens, params)[:, -1]
-        cdf = np.cumsum(softmax(logits / temperature), axis=-1)
+        cdf = np.cumsum(softmax(logits / temperature), axis=-1)  # mistake: zero_temperature_divides
         next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens

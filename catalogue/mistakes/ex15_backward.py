@@ -27,7 +27,7 @@ from solutions.ex15_backward import (
          "other outputs (dy_j/dx_i = -y_i y_j); use dx = y * (g - sum(g * y, axis, keepdims=True))")
 def softmax_backward(grad_out, probs, axis=-1):
     _check_like(grad_out, probs, "grad_out", "probs")
-    return grad_out * probs * (1 - probs)
+    return grad_out * probs * (1 - probs)  # mistake: diagonal_only
 
 
 @mistake("softmax_backward", "no_subtraction",
@@ -35,7 +35,7 @@ def softmax_backward(grad_out, probs, axis=-1):
          "the others) is missing; use dx = y * (g - sum(g * y, axis, keepdims=True))")
 def softmax_backward(grad_out, probs, axis=-1):
     _check_like(grad_out, probs, "grad_out", "probs")
-    return probs * grad_out
+    return probs * grad_out  # mistake: no_subtraction
 
 
 @mistake("softmax_backward", "sum_of_g_unweighted",
@@ -43,21 +43,21 @@ def softmax_backward(grad_out, probs, axis=-1):
          "dx = y * (g - sum(g * y, axis, keepdims=True))")
 def softmax_backward(grad_out, probs, axis=-1):
     _check_like(grad_out, probs, "grad_out", "probs")
-    return probs * (grad_out - grad_out.sum(axis=axis, keepdims=True))
+    return probs * (grad_out - grad_out.sum(axis=axis, keepdims=True))  # mistake: sum_of_g_unweighted
 
 
 @mistake("softmax_backward", "ignores_axis",
          "your sum always runs over the last axis: pass `axis` to the sum (axis=axis, keepdims=True)")
 def softmax_backward(grad_out, probs, axis=-1):
     _check_like(grad_out, probs, "grad_out", "probs")
-    return probs * (grad_out - (grad_out * probs).sum(axis=-1, keepdims=True))
+    return probs * (grad_out - (grad_out * probs).sum(axis=-1, keepdims=True))  # mistake: ignores_axis
 
 
 @mistake("softmax_backward", "no_keepdims",
          "your sum drops the reduced axis, so it broadcasts against the wrong axis: sum with keepdims=True")
 def softmax_backward(grad_out, probs, axis=-1):
     _check_like(grad_out, probs, "grad_out", "probs")
-    return probs * (grad_out - (grad_out * probs).sum(axis=axis))
+    return probs * (grad_out - (grad_out * probs).sum(axis=axis))  # mistake: no_keepdims
 
 
 @mistake("softmax_backward", "sum_over_everything",
@@ -65,14 +65,14 @@ def softmax_backward(grad_out, probs, axis=-1):
          "(axis=axis, keepdims=True)")
 def softmax_backward(grad_out, probs, axis=-1):
     _check_like(grad_out, probs, "grad_out", "probs")
-    return probs * (grad_out - (grad_out * probs).sum())
+    return probs * (grad_out - (grad_out * probs).sum())  # mistake: sum_over_everything
 
 
 @mistake("softmax_backward", "plus_sign",
          "the sum term has the wrong sign: dx = y * (g - sum(g * y)), minus")
 def softmax_backward(grad_out, probs, axis=-1):
     _check_like(grad_out, probs, "grad_out", "probs")
-    return probs * (grad_out + (grad_out * probs).sum(axis=axis, keepdims=True))
+    return probs * (grad_out + (grad_out * probs).sum(axis=axis, keepdims=True))  # mistake: plus_sign
 
 
 # --- scaled_dot_product_attention_backward ---------------------------------------------------------
@@ -85,7 +85,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     out, P = scaled_dot_product_attention(Q, K, V, mask)
     _check_like(grad_out, out, "grad_out", "the attention output")
     dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P)
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P)  # mistake: no_scale
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
 
@@ -97,7 +97,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     _check_like(grad_out, out, "grad_out", "the attention output")
     d_k = Q.shape[-1]
     dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / d_k
+    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / d_k  # mistake: scale_by_d_k
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
 
@@ -110,7 +110,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     d_k = Q.shape[-1]
     dV = np.swapaxes(P, -1, -2) @ grad_out
     dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
-    return dS @ K, dS @ Q, dV
+    return dS @ K, dS @ Q, dV  # mistake: dK_no_transpose
 
 
 @mistake("scaled_dot_product_attention_backward", "dV_no_transpose",
@@ -119,7 +119,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     out, P = scaled_dot_product_attention(Q, K, V, mask)
     _check_like(grad_out, out, "grad_out", "the attention output")
     d_k = Q.shape[-1]
-    dV = P @ grad_out
+    dV = P @ grad_out  # mistake: dV_no_transpose
     dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
@@ -132,7 +132,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     _check_like(grad_out, out, "grad_out", "the attention output")
     d_k = Q.shape[-1]
     dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = grad_out @ np.swapaxes(V, -1, -2) / math.sqrt(d_k)
+    dS = grad_out @ np.swapaxes(V, -1, -2) / math.sqrt(d_k)  # mistake: no_softmax_backward
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
 
@@ -144,7 +144,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     _check_like(grad_out, out, "grad_out", "the attention output")
     d_k = Q.shape[-1]
     dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = P * (grad_out @ np.swapaxes(V, -1, -2)) / math.sqrt(d_k)
+    dS = P * (grad_out @ np.swapaxes(V, -1, -2)) / math.sqrt(d_k)  # mistake: weights_as_dS
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
 
@@ -155,7 +155,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     out, _ = scaled_dot_product_attention(Q, K, V, mask)
     _check_like(grad_out, out, "grad_out", "the attention output")
     d_k = Q.shape[-1]
-    P = softmax(Q @ np.swapaxes(K, -1, -2) / math.sqrt(d_k))
+    P = softmax(Q @ np.swapaxes(K, -1, -2) / math.sqrt(d_k))  # mistake: ignores_mask
     dV = np.swapaxes(P, -1, -2) @ grad_out
     dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
@@ -170,7 +170,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     d_k = Q.shape[-1]
     S = Q @ np.swapaxes(K, -1, -2) / math.sqrt(d_k)
     if mask is not None:
-        S = np.where(mask, S, -np.inf)
+        S = np.where(mask, S, -np.inf)  # mistake: nan_on_fully_masked_rows
     z = np.exp(S - S.max(axis=-1, keepdims=True))
     P = z / z.sum(axis=-1, keepdims=True)
     dV = np.swapaxes(P, -1, -2) @ grad_out
@@ -186,6 +186,7 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     _check_like(grad_out, out, "grad_out", "the attention output")
     d_k = Q.shape[-1]
     dV = np.swapaxes(P, -1, -2) @ grad_out
+    # mistake: softmax_backward_over_queries
     dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P, axis=-2) / math.sqrt(d_k)
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
@@ -202,6 +203,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
     sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
     x_hat = (x - mean) / sigma
     leading = tuple(range(x.ndim - 1))
+    # mistake: no_mean_terms
     return grad_out * p.gamma / sigma, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading),
                                                        beta=grad_out.sum(axis=leading))
 
@@ -216,6 +218,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
     x_hat = (x - mean) / sigma
     dx_hat = grad_out * p.gamma
     leading = tuple(range(x.ndim - 1))
+    # mistake: no_variance_term
     return (dx_hat - dx_hat.mean(axis=-1, keepdims=True)) / sigma, LayerNormParams(
         gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
 
@@ -227,7 +230,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
     sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
     x_hat = (x - mean) / sigma
-    dx_hat = grad_out
+    dx_hat = grad_out  # mistake: no_gamma_in_dx
     dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
           - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
     leading = tuple(range(x.ndim - 1))
@@ -240,7 +243,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
 def layer_norm_backward(grad_out, x, p, eps=1e-5):
     _check_like(grad_out, x, "grad_out", "x")
     mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True, ddof=1) + eps)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True, ddof=1) + eps)  # mistake: unbiased_variance
     x_hat = (x - mean) / sigma
     dx_hat = grad_out * p.gamma
     dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
@@ -254,7 +257,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
 def layer_norm_backward(grad_out, x, p, eps=1e-5):
     _check_like(grad_out, x, "grad_out", "x")
     mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True)) + eps
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True)) + eps  # mistake: eps_outside_sqrt
     x_hat = (x - mean) / sigma
     dx_hat = grad_out * p.gamma
     dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
@@ -274,6 +277,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
     dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
           - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
     leading = tuple(range(x.ndim - 1))
+    # mistake: dgamma_without_x_hat
     return dx, LayerNormParams(gamma=grad_out.sum(axis=leading), beta=grad_out.sum(axis=leading))
 
 
@@ -288,6 +292,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
     dx_hat = grad_out * p.gamma
     dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
           - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    # mistake: sums_axis_0_only
     return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=0), beta=grad_out.sum(axis=0))
 
 
@@ -303,6 +308,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
     dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
           - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
     leading = tuple(range(x.ndim - 1))
+    # mistake: dbeta_mean
     return dx, LayerNormParams(gamma=(grad_out * x_hat).mean(axis=leading), beta=grad_out.mean(axis=leading))
 
 
@@ -312,7 +318,7 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
 def layer_norm_backward(grad_out, x, p, eps=1e-5):
     _check_like(grad_out, x, "grad_out", "x")
     mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + 1e-5)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + 1e-5)  # mistake: ignores_eps
     x_hat = (x - mean) / sigma
     dx_hat = grad_out * p.gamma
     dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
@@ -332,7 +338,7 @@ def feed_forward_backward(grad_out, x, p):
     D = p.W_1.shape[0]
     x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
     h = np.maximum(x2 @ p.W_1 + p.b_1, 0)
-    da = g2 @ p.W_2.T
+    da = g2 @ p.W_2.T  # mistake: no_relu_gate
     grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
     return (da @ p.W_1.T).reshape(x.shape), grads
 
@@ -345,7 +351,7 @@ def feed_forward_backward(grad_out, x, p):
     x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
     a = x2 @ p.W_1 + p.b_1
     h = np.maximum(a, 0)
-    da = (g2 @ p.W_2.T) * (a >= 0)
+    da = (g2 @ p.W_2.T) * (a >= 0)  # mistake: gate_at_zero_passes
     grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
     return (da @ p.W_1.T).reshape(x.shape), grads
 
@@ -357,7 +363,7 @@ def feed_forward_backward(grad_out, x, p):
     D = p.W_1.shape[0]
     x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
     h = np.maximum(x2 @ p.W_1 + p.b_1, 0)
-    da = (g2 @ p.W_2.T) * (x2 @ p.W_1 > 0)
+    da = (g2 @ p.W_2.T) * (x2 @ p.W_1 > 0)  # mistake: gate_without_bias
     grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
     return (da @ p.W_1.T).reshape(x.shape), grads
 
@@ -370,7 +376,7 @@ def feed_forward_backward(grad_out, x, p):
     x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
     a = x2 @ p.W_1 + p.b_1
     h = np.maximum(a, 0)
-    dh = g2 @ p.W_2.T
+    dh = g2 @ p.W_2.T  # mistake: db1_ungated
     da = dh * (a > 0)
     grads = FeedForwardParams(W_1=x2.T @ da, b_1=dh.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
     return (da @ p.W_1.T).reshape(x.shape), grads
@@ -384,6 +390,7 @@ def feed_forward_backward(grad_out, x, p):
     x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
     a = x2 @ p.W_1 + p.b_1
     da = (g2 @ p.W_2.T) * (a > 0)
+    # mistake: dW2_from_pre_activation
     grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=a.T @ g2, b_2=g2.sum(axis=0))
     return (da @ p.W_1.T).reshape(x.shape), grads
 
@@ -397,6 +404,7 @@ def feed_forward_backward(grad_out, x, p):
     a = x2 @ p.W_1 + p.b_1
     h = np.maximum(a, 0)
     da = (g2 @ p.W_2.T) * (a > 0)
+    # mistake: dW1_transposed
     grads = FeedForwardParams(W_1=da.T @ x2, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
     return (da @ p.W_1.T).reshape(x.shape), grads
 
@@ -409,6 +417,7 @@ def feed_forward_backward(grad_out, x, p):
     a = x @ p.W_1 + p.b_1
     h = np.maximum(a, 0)
     da = (grad_out @ p.W_2.T) * (a > 0)
+    # mistake: not_summed_over_batch
     grads = FeedForwardParams(W_1=np.swapaxes(x, -1, -2) @ da, b_1=da.sum(axis=-2),
                               W_2=np.swapaxes(h, -1, -2) @ grad_out, b_2=grad_out.sum(axis=-2))
     return da @ p.W_1.T, grads
@@ -423,6 +432,7 @@ def feed_forward_backward(grad_out, x, p):
     a = x2 @ p.W_1 + p.b_1
     h = np.maximum(a, 0)
     da = (g2 @ p.W_2.T) * (a > 0)
+    # mistake: bias_gradients_averaged
     grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.mean(axis=0), W_2=h.T @ g2, b_2=g2.mean(axis=0))
     return (da @ p.W_1.T).reshape(x.shape), grads
 
@@ -442,7 +452,7 @@ def cross_entropy(logits, targets, ignore_id=None):
     ids = targets[counted]
     if ids.size and (ids.min() < 0 or ids.max() >= V):
         raise ValueError("targets out of range")
-    N = targets.size
+    N = targets.size  # mistake: mean_over_all_positions
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
     loss = -float(np.where(counted, log_p, 0).sum()) / N
@@ -464,7 +474,7 @@ def cross_entropy(logits, targets, ignore_id=None):
         raise ValueError("targets out of range")
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum())
+    loss = -float(np.where(counted, log_p, 0).sum())  # mistake: sum_not_mean
     dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]
     return loss, dlogits
 
@@ -484,7 +494,7 @@ def cross_entropy(logits, targets, ignore_id=None):
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
     loss = -float(np.where(counted, log_p, 0).sum()) / N
-    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]  # mistake: gradient_not_divided
     return loss, dlogits
 
 
@@ -504,7 +514,7 @@ def cross_entropy(logits, targets, ignore_id=None):
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
     loss = -float(np.where(counted, log_p, 0).sum()) / N
-    dlogits = (softmax(logits) - (np.arange(V) == safe)) / N
+    dlogits = (softmax(logits) - (np.arange(V) == safe)) / N  # mistake: ignored_gradient_not_zeroed
     return loss, dlogits
 
 
@@ -523,7 +533,7 @@ def cross_entropy(logits, targets, ignore_id=None):
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
     loss = -float(np.where(counted, log_p, 0).sum()) / N
-    dlogits = softmax(logits) * counted[..., None] / N
+    dlogits = softmax(logits) * counted[..., None] / N  # mistake: no_onehot
     return loss, dlogits
 
 
@@ -543,6 +553,7 @@ def cross_entropy(logits, targets, ignore_id=None):
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
     loss = -float(np.where(counted, log_p, 0).sum()) / N
+    # mistake: gradient_sign_flipped
     dlogits = ((np.arange(V) == safe) - softmax(logits)) * counted[..., None] / N
     return loss, dlogits
 
@@ -561,10 +572,10 @@ def cross_entropy(logits, targets, ignore_id=None):
         raise ValueError("targets out of range")
     N = max(int(counted.sum()), 1)
     safe = np.where(counted, targets, 0)[..., None]
-    probs = softmax(logits)
+    probs = softmax(logits)  # mistake: log_of_softmax
     log_p = np.log(np.take_along_axis(probs, safe, axis=-1)[..., 0])
     loss = -float(np.where(counted, log_p, 0).sum()) / N
-    dlogits = (probs - (np.arange(V) == safe)) * counted[..., None] / N
+    dlogits = (probs - (np.arange(V) == safe)) * counted[..., None] / N  # mistake: log_of_softmax
     return loss, dlogits
 
 
@@ -580,11 +591,12 @@ def cross_entropy(logits, targets, ignore_id=None):
     ids = targets[counted]
     if ids.size and (ids.min() < 0 or ids.max() >= V):
         raise ValueError("targets out of range")
+    # mistake: mean_per_row_then_batch
     per_row = np.maximum(counted.sum(axis=-1, keepdims=True), 1)  # (..., 1)
     rows = per_row.size
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float((np.where(counted, log_p, 0) / per_row).sum()) / rows
+    loss = -float((np.where(counted, log_p, 0) / per_row).sum()) / rows  # mistake: mean_per_row_then_batch
     weight = (counted / per_row).astype(logits.dtype)  # (...): 1 / (counted positions of the row)
     dlogits = (softmax(logits) - (np.arange(V) == safe)) * weight[..., None] / rows
     return loss, dlogits
@@ -602,10 +614,10 @@ def cross_entropy(logits, targets, ignore_id=None):
     ids = targets[counted]
     if ids.size and (ids.min() < 0 or ids.max() >= V):
         raise ValueError("targets out of range")
-    N = int(counted.sum())
+    N = int(counted.sum())  # mistake: nan_when_all_ignored
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum() / N)
+    loss = -float(np.where(counted, log_p, 0).sum() / N)  # mistake: nan_when_all_ignored
     dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N
     return loss, dlogits
 
@@ -624,9 +636,10 @@ def cross_entropy(logits, targets, ignore_id=None):
     if ids.size and (ids.min() < 0 or ids.max() >= V):
         raise ValueError("targets out of range")
     N = max(int(counted.sum()), 1)
+    # mistake: gathers_ignored_targets
     log_p = np.take_along_axis(log_softmax(logits), targets[..., None], axis=-1)[..., 0]
     loss = -float(np.where(counted, log_p, 0).sum()) / N
-    onehot = np.arange(V) == targets[..., None]
+    onehot = np.arange(V) == targets[..., None]  # mistake: gathers_ignored_targets
     dlogits = (softmax(logits) - onehot) * counted[..., None] / N
     return loss, dlogits
 
@@ -636,7 +649,7 @@ def cross_entropy(logits, targets, ignore_id=None):
          "(a negative id wraps around)")
 def cross_entropy(logits, targets, ignore_id=None):
     V = logits.shape[-1]
-    if targets.shape != logits.shape[:-1]:
+    if targets.shape != logits.shape[:-1]:  # mistake: no_range_check
         raise ValueError("targets has the wrong shape")
     counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
     N = max(int(counted.sum()), 1)

@@ -62,7 +62,7 @@ def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
     dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
     dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
     dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
-    _, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    _, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)  # mistake: dx_kv_without_values
     return dx_q, dx_k, MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
 
 
@@ -81,6 +81,7 @@ def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
     concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
     dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    # mistake: mask_dropped_in_backward
     dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V)
     dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
     dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
@@ -97,7 +98,7 @@ def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
         raise ValueError(f"grad_out must have the shape of the output {out.shape}")
     def linear_backward(g, x, W):
         x2, g2 = x.reshape(-1, W.shape[0]), g.reshape(-1, W.shape[1])
-        return g @ W.T, x2.T @ g2, g2.mean(axis=0)
+        return g @ W.T, x2.T @ g2, g2.mean(axis=0)  # mistake: bias_gradient_mean
 
     H = p.num_heads
     if mask is not None:
@@ -123,7 +124,7 @@ def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
         raise ValueError(f"grad_out must have the shape of the output {out.shape}")
     def linear_backward(g, x, W):
         x2, g2 = x.reshape(-1, W.shape[0]), g.reshape(-1, W.shape[1])
-        return g @ W.T, g2.T @ x2, g2.sum(axis=0)
+        return g @ W.T, g2.T @ x2, g2.sum(axis=0)  # mistake: weight_gradient_transposed
 
     H = p.num_heads
     if mask is not None:
@@ -148,7 +149,7 @@ def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
     if np.shape(grad_out) != out.shape:
         raise ValueError(f"grad_out must have the shape of the output {out.shape}")
     H = p.num_heads
-    B, T_q, D = grad_out.shape
+    B, T_q, D = grad_out.shape  # mistake: heads_split_by_reshape
     if mask is not None:
         mask = np.asarray(mask)[..., None, :, :]
     Q = split_heads(x_q @ p.W_q + p.b_q, H)
@@ -156,7 +157,7 @@ def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
     concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
     dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
-    dheads = dconcat.reshape(B, H, T_q, D // H)
+    dheads = dconcat.reshape(B, H, T_q, D // H)  # mistake: heads_split_by_reshape
     dQ, dK, dV = scaled_dot_product_attention_backward(dheads, Q, K, V, mask)
     dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
     dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
@@ -177,7 +178,7 @@ def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
     K = split_heads(x_kv @ p.W_k + p.b_k, H)
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
     concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
-    _, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    _, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)  # mistake: output_projection_skipped
     dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(grad_out, H), Q, K, V, mask)
     dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
     dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
@@ -197,6 +198,7 @@ def encoder_layer_backward(grad_out, x, p, mask=None):
     dr, d_norm2 = layer_norm_backward(grad_out, h + feed_forward(h, p.ffn), p.norm2)
     dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
     ds, d_norm1 = layer_norm_backward(dr + dh_ffn, x + a, p.norm1)
+    # mistake: self_attention_counted_once
     dx_q, _, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
     return ds + dx_q, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
 
@@ -210,7 +212,7 @@ def encoder_layer_backward(grad_out, x, p, mask=None):
     dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
     ds, d_norm1 = layer_norm_backward(dr + dh_ffn, x + a, p.norm1)
     dx_q, dx_kv, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
-    return dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
+    return dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)  # mistake: residual_forgotten
 
 
 @mistake("encoder_layer_backward", "ffn_residual_forgotten",
@@ -220,7 +222,7 @@ def encoder_layer_backward(grad_out, x, p, mask=None):
     h = layer_norm(x + a, p.norm1)
     dr, d_norm2 = layer_norm_backward(grad_out, h + feed_forward(h, p.ffn), p.norm2)
     dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
-    ds, d_norm1 = layer_norm_backward(dh_ffn, x + a, p.norm1)
+    ds, d_norm1 = layer_norm_backward(dh_ffn, x + a, p.norm1)  # mistake: ffn_residual_forgotten
     dx_q, dx_kv, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
     return ds + dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
 
@@ -232,7 +234,7 @@ def encoder_layer_backward(grad_out, x, p, mask=None):
     h = layer_norm(x + a, p.norm1)
     dr, d_norm2 = layer_norm_backward(grad_out, h + feed_forward(h, p.ffn), p.norm2)
     dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
-    ds, d_norm1 = layer_norm_backward(dr + dh_ffn, h, p.norm1)
+    ds, d_norm1 = layer_norm_backward(dr + dh_ffn, h, p.norm1)  # mistake: norm_backward_at_its_output
     dx_q, dx_kv, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
     return ds + dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
 
@@ -250,6 +252,7 @@ def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=N
     dr3, d_norm3 = layer_norm_backward(grad_out, h2 + feed_forward(h2, p.ffn), p.norm3)
     dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
     dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
+    # mistake: cross_query_gradient_forgotten
     _, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn, memory_mask)
     dr1, d_norm1 = layer_norm_backward(dr2, y + a, p.norm1)
     dy_q, dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn, self_mask)
@@ -269,6 +272,7 @@ def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=N
     dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
     dh1_q, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn, memory_mask)
     dr1, d_norm1 = layer_norm_backward(dr2 + dh1_q, y + a, p.norm1)
+    # mistake: self_mask_dropped_in_backward
     dy_q, dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn)
     return dr1 + dy_q + dy_kv, dmemory, DecoderLayerParams(d_self, d_norm1, d_cross, d_norm2, d_ffn, d_norm3)
 
@@ -280,7 +284,7 @@ def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=N
     h1 = layer_norm(y + a, p.norm1)
     c, _ = multi_head_attention(h1, memory, p.cross_attn, memory_mask)
     h2 = layer_norm(h1 + c, p.norm2)
-    dr3, d_norm3 = layer_norm_backward(grad_out, h2, p.norm3)
+    dr3, d_norm3 = layer_norm_backward(grad_out, h2, p.norm3)  # mistake: last_norm_at_wrong_input
     dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
     dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
     dh1_q, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn, memory_mask)
@@ -300,14 +304,15 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
         raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
     c = params.config
     src_mask = padding_mask(src_tokens, c.pad_id)
-    tgt_mask = decoder_self_mask(tgt_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_tokens, c.pad_id)  # mistake: no_teacher_forcing_shift
     xs = [embed(src_tokens, params.src_embed)]
     for layer in params.encoder:
         xs.append(encoder_layer(xs[-1], layer, src_mask))
     memory = xs.pop()
-    ys = [embed(tgt_tokens, params.tgt_embed)]
+    ys = [embed(tgt_tokens, params.tgt_embed)]  # mistake: no_teacher_forcing_shift
     for layer in params.decoder:
         ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    # mistake: no_teacher_forcing_shift
     loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_tokens, c.pad_id)
     dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
     dmemory = np.zeros_like(memory)
@@ -321,6 +326,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
         dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
         encoder.insert(0, d_layer)
     return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                                   # mistake: no_teacher_forcing_shift
                                    _embed_backward(dy, tgt_tokens, params.tgt_embed), encoder, decoder,
                                    dW_out, db_out)
 
@@ -341,7 +347,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
     ys = [embed(tgt_in, params.tgt_embed)]
     for layer in params.decoder:
         ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out)
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out)  # mistake: padding_scored
     dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
     dmemory = np.zeros_like(memory)
     decoder = []
@@ -387,7 +393,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
         dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
         encoder.insert(0, d_layer)
     d_src, d_tgt = np.zeros_like(params.src_embed), np.zeros_like(params.tgt_embed)
-    np.add.at(d_src, src_tokens, dx)
+    np.add.at(d_src, src_tokens, dx)  # mistake: embedding_gradient_without_sqrt_D
     np.add.at(d_tgt, tgt_in, dy)
     return loss, TransformerParams(c, d_src, d_tgt, encoder, decoder, dW_out, db_out)
 
@@ -422,7 +428,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
         dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
         encoder.insert(0, d_layer)
     d_src, d_tgt = np.zeros_like(params.src_embed), np.zeros_like(params.tgt_embed)
-    d_src[src_tokens] += dx * math.sqrt(c.d_model)
+    d_src[src_tokens] += dx * math.sqrt(c.d_model)  # mistake: embedding_gradient_fancy_index
     d_tgt[tgt_in] += dy * math.sqrt(c.d_model)
     return loss, TransformerParams(c, d_src, d_tgt, encoder, decoder, dW_out, db_out)
 
@@ -450,7 +456,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
     decoder = []
     for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
         dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
-        dmemory = dmem
+        dmemory = dmem  # mistake: memory_gradient_overwritten
         decoder.insert(0, d_layer)
     dx, encoder = dmemory, []
     for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
@@ -474,7 +480,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
     xs = [embed(src_tokens, params.src_embed)]
     for layer in params.encoder:
         xs.append(encoder_layer(xs[-1], layer, src_mask))
-    memory = xs[-1]
+    memory = xs[-1]  # mistake: encoder_backward_at_layer_outputs
     ys = [embed(tgt_in, params.tgt_embed)]
     for layer in params.decoder:
         ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
@@ -487,6 +493,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
         dmemory += dmem
         decoder.insert(0, d_layer)
     dx, encoder = dmemory, []
+    # mistake: encoder_backward_at_layer_outputs
     for layer, x in zip(reversed(params.encoder), reversed(xs[1:]), strict=True):
         dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
         encoder.insert(0, d_layer)
@@ -522,7 +529,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
         decoder.insert(0, d_layer)
     dx, encoder = dmemory, []
     for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
-        dx, d_layer = encoder_layer_backward(dx, x, layer)
+        dx, d_layer = encoder_layer_backward(dx, x, layer)  # mistake: source_mask_dropped_in_backward
         encoder.insert(0, d_layer)
     return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
                                    _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,
@@ -559,6 +566,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
         dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
         encoder.insert(0, d_layer)
     return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                                   # mistake: target_embedding_rows_of_the_outputs
                                    _embed_backward(dy, tgt_out, params.tgt_embed), encoder, decoder,
                                    dW_out, db_out)
 
@@ -569,13 +577,14 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
 @mistake("adam_init", "step_starts_at_one",
          "adam_init is the state BEFORE any update: step = 0 (adam_step uses t = step + 1)")
 def adam_init(params):
+    # mistake: step_starts_at_one
     return AdamState(step=1, m=tree_map(np.zeros_like, params), v=tree_map(np.zeros_like, params))
 
 
 @mistake("adam_init", "float64_moments",
          "np.zeros(p.shape) is float64: use np.zeros_like(p) so the moments keep the parameters' dtype")
 def adam_init(params):
-    return AdamState(step=0, m=tree_map(lambda p: np.zeros(p.shape), params),
+    return AdamState(step=0, m=tree_map(lambda p: np.zeros(p.shape), params),  # mistake: float64_moments
                      v=tree_map(lambda p: np.zeros(p.shape), params))
 
 
@@ -589,6 +598,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
         raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
     m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    # mistake: no_bias_correction
     new = tree_map(lambda theta, m, v: theta - lr * m / (np.sqrt(v) + eps), params, m, v)
     return new, AdamState(step=state.step + 1, m=m, v=v)
 
@@ -604,7 +614,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
     c1, c2 = 1 - beta1**t, 1 - beta2**t
     new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
-    return new, AdamState(step=t + 1, m=m, v=v)
+    return new, AdamState(step=t + 1, m=m, v=v)  # mistake: bias_correction_with_old_step
 
 
 @mistake("adam_step", "eps_inside_sqrt",
@@ -616,6 +626,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
     c1, c2 = 1 - beta1**t, 1 - beta2**t
+    # mistake: eps_inside_sqrt
     new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / np.sqrt(v / c2 + eps), params, m, v)
     return new, AdamState(step=t, m=m, v=v)
 
@@ -627,6 +638,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
         raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
     t = state.step + 1
     m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    # mistake: v_without_square
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * np.abs(g), state.v, grads)
     c1, c2 = 1 - beta1**t, 1 - beta2**t
     new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
@@ -642,6 +654,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
     c1, c2 = 1 - beta1**t, 1 - beta2**t
+    # mistake: sqrt_forgotten
     new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (v / c2 + eps), params, m, v)
     return new, AdamState(step=t, m=m, v=v)
 
@@ -656,7 +669,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
     c1, c2 = 1 - beta1**t, 1 - beta2**t
     new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
-    return new, state
+    return new, state  # mistake: state_not_updated
 
 
 @mistake("adam_step", "parameters_updated_in_place",
@@ -669,11 +682,11 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
     c1, c2 = 1 - beta1**t, 1 - beta2**t
 
-    def update(theta, m, v):
+    def update(theta, m, v):  # mistake: parameters_updated_in_place
         theta -= lr * (m / c1) / (np.sqrt(v / c2) + eps)
         return theta
 
-    return tree_map(update, params, m, v), AdamState(step=t, m=m, v=v)
+    return tree_map(update, params, m, v), AdamState(step=t, m=m, v=v)  # mistake: parameters_updated_in_place
 
 
 @mistake("adam_step", "update_sign_flipped",
@@ -685,6 +698,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
     c1, c2 = 1 - beta1**t, 1 - beta2**t
+    # mistake: update_sign_flipped
     new = tree_map(lambda theta, m, v: theta + lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
     return new, AdamState(step=t, m=m, v=v)
 
@@ -695,7 +709,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     if not math.isfinite(lr) or lr < 0:
         raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
     t = state.step + 1
-    m = tree_map(lambda m, g: beta2 * m + (1 - beta2) * g, state.m, grads)
+    m = tree_map(lambda m, g: beta2 * m + (1 - beta2) * g, state.m, grads)  # mistake: betas_swapped
     v = tree_map(lambda v, g: beta1 * v + (1 - beta1) * g * g, state.v, grads)
     c1, c2 = 1 - beta2**t, 1 - beta1**t
     new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
@@ -708,7 +722,7 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
 def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     if not math.isfinite(lr) or lr < 0:
         raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    state.step += 1
+    state.step += 1  # mistake: state_changed_in_place
     t = state.step
     state.m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
     state.v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
@@ -725,9 +739,9 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
          "report the loss of the batch BEFORE the update (the one loss_and_grads returned), not a new "
          "loss computed with the updated parameters")
 def train_step(params, state, src_tokens, tgt_tokens, lr):
-    _, grads = loss_and_grads(src_tokens, tgt_tokens, params)
+    _, grads = loss_and_grads(src_tokens, tgt_tokens, params)  # mistake: loss_after_the_update
     params, state = adam_step(params, grads, state, lr)
-    loss, _ = loss_and_grads(src_tokens, tgt_tokens, params)
+    loss, _ = loss_and_grads(src_tokens, tgt_tokens, params)  # mistake: loss_after_the_update
     return params, state, loss
 
 
@@ -735,5 +749,5 @@ def train_step(params, state, src_tokens, tgt_tokens, lr):
          "use the state you are given: a fresh adam_init at every step throws Adam's moments away")
 def train_step(params, state, src_tokens, tgt_tokens, lr):
     loss, grads = loss_and_grads(src_tokens, tgt_tokens, params)
-    params, state = adam_step(params, grads, adam_init(params), lr)
+    params, state = adam_step(params, grads, adam_init(params), lr)  # mistake: state_reset_every_step
     return params, state, loss
