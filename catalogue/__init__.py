@@ -7,6 +7,11 @@ decorated with :func:`alternative`. To judge one entry, it is appended to a copy
 reference module (so it replaces the reference function, and sees the module's imports) and the
 exercise's tests run against that copy: every mistake must fail, every alternative must pass.
 
+A mistake marks the line or lines where it goes wrong with a ``# mistake: <id>`` comment
+(``python dev.py check`` proves every entry has one). Where several mistakes differ from one
+correct function by a line or two, that function is written once, decorated with :func:`base`,
+and each mistake is a :func:`variant` call that names the lines it changes.
+
 Author-only: a student release ships none of this code, only the fingerprints of the mistakes'
 outputs (see ``grading.diagnose``).
 """
@@ -28,3 +33,21 @@ def alternative(function: str, id: str):
         return fn
 
     return mark
+
+
+def base(function: str):
+    """Mark a correct version of ``function`` that the :func:`variant` calls below it change."""
+
+    def mark(fn):
+        return fn
+
+    return mark
+
+
+def variant(function: str, id: str, says: str, changes: dict[str, str]) -> None:
+    """A mistake in ``function``: its :func:`base` with ``changes`` made.
+
+    Each key is a line of the base, or several consecutive ones joined by newlines, as written but
+    without their indentation; its value replaces them, indented like the first, one line per
+    newline (the empty string removes them). The new lines carry the ``# mistake:`` mark.
+    """

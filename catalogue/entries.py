@@ -39,27 +39,61 @@ class Entry:
         return dest
 
 
-def _entries(kind: str) -> list[Entry]:
-    entries = []
-    for path in sorted((CATALOGUE / f"{kind}s").glob("ex*.py")):
-        text = path.read_text()
-        lines = text.splitlines()
-        for node in ast.parse(text).body:
-            if not isinstance(node, ast.FunctionDef):
+def _literal_args(call: ast.Call) -> list:
+    return [ast.literal_eval(a) for a in call.args]
+
+
+def _marked(node: ast.FunctionDef, mark: str) -> list | None:
+    """The arguments of the ``@mark(...)`` decorating ``node``, or None."""
+    return next((_literal_args(d) for d in node.decorator_list
+                 if isinstance(d, ast.Call) and getattr(d.func, "id", "") == mark), None)
+
+
+def apply_changes(base: str, changes: dict[str, str], where: str) -> str:
+    """The source ``base`` with each block of lines named in ``changes`` replaced (see
+    :func:`catalogue.variant`)."""
+    lines = base.splitlines()
+    for old, new in changes.items():
+        olds = old.splitlines()
+        starts = [i for i in range(len(lines)) if [s.strip() for s in lines[i:i + len(olds)]] == olds]
+        if len(starts) != 1:
+            raise ValueError(f"{where}: the base has {len(starts)} places reading {old!r}, not one")
+        i = starts[0]
+        indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
+        lines[i:i + len(olds)] = [indent + n for n in new.splitlines()]
+    return "\n".join(lines)
+
+
+def _read(path: Path, kind: str) -> list[Entry]:
+    """The entries of one catalogue file, in file order: decorated functions and variants."""
+    text = path.read_text()
+    lines = text.splitlines()
+    entries, bases = [], {}
+    for node in ast.parse(text).body:
+        where = f"{path}:{node.lineno}"
+        if isinstance(node, ast.FunctionDef):
+            source = "\n".join(lines[node.lineno - 1: node.end_lineno])
+            if (args := _marked(node, "base")) is not None:
+                bases[args[0]] = source
+            if (args := _marked(node, kind)) is None:
                 continue
-            for dec in node.decorator_list:
-                if isinstance(dec, ast.Call) and getattr(dec.func, "id", "") == kind:
-                    args = [ast.literal_eval(a) for a in dec.args]
-                    if node.name != args[0]:
-                        raise ValueError(f"{path}:{node.lineno}: def {node.name} is marked as {args[0]}")
-                    entries.append(Entry(
-                        kind=kind,
-                        module=path.stem,
-                        function=args[0],
-                        id=args[1],
-                        says=args[2] if len(args) > 2 else "",
-                        source="\n".join(lines[node.lineno - 1: node.end_lineno]),
-                    ))
+            if node.name != args[0]:
+                raise ValueError(f"{where}: def {node.name} is marked as {args[0]}")
+        elif (kind == "mistake" and isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+              and getattr(node.value.func, "id", "") == "variant"):
+            args = _literal_args(node.value)
+            if args[0] not in bases:
+                raise ValueError(f"{where}: variant of {args[0]} before any @base({args[0]!r})")
+            source = apply_changes(bases[args[0]], args.pop(), where)
+        else:
+            continue
+        entries.append(Entry(kind=kind, module=path.stem, function=args[0], id=args[1],
+                             says=args[2] if len(args) > 2 else "", source=source))
+    return entries
+
+
+def _entries(kind: str) -> list[Entry]:
+    entries = [e for path in sorted((CATALOGUE / f"{kind}s").glob("ex*.py")) for e in _read(path, kind)]
     names = [e.name for e in entries]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate {kind} ids in the catalogue")

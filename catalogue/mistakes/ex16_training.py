@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 from solutions.ex16_training import (
     AdamState,
     DecoderLayerParams,
@@ -296,43 +296,8 @@ def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=N
 # --- loss_and_grads --------------------------------------------------------------------------------
 
 
-@mistake("loss_and_grads", "no_teacher_forcing_shift",
-         "teacher forcing: the decoder reads tgt[:, :-1] and predicts tgt[:, 1:], the NEXT token; reading "
-         "and predicting tgt itself only teaches it to copy")
-def loss_and_grads(src_tokens, tgt_tokens, params):
-    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
-        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
-    c = params.config
-    src_mask = padding_mask(src_tokens, c.pad_id)
-    tgt_mask = decoder_self_mask(tgt_tokens, c.pad_id)  # mistake: no_teacher_forcing_shift
-    xs = [embed(src_tokens, params.src_embed)]
-    for layer in params.encoder:
-        xs.append(encoder_layer(xs[-1], layer, src_mask))
-    memory = xs.pop()
-    ys = [embed(tgt_tokens, params.tgt_embed)]  # mistake: no_teacher_forcing_shift
-    for layer in params.decoder:
-        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    # mistake: no_teacher_forcing_shift
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_tokens, c.pad_id)
-    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
-    dmemory = np.zeros_like(memory)
-    decoder = []
-    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
-        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
-        dmemory += dmem
-        decoder.insert(0, d_layer)
-    dx, encoder = dmemory, []
-    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
-        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
-        encoder.insert(0, d_layer)
-    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
-                                   # mistake: no_teacher_forcing_shift
-                                   _embed_backward(dy, tgt_tokens, params.tgt_embed), encoder, decoder,
-                                   dW_out, db_out)
-
-
-@mistake("loss_and_grads", "padding_scored",
-         "positions whose target is padding must not count: cross_entropy(..., ignore_id=pad_id)")
+# The mistakes of loss_and_grads are this correct version with a line or two changed.
+@base("loss_and_grads")
 def loss_and_grads(src_tokens, tgt_tokens, params):
     if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
         raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
@@ -347,7 +312,7 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
     ys = [embed(tgt_in, params.tgt_embed)]
     for layer in params.decoder:
         ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out)  # mistake: padding_scored
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
     dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
     dmemory = np.zeros_like(memory)
     decoder = []
@@ -364,211 +329,78 @@ def loss_and_grads(src_tokens, tgt_tokens, params):
                                    dW_out, db_out)
 
 
-@mistake("loss_and_grads", "embedding_gradient_without_sqrt_D",
-         "the embedding is table[tokens] * sqrt(D) + PE, so its gradient is dx * sqrt(D) added into the rows")
-def loss_and_grads(src_tokens, tgt_tokens, params):
-    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
-        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
-    c = params.config
-    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
-    src_mask = padding_mask(src_tokens, c.pad_id)
-    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
-    xs = [embed(src_tokens, params.src_embed)]
-    for layer in params.encoder:
-        xs.append(encoder_layer(xs[-1], layer, src_mask))
-    memory = xs.pop()
-    ys = [embed(tgt_in, params.tgt_embed)]
-    for layer in params.decoder:
-        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
-    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
-    dmemory = np.zeros_like(memory)
-    decoder = []
-    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
-        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
-        dmemory += dmem
-        decoder.insert(0, d_layer)
-    dx, encoder = dmemory, []
-    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
-        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
-        encoder.insert(0, d_layer)
-    d_src, d_tgt = np.zeros_like(params.src_embed), np.zeros_like(params.tgt_embed)
-    np.add.at(d_src, src_tokens, dx)  # mistake: embedding_gradient_without_sqrt_D
-    np.add.at(d_tgt, tgt_in, dy)
-    return loss, TransformerParams(c, d_src, d_tgt, encoder, decoder, dW_out, db_out)
+variant("loss_and_grads", "no_teacher_forcing_shift",
+        "teacher forcing: the decoder reads tgt[:, :-1] and predicts tgt[:, 1:], the NEXT token; reading "
+        "and predicting tgt itself only teaches it to copy",
+        {"tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]": "# mistake: no_teacher_forcing_shift",
+         "tgt_mask = decoder_self_mask(tgt_in, c.pad_id)":
+         "tgt_mask = decoder_self_mask(tgt_tokens, c.pad_id)",
+         "ys = [embed(tgt_in, params.tgt_embed)]": "ys = [embed(tgt_tokens, params.tgt_embed)]",
+         "loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)":
+         "loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_tokens, c.pad_id)",
+         "_embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,":
+         "_embed_backward(dy, tgt_tokens, params.tgt_embed), encoder, decoder,"})
 
 
-@mistake("loss_and_grads", "embedding_gradient_fancy_index",
-         "grad[tokens] += dx keeps only ONE of the updates of a token that occurs twice: use "
-         "np.add.at(grad, tokens, dx * sqrt(D)), which adds them all")
-def loss_and_grads(src_tokens, tgt_tokens, params):
-    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
-        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
-    c = params.config
-    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
-    src_mask = padding_mask(src_tokens, c.pad_id)
-    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
-    xs = [embed(src_tokens, params.src_embed)]
-    for layer in params.encoder:
-        xs.append(encoder_layer(xs[-1], layer, src_mask))
-    memory = xs.pop()
-    ys = [embed(tgt_in, params.tgt_embed)]
-    for layer in params.decoder:
-        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
-    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
-    dmemory = np.zeros_like(memory)
-    decoder = []
-    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
-        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
-        dmemory += dmem
-        decoder.insert(0, d_layer)
-    dx, encoder = dmemory, []
-    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
-        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
-        encoder.insert(0, d_layer)
-    d_src, d_tgt = np.zeros_like(params.src_embed), np.zeros_like(params.tgt_embed)
-    d_src[src_tokens] += dx * math.sqrt(c.d_model)  # mistake: embedding_gradient_fancy_index
-    d_tgt[tgt_in] += dy * math.sqrt(c.d_model)
-    return loss, TransformerParams(c, d_src, d_tgt, encoder, decoder, dW_out, db_out)
+variant("loss_and_grads", "padding_scored",
+        "positions whose target is padding must not count: cross_entropy(..., ignore_id=pad_id)",
+        {"loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)":
+         "# mistake: padding_scored\n"
+         "loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out)"})
 
 
-@mistake("loss_and_grads", "memory_gradient_overwritten",
-         "every decoder layer reads the memory: dmemory is the SUM of their gradients (dmemory += dmem), "
-         "you kept only one layer's")
-def loss_and_grads(src_tokens, tgt_tokens, params):
-    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
-        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
-    c = params.config
-    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
-    src_mask = padding_mask(src_tokens, c.pad_id)
-    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
-    xs = [embed(src_tokens, params.src_embed)]
-    for layer in params.encoder:
-        xs.append(encoder_layer(xs[-1], layer, src_mask))
-    memory = xs.pop()
-    ys = [embed(tgt_in, params.tgt_embed)]
-    for layer in params.decoder:
-        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
-    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
-    dmemory = np.zeros_like(memory)
-    decoder = []
-    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
-        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
-        dmemory = dmem  # mistake: memory_gradient_overwritten
-        decoder.insert(0, d_layer)
-    dx, encoder = dmemory, []
-    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
-        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
-        encoder.insert(0, d_layer)
-    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
-                                   _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,
-                                   dW_out, db_out)
+variant("loss_and_grads", "embedding_gradient_without_sqrt_D",
+        "the embedding is table[tokens] * sqrt(D) + PE, so its gradient is dx * sqrt(D) added into the rows",
+        {"return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),\n"
+         "_embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,\n"
+         "dW_out, db_out)":
+         "d_src, d_tgt = np.zeros_like(params.src_embed), np.zeros_like(params.tgt_embed)\n"
+         "# mistake: embedding_gradient_without_sqrt_D\n"
+         "np.add.at(d_src, src_tokens, dx)\n"
+         "np.add.at(d_tgt, tgt_in, dy)\n"
+         "return loss, TransformerParams(c, d_src, d_tgt, encoder, decoder, dW_out, db_out)"})
 
 
-@mistake("loss_and_grads", "encoder_backward_at_layer_outputs",
-         "each encoder layer's backward needs that layer's INPUT (the previous layer's output, the "
-         "embedding for the first), not its output: keep the inputs in the forward pass")
-def loss_and_grads(src_tokens, tgt_tokens, params):
-    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
-        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
-    c = params.config
-    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
-    src_mask = padding_mask(src_tokens, c.pad_id)
-    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
-    xs = [embed(src_tokens, params.src_embed)]
-    for layer in params.encoder:
-        xs.append(encoder_layer(xs[-1], layer, src_mask))
-    memory = xs[-1]  # mistake: encoder_backward_at_layer_outputs
-    ys = [embed(tgt_in, params.tgt_embed)]
-    for layer in params.decoder:
-        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
-    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
-    dmemory = np.zeros_like(memory)
-    decoder = []
-    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
-        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
-        dmemory += dmem
-        decoder.insert(0, d_layer)
-    dx, encoder = dmemory, []
-    # mistake: encoder_backward_at_layer_outputs
-    for layer, x in zip(reversed(params.encoder), reversed(xs[1:]), strict=True):
-        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
-        encoder.insert(0, d_layer)
-    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
-                                   _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,
-                                   dW_out, db_out)
+variant("loss_and_grads", "embedding_gradient_fancy_index",
+        "grad[tokens] += dx keeps only ONE of the updates of a token that occurs twice: use "
+        "np.add.at(grad, tokens, dx * sqrt(D)), which adds them all",
+        {"return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),\n"
+         "_embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,\n"
+         "dW_out, db_out)":
+         "d_src, d_tgt = np.zeros_like(params.src_embed), np.zeros_like(params.tgt_embed)\n"
+         "# mistake: embedding_gradient_fancy_index\n"
+         "d_src[src_tokens] += dx * math.sqrt(c.d_model)\n"
+         "d_tgt[tgt_in] += dy * math.sqrt(c.d_model)\n"
+         "return loss, TransformerParams(c, d_src, d_tgt, encoder, decoder, dW_out, db_out)"})
 
 
-@mistake("loss_and_grads", "source_mask_dropped_in_backward",
-         "the encoder's backward needs the source padding mask of its forward pass: pass src_mask to "
-         "encoder_layer_backward")
-def loss_and_grads(src_tokens, tgt_tokens, params):
-    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
-        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
-    c = params.config
-    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
-    src_mask = padding_mask(src_tokens, c.pad_id)
-    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
-    xs = [embed(src_tokens, params.src_embed)]
-    for layer in params.encoder:
-        xs.append(encoder_layer(xs[-1], layer, src_mask))
-    memory = xs.pop()
-    ys = [embed(tgt_in, params.tgt_embed)]
-    for layer in params.decoder:
-        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
-    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
-    dmemory = np.zeros_like(memory)
-    decoder = []
-    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
-        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
-        dmemory += dmem
-        decoder.insert(0, d_layer)
-    dx, encoder = dmemory, []
-    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
-        dx, d_layer = encoder_layer_backward(dx, x, layer)  # mistake: source_mask_dropped_in_backward
-        encoder.insert(0, d_layer)
-    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
-                                   _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,
-                                   dW_out, db_out)
+variant("loss_and_grads", "memory_gradient_overwritten",
+        "every decoder layer reads the memory: dmemory is the SUM of their gradients (dmemory += dmem), "
+        "you kept only one layer's",
+        {"dmemory += dmem": "dmemory = dmem  # mistake: memory_gradient_overwritten"})
 
 
-@mistake("loss_and_grads", "target_embedding_rows_of_the_outputs",
-         "the decoder embedded tgt[:, :-1] (what it reads): add its input gradient into those rows, not "
-         "into the rows of tgt[:, 1:]")
-def loss_and_grads(src_tokens, tgt_tokens, params):
-    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
-        raise ValueError(f"tgt_tokens must be [B, T_tgt] with T_tgt >= 2, got {np.shape(tgt_tokens)}")
-    c = params.config
-    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
-    src_mask = padding_mask(src_tokens, c.pad_id)
-    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
-    xs = [embed(src_tokens, params.src_embed)]
-    for layer in params.encoder:
-        xs.append(encoder_layer(xs[-1], layer, src_mask))
-    memory = xs.pop()
-    ys = [embed(tgt_in, params.tgt_embed)]
-    for layer in params.decoder:
-        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
-    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
-    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
-    dmemory = np.zeros_like(memory)
-    decoder = []
-    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
-        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
-        dmemory += dmem
-        decoder.insert(0, d_layer)
-    dx, encoder = dmemory, []
-    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
-        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
-        encoder.insert(0, d_layer)
-    return loss, TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
-                                   # mistake: target_embedding_rows_of_the_outputs
-                                   _embed_backward(dy, tgt_out, params.tgt_embed), encoder, decoder,
-                                   dW_out, db_out)
+variant("loss_and_grads", "encoder_backward_at_layer_outputs",
+        "each encoder layer's backward needs that layer's INPUT (the previous layer's output, the "
+        "embedding for the first), not its output: keep the inputs in the forward pass",
+        {"memory = xs.pop()": "memory = xs[-1]  # mistake: encoder_backward_at_layer_outputs",
+         "for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):":
+         "for layer, x in zip(reversed(params.encoder), reversed(xs[1:]), strict=True):"})
+
+
+variant("loss_and_grads", "source_mask_dropped_in_backward",
+        "the encoder's backward needs the source padding mask of its forward pass: pass src_mask to "
+        "encoder_layer_backward",
+        {"dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)":
+         "dx, d_layer = encoder_layer_backward(dx, x, layer)  # mistake: source_mask_dropped_in_backward"})
+
+
+variant("loss_and_grads", "target_embedding_rows_of_the_outputs",
+        "the decoder embedded tgt[:, :-1] (what it reads): add its input gradient into those rows, not "
+        "into the rows of tgt[:, 1:]",
+        {"_embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder,":
+         "# mistake: target_embedding_rows_of_the_outputs\n"
+         "_embed_backward(dy, tgt_out, params.tgt_embed), encoder, decoder,"})
 
 
 # --- adam_init -------------------------------------------------------------------------------------
