@@ -74,7 +74,18 @@ def course_problems() -> list[str]:
         if len(e.hints) < 1:
             problems.append(f"{e.id}: no hints in info.toml")
         problems += requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
-    return problems + readme_problems(course) + rules_problems(course)
+    return problems + readme_problems(course) + rules_problems(course) + mistake_mark_problems()
+
+
+MISTAKE_MARK = "# mistake:"
+
+
+def mistake_mark_problems() -> list[str]:
+    """Every catalogued mistake marks the line or lines where it goes wrong with a comment."""
+    from catalogue.entries import mistakes
+
+    return [f"catalogue/mistakes/{m.module}.py: {m.function} ({m.id}) marks no line with '{MISTAKE_MARK}'"
+            for m in mistakes() if MISTAKE_MARK not in m.source]
 
 
 RULES = ROOT / "docs" / "API.md"
