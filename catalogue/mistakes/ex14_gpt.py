@@ -9,7 +9,7 @@ cumulative probability exceeds ``u``.
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 from solutions.ex14_gpt import causal_mask, embed, encoder_layer, gpt_forward, softmax
 
 # --- gpt_forward -------------------------------------------------------------------------------------
@@ -125,76 +125,12 @@ def gpt_forward(tokens, params):
 # --- sample ------------------------------------------------------------------------------------------
 
 
-@mistake("sample", "temperature_multiplied",
-         "you multiply the logits by the temperature: divide them, softmax(logits / temperature), so "
-         "that a temperature below 1 sharpens the distribution and above 1 flattens it")
+# The mistakes of sample below are this correct version with a line or two changed.
+@base("sample")
 def sample(params, prompt, steps, rng, temperature=1.0):
     tokens = prompt.astype(np.int64)
     for _ in range(steps):
         logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits * temperature), axis=-1)  # mistake: temperature_multiplied
-            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
-
-
-@mistake("sample", "temperature_ignored",
-         "your samples do not depend on the temperature: draw from softmax(logits[:, -1] / temperature)")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits), axis=-1)  # mistake: temperature_ignored
-            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
-
-
-@mistake("sample", "temperature_as_power",
-         "you raise the probabilities to the power 1/temperature and draw without normalising them "
-         "again: divide the LOGITS by the temperature, then softmax (the result sums to one)")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits) ** (1 / temperature), axis=-1)  # mistake: temperature_as_power
-            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
-
-
-@mistake("sample", "probabilities_divided",
-         "you divide the probabilities by the temperature (they no longer sum to one): divide the "
-         "logits, softmax(logits / temperature)")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits) / temperature, axis=-1)  # mistake: probabilities_divided
-            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
-
-
-@mistake("sample", "first_position_logits",
-         "you draw from the first position's logits, which only saw the first token: the next token "
-         "is predicted by the LAST position, logits[:, -1]")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, 0]  # mistake: first_position_logits
         if temperature == 0:
             next_token = np.argmax(logits, axis=-1)
         else:
@@ -202,6 +138,41 @@ def sample(params, prompt, steps, rng, temperature=1.0):
             next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
     return tokens
+
+
+variant("sample", "temperature_multiplied",
+        "you multiply the logits by the temperature: divide them, softmax(logits / temperature), so "
+        "that a temperature below 1 sharpens the distribution and above 1 flattens it",
+        {"cdf = np.cumsum(softmax(logits / temperature), axis=-1)":
+         "cdf = np.cumsum(softmax(logits * temperature), axis=-1)  # mistake: temperature_multiplied"})
+
+
+variant("sample", "temperature_ignored",
+        "your samples do not depend on the temperature: draw from softmax(logits[:, -1] / "
+        "temperature)",
+        {"cdf = np.cumsum(softmax(logits / temperature), axis=-1)":
+         "cdf = np.cumsum(softmax(logits), axis=-1)  # mistake: temperature_ignored"})
+
+
+variant("sample", "temperature_as_power",
+        "you raise the probabilities to the power 1/temperature and draw without normalising them "
+        "again: divide the LOGITS by the temperature, then softmax (the result sums to one)",
+        {"cdf = np.cumsum(softmax(logits / temperature), axis=-1)":
+         "cdf = np.cumsum(softmax(logits) ** (1 / temperature), axis=-1)  # mistake: temperature_as_power"})
+
+
+variant("sample", "probabilities_divided",
+        "you divide the probabilities by the temperature (they no longer sum to one): divide the "
+        "logits, softmax(logits / temperature)",
+        {"cdf = np.cumsum(softmax(logits / temperature), axis=-1)":
+         "cdf = np.cumsum(softmax(logits) / temperature, axis=-1)  # mistake: probabilities_divided"})
+
+
+variant("sample", "first_position_logits",
+        "you draw from the first position's logits, which only saw the first token: the next token is "
+        "predicted by the LAST position, logits[:, -1]",
+        {"logits = gpt_forward(tokens, params)[:, -1]":
+         "logits = gpt_forward(tokens, params)[:, 0]  # mistake: first_position_logits"})
 
 
 @mistake("sample", "always_greedy",
@@ -215,51 +186,23 @@ def sample(params, prompt, steps, rng, temperature=1.0):
     return tokens
 
 
-@mistake("sample", "softmax_over_batch",
-         "your softmax normalises over the batch (axis 0): the probabilities of one row are over the "
-         "vocabulary, softmax(logits[:, -1] / temperature, axis=-1)")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits / temperature, axis=0), axis=-1)  # mistake: softmax_over_batch
-            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
+variant("sample", "softmax_over_batch",
+        "your softmax normalises over the batch (axis 0): the probabilities of one row are over the "
+        "vocabulary, softmax(logits[:, -1] / temperature, axis=-1)",
+        {"cdf = np.cumsum(softmax(logits / temperature), axis=-1)":
+         "cdf = np.cumsum(softmax(logits / temperature, axis=0), axis=-1)  # mistake: softmax_over_batch"})
 
 
-@mistake("sample", "not_fed_back",
-         "every step runs the model on the prompt alone: append each new token and run the model on "
-         "everything so far, as forecast feeds its predictions back in exercise 01")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(prompt, params)[:, -1]  # mistake: not_fed_back
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
-            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
+variant("sample", "not_fed_back",
+        "every step runs the model on the prompt alone: append each new token and run the model on "
+        "everything so far, as forecast feeds its predictions back in exercise 01",
+        {"logits = gpt_forward(tokens, params)[:, -1]":
+         "logits = gpt_forward(prompt, params)[:, -1]  # mistake: not_fed_back"})
 
 
-@mistake("sample", "prompt_dropped",
-         "you return only the new tokens: the result starts with the prompt, [B, T_prompt + steps]")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
-            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens[:, prompt.shape[1]:]  # mistake: prompt_dropped
+variant("sample", "prompt_dropped",
+        "you return only the new tokens: the result starts with the prompt, [B, T_prompt + steps]",
+        {"return tokens": "return tokens[:, prompt.shape[1]:]  # mistake: prompt_dropped"})
 
 
 @mistake("sample", "uniform_draw",
@@ -278,71 +221,37 @@ def sample(params, prompt, steps, rng, temperature=1.0):
     return tokens
 
 
-@mistake("sample", "fresh_generator",
-         "you create a new generator inside sample (np.random.default_rng(...)), so the `rng` you were "
-         "given is ignored: draw from `rng` itself")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    rng = np.random.default_rng(0)  # mistake: fresh_generator
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
-            next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
+variant("sample", "fresh_generator",
+        "you create a new generator inside sample (np.random.default_rng(...)), so the `rng` you were "
+        "given is ignored: draw from `rng` itself",
+        {"tokens = prompt.astype(np.int64)":
+         "tokens = prompt.astype(np.int64)\n"
+         "rng = np.random.default_rng(0)  # mistake: fresh_generator"})
 
 
-@mistake("sample", "global_numpy_random",
-         "you draw from numpy's global generator (np.random.random / np.random.choice): draw from the "
-         "`rng` argument, so that the same generator state gives the same tokens")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
-            # mistake: global_numpy_random
-            next_token = np.argmax(cdf > np.random.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
+variant("sample", "global_numpy_random",
+        "you draw from numpy's global generator (np.random.random / np.random.choice): draw from the "
+        "`rng` argument, so that the same generator state gives the same tokens",
+        {"next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)":
+         "# mistake: global_numpy_random\n"
+         "next_token = np.argmax(cdf > np.random.random(len(tokens))[:, None], axis=-1)"})
 
 
-@mistake("sample", "one_draw_for_the_batch",
-         "you draw one random number for the whole batch (rng.random()), so rows with the same "
-         "distribution always pick the same token: draw one per row, rng.random(B)")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            cdf = np.cumsum(softmax(logits / temperature), axis=-1)
-            next_token = np.argmax(cdf > rng.random(), axis=-1)  # mistake: one_draw_for_the_batch
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
+variant("sample", "one_draw_for_the_batch",
+        "you draw one random number for the whole batch (rng.random()), so rows with the same "
+        "distribution always pick the same token: draw one per row, rng.random(B)",
+        {"next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)":
+         "next_token = np.argmax(cdf > rng.random(), axis=-1)  # mistake: one_draw_for_the_batch"})
 
 
-@mistake("sample", "cdf_shifted",
-         "your inverse CDF is off by one token (you compare u with the cumulative sum BEFORE each "
-         "token): token v is drawn when cumsum(p)[v - 1] <= u < cumsum(p)[v]")
-def sample(params, prompt, steps, rng, temperature=1.0):
-    tokens = prompt.astype(np.int64)
-    for _ in range(steps):
-        logits = gpt_forward(tokens, params)[:, -1]
-        if temperature == 0:
-            next_token = np.argmax(logits, axis=-1)
-        else:
-            p = softmax(logits / temperature)  # mistake: cdf_shifted
-            before = np.cumsum(p, axis=-1) - p
-            next_token = np.argmax(before > rng.random(len(tokens))[:, None], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-    return tokens
+variant("sample", "cdf_shifted",
+        "your inverse CDF is off by one token (you compare u with the cumulative sum BEFORE each "
+        "token): token v is drawn when cumsum(p)[v - 1] <= u < cumsum(p)[v]",
+        {"cdf = np.cumsum(softmax(logits / temperature), axis=-1)\n"
+         "next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)":
+         "p = softmax(logits / temperature)  # mistake: cdf_shifted\n"
+         "before = np.cumsum(p, axis=-1) - p\n"
+         "next_token = np.argmax(before > rng.random(len(tokens))[:, None], axis=-1)"})
 
 
 @mistake("sample", "zero_temperature_divides",
