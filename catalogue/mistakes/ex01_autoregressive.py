@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 
 
 @mistake("lag_matrix", "reversed_lags",
@@ -178,9 +178,8 @@ def forecast(history, c, phi, steps):
     return np.array(values[len(history):], dtype=np.float64)  # mistake: float64_result
 
 
-@mistake("simulate_ar", "keeps_burn_in",
-         "you return the FIRST n values, which still remember the start from zeros: "
-         "drop the first burn_in values and return the last n")
+# The correct function that the variants below change.
+@base("simulate_ar")
 def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     if n < 0 or burn_in < 0 or noise_std < 0:
         raise ValueError("n, burn_in and noise_std must be >= 0")
@@ -189,20 +188,19 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     y = np.zeros(p + burn_in + n)
     for t in range(p, p + burn_in + n):
         y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]
-    return y[p: p + n]  # mistake: keeps_burn_in
-
-
-@mistake("simulate_ar", "ignores_noise_std",
-         "your noise always has standard deviation 1: multiply the standard normal draws by noise_std")
-def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
-    if n < 0 or burn_in < 0 or noise_std < 0:
-        raise ValueError("n, burn_in and noise_std must be >= 0")
-    p = len(phi)
-    eps = rng.standard_normal(burn_in + n)  # mistake: ignores_noise_std
-    y = np.zeros(p + burn_in + n)
-    for t in range(p, p + burn_in + n):
-        y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]
     return y[p + burn_in:]
+
+
+variant("simulate_ar", "keeps_burn_in",
+        "you return the FIRST n values, which still remember the start from zeros: drop the first "
+        "burn_in values and return the last n",
+        {"return y[p + burn_in:]": "return y[p: p + n]  # mistake: keeps_burn_in"})
+
+
+variant("simulate_ar", "ignores_noise_std",
+        "your noise always has standard deviation 1: multiply the standard normal draws by noise_std",
+        {"eps = noise_std * rng.standard_normal(burn_in + n)":
+         "eps = rng.standard_normal(burn_in + n)  # mistake: ignores_noise_std"})
 
 
 @mistake("simulate_ar", "noise_outside_recursion",
@@ -233,41 +231,19 @@ def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
     return c + y[p + burn_in:]
 
 
-@mistake("simulate_ar", "reversed_lags",
-         "your recursion multiplies phi with the window oldest first: phi[0] must weigh y[t-1]")
-def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
-    if n < 0 or burn_in < 0 or noise_std < 0:
-        raise ValueError("n, burn_in and noise_std must be >= 0")
-    p = len(phi)
-    eps = noise_std * rng.standard_normal(burn_in + n)
-    y = np.zeros(p + burn_in + n)
-    for t in range(p, p + burn_in + n):
-        y[t] = c + phi @ y[t - p: t] + eps[t - p]  # mistake: reversed_lags
-    return y[p + burn_in:]
+variant("simulate_ar", "reversed_lags",
+        "your recursion multiplies phi with the window oldest first: phi[0] must weigh y[t-1]",
+        {"y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]":
+         "y[t] = c + phi @ y[t - p: t] + eps[t - p]  # mistake: reversed_lags"})
 
 
-@mistake("simulate_ar", "negative_slice_at_n_0",
-         "you return y[-n:], which is the WHOLE array when n = 0: slice from the start, y[len(y) - n:]")
-def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
-    if n < 0 or burn_in < 0 or noise_std < 0:
-        raise ValueError("n, burn_in and noise_std must be >= 0")
-    p = len(phi)
-    eps = noise_std * rng.standard_normal(burn_in + n)
-    y = np.zeros(p + burn_in + n)
-    for t in range(p, p + burn_in + n):
-        y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]
-    return y[-n:]  # mistake: negative_slice_at_n_0
+variant("simulate_ar", "negative_slice_at_n_0",
+        "you return y[-n:], which is the WHOLE array when n = 0: slice from the start, y[len(y) - n:]",
+        {"return y[p + burn_in:]": "return y[-n:]  # mistake: negative_slice_at_n_0"})
 
 
-@mistake("simulate_ar", "global_random_state",
-         "you draw the noise from np.random instead of the generator `rng` you were given: "
-         "the series cannot be reproduced from its seed; use rng.standard_normal")
-def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
-    if n < 0 or burn_in < 0 or noise_std < 0:
-        raise ValueError("n, burn_in and noise_std must be >= 0")
-    p = len(phi)
-    eps = noise_std * np.random.standard_normal(burn_in + n)  # mistake: global_random_state
-    y = np.zeros(p + burn_in + n)
-    for t in range(p, p + burn_in + n):
-        y[t] = c + phi @ y[t - p: t][::-1] + eps[t - p]
-    return y[p + burn_in:]
+variant("simulate_ar", "global_random_state",
+        "you draw the noise from np.random instead of the generator `rng` you were given: the series "
+        "cannot be reproduced from its seed; use rng.standard_normal",
+        {"eps = noise_std * rng.standard_normal(burn_in + n)":
+         "eps = noise_std * np.random.standard_normal(burn_in + n)  # mistake: global_random_state"})

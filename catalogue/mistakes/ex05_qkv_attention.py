@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 from solutions.ex02_softmax import softmax  # in scope in the reference module too
 
 
@@ -26,62 +26,51 @@ def project_qkv(X, W_q, W_k, W_v):
     return X @ W_q, X @ W_q, X @ W_v
 
 
-@mistake("scaled_dot_product_attention", "no_scaling",
-         "the scores are not divided by sqrt(d_k): with wide keys the softmax saturates on one key; "
-         "use softmax(Q K^T / sqrt(d_k))")
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ np.swapaxes(K, -1, -2)  # mistake: no_scaling
-    if mask is not None:
-        allowed = np.broadcast_to(mask, scores.shape)
-        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
-        weights = np.where(allowed, softmax(scores, axis=-1), 0)
-    else:
-        weights = softmax(scores, axis=-1)
-    return weights @ V, weights
-
-
-@mistake("scaled_dot_product_attention", "divide_by_d_k",
-         "you divide the scores by d_k: the paper divides by sqrt(d_k), the standard deviation of q.k")
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    d_k = Q.shape[-1]
-    scores = Q @ np.swapaxes(K, -1, -2) / d_k  # mistake: divide_by_d_k
-    if mask is not None:
-        allowed = np.broadcast_to(mask, scores.shape)
-        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
-        weights = np.where(allowed, softmax(scores, axis=-1), 0)
-    else:
-        weights = softmax(scores, axis=-1)
-    return weights @ V, weights
-
-
-@mistake("scaled_dot_product_attention", "sqrt_of_value_width",
-         "you scale by the square root of V's width d_v: d_k is the width of the queries and keys, "
-         "Q.shape[-1]")
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    d = V.shape[-1]  # mistake: sqrt_of_value_width
-    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(d)
-    if mask is not None:
-        allowed = np.broadcast_to(mask, scores.shape)
-        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
-        weights = np.where(allowed, softmax(scores, axis=-1), 0)
-    else:
-        weights = softmax(scores, axis=-1)
-    return weights @ V, weights
-
-
-@mistake("scaled_dot_product_attention", "softmax_over_queries",
-         "your softmax normalises over the queries (axis=-2): each query's weights over the keys "
-         "(axis=-1) must sum to one")
+# The correct function that the variants below change.
+@base("scaled_dot_product_attention")
 def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
     if mask is not None:
         allowed = np.broadcast_to(mask, scores.shape)
-        # mistake: softmax_over_queries
-        scores = np.where(allowed.any(-2, keepdims=True), np.where(allowed, scores, -np.inf), 0)
-        weights = np.where(allowed, softmax(scores, axis=-2), 0)
+        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
+        weights = np.where(allowed, softmax(scores, axis=-1), 0)
     else:
-        weights = softmax(scores, axis=-2)  # mistake: softmax_over_queries
+        weights = softmax(scores, axis=-1)
     return weights @ V, weights
+
+
+variant("scaled_dot_product_attention", "no_scaling",
+        "the scores are not divided by sqrt(d_k): with wide keys the softmax saturates on one key; "
+        "use softmax(Q K^T / sqrt(d_k))",
+        {"scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])":
+         "scores = Q @ np.swapaxes(K, -1, -2)  # mistake: no_scaling"})
+
+
+variant("scaled_dot_product_attention", "divide_by_d_k",
+        "you divide the scores by d_k: the paper divides by sqrt(d_k), the standard deviation of q.k",
+        {"scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])":
+         "d_k = Q.shape[-1]\n"
+         "scores = Q @ np.swapaxes(K, -1, -2) / d_k  # mistake: divide_by_d_k"})
+
+
+variant("scaled_dot_product_attention", "sqrt_of_value_width",
+        "you scale by the square root of V's width d_v: d_k is the width of the queries and keys, "
+        "Q.shape[-1]",
+        {"scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])":
+         "d = V.shape[-1]  # mistake: sqrt_of_value_width\n"
+         "scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(d)"})
+
+
+variant("scaled_dot_product_attention", "softmax_over_queries",
+        "your softmax normalises over the queries (axis=-2): each query's weights over the keys "
+        "(axis=-1) must sum to one",
+        {"scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)\n"
+         "weights = np.where(allowed, softmax(scores, axis=-1), 0)":
+         "# mistake: softmax_over_queries\n"
+         "scores = np.where(allowed.any(-2, keepdims=True), np.where(allowed, scores, -np.inf), 0)\n"
+         "weights = np.where(allowed, softmax(scores, axis=-2), 0)",
+         "weights = softmax(scores, axis=-1)":
+         "weights = softmax(scores, axis=-2)  # mistake: softmax_over_queries"})
 
 
 @mistake("scaled_dot_product_attention", "mask_after_softmax",
@@ -95,17 +84,14 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     return weights @ V, weights
 
 
-@mistake("scaled_dot_product_attention", "mask_inverted",
-         "your mask is inverted: True means 'may attend', so exclude the keys where the mask is False")
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])
-    if mask is not None:
-        blocked = np.broadcast_to(mask, scores.shape)  # mistake: mask_inverted
-        scores = np.where(blocked.all(-1, keepdims=True), 0, np.where(blocked, -np.inf, scores))
-        weights = np.where(blocked, 0, softmax(scores, axis=-1))
-    else:
-        weights = softmax(scores, axis=-1)
-    return weights @ V, weights
+variant("scaled_dot_product_attention", "mask_inverted",
+        "your mask is inverted: True means 'may attend', so exclude the keys where the mask is False",
+        {"allowed = np.broadcast_to(mask, scores.shape)\n"
+         "scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)\n"
+         "weights = np.where(allowed, softmax(scores, axis=-1), 0)":
+         "blocked = np.broadcast_to(mask, scores.shape)  # mistake: mask_inverted\n"
+         "scores = np.where(blocked.all(-1, keepdims=True), 0, np.where(blocked, -np.inf, scores))\n"
+         "weights = np.where(blocked, 0, softmax(scores, axis=-1))"})
 
 
 @mistake("scaled_dot_product_attention", "masked_scores_set_to_zero",
@@ -142,30 +128,16 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     return weights @ V, weights
 
 
-@mistake("scaled_dot_product_attention", "float64_upcast",
-         "float32 inputs give float64 results: np.sqrt(d_k) is a float64 numpy scalar that upcasts the "
-         "array; divide by math.sqrt(d_k) or cast the factor to Q.dtype")
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    d_k = Q.shape[-1]
-    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k)  # mistake: float64_upcast
-    if mask is not None:
-        allowed = np.broadcast_to(mask, scores.shape)
-        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
-        weights = np.where(allowed, softmax(scores, axis=-1), 0)
-    else:
-        weights = softmax(scores, axis=-1)
-    return weights @ V, weights
+variant("scaled_dot_product_attention", "float64_upcast",
+        "float32 inputs give float64 results: np.sqrt(d_k) is a float64 numpy scalar that upcasts the "
+        "array; divide by math.sqrt(d_k) or cast the factor to Q.dtype",
+        {"scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])":
+         "d_k = Q.shape[-1]\n"
+         "scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k)  # mistake: float64_upcast"})
 
 
-@mistake("scaled_dot_product_attention", "K_dot_T",
-         "K.T reverses ALL the axes of a batched K, batch axes included: transpose only the last two "
-         "with np.swapaxes(K, -1, -2)")
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.T / math.sqrt(Q.shape[-1])  # mistake: K_dot_T
-    if mask is not None:
-        allowed = np.broadcast_to(mask, scores.shape)
-        scores = np.where(allowed.any(-1, keepdims=True), np.where(allowed, scores, -np.inf), 0)
-        weights = np.where(allowed, softmax(scores, axis=-1), 0)
-    else:
-        weights = softmax(scores, axis=-1)
-    return weights @ V, weights
+variant("scaled_dot_product_attention", "K_dot_T",
+        "K.T reverses ALL the axes of a batched K, batch axes included: transpose only the last two "
+        "with np.swapaxes(K, -1, -2)",
+        {"scores = Q @ np.swapaxes(K, -1, -2) / math.sqrt(Q.shape[-1])":
+         "scores = Q @ K.T / math.sqrt(Q.shape[-1])  # mistake: K_dot_T"})

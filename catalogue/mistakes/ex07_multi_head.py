@@ -5,7 +5,7 @@ Each replaces the reference function of its name.
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 from solutions.ex05_qkv_attention import scaled_dot_product_attention  # in scope in the reference module
 from solutions.ex07_multi_head import merge_heads, split_heads  # in scope in the reference module
 
@@ -46,22 +46,8 @@ def merge_heads(X):
     return X.transpose(0, 2, 3, 1).reshape(B, T, H * d_k)  # mistake: interleaved_heads
 
 
-@mistake("multi_head_attention", "keys_from_queries",
-         "keys and values are projected from x_q: they come from x_kv (the encoder memory in "
-         "cross-attention), only the queries come from x_q")
-def multi_head_attention(x_q, x_kv, p, mask=None):
-    H = p.num_heads
-    if x_q.shape[-1] % H:
-        raise ValueError("num_heads must divide D")
-    Q = split_heads(x_q @ p.W_q + p.b_q, H)
-    K = split_heads(x_q @ p.W_k + p.b_k, H)  # mistake: keys_from_queries
-    V = split_heads(x_q @ p.W_v + p.b_v, H)
-    heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
-    return merge_heads(heads) @ p.W_o + p.b_o, weights
-
-
-@mistake("multi_head_attention", "no_output_projection",
-         "you return the merged heads without the output projection: out = merge_heads(heads) @ W_o + b_o")
+# The correct function that the variants below change.
+@base("multi_head_attention")
 def multi_head_attention(x_q, x_kv, p, mask=None):
     H = p.num_heads
     if x_q.shape[-1] % H:
@@ -70,63 +56,56 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     K = split_heads(x_kv @ p.W_k + p.b_k, H)
     V = split_heads(x_kv @ p.W_v + p.b_v, H)
     heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
-    return merge_heads(heads), weights  # mistake: no_output_projection
-
-
-@mistake("multi_head_attention", "no_output_bias",
-         "you forgot the output bias: out = merge_heads(heads) @ W_o + b_o")
-def multi_head_attention(x_q, x_kv, p, mask=None):
-    H = p.num_heads
-    if x_q.shape[-1] % H:
-        raise ValueError("num_heads must divide D")
-    Q = split_heads(x_q @ p.W_q + p.b_q, H)
-    K = split_heads(x_kv @ p.W_k + p.b_k, H)
-    V = split_heads(x_kv @ p.W_v + p.b_v, H)
-    heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
-    return merge_heads(heads) @ p.W_o, weights  # mistake: no_output_bias
-
-
-@mistake("multi_head_attention", "no_projection_biases",
-         "you forgot the biases of the projections: Q = x_q W_q + b_q, K = x_kv W_k + b_k, "
-         "V = x_kv W_v + b_v")
-def multi_head_attention(x_q, x_kv, p, mask=None):
-    H = p.num_heads
-    if x_q.shape[-1] % H:
-        raise ValueError("num_heads must divide D")
-    Q = split_heads(x_q @ p.W_q, H)  # mistake: no_projection_biases
-    K = split_heads(x_kv @ p.W_k, H)
-    V = split_heads(x_kv @ p.W_v, H)
-    heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
     return merge_heads(heads) @ p.W_o + p.b_o, weights
 
 
-@mistake("multi_head_attention", "mask_without_head_axis",
-         "the mask [B, T_q, T_k] is passed as it is, so broadcasting lines its batch axis up with the "
-         "heads: give it a head axis, mask[:, None]")
-def multi_head_attention(x_q, x_kv, p, mask=None):
-    H = p.num_heads
-    if x_q.shape[-1] % H:
-        raise ValueError("num_heads must divide D")
-    Q = split_heads(x_q @ p.W_q + p.b_q, H)
-    K = split_heads(x_kv @ p.W_k + p.b_k, H)
-    V = split_heads(x_kv @ p.W_v + p.b_v, H)
-    heads, weights = scaled_dot_product_attention(Q, K, V, mask)  # mistake: mask_without_head_axis
-    return merge_heads(heads) @ p.W_o + p.b_o, weights
+variant("multi_head_attention", "keys_from_queries",
+        "keys and values are projected from x_q: they come from x_kv (the encoder memory in "
+        "cross-attention), only the queries come from x_q",
+        {"K = split_heads(x_kv @ p.W_k + p.b_k, H)\n"
+         "V = split_heads(x_kv @ p.W_v + p.b_v, H)":
+         "K = split_heads(x_q @ p.W_k + p.b_k, H)  # mistake: keys_from_queries\n"
+         "V = split_heads(x_q @ p.W_v + p.b_v, H)"})
 
 
-@mistake("multi_head_attention", "mask_head_axis_misplaced",
-         "mask[:, :, None] puts the new axis between the queries and the keys: the head axis goes "
-         "right after the batch, mask[:, None] gives [B, 1, T_q, T_k]")
-def multi_head_attention(x_q, x_kv, p, mask=None):
-    H = p.num_heads
-    if x_q.shape[-1] % H:
-        raise ValueError("num_heads must divide D")
-    Q = split_heads(x_q @ p.W_q + p.b_q, H)
-    K = split_heads(x_kv @ p.W_k + p.b_k, H)
-    V = split_heads(x_kv @ p.W_v + p.b_v, H)
-    # mistake: mask_head_axis_misplaced
-    heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, :, None])
-    return merge_heads(heads) @ p.W_o + p.b_o, weights
+variant("multi_head_attention", "no_output_projection",
+        "you return the merged heads without the output projection: out = merge_heads(heads) @ W_o + "
+        "b_o",
+        {"return merge_heads(heads) @ p.W_o + p.b_o, weights":
+         "return merge_heads(heads), weights  # mistake: no_output_projection"})
+
+
+variant("multi_head_attention", "no_output_bias",
+        "you forgot the output bias: out = merge_heads(heads) @ W_o + b_o",
+        {"return merge_heads(heads) @ p.W_o + p.b_o, weights":
+         "return merge_heads(heads) @ p.W_o, weights  # mistake: no_output_bias"})
+
+
+variant("multi_head_attention", "no_projection_biases",
+        "you forgot the biases of the projections: Q = x_q W_q + b_q, K = x_kv W_k + b_k, V = x_kv "
+        "W_v + b_v",
+        {"Q = split_heads(x_q @ p.W_q + p.b_q, H)\n"
+         "K = split_heads(x_kv @ p.W_k + p.b_k, H)\n"
+         "V = split_heads(x_kv @ p.W_v + p.b_v, H)":
+         "Q = split_heads(x_q @ p.W_q, H)  # mistake: no_projection_biases\n"
+         "K = split_heads(x_kv @ p.W_k, H)\n"
+         "V = split_heads(x_kv @ p.W_v, H)"})
+
+
+variant("multi_head_attention", "mask_without_head_axis",
+        "the mask [B, T_q, T_k] is passed as it is, so broadcasting lines its batch axis up with the "
+        "heads: give it a head axis, mask[:, None]",
+        {"heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])":
+         "heads, weights = scaled_dot_product_attention(Q, K, V, mask)  # mistake: mask_without_head_axis"})
+
+
+variant("multi_head_attention", "mask_head_axis_misplaced",
+        "mask[:, :, None] puts the new axis between the queries and the keys: the head axis goes "
+        "right after the batch, mask[:, None] gives [B, 1, T_q, T_k]",
+        {"heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])":
+         "# mistake: mask_head_axis_misplaced\n"
+         "heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, :, "
+         "None])"})
 
 
 @mistake("multi_head_attention", "scaled_by_sqrt_D",
@@ -175,18 +154,11 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     return merged @ p.W_o + p.b_o, weights
 
 
-@mistake("multi_head_attention", "heads_in_reverse_order",
-         "you concatenate the heads last to first: head h's output belongs in columns h*d_k..(h+1)*d_k "
-         "of the merged array, in head order")
-def multi_head_attention(x_q, x_kv, p, mask=None):
-    H = p.num_heads
-    if x_q.shape[-1] % H:
-        raise ValueError("num_heads must divide D")
-    Q = split_heads(x_q @ p.W_q + p.b_q, H)
-    K = split_heads(x_kv @ p.W_k + p.b_k, H)
-    V = split_heads(x_kv @ p.W_v + p.b_v, H)
-    heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[:, None])
-    return merge_heads(heads[:, ::-1]) @ p.W_o + p.b_o, weights  # mistake: heads_in_reverse_order
+variant("multi_head_attention", "heads_in_reverse_order",
+        "you concatenate the heads last to first: head h's output belongs in columns h*d_k..(h+1)*d_k "
+        "of the merged array, in head order",
+        {"return merge_heads(heads) @ p.W_o + p.b_o, weights":
+         "return merge_heads(heads[:, ::-1]) @ p.W_o + p.b_o, weights  # mistake: heads_in_reverse_order"})
 
 
 @mistake("multi_head_attention", "one_big_head",

@@ -2,86 +2,87 @@
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 
 
-@mistake("layer_norm", "axis_0",
-         "you normalise over axis 0 (across the batch or the tokens): each token's vector is normalised "
-         "on its own, over the last axis: mean and var with axis=-1, keepdims=True")
+# The correct function that the variants below change.
+@base("layer_norm")
 def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=0, keepdims=True)  # mistake: axis_0
-    var = x.var(axis=0, keepdims=True)
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
     return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
 
 
-@mistake("layer_norm", "axis_minus_2",
-         "you normalise over axis -2 (across the tokens of a sequence): layer norm works on each token "
-         "alone, over the last axis (axis=-1)")
-def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-2, keepdims=True)  # mistake: axis_minus_2
-    var = x.var(axis=-2, keepdims=True)
-    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+variant("layer_norm", "axis_0",
+        "you normalise over axis 0 (across the batch or the tokens): each token's vector is "
+        "normalised on its own, over the last axis: mean and var with axis=-1, keepdims=True",
+        {"mean = x.mean(axis=-1, keepdims=True)\n"
+         "var = x.var(axis=-1, keepdims=True)":
+         "mean = x.mean(axis=0, keepdims=True)  # mistake: axis_0\n"
+         "var = x.var(axis=0, keepdims=True)"})
 
 
-@mistake("layer_norm", "unbiased_variance",
-         "you use the unbiased variance (ddof=1, divide by D - 1): layer norm divides by D, np.var's default")
-def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True, ddof=1)  # mistake: unbiased_variance
-    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+variant("layer_norm", "axis_minus_2",
+        "you normalise over axis -2 (across the tokens of a sequence): layer norm works on each token "
+        "alone, over the last axis (axis=-1)",
+        {"mean = x.mean(axis=-1, keepdims=True)\n"
+         "var = x.var(axis=-1, keepdims=True)":
+         "mean = x.mean(axis=-2, keepdims=True)  # mistake: axis_minus_2\n"
+         "var = x.var(axis=-2, keepdims=True)"})
 
 
-@mistake("layer_norm", "eps_outside_sqrt",
-         "you add eps to the standard deviation: eps goes inside the square root, np.sqrt(var + eps); "
-         "it matters for rows whose variance is near eps")
-def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-1, keepdims=True)
-    std = x.std(axis=-1, keepdims=True)  # mistake: eps_outside_sqrt
-    return p.gamma * (x - mean) / (std + eps) + p.beta
+variant("layer_norm", "unbiased_variance",
+        "you use the unbiased variance (ddof=1, divide by D - 1): layer norm divides by D, np.var's "
+        "default",
+        {"var = x.var(axis=-1, keepdims=True)":
+         "var = x.var(axis=-1, keepdims=True, ddof=1)  # mistake: unbiased_variance"})
 
 
-@mistake("layer_norm", "no_eps",
-         "you divide by sqrt(var) without eps: a constant row gives 0 / 0 = NaN and a tiny-variance row "
-         "blows up; divide by np.sqrt(var + eps)")
-def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):  # mistake: no_eps
-        return p.gamma * (x - mean) / np.sqrt(var) + p.beta
+variant("layer_norm", "eps_outside_sqrt",
+        "you add eps to the standard deviation: eps goes inside the square root, np.sqrt(var + eps); "
+        "it matters for rows whose variance is near eps",
+        {"var = x.var(axis=-1, keepdims=True)\n"
+         "return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta":
+         "std = x.std(axis=-1, keepdims=True)  # mistake: eps_outside_sqrt\n"
+         "return p.gamma * (x - mean) / (std + eps) + p.beta"})
 
 
-@mistake("layer_norm", "gamma_beta_forgotten",
-         "you return the normalised x without the learned gain and shift: multiply by p.gamma, add p.beta")
-def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps)  # mistake: gamma_beta_forgotten
+variant("layer_norm", "no_eps",
+        "you divide by sqrt(var) without eps: a constant row gives 0 / 0 = NaN and a tiny-variance "
+        "row blows up; divide by np.sqrt(var + eps)",
+        {"return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta":
+         "with np.errstate(divide=\"ignore\", invalid=\"ignore\"):  # mistake: no_eps\n"
+         "    return p.gamma * (x - mean) / np.sqrt(var) + p.beta"})
 
 
-@mistake("layer_norm", "gamma_beta_swapped",
-         "gamma and beta are swapped: the normalised x is multiplied by gamma and shifted by beta")
-def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
-    return p.beta * (x - mean) / np.sqrt(var + eps) + p.gamma  # mistake: gamma_beta_swapped
+variant("layer_norm", "gamma_beta_forgotten",
+        "you return the normalised x without the learned gain and shift: multiply by p.gamma, add "
+        "p.beta",
+        {"return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta":
+         "return (x - mean) / np.sqrt(var + eps)  # mistake: gamma_beta_forgotten"})
 
 
-@mistake("layer_norm", "one_pass_variance",
-         "you compute the variance as mean(x^2) - mean(x)^2, which cancels catastrophically for rows "
-         "with a large mean and a small spread: use np.var (mean of (x - mean)^2)")
-def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-1, keepdims=True)
-    var = (x**2).mean(axis=-1, keepdims=True) - mean**2  # mistake: one_pass_variance
-    return p.gamma * (x - mean) / np.sqrt(np.maximum(var, 0) + eps) + p.beta
+variant("layer_norm", "gamma_beta_swapped",
+        "gamma and beta are swapped: the normalised x is multiplied by gamma and shifted by beta",
+        {"return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta":
+         "return p.beta * (x - mean) / np.sqrt(var + eps) + p.gamma  # mistake: gamma_beta_swapped"})
 
 
-@mistake("layer_norm", "float64_eps_array",
-         "a float32 input gives a float64 result: np.array(eps) (or np.float64(eps)) is a float64 array "
-         "that upcasts; add the plain Python float eps")
-def layer_norm(x, p, eps=1e-5):
-    mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
-    return p.gamma * (x - mean) / np.sqrt(var + np.array(eps)) + p.beta  # mistake: float64_eps_array
+variant("layer_norm", "one_pass_variance",
+        "you compute the variance as mean(x^2) - mean(x)^2, which cancels catastrophically for rows "
+        "with a large mean and a small spread: use np.var (mean of (x - mean)^2)",
+        {"var = x.var(axis=-1, keepdims=True)\n"
+         "return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta":
+         "var = (x**2).mean(axis=-1, keepdims=True) - mean**2  # mistake: one_pass_variance\n"
+         "return p.gamma * (x - mean) / np.sqrt(np.maximum(var, 0) + eps) + p.beta"})
+
+
+variant("layer_norm", "float64_eps_array",
+        "a float32 input gives a float64 result: np.array(eps) (or np.float64(eps)) is a float64 "
+        "array that upcasts; add the plain Python float eps",
+        {"return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta":
+         "return p.gamma * (x - mean) / np.sqrt(var + np.array(eps)) + p.beta  # mistake: "
+         "float64_eps_array"})
 
 
 @mistake("feed_forward", "no_relu",

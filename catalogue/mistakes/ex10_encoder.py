@@ -4,7 +4,7 @@ An entry runs inside a copy of ``solutions/ex10_encoder.py``: it uses that modul
 here from it only so that the file reads (and lints) like the module it is appended to.
 """
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 from solutions.ex10_encoder import (
     _check_tokens,
     _check_x,
@@ -79,90 +79,75 @@ def encoder_layer(x, p, mask=None):
     return add_and_norm(h, feed_forward(x, p.ffn), p.norm2)
 
 
-@mistake("encode", "no_padding_mask",
-         "your encoder layers run without a mask, so real tokens attend to padding: build "
-         "padding_mask(src_tokens, config.pad_id) and pass it to every encoder_layer")
+# The correct function that the variants below change.
+@base("encode")
 def encode(src_tokens, params):
     _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    x = embed(src_tokens, params.src_embed)
-    for layer in params.encoder:
-        x = encoder_layer(x, layer)  # mistake: no_padding_mask
-    return x
-
-
-@mistake("encode", "padding_mask_inverted",
-         "your mask is True on the padding: True means 'may attend', so the mask is "
-         "src_tokens != pad_id (padding_mask does it)")
-def encode(src_tokens, params):
-    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    mask = (src_tokens == params.config.pad_id)[:, None, :]  # mistake: padding_mask_inverted
+    mask = padding_mask(src_tokens, params.config.pad_id)
     x = embed(src_tokens, params.src_embed)
     for layer in params.encoder:
         x = encoder_layer(x, layer, mask)
     return x
 
 
-@mistake("encode", "causal_mask",
-         "you mask the encoder causally, so a token cannot see the tokens after it: the encoder reads "
-         "the whole sentence, mask only the padding with padding_mask(src_tokens, pad_id)")
-def encode(src_tokens, params):
-    from .ex06_masking import decoder_self_mask  # mistake: causal_mask
-
-    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    mask = decoder_self_mask(src_tokens, params.config.pad_id)  # mistake: causal_mask
-    x = embed(src_tokens, params.src_embed)
-    for layer in params.encoder:
-        x = encoder_layer(x, layer, mask)
-    return x
+variant("encode", "no_padding_mask",
+        "your encoder layers run without a mask, so real tokens attend to padding: build "
+        "padding_mask(src_tokens, config.pad_id) and pass it to every encoder_layer",
+        {"mask = padding_mask(src_tokens, params.config.pad_id)": "",
+         "x = encoder_layer(x, layer, mask)": "x = encoder_layer(x, layer)  # mistake: no_padding_mask"})
 
 
-@mistake("encode", "no_positional_encoding",
-         "you look the tokens up without the positional encoding (and the sqrt(D) scale): "
-         "use embed(src_tokens, params.src_embed) = table[tokens] * sqrt(D) + PE")
-def encode(src_tokens, params):
-    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    mask = padding_mask(src_tokens, params.config.pad_id)
-    x = params.src_embed[src_tokens]  # mistake: no_positional_encoding
-    for layer in params.encoder:
-        x = encoder_layer(x, layer, mask)
-    return x
+variant("encode", "padding_mask_inverted",
+        "your mask is True on the padding: True means 'may attend', so the mask is src_tokens != "
+        "pad_id (padding_mask does it)",
+        {"mask = padding_mask(src_tokens, params.config.pad_id)":
+         "mask = (src_tokens == params.config.pad_id)[:, None, :]  # mistake: padding_mask_inverted"})
 
 
-@mistake("encode", "no_sqrt_d_scale",
-         "you add the positional encoding to the raw embedding: scale table[tokens] by sqrt(D) first, "
-         "as embed(src_tokens, params.src_embed) does")
-def encode(src_tokens, params):
-    from .ex08_positional_encoding import sinusoidal_encoding  # mistake: no_sqrt_d_scale
-
-    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    mask = padding_mask(src_tokens, params.config.pad_id)
-    T, D = src_tokens.shape[1], params.src_embed.shape[1]  # mistake: no_sqrt_d_scale
-    x = params.src_embed[src_tokens] + sinusoidal_encoding(T, D).astype(params.src_embed.dtype)
-    for layer in params.encoder:
-        x = encoder_layer(x, layer, mask)
-    return x
+variant("encode", "causal_mask",
+        "you mask the encoder causally, so a token cannot see the tokens after it: the encoder reads "
+        "the whole sentence, mask only the padding with padding_mask(src_tokens, pad_id)",
+        {"def encode(src_tokens, params):":
+         "def encode(src_tokens, params):\n"
+         "    from .ex06_masking import decoder_self_mask  # mistake: causal_mask\n"
+         "",
+         "mask = padding_mask(src_tokens, params.config.pad_id)":
+         "mask = decoder_self_mask(src_tokens, params.config.pad_id)  # mistake: causal_mask"})
 
 
-@mistake("encode", "first_layer_reused",
-         "every step of your loop uses params.encoder[0]: each layer has its own parameters, "
-         "loop `for layer in params.encoder: x = encoder_layer(x, layer, mask)`")
-def encode(src_tokens, params):
-    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    mask = padding_mask(src_tokens, params.config.pad_id)
-    x = embed(src_tokens, params.src_embed)
-    for _ in params.encoder:  # mistake: first_layer_reused
-        x = encoder_layer(x, params.encoder[0], mask)
-    return x
+variant("encode", "no_positional_encoding",
+        "you look the tokens up without the positional encoding (and the sqrt(D) scale): use "
+        "embed(src_tokens, params.src_embed) = table[tokens] * sqrt(D) + PE",
+        {"x = embed(src_tokens, params.src_embed)":
+         "x = params.src_embed[src_tokens]  # mistake: no_positional_encoding"})
 
 
-@mistake("encode", "layers_from_embedding",
-         "every layer of your loop reads the embedding instead of the previous layer's output: "
-         "x = encoder_layer(x, layer, mask), feeding x back each time")
-def encode(src_tokens, params):
-    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
-    mask = padding_mask(src_tokens, params.config.pad_id)
-    x0 = embed(src_tokens, params.src_embed)  # mistake: layers_from_embedding
-    x = x0
-    for layer in params.encoder:
-        x = encoder_layer(x0, layer, mask)  # mistake: layers_from_embedding
-    return x
+variant("encode", "no_sqrt_d_scale",
+        "you add the positional encoding to the raw embedding: scale table[tokens] by sqrt(D) first, "
+        "as embed(src_tokens, params.src_embed) does",
+        {"def encode(src_tokens, params):":
+         "def encode(src_tokens, params):\n"
+         "    from .ex08_positional_encoding import sinusoidal_encoding  # mistake: no_sqrt_d_scale\n"
+         "",
+         "x = embed(src_tokens, params.src_embed)":
+         "T, D = src_tokens.shape[1], params.src_embed.shape[1]  # mistake: no_sqrt_d_scale\n"
+         "x = params.src_embed[src_tokens] + sinusoidal_encoding(T, D).astype(params.src_embed.dtype)"})
+
+
+variant("encode", "first_layer_reused",
+        "every step of your loop uses params.encoder[0]: each layer has its own parameters, loop `for "
+        "layer in params.encoder: x = encoder_layer(x, layer, mask)`",
+        {"for layer in params.encoder:\n"
+         "x = encoder_layer(x, layer, mask)":
+         "for _ in params.encoder:  # mistake: first_layer_reused\n"
+         "    x = encoder_layer(x, params.encoder[0], mask)"})
+
+
+variant("encode", "layers_from_embedding",
+        "every layer of your loop reads the embedding instead of the previous layer's output: x = "
+        "encoder_layer(x, layer, mask), feeding x back each time",
+        {"x = embed(src_tokens, params.src_embed)":
+         "x0 = embed(src_tokens, params.src_embed)  # mistake: layers_from_embedding\n"
+         "x = x0",
+         "x = encoder_layer(x, layer, mask)":
+         "x = encoder_layer(x0, layer, mask)  # mistake: layers_from_embedding"})

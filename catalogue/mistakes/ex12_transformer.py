@@ -7,7 +7,7 @@ imported here from it only so that the file reads (and lints) like the module it
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 from solutions.ex12_transformer import decode, encode, transformer_forward
 
 
@@ -38,65 +38,13 @@ def transformer_forward(src_tokens, tgt_tokens, params):
     return decode(tgt_tokens[:, :-1], memory, src_tokens, params) @ params.W_out + params.b_out
 
 
-@mistake("greedy_decode", "argmax_of_first_position",
-         "you take the arg-max of the first position's logits, which only ever saw bos: the next "
-         "token is predicted by the LAST position, logits[:, -1]")
+# The correct function that the variants below change.
+@base("greedy_decode")
 def greedy_decode(src_tokens, params, max_len):
     if max_len < 1:
         raise ValueError("max_len must be at least 1")
     c = params.config
     tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    for _ in range(max_len):
-        # mistake: argmax_of_first_position
-        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, 0], axis=-1)
-        next_token = np.where(finished, c.pad_id, next_token)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= next_token == c.eos_id
-        if finished.all():
-            break
-    return tokens
-
-
-@mistake("greedy_decode", "finished_rows_not_padded",
-         "a row that produced eos_id keeps generating: once a row has finished, append pad_id to it "
-         "(keep a boolean `finished` per row)")
-def greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    for _ in range(max_len):
-        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        if (tokens == c.eos_id).any(axis=1).all():  # mistake: finished_rows_not_padded
-            break
-    return tokens
-
-
-@mistake("greedy_decode", "never_stops_early",
-         "your loop always runs max_len steps: stop as soon as every row has produced eos_id")
-def greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    for _ in range(max_len):
-        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
-        next_token = np.where(finished, c.pad_id, next_token)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= next_token == c.eos_id  # mistake: never_stops_early
-    return tokens
-
-
-@mistake("greedy_decode", "starts_with_pad",
-         "your rows start with token 0 (pad_id), not with bos_id: start from np.full((B, 1), bos_id)")
-def greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    tokens = np.zeros((src_tokens.shape[0], 1), dtype=np.int64)  # mistake: starts_with_pad
     finished = np.zeros(src_tokens.shape[0], dtype=bool)
     for _ in range(max_len):
         next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
@@ -108,39 +56,45 @@ def greedy_decode(src_tokens, params, max_len):
     return tokens
 
 
-@mistake("greedy_decode", "one_step_short",
-         "you generate max_len - 1 new tokens (the bos column counted as one of them): run up to "
-         "max_len steps, the result has up to max_len + 1 columns")
-def greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    while tokens.shape[1] < max_len:  # mistake: one_step_short
-        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
-        next_token = np.where(finished, c.pad_id, next_token)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= next_token == c.eos_id
-        if finished.all():
-            break
-    return tokens
+variant("greedy_decode", "argmax_of_first_position",
+        "you take the arg-max of the first position's logits, which only ever saw bos: the next token "
+        "is predicted by the LAST position, logits[:, -1]",
+        {"next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)":
+         "# mistake: argmax_of_first_position\n"
+         "next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, 0], axis=-1)"})
 
 
-@mistake("greedy_decode", "finished_forgotten",
-         "your `finished` only remembers the last step (finished = next == eos), so a row restarts after "
-         "its padding: accumulate it, finished |= next_token == eos_id")
-def greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    for _ in range(max_len):
-        next_token = np.argmax(transformer_forward(src_tokens, tokens, params)[:, -1], axis=-1)
-        next_token = np.where(finished, c.pad_id, next_token)
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished = next_token == c.eos_id  # mistake: finished_forgotten
-        if finished.all():
-            break
-    return tokens
+variant("greedy_decode", "finished_rows_not_padded",
+        "a row that produced eos_id keeps generating: once a row has finished, append pad_id to it "
+        "(keep a boolean `finished` per row)",
+        {"finished = np.zeros(src_tokens.shape[0], dtype=bool)": "",
+         "next_token = np.where(finished, c.pad_id, next_token)": "",
+         "finished |= next_token == c.eos_id\n"
+         "if finished.all():":
+         "if (tokens == c.eos_id).any(axis=1).all():  # mistake: finished_rows_not_padded"})
+
+
+variant("greedy_decode", "never_stops_early",
+        "your loop always runs max_len steps: stop as soon as every row has produced eos_id",
+        {"finished |= next_token == c.eos_id\n"
+         "if finished.all():\n"
+         "break": "finished |= next_token == c.eos_id  # mistake: never_stops_early"})
+
+
+variant("greedy_decode", "starts_with_pad",
+        "your rows start with token 0 (pad_id), not with bos_id: start from np.full((B, 1), bos_id)",
+        {"tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)":
+         "tokens = np.zeros((src_tokens.shape[0], 1), dtype=np.int64)  # mistake: starts_with_pad"})
+
+
+variant("greedy_decode", "one_step_short",
+        "you generate max_len - 1 new tokens (the bos column counted as one of them): run up to "
+        "max_len steps, the result has up to max_len + 1 columns",
+        {"for _ in range(max_len):": "while tokens.shape[1] < max_len:  # mistake: one_step_short"})
+
+
+variant("greedy_decode", "finished_forgotten",
+        "your `finished` only remembers the last step (finished = next == eos), so a row restarts "
+        "after its padding: accumulate it, finished |= next_token == eos_id",
+        {"finished |= next_token == c.eos_id":
+         "finished = next_token == c.eos_id  # mistake: finished_forgotten"})

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 from solutions.ex13_kv_cache import (
     LayerCache,
     add_and_norm,
@@ -71,6 +71,17 @@ def empty_cache(params, batch_size):
 # --- self_attention_step ---------------------------------------------------------------------------
 
 
+# The correct function that the variants below change.
+@base("self_attention_step")
+def self_attention_step(x, p, cache):
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
+    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
+
+
 @mistake("self_attention_step", "attends_before_appending",
          "you attend over the old cache and append the new k, v afterwards, so the new position never "
          "sees itself (and the first step has no key at all): concatenate first, then attend")
@@ -85,31 +96,25 @@ def self_attention_step(x, p, cache):
     return out, LayerCache(np.concatenate([cache.keys, k], axis=2), np.concatenate([cache.values, v], axis=2))
 
 
-@mistake("self_attention_step", "append_on_heads_axis",
-         "you concatenate the new key and value along axis 1, the heads: the cache is [B, H, t, d_k] and "
-         "positions are axis 2, np.concatenate([cache.keys, k], axis=2)")
-def self_attention_step(x, p, cache):
-    H = p.num_heads
-    q = split_heads(x @ p.W_q + p.b_q, H)
-    # mistake: append_on_heads_axis
-    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=1)
-    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=1)
-    heads, _ = scaled_dot_product_attention(q, K, V)
-    return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
+variant("self_attention_step", "append_on_heads_axis",
+        "you concatenate the new key and value along axis 1, the heads: the cache is [B, H, t, d_k] "
+        "and positions are axis 2, np.concatenate([cache.keys, k], axis=2)",
+        {"K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)\n"
+         "V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)":
+         "# mistake: append_on_heads_axis\n"
+         "K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=1)\n"
+         "V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=1)"})
 
 
-@mistake("self_attention_step", "keys_values_swapped",
-         "you append the new value to the keys and the new key to the values: keys = concat(cache.keys, "
-         "k), values = concat(cache.values, v)")
-def self_attention_step(x, p, cache):
-    H = p.num_heads
-    q = split_heads(x @ p.W_q + p.b_q, H)
-    k = split_heads(x @ p.W_k + p.b_k, H)
-    v = split_heads(x @ p.W_v + p.b_v, H)
-    K = np.concatenate([cache.keys, v], axis=2)  # mistake: keys_values_swapped
-    V = np.concatenate([cache.values, k], axis=2)
-    heads, _ = scaled_dot_product_attention(q, K, V)
-    return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
+variant("self_attention_step", "keys_values_swapped",
+        "you append the new value to the keys and the new key to the values: keys = "
+        "concat(cache.keys, k), values = concat(cache.values, v)",
+        {"K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)\n"
+         "V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)":
+         "k = split_heads(x @ p.W_k + p.b_k, H)\n"
+         "v = split_heads(x @ p.W_v + p.b_v, H)\n"
+         "K = np.concatenate([cache.keys, v], axis=2)  # mistake: keys_values_swapped\n"
+         "V = np.concatenate([cache.values, k], axis=2)"})
 
 
 @mistake("self_attention_step", "caches_inputs_not_projections",
@@ -127,55 +132,42 @@ def self_attention_step(x, p, cache):
     return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(xs, xs.copy())
 
 
-@mistake("self_attention_step", "caches_the_output",
-         "you append the attention OUTPUT to the cache: the cache must hold this position's key k and "
-         "value v, which later positions attend to")
-def self_attention_step(x, p, cache):
-    H = p.num_heads
-    q = split_heads(x @ p.W_q + p.b_q, H)
-    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
-    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
-    heads, _ = scaled_dot_product_attention(q, K, V)
-    out = merge_heads(heads) @ p.W_o + p.b_o
-    o = split_heads(out, H)  # mistake: caches_the_output
-    return out, LayerCache(np.concatenate([cache.keys, o], axis=2), np.concatenate([cache.values, o], axis=2))
+variant("self_attention_step", "caches_the_output",
+        "you append the attention OUTPUT to the cache: the cache must hold this position's key k and "
+        "value v, which later positions attend to",
+        {"return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)":
+         "out = merge_heads(heads) @ p.W_o + p.b_o\n"
+         "o = split_heads(out, H)  # mistake: caches_the_output\n"
+         "return out, LayerCache(np.concatenate([cache.keys, o], axis=2), np.concatenate([cache.values, "
+         "o], axis=2))"})
 
 
-@mistake("self_attention_step", "new_position_first",
-         "you put the new position in FRONT of the cache: append it last (np.concatenate([cache.keys, k], "
-         "axis=2)), so that cache position i is target position i")
-def self_attention_step(x, p, cache):
-    H = p.num_heads
-    q = split_heads(x @ p.W_q + p.b_q, H)
-    K = np.concatenate([split_heads(x @ p.W_k + p.b_k, H), cache.keys], axis=2)  # mistake: new_position_first
-    V = np.concatenate([split_heads(x @ p.W_v + p.b_v, H), cache.values], axis=2)
-    heads, _ = scaled_dot_product_attention(q, K, V)
-    return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)
+variant("self_attention_step", "new_position_first",
+        "you put the new position in FRONT of the cache: append it last (np.concatenate([cache.keys, "
+        "k], axis=2)), so that cache position i is target position i",
+        {"K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)\n"
+         "V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)":
+         "K = np.concatenate([split_heads(x @ p.W_k + p.b_k, H), cache.keys], axis=2)  # mistake: "
+         "new_position_first\n"
+         "V = np.concatenate([split_heads(x @ p.W_v + p.b_v, H), cache.values], axis=2)"})
 
 
-@mistake("self_attention_step", "no_output_projection",
-         "you return the merged heads without the output projection: out = merge_heads(heads) @ W_o + b_o")
-def self_attention_step(x, p, cache):
-    H = p.num_heads
-    q = split_heads(x @ p.W_q + p.b_q, H)
-    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
-    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
-    heads, _ = scaled_dot_product_attention(q, K, V)
-    return merge_heads(heads), LayerCache(K, V)  # mistake: no_output_projection
+variant("self_attention_step", "no_output_projection",
+        "you return the merged heads without the output projection: out = merge_heads(heads) @ W_o + "
+        "b_o",
+        {"return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)":
+         "return merge_heads(heads), LayerCache(K, V)  # mistake: no_output_projection"})
 
 
-@mistake("self_attention_step", "unscaled_scores",
-         "your scores q K^T are not divided by sqrt(d_k): use scaled_dot_product_attention, or divide the "
-         "scores by sqrt(d_k) before the softmax")
-def self_attention_step(x, p, cache):
-    H = p.num_heads
-    q = split_heads(x @ p.W_q + p.b_q, H)
-    K = np.concatenate([cache.keys, split_heads(x @ p.W_k + p.b_k, H)], axis=2)
-    V = np.concatenate([cache.values, split_heads(x @ p.W_v + p.b_v, H)], axis=2)
-    scores = q @ np.swapaxes(K, -1, -2)  # mistake: unscaled_scores
-    w = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    w = w / w.sum(axis=-1, keepdims=True)
-    return merge_heads(w @ V) @ p.W_o + p.b_o, LayerCache(K, V)
+variant("self_attention_step", "unscaled_scores",
+        "your scores q K^T are not divided by sqrt(d_k): use scaled_dot_product_attention, or divide "
+        "the scores by sqrt(d_k) before the softmax",
+        {"heads, _ = scaled_dot_product_attention(q, K, V)\n"
+         "return merge_heads(heads) @ p.W_o + p.b_o, LayerCache(K, V)":
+         "scores = q @ np.swapaxes(K, -1, -2)  # mistake: unscaled_scores\n"
+         "w = np.exp(scores - scores.max(axis=-1, keepdims=True))\n"
+         "w = w / w.sum(axis=-1, keepdims=True)\n"
+         "return merge_heads(w @ V) @ p.W_o + p.b_o, LayerCache(K, V)"})
 
 
 @mistake("self_attention_step", "cache_changed_in_place",
@@ -194,122 +186,8 @@ def self_attention_step(x, p, cache):
 # --- decoder_step ----------------------------------------------------------------------------------
 
 
-@mistake("decoder_step", "position_always_zero",
-         "you embed the token with embed(token[:, None], tgt_embed), which adds PE[0] whatever the step: "
-         "the token sits at position t = cache[0].keys.shape[2], add PE[t]")
-def decoder_step(token, memory, src_tokens, params, cache):
-    from .ex08_positional_encoding import embed  # mistake: position_always_zero
-
-    y = embed(token[:, None], params.tgt_embed)  # mistake: position_always_zero
-    mask = padding_mask(src_tokens, params.config.pad_id)
-    new = []
-    for layer, c in zip(params.decoder, cache, strict=True):
-        a, grown = self_attention_step(y, layer.self_attn, c)
-        y = add_and_norm(y, a, layer.norm1)
-        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
-        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
-        new.append(grown)
-    return y[:, 0] @ params.W_out + params.b_out, new
-
-
-@mistake("decoder_step", "position_one_ahead",
-         "you add PE[t + 1]: positions count from 0 (bos is at position 0), and the cache holds t "
-         "positions, so the new token is at position t = cache[0].keys.shape[2]")
-def decoder_step(token, memory, src_tokens, params, cache):
-    D = params.tgt_embed.shape[1]
-    t = cache[0].keys.shape[2] + 1  # mistake: position_one_ahead
-    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
-    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
-    mask = padding_mask(src_tokens, params.config.pad_id)
-    new = []
-    for layer, c in zip(params.decoder, cache, strict=True):
-        a, grown = self_attention_step(y, layer.self_attn, c)
-        y = add_and_norm(y, a, layer.norm1)
-        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
-        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
-        new.append(grown)
-    return y[:, 0] @ params.W_out + params.b_out, new
-
-
-@mistake("decoder_step", "position_from_heads_axis",
-         "you read the position from axis 1 of the cache, the heads: the cache is [B, H, t, d_k], the "
-         "position is t = cache[0].keys.shape[2]")
-def decoder_step(token, memory, src_tokens, params, cache):
-    D = params.tgt_embed.shape[1]
-    t = cache[0].keys.shape[1]  # mistake: position_from_heads_axis
-    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
-    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
-    mask = padding_mask(src_tokens, params.config.pad_id)
-    new = []
-    for layer, c in zip(params.decoder, cache, strict=True):
-        a, grown = self_attention_step(y, layer.self_attn, c)
-        y = add_and_norm(y, a, layer.norm1)
-        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
-        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
-        new.append(grown)
-    return y[:, 0] @ params.W_out + params.b_out, new
-
-
-@mistake("decoder_step", "no_sqrt_d_scale",
-         "you add PE[t] to tgt_embed[token] without multiplying the embedding by sqrt(D), as embed does: "
-         "y = tgt_embed[token] * sqrt(D) + PE[t]")
-def decoder_step(token, memory, src_tokens, params, cache):
-    D = params.tgt_embed.shape[1]
-    t = cache[0].keys.shape[2]
-    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
-    y = (params.tgt_embed[token] + PE_t)[:, None, :]  # mistake: no_sqrt_d_scale
-    mask = padding_mask(src_tokens, params.config.pad_id)
-    new = []
-    for layer, c in zip(params.decoder, cache, strict=True):
-        a, grown = self_attention_step(y, layer.self_attn, c)
-        y = add_and_norm(y, a, layer.norm1)
-        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
-        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
-        new.append(grown)
-    return y[:, 0] @ params.W_out + params.b_out, new
-
-
-@mistake("decoder_step", "cross_attention_unmasked",
-         "your cross-attention reads the memory at padded source positions: pass the source padding mask "
-         "padding_mask(src_tokens, pad_id) to the cross-attention")
-def decoder_step(token, memory, src_tokens, params, cache):
-    D = params.tgt_embed.shape[1]
-    t = cache[0].keys.shape[2]
-    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
-    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
-    new = []
-    for layer, c in zip(params.decoder, cache, strict=True):
-        a, grown = self_attention_step(y, layer.self_attn, c)
-        y = add_and_norm(y, a, layer.norm1)
-        # mistake: cross_attention_unmasked
-        y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn)[0], layer.norm2)
-        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
-        new.append(grown)
-    return y[:, 0] @ params.W_out + params.b_out, new
-
-
-@mistake("decoder_step", "cross_attention_over_decoder",
-         "your cross-attention takes its keys and values from the decoder's own position: they come from "
-         "the encoder's memory, multi_head_attention(y, memory, cross_attn, source mask)")
-def decoder_step(token, memory, src_tokens, params, cache):
-    D = params.tgt_embed.shape[1]
-    t = cache[0].keys.shape[2]
-    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
-    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
-    new = []
-    for layer, c in zip(params.decoder, cache, strict=True):
-        a, grown = self_attention_step(y, layer.self_attn, c)
-        y = add_and_norm(y, a, layer.norm1)
-        # mistake: cross_attention_over_decoder
-        y = add_and_norm(y, multi_head_attention(y, y, layer.cross_attn)[0], layer.norm2)
-        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
-        new.append(grown)
-    return y[:, 0] @ params.W_out + params.b_out, new
-
-
-@mistake("decoder_step", "first_layer_cache_everywhere",
-         "every layer attends over cache[0]: each decoder layer has its own keys and values, use cache[l] "
-         "in layer l (zip(params.decoder, cache))")
+# The correct function that the variants below change.
+@base("decoder_step")
 def decoder_step(token, memory, src_tokens, params, cache):
     D = params.tgt_embed.shape[1]
     t = cache[0].keys.shape[2]
@@ -317,13 +195,71 @@ def decoder_step(token, memory, src_tokens, params, cache):
     y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
     mask = padding_mask(src_tokens, params.config.pad_id)
     new = []
-    for layer in params.decoder:  # mistake: first_layer_cache_everywhere
-        a, grown = self_attention_step(y, layer.self_attn, cache[0])
+    for layer, c in zip(params.decoder, cache, strict=True):
+        a, grown = self_attention_step(y, layer.self_attn, c)
         y = add_and_norm(y, a, layer.norm1)
         y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)
         y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
         new.append(grown)
     return y[:, 0] @ params.W_out + params.b_out, new
+
+
+variant("decoder_step", "position_always_zero",
+        "you embed the token with embed(token[:, None], tgt_embed), which adds PE[0] whatever the "
+        "step: the token sits at position t = cache[0].keys.shape[2], add PE[t]",
+        {"D = params.tgt_embed.shape[1]\n"
+         "t = cache[0].keys.shape[2]\n"
+         "PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)\n"
+         "y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]":
+         "from .ex08_positional_encoding import embed  # mistake: position_always_zero\n"
+         "\n"
+         "y = embed(token[:, None], params.tgt_embed)  # mistake: position_always_zero"})
+
+
+variant("decoder_step", "position_one_ahead",
+        "you add PE[t + 1]: positions count from 0 (bos is at position 0), and the cache holds t "
+        "positions, so the new token is at position t = cache[0].keys.shape[2]",
+        {"t = cache[0].keys.shape[2]": "t = cache[0].keys.shape[2] + 1  # mistake: position_one_ahead"})
+
+
+variant("decoder_step", "position_from_heads_axis",
+        "you read the position from axis 1 of the cache, the heads: the cache is [B, H, t, d_k], the "
+        "position is t = cache[0].keys.shape[2]",
+        {"t = cache[0].keys.shape[2]": "t = cache[0].keys.shape[1]  # mistake: position_from_heads_axis"})
+
+
+variant("decoder_step", "no_sqrt_d_scale",
+        "you add PE[t] to tgt_embed[token] without multiplying the embedding by sqrt(D), as embed "
+        "does: y = tgt_embed[token] * sqrt(D) + PE[t]",
+        {"y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]":
+         "y = (params.tgt_embed[token] + PE_t)[:, None, :]  # mistake: no_sqrt_d_scale"})
+
+
+variant("decoder_step", "cross_attention_unmasked",
+        "your cross-attention reads the memory at padded source positions: pass the source padding "
+        "mask padding_mask(src_tokens, pad_id) to the cross-attention",
+        {"mask = padding_mask(src_tokens, params.config.pad_id)": "",
+         "y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)":
+         "# mistake: cross_attention_unmasked\n"
+         "y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn)[0], layer.norm2)"})
+
+
+variant("decoder_step", "cross_attention_over_decoder",
+        "your cross-attention takes its keys and values from the decoder's own position: they come "
+        "from the encoder's memory, multi_head_attention(y, memory, cross_attn, source mask)",
+        {"mask = padding_mask(src_tokens, params.config.pad_id)": "",
+         "y = add_and_norm(y, multi_head_attention(y, memory, layer.cross_attn, mask)[0], layer.norm2)":
+         "# mistake: cross_attention_over_decoder\n"
+         "y = add_and_norm(y, multi_head_attention(y, y, layer.cross_attn)[0], layer.norm2)"})
+
+
+variant("decoder_step", "first_layer_cache_everywhere",
+        "every layer attends over cache[0]: each decoder layer has its own keys and values, use "
+        "cache[l] in layer l (zip(params.decoder, cache))",
+        {"for layer, c in zip(params.decoder, cache, strict=True):\n"
+         "a, grown = self_attention_step(y, layer.self_attn, c)":
+         "for layer in params.decoder:  # mistake: first_layer_cache_everywhere\n"
+         "    a, grown = self_attention_step(y, layer.self_attn, cache[0])"})
 
 
 @mistake("decoder_step", "cache_list_changed_in_place",

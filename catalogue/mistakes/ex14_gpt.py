@@ -15,59 +15,59 @@ from solutions.ex14_gpt import causal_mask, embed, encoder_layer, gpt_forward, s
 # --- gpt_forward -------------------------------------------------------------------------------------
 
 
-@mistake("gpt_forward", "no_causal_mask",
-         "your blocks run without a mask, so every position reads the tokens after it: pass "
-         "causal_mask(T) to every encoder_layer")
+# The correct function that the variants below change.
+@base("gpt_forward")
 def gpt_forward(tokens, params):
     x = embed(tokens, params.embed)
-    for layer in params.layers:
-        x = encoder_layer(x, layer)  # mistake: no_causal_mask
-    return x @ params.W_out + params.b_out
-
-
-@mistake("gpt_forward", "mask_sees_next_token",
-         "your mask lets position t read token t + 1 (np.tril(..., k=1)): the causal mask is True on "
-         "and below the diagonal only, causal_mask(T)")
-def gpt_forward(tokens, params):
-    T = tokens.shape[1]
-    x = embed(tokens, params.embed)
-    mask = np.tril(np.ones((T, T), dtype=bool), k=1)  # mistake: mask_sees_next_token
-    for layer in params.layers:
-        x = encoder_layer(x, layer, mask)
-    return x @ params.W_out + params.b_out
-
-
-@mistake("gpt_forward", "mask_hides_self",
-         "your mask hides the diagonal (np.tril(..., k=-1)), so position t cannot attend to its own "
-         "token and position 0 attends to nothing: use causal_mask(T), diagonal included")
-def gpt_forward(tokens, params):
-    T = tokens.shape[1]
-    x = embed(tokens, params.embed)
-    mask = np.tril(np.ones((T, T), dtype=bool), k=-1)  # mistake: mask_hides_self
-    for layer in params.layers:
-        x = encoder_layer(x, layer, mask)
-    return x @ params.W_out + params.b_out
-
-
-@mistake("gpt_forward", "mask_transposed",
-         "your mask is upper-triangular (causal_mask(T).T): position t reads the future instead of "
-         "the past; mask[t, j] = (j <= t), rows are queries")
-def gpt_forward(tokens, params):
-    x = embed(tokens, params.embed)
-    mask = causal_mask(tokens.shape[1]).T  # mistake: mask_transposed
-    for layer in params.layers:
-        x = encoder_layer(x, layer, mask)
-    return x @ params.W_out + params.b_out
-
-
-@mistake("gpt_forward", "table_lookup_only",
-         "you look the tokens up in the table and stop there: the input is embed(tokens, params.embed) "
-         "= table[tokens] * sqrt(D) + PE[:T] (exercise 08)")
-def gpt_forward(tokens, params):
-    x = params.embed[tokens]  # mistake: table_lookup_only
     for layer in params.layers:
         x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
     return x @ params.W_out + params.b_out
+
+
+variant("gpt_forward", "no_causal_mask",
+        "your blocks run without a mask, so every position reads the tokens after it: pass "
+        "causal_mask(T) to every encoder_layer",
+        {"x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))":
+         "x = encoder_layer(x, layer)  # mistake: no_causal_mask"})
+
+
+variant("gpt_forward", "mask_sees_next_token",
+        "your mask lets position t read token t + 1 (np.tril(..., k=1)): the causal mask is True on "
+        "and below the diagonal only, causal_mask(T)",
+        {"def gpt_forward(tokens, params):":
+         "def gpt_forward(tokens, params):\n"
+         "    T = tokens.shape[1]",
+         "x = embed(tokens, params.embed)":
+         "x = embed(tokens, params.embed)\n"
+         "mask = np.tril(np.ones((T, T), dtype=bool), k=1)  # mistake: mask_sees_next_token",
+         "x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))": "x = encoder_layer(x, layer, mask)"})
+
+
+variant("gpt_forward", "mask_hides_self",
+        "your mask hides the diagonal (np.tril(..., k=-1)), so position t cannot attend to its own "
+        "token and position 0 attends to nothing: use causal_mask(T), diagonal included",
+        {"def gpt_forward(tokens, params):":
+         "def gpt_forward(tokens, params):\n"
+         "    T = tokens.shape[1]",
+         "x = embed(tokens, params.embed)":
+         "x = embed(tokens, params.embed)\n"
+         "mask = np.tril(np.ones((T, T), dtype=bool), k=-1)  # mistake: mask_hides_self",
+         "x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))": "x = encoder_layer(x, layer, mask)"})
+
+
+variant("gpt_forward", "mask_transposed",
+        "your mask is upper-triangular (causal_mask(T).T): position t reads the future instead of the "
+        "past; mask[t, j] = (j <= t), rows are queries",
+        {"x = embed(tokens, params.embed)":
+         "x = embed(tokens, params.embed)\n"
+         "mask = causal_mask(tokens.shape[1]).T  # mistake: mask_transposed",
+         "x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))": "x = encoder_layer(x, layer, mask)"})
+
+
+variant("gpt_forward", "table_lookup_only",
+        "you look the tokens up in the table and stop there: the input is embed(tokens, params.embed) "
+        "= table[tokens] * sqrt(D) + PE[:T] (exercise 08)",
+        {"x = embed(tokens, params.embed)": "x = params.embed[tokens]  # mistake: table_lookup_only"})
 
 
 @mistake("gpt_forward", "no_sqrt_d_scaling",
@@ -83,43 +83,32 @@ def gpt_forward(tokens, params):
     return x @ params.W_out + params.b_out
 
 
-@mistake("gpt_forward", "no_output_bias",
-         "your logits leave out the output bias: logits = x @ W_out + b_out")
-def gpt_forward(tokens, params):
-    x = embed(tokens, params.embed)
-    for layer in params.layers:
-        x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
-    return x @ params.W_out  # mistake: no_output_bias
+variant("gpt_forward", "no_output_bias",
+        "your logits leave out the output bias: logits = x @ W_out + b_out",
+        {"return x @ params.W_out + params.b_out": "return x @ params.W_out  # mistake: no_output_bias"})
 
 
-@mistake("gpt_forward", "softmax_applied",
-         "you return probabilities (a softmax of the logits): gpt_forward returns the raw scores "
-         "x @ W_out + b_out; sample applies the softmax, after dividing by the temperature")
-def gpt_forward(tokens, params):
-    x = embed(tokens, params.embed)
-    for layer in params.layers:
-        x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
-    return softmax(x @ params.W_out + params.b_out)  # mistake: softmax_applied
+variant("gpt_forward", "softmax_applied",
+        "you return probabilities (a softmax of the logits): gpt_forward returns the raw scores x @ "
+        "W_out + b_out; sample applies the softmax, after dividing by the temperature",
+        {"return x @ params.W_out + params.b_out":
+         "return softmax(x @ params.W_out + params.b_out)  # mistake: softmax_applied"})
 
 
-@mistake("gpt_forward", "first_layer_repeated",
-         "every block uses the parameters of the first layer: run `for layer in params.layers: "
-         "x = encoder_layer(x, layer, mask)`, each layer with its own parameters")
-def gpt_forward(tokens, params):
-    x = embed(tokens, params.embed)
-    for _ in params.layers:  # mistake: first_layer_repeated
-        x = encoder_layer(x, params.layers[0], causal_mask(tokens.shape[1]))
-    return x @ params.W_out + params.b_out
+variant("gpt_forward", "first_layer_repeated",
+        "every block uses the parameters of the first layer: run `for layer in params.layers: x = "
+        "encoder_layer(x, layer, mask)`, each layer with its own parameters",
+        {"for layer in params.layers:\n"
+         "x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))":
+         "for _ in params.layers:  # mistake: first_layer_repeated\n"
+         "    x = encoder_layer(x, params.layers[0], causal_mask(tokens.shape[1]))"})
 
 
-@mistake("gpt_forward", "last_position_only",
-         "you return only the last position's logits [B, V]: gpt_forward returns the logits of every "
-         "position, [B, T, V] (sample is the one that takes logits[:, -1])")
-def gpt_forward(tokens, params):
-    x = embed(tokens, params.embed)
-    for layer in params.layers:
-        x = encoder_layer(x, layer, causal_mask(tokens.shape[1]))
-    return (x @ params.W_out + params.b_out)[:, -1]  # mistake: last_position_only
+variant("gpt_forward", "last_position_only",
+        "you return only the last position's logits [B, V]: gpt_forward returns the logits of every "
+        "position, [B, T, V] (sample is the one that takes logits[:, -1])",
+        {"return x @ params.W_out + params.b_out":
+         "return (x @ params.W_out + params.b_out)[:, -1]  # mistake: last_position_only"})
 
 
 # --- sample ------------------------------------------------------------------------------------------

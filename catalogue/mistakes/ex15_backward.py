@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from catalogue import mistake
+from catalogue import base, mistake, variant
 from solutions.ex15_backward import (
     FeedForwardParams,
     LayerNormParams,
@@ -78,87 +78,67 @@ def softmax_backward(grad_out, probs, axis=-1):
 # --- scaled_dot_product_attention_backward ---------------------------------------------------------
 
 
-@mistake("scaled_dot_product_attention_backward", "no_scale",
-         "dQ and dK miss the factor 1/sqrt(d_k): the scores are Q K^T / sqrt(d_k), so the chain rule "
-         "divides their gradient by sqrt(d_k) too")
-def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
-    out, P = scaled_dot_product_attention(Q, K, V, mask)
-    _check_like(grad_out, out, "grad_out", "the attention output")
-    dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P)  # mistake: no_scale
-    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
-
-
-@mistake("scaled_dot_product_attention_backward", "scale_by_d_k",
-         "you divide the score gradient by d_k (or by sqrt(d_k) twice): the scores are divided by "
-         "sqrt(d_k) once, so is their gradient")
-def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
-    out, P = scaled_dot_product_attention(Q, K, V, mask)
-    _check_like(grad_out, out, "grad_out", "the attention output")
-    d_k = Q.shape[-1]
-    dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / d_k  # mistake: scale_by_d_k
-    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
-
-
-@mistake("scaled_dot_product_attention_backward", "dK_no_transpose",
-         "dK = dS Q is missing a transpose: dK = dS^T Q / sqrt(d_k) (np.swapaxes(dS, -1, -2)), "
-         "one row per key")
+# The correct function that the variants below change.
+@base("scaled_dot_product_attention_backward")
 def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     out, P = scaled_dot_product_attention(Q, K, V, mask)
     _check_like(grad_out, out, "grad_out", "the attention output")
     d_k = Q.shape[-1]
     dV = np.swapaxes(P, -1, -2) @ grad_out
     dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
-    return dS @ K, dS @ Q, dV  # mistake: dK_no_transpose
-
-
-@mistake("scaled_dot_product_attention_backward", "dV_no_transpose",
-         "dV = P g is missing a transpose: dV = P^T g (np.swapaxes(P, -1, -2) @ grad_out), one row per key")
-def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
-    out, P = scaled_dot_product_attention(Q, K, V, mask)
-    _check_like(grad_out, out, "grad_out", "the attention output")
-    d_k = Q.shape[-1]
-    dV = P @ grad_out  # mistake: dV_no_transpose
-    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
 
-@mistake("scaled_dot_product_attention_backward", "no_softmax_backward",
-         "you pass dP = g V^T straight to dQ and dK: the gradient must go back through the softmax first, "
-         "dS = softmax_backward(dP, P)")
-def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
-    out, P = scaled_dot_product_attention(Q, K, V, mask)
-    _check_like(grad_out, out, "grad_out", "the attention output")
-    d_k = Q.shape[-1]
-    dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = grad_out @ np.swapaxes(V, -1, -2) / math.sqrt(d_k)  # mistake: no_softmax_backward
-    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+variant("scaled_dot_product_attention_backward", "no_scale",
+        "dQ and dK miss the factor 1/sqrt(d_k): the scores are Q K^T / sqrt(d_k), so the chain rule "
+        "divides their gradient by sqrt(d_k) too",
+        {"d_k = Q.shape[-1]": "",
+         "dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)":
+         "dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P)  # mistake: no_scale"})
 
 
-@mistake("scaled_dot_product_attention_backward", "weights_as_dS",
-         "you use the attention weights P where the score gradient dS belongs: "
-         "dS = softmax_backward(g V^T, P), then dQ = dS K / sqrt(d_k) and dK = dS^T Q / sqrt(d_k)")
-def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
-    out, P = scaled_dot_product_attention(Q, K, V, mask)
-    _check_like(grad_out, out, "grad_out", "the attention output")
-    d_k = Q.shape[-1]
-    dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = P * (grad_out @ np.swapaxes(V, -1, -2)) / math.sqrt(d_k)  # mistake: weights_as_dS
-    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+variant("scaled_dot_product_attention_backward", "scale_by_d_k",
+        "you divide the score gradient by d_k (or by sqrt(d_k) twice): the scores are divided by "
+        "sqrt(d_k) once, so is their gradient",
+        {"dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)":
+         "dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / d_k  # mistake: scale_by_d_k"})
 
 
-@mistake("scaled_dot_product_attention_backward", "ignores_mask",
-         "your backward recomputes the weights without the mask: use the masked weights of the forward pass "
-         "(scaled_dot_product_attention(Q, K, V, mask)), which are zero at masked keys")
-def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
-    out, _ = scaled_dot_product_attention(Q, K, V, mask)
-    _check_like(grad_out, out, "grad_out", "the attention output")
-    d_k = Q.shape[-1]
-    P = softmax(Q @ np.swapaxes(K, -1, -2) / math.sqrt(d_k))  # mistake: ignores_mask
-    dV = np.swapaxes(P, -1, -2) @ grad_out
-    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)
-    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+variant("scaled_dot_product_attention_backward", "dK_no_transpose",
+        "dK = dS Q is missing a transpose: dK = dS^T Q / sqrt(d_k) (np.swapaxes(dS, -1, -2)), one row "
+        "per key",
+        {"return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV":
+         "return dS @ K, dS @ Q, dV  # mistake: dK_no_transpose"})
+
+
+variant("scaled_dot_product_attention_backward", "dV_no_transpose",
+        "dV = P g is missing a transpose: dV = P^T g (np.swapaxes(P, -1, -2) @ grad_out), one row per "
+        "key",
+        {"dV = np.swapaxes(P, -1, -2) @ grad_out": "dV = P @ grad_out  # mistake: dV_no_transpose"})
+
+
+variant("scaled_dot_product_attention_backward", "no_softmax_backward",
+        "you pass dP = g V^T straight to dQ and dK: the gradient must go back through the softmax "
+        "first, dS = softmax_backward(dP, P)",
+        {"dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)":
+         "dS = grad_out @ np.swapaxes(V, -1, -2) / math.sqrt(d_k)  # mistake: no_softmax_backward"})
+
+
+variant("scaled_dot_product_attention_backward", "weights_as_dS",
+        "you use the attention weights P where the score gradient dS belongs: dS = softmax_backward(g "
+        "V^T, P), then dQ = dS K / sqrt(d_k) and dK = dS^T Q / sqrt(d_k)",
+        {"dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)":
+         "dS = P * (grad_out @ np.swapaxes(V, -1, -2)) / math.sqrt(d_k)  # mistake: weights_as_dS"})
+
+
+variant("scaled_dot_product_attention_backward", "ignores_mask",
+        "your backward recomputes the weights without the mask: use the masked weights of the forward "
+        "pass (scaled_dot_product_attention(Q, K, V, mask)), which are zero at masked keys",
+        {"out, P = scaled_dot_product_attention(Q, K, V, mask)":
+         "out, _ = scaled_dot_product_attention(Q, K, V, mask)",
+         "d_k = Q.shape[-1]":
+         "d_k = Q.shape[-1]\n"
+         "P = softmax(Q @ np.swapaxes(K, -1, -2) / math.sqrt(d_k))  # mistake: ignores_mask"})
 
 
 @mistake("scaled_dot_product_attention_backward", "nan_on_fully_masked_rows",
@@ -178,20 +158,29 @@ def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
     return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
 
 
-@mistake("scaled_dot_product_attention_backward", "softmax_backward_over_queries",
-         "you take the softmax backward over the query axis (axis=-2): the weights are normalised over the "
-         "keys, so softmax_backward(dP, P) runs over the last axis")
-def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
-    out, P = scaled_dot_product_attention(Q, K, V, mask)
-    _check_like(grad_out, out, "grad_out", "the attention output")
-    d_k = Q.shape[-1]
-    dV = np.swapaxes(P, -1, -2) @ grad_out
-    # mistake: softmax_backward_over_queries
-    dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P, axis=-2) / math.sqrt(d_k)
-    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+variant("scaled_dot_product_attention_backward", "softmax_backward_over_queries",
+        "you take the softmax backward over the query axis (axis=-2): the weights are normalised over "
+        "the keys, so softmax_backward(dP, P) runs over the last axis",
+        {"dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P) / math.sqrt(d_k)":
+         "# mistake: softmax_backward_over_queries\n"
+         "dS = softmax_backward(grad_out @ np.swapaxes(V, -1, -2), P, axis=-2) / math.sqrt(d_k)"})
 
 
 # --- layer_norm_backward ---------------------------------------------------------------------------
+
+
+# The correct function that the variants below change.
+@base("layer_norm_backward")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    leading = tuple(range(x.ndim - 1))
+    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
 
 
 @mistake("layer_norm_backward", "no_mean_terms",
@@ -223,108 +212,57 @@ def layer_norm_backward(grad_out, x, p, eps=1e-5):
         gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
 
 
-@mistake("layer_norm_backward", "no_gamma_in_dx",
-         "dx forgets gamma: the gradient reaching x_hat is dx_hat = g * gamma")
-def layer_norm_backward(grad_out, x, p, eps=1e-5):
-    _check_like(grad_out, x, "grad_out", "x")
-    mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
-    x_hat = (x - mean) / sigma
-    dx_hat = grad_out  # mistake: no_gamma_in_dx
-    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
-          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
-    leading = tuple(range(x.ndim - 1))
-    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+variant("layer_norm_backward", "no_gamma_in_dx",
+        "dx forgets gamma: the gradient reaching x_hat is dx_hat = g * gamma",
+        {"dx_hat = grad_out * p.gamma": "dx_hat = grad_out  # mistake: no_gamma_in_dx"})
 
 
-@mistake("layer_norm_backward", "unbiased_variance",
-         "you use the unbiased variance (ddof=1): layer norm divides by D (np.var's default), "
-         "the backward must use the same sigma as the forward pass")
-def layer_norm_backward(grad_out, x, p, eps=1e-5):
-    _check_like(grad_out, x, "grad_out", "x")
-    mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True, ddof=1) + eps)  # mistake: unbiased_variance
-    x_hat = (x - mean) / sigma
-    dx_hat = grad_out * p.gamma
-    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
-          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
-    leading = tuple(range(x.ndim - 1))
-    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+variant("layer_norm_backward", "unbiased_variance",
+        "you use the unbiased variance (ddof=1): layer norm divides by D (np.var's default), the "
+        "backward must use the same sigma as the forward pass",
+        {"sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)":
+         "sigma = np.sqrt(x.var(axis=-1, keepdims=True, ddof=1) + eps)  # mistake: unbiased_variance"})
 
 
-@mistake("layer_norm_backward", "eps_outside_sqrt",
-         "sigma = sqrt(var) + eps is not the forward pass's sigma: eps goes inside, sqrt(var + eps)")
-def layer_norm_backward(grad_out, x, p, eps=1e-5):
-    _check_like(grad_out, x, "grad_out", "x")
-    mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True)) + eps  # mistake: eps_outside_sqrt
-    x_hat = (x - mean) / sigma
-    dx_hat = grad_out * p.gamma
-    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
-          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
-    leading = tuple(range(x.ndim - 1))
-    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+variant("layer_norm_backward", "eps_outside_sqrt",
+        "sigma = sqrt(var) + eps is not the forward pass's sigma: eps goes inside, sqrt(var + eps)",
+        {"sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)":
+         "sigma = np.sqrt(x.var(axis=-1, keepdims=True)) + eps  # mistake: eps_outside_sqrt"})
 
 
-@mistake("layer_norm_backward", "dgamma_without_x_hat",
-         "dgamma = sum(g) is dbeta's formula: gamma multiplies x_hat, so dgamma = sum(g * x_hat)")
-def layer_norm_backward(grad_out, x, p, eps=1e-5):
-    _check_like(grad_out, x, "grad_out", "x")
-    mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
-    x_hat = (x - mean) / sigma
-    dx_hat = grad_out * p.gamma
-    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
-          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
-    leading = tuple(range(x.ndim - 1))
-    # mistake: dgamma_without_x_hat
-    return dx, LayerNormParams(gamma=grad_out.sum(axis=leading), beta=grad_out.sum(axis=leading))
+variant("layer_norm_backward", "dgamma_without_x_hat",
+        "dgamma = sum(g) is dbeta's formula: gamma multiplies x_hat, so dgamma = sum(g * x_hat)",
+        {"return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), "
+         "beta=grad_out.sum(axis=leading))":
+         "# mistake: dgamma_without_x_hat\n"
+         "return dx, LayerNormParams(gamma=grad_out.sum(axis=leading), beta=grad_out.sum(axis=leading))"})
 
 
-@mistake("layer_norm_backward", "sums_axis_0_only",
-         "dgamma and dbeta are summed over axis 0 only: for a [B, T, D] input gamma serves every position, "
-         "sum over every leading axis (axis=tuple(range(x.ndim - 1)))")
-def layer_norm_backward(grad_out, x, p, eps=1e-5):
-    _check_like(grad_out, x, "grad_out", "x")
-    mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
-    x_hat = (x - mean) / sigma
-    dx_hat = grad_out * p.gamma
-    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
-          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
-    # mistake: sums_axis_0_only
-    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=0), beta=grad_out.sum(axis=0))
+variant("layer_norm_backward", "sums_axis_0_only",
+        "dgamma and dbeta are summed over axis 0 only: for a [B, T, D] input gamma serves every "
+        "position, sum over every leading axis (axis=tuple(range(x.ndim - 1)))",
+        {"leading = tuple(range(x.ndim - 1))\n"
+         "return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), "
+         "beta=grad_out.sum(axis=leading))":
+         "# mistake: sums_axis_0_only\n"
+         "return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=0), beta=grad_out.sum(axis=0))"})
 
 
-@mistake("layer_norm_backward", "dbeta_mean",
-         "dgamma and dbeta are averaged over the positions: every position adds its contribution to the "
-         "loss, so sum them")
-def layer_norm_backward(grad_out, x, p, eps=1e-5):
-    _check_like(grad_out, x, "grad_out", "x")
-    mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
-    x_hat = (x - mean) / sigma
-    dx_hat = grad_out * p.gamma
-    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
-          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
-    leading = tuple(range(x.ndim - 1))
-    # mistake: dbeta_mean
-    return dx, LayerNormParams(gamma=(grad_out * x_hat).mean(axis=leading), beta=grad_out.mean(axis=leading))
+variant("layer_norm_backward", "dbeta_mean",
+        "dgamma and dbeta are averaged over the positions: every position adds its contribution to "
+        "the loss, so sum them",
+        {"return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), "
+         "beta=grad_out.sum(axis=leading))":
+         "# mistake: dbeta_mean\n"
+         "return dx, LayerNormParams(gamma=(grad_out * x_hat).mean(axis=leading), "
+         "beta=grad_out.mean(axis=leading))"})
 
 
-@mistake("layer_norm_backward", "ignores_eps",
-         "your backward uses eps = 1e-5 whatever the eps argument: use the eps passed in, as the forward "
-         "pass does")
-def layer_norm_backward(grad_out, x, p, eps=1e-5):
-    _check_like(grad_out, x, "grad_out", "x")
-    mean = x.mean(axis=-1, keepdims=True)
-    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + 1e-5)  # mistake: ignores_eps
-    x_hat = (x - mean) / sigma
-    dx_hat = grad_out * p.gamma
-    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
-          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
-    leading = tuple(range(x.ndim - 1))
-    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+variant("layer_norm_backward", "ignores_eps",
+        "your backward uses eps = 1e-5 whatever the eps argument: use the eps passed in, as the "
+        "forward pass does",
+        {"sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)":
+         "sigma = np.sqrt(x.var(axis=-1, keepdims=True) + 1e-5)  # mistake: ignores_eps"})
 
 
 # --- feed_forward_backward -------------------------------------------------------------------------
@@ -440,9 +378,8 @@ def feed_forward_backward(grad_out, x, p):
 # --- cross_entropy ---------------------------------------------------------------------------------
 
 
-@mistake("cross_entropy", "mean_over_all_positions",
-         "you divide by every position, ignored ones included: N is the number of positions whose target "
-         "is not ignore_id, for the loss and for the gradient")
+# The correct function that the variants below change.
+@base("cross_entropy")
 def cross_entropy(logits, targets, ignore_id=None):
     V = logits.shape[-1]
     if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
@@ -452,7 +389,7 @@ def cross_entropy(logits, targets, ignore_id=None):
     ids = targets[counted]
     if ids.size and (ids.min() < 0 or ids.max() >= V):
         raise ValueError("targets out of range")
-    N = targets.size  # mistake: mean_over_all_positions
+    N = max(int(counted.sum()), 1)
     safe = np.where(counted, targets, 0)[..., None]
     log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
     loss = -float(np.where(counted, log_p, 0).sum()) / N
@@ -460,123 +397,59 @@ def cross_entropy(logits, targets, ignore_id=None):
     return loss, dlogits
 
 
-@mistake("cross_entropy", "sum_not_mean",
-         "you return the sum over positions: the loss is the mean, divide the loss and the gradient by N "
-         "(the number of counted positions)")
-def cross_entropy(logits, targets, ignore_id=None):
-    V = logits.shape[-1]
-    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
-            or targets.shape != logits.shape[:-1]:
-        raise ValueError("targets has the wrong shape")
-    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
-    ids = targets[counted]
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError("targets out of range")
-    safe = np.where(counted, targets, 0)[..., None]
-    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum())  # mistake: sum_not_mean
-    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]
-    return loss, dlogits
+variant("cross_entropy", "mean_over_all_positions",
+        "you divide by every position, ignored ones included: N is the number of positions whose "
+        "target is not ignore_id, for the loss and for the gradient",
+        {"N = max(int(counted.sum()), 1)": "N = targets.size  # mistake: mean_over_all_positions"})
 
 
-@mistake("cross_entropy", "gradient_not_divided",
-         "the loss is a mean but your gradient is not divided by N: dlogits = (softmax - onehot) / N")
-def cross_entropy(logits, targets, ignore_id=None):
-    V = logits.shape[-1]
-    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
-            or targets.shape != logits.shape[:-1]:
-        raise ValueError("targets has the wrong shape")
-    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
-    ids = targets[counted]
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError("targets out of range")
-    N = max(int(counted.sum()), 1)
-    safe = np.where(counted, targets, 0)[..., None]
-    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum()) / N
-    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]  # mistake: gradient_not_divided
-    return loss, dlogits
+variant("cross_entropy", "sum_not_mean",
+        "you return the sum over positions: the loss is the mean, divide the loss and the gradient by "
+        "N (the number of counted positions)",
+        {"N = max(int(counted.sum()), 1)": "",
+         "loss = -float(np.where(counted, log_p, 0).sum()) / N\n"
+         "dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N":
+         "loss = -float(np.where(counted, log_p, 0).sum())  # mistake: sum_not_mean\n"
+         "dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]"})
 
 
-@mistake("cross_entropy", "ignored_gradient_not_zeroed",
-         "ignored positions are left out of the loss but still get a gradient: multiply dlogits by the "
-         "counted mask (targets != ignore_id)")
-def cross_entropy(logits, targets, ignore_id=None):
-    V = logits.shape[-1]
-    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
-            or targets.shape != logits.shape[:-1]:
-        raise ValueError("targets has the wrong shape")
-    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
-    ids = targets[counted]
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError("targets out of range")
-    N = max(int(counted.sum()), 1)
-    safe = np.where(counted, targets, 0)[..., None]
-    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum()) / N
-    dlogits = (softmax(logits) - (np.arange(V) == safe)) / N  # mistake: ignored_gradient_not_zeroed
-    return loss, dlogits
+variant("cross_entropy", "gradient_not_divided",
+        "the loss is a mean but your gradient is not divided by N: dlogits = (softmax - onehot) / N",
+        {"dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N":
+         "dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None]  # mistake: "
+         "gradient_not_divided"})
 
 
-@mistake("cross_entropy", "no_onehot",
-         "dlogits = softmax / N forgets the one-hot: the gradient is (softmax(logits) - onehot(target)) / N")
-def cross_entropy(logits, targets, ignore_id=None):
-    V = logits.shape[-1]
-    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
-            or targets.shape != logits.shape[:-1]:
-        raise ValueError("targets has the wrong shape")
-    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
-    ids = targets[counted]
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError("targets out of range")
-    N = max(int(counted.sum()), 1)
-    safe = np.where(counted, targets, 0)[..., None]
-    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum()) / N
-    dlogits = softmax(logits) * counted[..., None] / N  # mistake: no_onehot
-    return loss, dlogits
+variant("cross_entropy", "ignored_gradient_not_zeroed",
+        "ignored positions are left out of the loss but still get a gradient: multiply dlogits by the "
+        "counted mask (targets != ignore_id)",
+        {"dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N":
+         "dlogits = (softmax(logits) - (np.arange(V) == safe)) / N  # mistake: ignored_gradient_not_zeroed"})
 
 
-@mistake("cross_entropy", "gradient_sign_flipped",
-         "your gradient has the wrong sign: the loss is -log p, so dlogits = (softmax - onehot) / N, "
-         "not (onehot - softmax) / N")
-def cross_entropy(logits, targets, ignore_id=None):
-    V = logits.shape[-1]
-    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
-            or targets.shape != logits.shape[:-1]:
-        raise ValueError("targets has the wrong shape")
-    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
-    ids = targets[counted]
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError("targets out of range")
-    N = max(int(counted.sum()), 1)
-    safe = np.where(counted, targets, 0)[..., None]
-    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum()) / N
-    # mistake: gradient_sign_flipped
-    dlogits = ((np.arange(V) == safe) - softmax(logits)) * counted[..., None] / N
-    return loss, dlogits
+variant("cross_entropy", "no_onehot",
+        "dlogits = softmax / N forgets the one-hot: the gradient is (softmax(logits) - "
+        "onehot(target)) / N",
+        {"dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N":
+         "dlogits = softmax(logits) * counted[..., None] / N  # mistake: no_onehot"})
 
 
-@mistake("cross_entropy", "log_of_softmax",
-         "np.log(softmax(logits)) is -inf where the softmax underflows (logits of 1e4): use log_softmax, "
-         "(x - max) - log(sum(exp(x - max)))")
-def cross_entropy(logits, targets, ignore_id=None):
-    V = logits.shape[-1]
-    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
-            or targets.shape != logits.shape[:-1]:
-        raise ValueError("targets has the wrong shape")
-    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
-    ids = targets[counted]
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError("targets out of range")
-    N = max(int(counted.sum()), 1)
-    safe = np.where(counted, targets, 0)[..., None]
-    probs = softmax(logits)  # mistake: log_of_softmax
-    log_p = np.log(np.take_along_axis(probs, safe, axis=-1)[..., 0])
-    loss = -float(np.where(counted, log_p, 0).sum()) / N
-    dlogits = (probs - (np.arange(V) == safe)) * counted[..., None] / N  # mistake: log_of_softmax
-    return loss, dlogits
+variant("cross_entropy", "gradient_sign_flipped",
+        "your gradient has the wrong sign: the loss is -log p, so dlogits = (softmax - onehot) / N, "
+        "not (onehot - softmax) / N",
+        {"dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N":
+         "# mistake: gradient_sign_flipped\n"
+         "dlogits = ((np.arange(V) == safe) - softmax(logits)) * counted[..., None] / N"})
+
+
+variant("cross_entropy", "log_of_softmax",
+        "np.log(softmax(logits)) is -inf where the softmax underflows (logits of 1e4): use "
+        "log_softmax, (x - max) - log(sum(exp(x - max)))",
+        {"log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]":
+         "probs = softmax(logits)  # mistake: log_of_softmax\n"
+         "log_p = np.log(np.take_along_axis(probs, safe, axis=-1)[..., 0])",
+         "dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N":
+         "dlogits = (probs - (np.arange(V) == safe)) * counted[..., None] / N  # mistake: log_of_softmax"})
 
 
 @mistake("cross_entropy", "mean_per_row_then_batch",
@@ -602,46 +475,25 @@ def cross_entropy(logits, targets, ignore_id=None):
     return loss, dlogits
 
 
-@mistake("cross_entropy", "nan_when_all_ignored",
-         "with every position ignored you divide 0 by 0 (NaN): when N = 0 return a loss of 0 and a zero "
-         "gradient, e.g. divide by max(N, 1)")
-def cross_entropy(logits, targets, ignore_id=None):
-    V = logits.shape[-1]
-    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
-            or targets.shape != logits.shape[:-1]:
-        raise ValueError("targets has the wrong shape")
-    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
-    ids = targets[counted]
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError("targets out of range")
-    N = int(counted.sum())  # mistake: nan_when_all_ignored
-    safe = np.where(counted, targets, 0)[..., None]
-    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum() / N)  # mistake: nan_when_all_ignored
-    dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N
-    return loss, dlogits
+variant("cross_entropy", "nan_when_all_ignored",
+        "with every position ignored you divide 0 by 0 (NaN): when N = 0 return a loss of 0 and a "
+        "zero gradient, e.g. divide by max(N, 1)",
+        {"N = max(int(counted.sum()), 1)": "N = int(counted.sum())  # mistake: nan_when_all_ignored",
+         "loss = -float(np.where(counted, log_p, 0).sum()) / N":
+         "loss = -float(np.where(counted, log_p, 0).sum() / N)  # mistake: nan_when_all_ignored"})
 
 
-@mistake("cross_entropy", "gathers_ignored_targets",
-         "you index the log-probabilities with the raw targets: an ignore_id outside the vocabulary (-100) "
-         "is not a valid index; replace ignored targets by any valid id first "
-         "(np.where(counted, targets, 0))")
-def cross_entropy(logits, targets, ignore_id=None):
-    V = logits.shape[-1]
-    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
-            or targets.shape != logits.shape[:-1]:
-        raise ValueError("targets has the wrong shape")
-    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
-    ids = targets[counted]
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError("targets out of range")
-    N = max(int(counted.sum()), 1)
-    # mistake: gathers_ignored_targets
-    log_p = np.take_along_axis(log_softmax(logits), targets[..., None], axis=-1)[..., 0]
-    loss = -float(np.where(counted, log_p, 0).sum()) / N
-    onehot = np.arange(V) == targets[..., None]  # mistake: gathers_ignored_targets
-    dlogits = (softmax(logits) - onehot) * counted[..., None] / N
-    return loss, dlogits
+variant("cross_entropy", "gathers_ignored_targets",
+        "you index the log-probabilities with the raw targets: an ignore_id outside the vocabulary "
+        "(-100) is not a valid index; replace ignored targets by any valid id first "
+        "(np.where(counted, targets, 0))",
+        {"safe = np.where(counted, targets, 0)[..., None]\n"
+         "log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]":
+         "# mistake: gathers_ignored_targets\n"
+         "log_p = np.take_along_axis(log_softmax(logits), targets[..., None], axis=-1)[..., 0]",
+         "dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N":
+         "onehot = np.arange(V) == targets[..., None]  # mistake: gathers_ignored_targets\n"
+         "dlogits = (softmax(logits) - onehot) * counted[..., None] / N"})
 
 
 @mistake("cross_entropy", "no_range_check",

@@ -423,76 +423,8 @@ def adam_init(params):
 # --- adam_step -------------------------------------------------------------------------------------
 
 
-@mistake("adam_step", "no_bias_correction",
-         "m and v start at zero, so early on they are too small: divide by (1 - beta1^t) and (1 - beta2^t)")
-def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
-    if not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
-    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
-    # mistake: no_bias_correction
-    new = tree_map(lambda theta, m, v: theta - lr * m / (np.sqrt(v) + eps), params, m, v)
-    return new, AdamState(step=state.step + 1, m=m, v=v)
-
-
-@mistake("adam_step", "bias_correction_with_old_step",
-         "the bias corrections use t = step + 1 (the update being made), not step: at step 0, "
-         "1 - beta^0 = 0 divides by zero")
-def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
-    if not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    t = state.step
-    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
-    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
-    c1, c2 = 1 - beta1**t, 1 - beta2**t
-    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
-    return new, AdamState(step=t + 1, m=m, v=v)  # mistake: bias_correction_with_old_step
-
-
-@mistake("adam_step", "eps_inside_sqrt",
-         "eps is added AFTER the square root: sqrt(v_hat) + eps; inside it, tiny gradients take tiny steps")
-def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
-    if not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    t = state.step + 1
-    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
-    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
-    c1, c2 = 1 - beta1**t, 1 - beta2**t
-    # mistake: eps_inside_sqrt
-    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / np.sqrt(v / c2 + eps), params, m, v)
-    return new, AdamState(step=t, m=m, v=v)
-
-
-@mistake("adam_step", "v_without_square",
-         "v is the running mean of the SQUARED gradient: v = beta2 v + (1 - beta2) g^2")
-def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
-    if not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    t = state.step + 1
-    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
-    # mistake: v_without_square
-    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * np.abs(g), state.v, grads)
-    c1, c2 = 1 - beta1**t, 1 - beta2**t
-    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
-    return new, AdamState(step=t, m=m, v=v)
-
-
-@mistake("adam_step", "sqrt_forgotten",
-         "Adam divides by the square root of v_hat (the gradient's scale), not by v_hat itself")
-def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
-    if not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    t = state.step + 1
-    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
-    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
-    c1, c2 = 1 - beta1**t, 1 - beta2**t
-    # mistake: sqrt_forgotten
-    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (v / c2 + eps), params, m, v)
-    return new, AdamState(step=t, m=m, v=v)
-
-
-@mistake("adam_step", "state_not_updated",
-         "return the NEW state AdamState(step + 1, m, v): with the old one the moments never accumulate")
+# The correct function that the variants below change.
+@base("adam_step")
 def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     if not math.isfinite(lr) or lr < 0:
         raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
@@ -501,7 +433,58 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
     c1, c2 = 1 - beta1**t, 1 - beta2**t
     new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
-    return new, state  # mistake: state_not_updated
+    return new, AdamState(step=t, m=m, v=v)
+
+
+variant("adam_step", "no_bias_correction",
+        "m and v start at zero, so early on they are too small: divide by (1 - beta1^t) and (1 - "
+        "beta2^t)",
+        {"t = state.step + 1": "",
+         "c1, c2 = 1 - beta1**t, 1 - beta2**t\n"
+         "new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, "
+         "v)\n"
+         "return new, AdamState(step=t, m=m, v=v)":
+         "# mistake: no_bias_correction\n"
+         "new = tree_map(lambda theta, m, v: theta - lr * m / (np.sqrt(v) + eps), params, m, v)\n"
+         "return new, AdamState(step=state.step + 1, m=m, v=v)"})
+
+
+variant("adam_step", "bias_correction_with_old_step",
+        "the bias corrections use t = step + 1 (the update being made), not step: at step 0, 1 - "
+        "beta^0 = 0 divides by zero",
+        {"t = state.step + 1": "t = state.step",
+         "return new, AdamState(step=t, m=m, v=v)":
+         "return new, AdamState(step=t + 1, m=m, v=v)  # mistake: bias_correction_with_old_step"})
+
+
+variant("adam_step", "eps_inside_sqrt",
+        "eps is added AFTER the square root: sqrt(v_hat) + eps; inside it, tiny gradients take tiny "
+        "steps",
+        {"new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, "
+         "v)":
+         "# mistake: eps_inside_sqrt\n"
+         "new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / np.sqrt(v / c2 + eps), params, m, v)"})
+
+
+variant("adam_step", "v_without_square",
+        "v is the running mean of the SQUARED gradient: v = beta2 v + (1 - beta2) g^2",
+        {"v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)":
+         "# mistake: v_without_square\n"
+         "v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * np.abs(g), state.v, grads)"})
+
+
+variant("adam_step", "sqrt_forgotten",
+        "Adam divides by the square root of v_hat (the gradient's scale), not by v_hat itself",
+        {"new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, "
+         "v)":
+         "# mistake: sqrt_forgotten\n"
+         "new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (v / c2 + eps), params, m, v)"})
+
+
+variant("adam_step", "state_not_updated",
+        "return the NEW state AdamState(step + 1, m, v): with the old one the moments never "
+        "accumulate",
+        {"return new, AdamState(step=t, m=m, v=v)": "return new, state  # mistake: state_not_updated"})
 
 
 @mistake("adam_step", "parameters_updated_in_place",
@@ -521,31 +504,24 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
     return tree_map(update, params, m, v), AdamState(step=t, m=m, v=v)  # mistake: parameters_updated_in_place
 
 
-@mistake("adam_step", "update_sign_flipped",
-         "a step goes AGAINST the gradient: theta - lr * m_hat / (sqrt(v_hat) + eps)")
-def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
-    if not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    t = state.step + 1
-    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
-    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
-    c1, c2 = 1 - beta1**t, 1 - beta2**t
-    # mistake: update_sign_flipped
-    new = tree_map(lambda theta, m, v: theta + lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
-    return new, AdamState(step=t, m=m, v=v)
+variant("adam_step", "update_sign_flipped",
+        "a step goes AGAINST the gradient: theta - lr * m_hat / (sqrt(v_hat) + eps)",
+        {"new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, "
+         "v)":
+         "# mistake: update_sign_flipped\n"
+         "new = tree_map(lambda theta, m, v: theta + lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, "
+         "v)"})
 
 
-@mistake("adam_step", "betas_swapped",
-         "beta1 (0.9) decays the mean m and beta2 (0.98) the squares v, not the other way round")
-def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
-    if not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    t = state.step + 1
-    m = tree_map(lambda m, g: beta2 * m + (1 - beta2) * g, state.m, grads)  # mistake: betas_swapped
-    v = tree_map(lambda v, g: beta1 * v + (1 - beta1) * g * g, state.v, grads)
-    c1, c2 = 1 - beta2**t, 1 - beta1**t
-    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
-    return new, AdamState(step=t, m=m, v=v)
+variant("adam_step", "betas_swapped",
+        "beta1 (0.9) decays the mean m and beta2 (0.98) the squares v, not the other way round",
+        {"m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)\n"
+         "v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)\n"
+         "c1, c2 = 1 - beta1**t, 1 - beta2**t":
+         "m = tree_map(lambda m, g: beta2 * m + (1 - beta2) * g, state.m, grads)  # mistake: "
+         "betas_swapped\n"
+         "v = tree_map(lambda v, g: beta1 * v + (1 - beta1) * g * g, state.v, grads)\n"
+         "c1, c2 = 1 - beta2**t, 1 - beta1**t"})
 
 
 @mistake("adam_step", "state_changed_in_place",
