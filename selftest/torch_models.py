@@ -49,12 +49,15 @@ def load_ffn(layer, p) -> None:
     _copy(layer.linear2.bias, p.b_2)
 
 
-def torch_encoder_layer(p, dtype) -> nn.TransformerEncoderLayer:
+def _post_norm_layer(cls: type, p, dtype):
+    """A torch layer of ``cls`` with ``p``'s sizes: post-norm, relu, no dropout (weights not yet copied)."""
     D, F_ = p.ffn.W_1.shape
-    layer = nn.TransformerEncoderLayer(
-        D, p.self_attn.num_heads, F_, dropout=0.0, activation="relu", layer_norm_eps=1e-5,
-        batch_first=True, norm_first=False, dtype=TORCH_DTYPE[dtype],
-    )
+    return cls(D, p.self_attn.num_heads, F_, dropout=0.0, activation="relu", layer_norm_eps=1e-5,
+               batch_first=True, norm_first=False, dtype=TORCH_DTYPE[dtype])
+
+
+def torch_encoder_layer(p, dtype) -> nn.TransformerEncoderLayer:
+    layer = _post_norm_layer(nn.TransformerEncoderLayer, p, dtype)
     load_encoder_layer(layer, p)
     return layer.eval()
 
@@ -67,11 +70,7 @@ def load_encoder_layer(layer: nn.TransformerEncoderLayer, p) -> None:
 
 
 def torch_decoder_layer(p, dtype) -> nn.TransformerDecoderLayer:
-    D, F_ = p.ffn.W_1.shape
-    layer = nn.TransformerDecoderLayer(
-        D, p.self_attn.num_heads, F_, dropout=0.0, activation="relu", layer_norm_eps=1e-5,
-        batch_first=True, norm_first=False, dtype=TORCH_DTYPE[dtype],
-    )
+    layer = _post_norm_layer(nn.TransformerDecoderLayer, p, dtype)
     load_decoder_layer(layer, p)
     return layer.eval()
 
