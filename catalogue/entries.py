@@ -74,6 +74,8 @@ def _read(path: Path, kind: str) -> list[Entry]:
         if isinstance(node, ast.FunctionDef):
             source = "\n".join(lines[node.lineno - 1: node.end_lineno])
             if (args := _marked(node, "base")) is not None:
+                if node.name != args[0]:
+                    raise ValueError(f"{where}: def {node.name} is marked as the base of {args[0]}")
                 bases[args[0]] = source
             if (args := _marked(node, kind)) is None:
                 continue

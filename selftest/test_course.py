@@ -9,7 +9,7 @@ import json
 import pytest
 
 import dev
-from catalogue.entries import alternatives, mistakes
+from catalogue.entries import alternatives, apply_changes, mistakes
 from course.info import ROOT, find_exercise, load_course
 from grading.engine import FINGERPRINTS, Options, grade
 from grading.fingerprint import same
@@ -27,6 +27,16 @@ def test_dev_stub_rewrites_a_stub_unchanged(exercise):
     writes them again byte for byte."""
     stub = ROOT / "exercises" / exercise.file_name
     assert dev.stub_source(ROOT / "solutions" / exercise.file_name, exercise.id, stub) == stub.read_text()
+
+
+def test_a_variant_changes_the_lines_it_names_in_its_base():
+    """A catalogue variant replaces whole lines of its base, indented like them; a line the base
+    does not hold exactly once is an error, not a silent no-op."""
+    base = "def f(x):\n    y = x + 1\n    return y"
+    changed = apply_changes(base, {"y = x + 1": "y = x - 1  # mistake: minus"}, "here")
+    assert changed == "def f(x):\n    y = x - 1  # mistake: minus\n    return y"
+    with pytest.raises(ValueError, match="0 places"):
+        apply_changes(base, {"y = x + 2": ""}, "here")
 
 
 def test_every_test_fails_on_the_untouched_stubs():
