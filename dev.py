@@ -7,6 +7,10 @@
                                  alternatives accepted, and how many the diagnosis names
     python dev.py stub EX        write exercises/<module>.py from the solution: the same module,
                                  public bodies replaced by NotImplementedError, private helpers dropped
+    python dev.py mutate [EX...] grade every first-order mutant of solutions/ (mutmut's operators;
+                                 the `mutate` extra): the score per module and the survivors
+    python dev.py mutate --changed REV
+                                 the same, for the modules whose solution or tests changed since REV
 """
 
 from __future__ import annotations
@@ -273,6 +277,47 @@ def judge_catalogue(entries: list | None = None, jobs: int = 2) -> list[dict[str
     return rows
 
 
+MUTATION_GOAL = 0.98  # the share of non-equivalent mutants each module's tests must kill
+
+
+def changed_modules(rev: str) -> list[str]:
+    """The modules whose solution or test file differs from ``rev`` (``git diff --name-only``)."""
+    import subprocess
+
+    names = subprocess.run(["git", "diff", "--name-only", rev, "--", "solutions", "tests"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    stems = {Path(n).stem.removeprefix("test_") for n in names}
+    return [e.module for e in load_course() if e.module in stems]
+
+
+def mutation_report(modules: list[str]) -> int:
+    """Grade every mutant of ``modules``; print each module's score and its survivors."""
+    try:
+        from catalogue.mutants import EQUIVALENTS, equivalents, mutants
+    except ImportError:
+        print('dev.py mutate needs mutmut: python -m pip install -e ".[mutate]"')
+        return 2
+    known, below = equivalents(), []
+    for module in modules:
+        rows = judge_catalogue(mutants(module))
+        survivors = [r["entry"].id for r in rows if not r["right"]]
+        real = [s for s in survivors if s not in known]
+        counted = len(rows) - (len(survivors) - len(real))
+        score = 1 - len(real) / counted if counted else 1.0
+        print(f"{module}: {counted - len(real)}/{counted} killed ({score:.1%}); "
+              f"{len(rows) - counted} equivalent, listed in {EQUIVALENTS.relative_to(ROOT)}")
+        for s in real:
+            print(f"  survived: {s}")
+        for r in rows:
+            if r["right"] and r["entry"].id in known:
+                print(f"  listed as equivalent, but killed: {r['entry'].id}")
+        if score < MUTATION_GOAL:
+            below.append(module)
+    if below:
+        print(f"under {MUTATION_GOAL:.0%}: {', '.join(below)}")
+    return 1 if below else 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "check":
@@ -320,6 +365,14 @@ def main(argv: list[str]) -> int:
         (ROOT / "exercises" / e.file_name).write_text(stub_source(ROOT / "solutions" / e.file_name, e.id))
         print(f"wrote exercises/{e.file_name}")
         return 0
+    if command == "mutate":
+        from course.info import find_exercise
+
+        if argv[1:2] == ["--changed"] and len(argv) == 3:
+            return mutation_report(changed_modules(argv[2]))
+        course = load_course()
+        wanted = [find_exercise(course, a).module for a in argv[1:]]
+        return mutation_report(wanted or [e.module for e in course])
     print(__doc__)
     return 2
 
