@@ -1,6 +1,7 @@
 """Author-only checks and generators (rustlings' `dev check`). Not shipped to students.
 
-    python dev.py check          the course is consistent: metadata, stubs, solutions, docstrings
+    python dev.py check          the course is consistent: metadata, stubs, solutions, docstrings,
+                                 README.md and its Korean translation
     python dev.py readme         rewrite the README's table of exercises from exercises/info.toml
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
@@ -78,7 +79,7 @@ def course_problems() -> list[str]:
         if len(e.hints) < 1:
             problems.append(f"{e.id}: no hints in info.toml")
         problems += requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
-    return problems + readme_problems(course) + rules_problems(course)
+    return problems + readme_problems(course) + rules_problems(course) + korean_problems(course)
 
 
 RULES = ROOT / "docs" / "API.md"
@@ -185,6 +186,46 @@ def readme_problems(course: list[Exercise]) -> list[str]:
         problems.append("README.md's table of exercises is not in info.toml's order")
     if total not in readme:
         problems.append(f"README.md must say '{total}'")
+    return problems
+
+
+KOREAN_README = "README.ko.md"
+KOREAN_DOCS = Path("docs") / "ko"
+FENCED = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
+
+
+def _section_count(markdown: str) -> int:
+    """The number of ``##`` sections, headings inside fenced code blocks aside."""
+    return len(re.findall(r"^## ", FENCED.sub("", markdown), re.MULTILINE))
+
+
+def korean_problems(course: list[Exercise], root: Path = ROOT) -> list[str]:
+    """README.ko.md keeps README.md's sections, code blocks (verbatim) and exercise points, the two
+    link to each other, and docs/ko has a page for every exercise that names the exercise's file."""
+    readme, korean_path = (root / "README.md").read_text(), root / KOREAN_README
+    if not korean_path.is_file():
+        return [f"{KOREAN_README} is missing: translate README.md into it"]
+    korean = korean_path.read_text()
+    problems = [f"{KOREAN_README} lacks README.md's code block {block.splitlines()[1][:60]!r}...: "
+                "copy every fenced block verbatim" for block in FENCED.findall(readme) if block not in korean]
+    if _section_count(korean) != _section_count(readme):
+        problems.append(f"{KOREAN_README} has {_section_count(korean)} '##' sections, README.md "
+                        f"{_section_count(readme)}: translate every section, one for one")
+    if f"]({KOREAN_README})" not in readme or "](README.md)" not in korean:
+        problems.append(f"README.md and {KOREAN_README} must link to each other")
+    rows = {m[1]: (m[2], m[3]) for m in re.finditer(
+        r"^\| \[?(ex\d+)\]?(?:\([^)]*\))? \|[^|]*\| ([\d.]+) \| (.*) \|$", korean, re.MULTILINE)}
+    for e in course:
+        page = root / KOREAN_DOCS / f"{e.id}.md"
+        if not page.is_file():
+            problems.append(f"{KOREAN_DOCS / page.name} is missing: one Korean page per exercise")
+        elif f"exercises/{e.file_name}" not in page.read_text():
+            problems.append(f"{KOREAN_DOCS / page.name} must name its file, exercises/{e.file_name}")
+        points, split = rows.get(e.id, ("", ""))
+        wanted = [f"{r.points:g}" for r in e.requirements]
+        if points != f"{e.points:g}" or [piece.rsplit(" ", 1)[-1] for piece in split.split("; ")] != wanted:
+            problems.append(f"{KOREAN_README}'s row of {e.id} must give {e.points:g} points, split "
+                            f"{'; '.join(wanted)} as info.toml does")
     return problems
 
 

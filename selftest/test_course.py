@@ -86,3 +86,33 @@ def test_points_follow_the_requirements():
     assert sum(v for k, v in most.items() if k.split("[")[0] in stable.tests) == pytest.approx(stable.points)
     with_hidden = ex02.max_points([*names, "hidden:test_extra"])
     assert sum(with_hidden) == pytest.approx(ex02.points) and 0 < with_hidden[-1] < ex02.points / 2
+
+
+def test_korean_documents_are_checked_against_the_readme_and_the_course(tmp_path):
+    """README.ko.md keeps README.md's code blocks, sections and points; docs/ko has every page."""
+    course = load_course()
+    for name in ("README.md", dev.KOREAN_README):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "docs").mkdir()
+    korean_docs = tmp_path / dev.KOREAN_DOCS
+    korean_docs.mkdir()
+    for page in (ROOT / dev.KOREAN_DOCS).glob("*.md"):
+        (korean_docs / page.name).write_text(page.read_text())
+    assert dev.korean_problems(course, tmp_path) == []
+
+    korean = tmp_path / dev.KOREAN_README
+    text = korean.read_text()
+    korean.write_text(text.replace("python -m pip install -e . && python grader.py", "python grader.py", 1)
+                      .replace("## 학습시키기", "### 학습시키기", 1)
+                      .replace("| 6 | 소프트맥스는", "| 7 | 소프트맥스는", 1))
+    (korean_docs / "ex03.md").unlink()
+    ex05 = korean_docs / "ex05.md"
+    ex05.write_text(ex05.read_text().replace("exercises/ex05_qkv_attention.py", "ex05"))
+    problems = dev.korean_problems(course, tmp_path)
+    assert len(problems) == 5, problems
+    assert "python -m pip install -e . && python grader.py" in problems[0]
+    assert "7 '##' sections, README.md 8" in problems[1]
+    assert [p.split(" ")[0] for p in problems[2:]] == ["README.ko.md's", "docs/ko/ex03.md", "docs/ko/ex05.md"]
+
+    korean.unlink()
+    assert dev.korean_problems(course, tmp_path) == ["README.ko.md is missing: translate README.md into it"]
