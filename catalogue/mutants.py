@@ -117,4 +117,4 @@ def equivalents() -> dict[str, str]:
     if not EQUIVALENTS.is_file():
         return {}
     data = tomllib.loads(EQUIVALENTS.read_text())
-    return {e["mutant"]: e["why"] for e in data.get("equivalent", [])}
+    return {mutant: e["why"] for e in data.get("equivalent", []) for mutant in e["mutants"]}
