@@ -1,7 +1,9 @@
 """Author-only checks and generators (rustlings' `dev check`). Not shipped to students.
 
     python dev.py check          the course is consistent: metadata, stubs, solutions, docstrings,
-                                 README.md and its Korean translation
+                                 README.md and its Korean translation, the catalogue of messages
+    python dev.py messages       extract the learner-facing messages into locale/course.pot, update
+                                 locale/ko/LC_MESSAGES/course.po and compile course.mo (the dev extra)
     python dev.py readme         rewrite the README's table of exercises from exercises/info.toml
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
@@ -21,10 +23,13 @@ import json
 import re
 import sys
 import tempfile
+import textwrap
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from course.info import MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
+from course.i18n import DOMAIN, LOCALE_DIR
+from course.info import INFO_FILE, MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
 
 FINGERPRINTS = ROOT / "grading" / "fingerprints.json"
 
@@ -229,6 +234,145 @@ def korean_problems(course: list[Exercise], root: Path = ROOT) -> list[str]:
     return problems
 
 
+TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
+KOREAN_PO = LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{DOMAIN}.po"
+PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+
+
+def doc_parts(doc: str) -> tuple[str, str]:
+    """(property, hint) of a test's docstring, as grading/plugin.py shows them: the first paragraph
+    not starting with ``Hint:``, its lines joined by single spaces, and the ``Hint:`` paragraphs."""
+    paragraphs = [" ".join(line.strip() for line in p.splitlines())
+                  for p in textwrap.dedent(doc).strip().split("\n\n") if p.strip()]
+    prop = next((p for p in paragraphs if not p.startswith("Hint:")), "")
+    hint = " ".join(p.removeprefix("Hint:").strip() for p in paragraphs if p.startswith("Hint:"))
+    return prop, hint
+
+
+def _mistake_says(dec: ast.expr) -> str:
+    """The diagnosis of a ``@mistake(function, id, says)`` decorator (positional or ``says=``)."""
+    if not (isinstance(dec, ast.Call) and (getattr(dec.func, "id", "") == "mistake"
+                                           or getattr(dec.func, "attr", "") == "mistake")):
+        return ""
+    said = [k.value for k in dec.keywords if k.arg == "says"] or dec.args[2:3]
+    return ast.literal_eval(said[0]) if said else ""
+
+
+def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
+    """Every learner-facing message of the course, as (English text, file, line), in course order:
+    per exercise its title, hints and requirement names (info.toml), its tests' properties and
+    hints (their docstrings), and its catalogued mistakes' diagnoses."""
+    info = root / INFO_FILE.relative_to(ROOT)
+    toml_text, messages = info.read_text(), []
+    toml_name = str(info.relative_to(root))
+
+    def toml_line(text: str, after: int) -> int:
+        at = toml_text.find(text, after)
+        return toml_text.count("\n", 0, at if at >= 0 else after) + 1
+
+    for e in load_course(info):
+        start = toml_text.find(f'id = "{e.id}"')
+        messages += [(text, toml_name, toml_line(text, start))
+                     for text in (e.title, *e.hints, *(r.name for r in e.requirements))]
+        test_file = root / "tests" / e.test_file
+        for fn in _test_functions(test_file).values():
+            for text in doc_parts(ast.get_docstring(fn, clean=False) or ""):
+                if text:
+                    messages.append((text, f"tests/{e.test_file}", fn.lineno))
+        mistakes = root / "catalogue" / "mistakes" / e.file_name
+        if mistakes.is_file():
+            for node in ast.walk(ast.parse(mistakes.read_text())):
+                if isinstance(node, ast.FunctionDef):
+                    messages += [(says, f"catalogue/mistakes/{e.file_name}", dec.lineno)
+                                 for dec in node.decorator_list if (says := _mistake_says(dec))]
+    return messages
+
+
+def message_template(messages: list[tuple[str, str, int]]):  # -> babel.messages.catalog.Catalog
+    """The catalogue template (``.pot``) of ``messages``: one entry per text, every place it is used."""
+    from babel.messages.catalog import Catalog
+
+    template = Catalog(project="learn-transformer", domain=DOMAIN, charset="utf-8")
+    for text, path, line in messages:
+        template.add(text, locations=[(path, line)])
+    return template
+
+
+def compiled(catalog) -> bytes:
+    """The ``.mo`` that ``catalog`` compiles to (fuzzy entries left out, as gettext expects)."""
+    from babel.messages.mofile import write_mo
+
+    out = BytesIO()
+    write_mo(out, catalog)
+    return out.getvalue()
+
+
+def _without_dates(po: str) -> str:
+    return re.sub(r'^"(POT-Creation|PO-Revision)-Date: .*\n', "", po, flags=re.MULTILINE)
+
+
+def write_messages() -> str:
+    """Extract the messages into TEMPLATE, merge them into KOREAN_PO (translations kept, new
+    messages added, removed ones obsolete) and compile its ``.mo``. Files that would change only
+    by their date are left alone."""
+    from babel.messages.pofile import read_po, write_po
+
+    template = message_template(course_messages())
+    if KOREAN_PO.is_file():
+        with KOREAN_PO.open("rb") as f:
+            korean = read_po(f, locale="ko", domain=DOMAIN)
+    else:
+        from babel.messages.catalog import Catalog
+
+        korean = Catalog(locale="ko", domain=DOMAIN, project=template.project, charset="utf-8", fuzzy=False,
+                         language_team="Korean", last_translator="learn-transformer authors")
+    korean.update(template)
+    for path, catalog in ((TEMPLATE, template), (KOREAN_PO, korean)):
+        out = BytesIO()
+        write_po(out, catalog, width=110, sort_output=False)
+        text = out.getvalue().decode()
+        if not path.is_file() or _without_dates(path.read_text()) != _without_dates(text):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    mo = KOREAN_PO.with_suffix(".mo")
+    with KOREAN_PO.open("rb") as f:
+        binary = compiled(read_po(f, locale="ko", domain=DOMAIN))
+    if not mo.is_file() or mo.read_bytes() != binary:
+        mo.write_bytes(binary)
+    missing = sum(1 for m in korean if m.id and (not m.string or m.fuzzy))
+    return (f"{len(template)} messages in {TEMPLATE.relative_to(ROOT)}; "
+            f"{KOREAN_PO.relative_to(ROOT)} lacks {missing} translations")
+
+
+def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
+    """Every message of the course has a Korean translation (not fuzzy) with the same
+    ``{placeholders}``, and the ``.mo`` next to ``po_path`` is what the ``.po`` compiles to."""
+    try:
+        from babel.messages.pofile import read_po
+    except ImportError:
+        return ["the checks of locale/ need Babel: pip install -e '.[dev]'"]
+    if not po_path.is_file():
+        return [f"{po_path} is missing: run python dev.py messages"]
+    with po_path.open("rb") as f:
+        korean = read_po(f, locale="ko", domain=DOMAIN)
+    name, problems, seen = po_path.name, [], set()
+    for text, path, line in course_messages(root):
+        if text in seen:
+            continue
+        seen.add(text)
+        entry = korean.get(text)
+        if entry is None or not entry.string or entry.fuzzy:
+            problems.append(f"{name} has no Korean for {text[:60]!r} ({path}:{line}): "
+                            "run python dev.py messages and translate it")
+        elif sorted(PLACEHOLDER.findall(entry.string)) != sorted(PLACEHOLDER.findall(text)):
+            problems.append(f"{name}: the Korean of {text[:60]!r} must keep the placeholders "
+                            f"{sorted(PLACEHOLDER.findall(text))}")
+    mo = po_path.with_suffix(".mo")
+    if not mo.is_file() or mo.read_bytes() != compiled(korean):
+        problems.append(f"{mo.name} is not what {name} compiles to: run python dev.py messages")
+    return problems
+
+
 def stub_source(solution: Path, exercise_id: str) -> str:
     """The stub of a solution file: public bodies raise NotImplementedError, private helpers go."""
     source = solution.read_text()
@@ -362,11 +506,14 @@ def mutation_report(modules: list[str]) -> int:
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "check":
-        problems = course_problems()
+        problems = course_problems() + message_problems()
         for p in problems:
             print("problem:", p)
         print(f"{len(problems)} problems")
         return 1 if problems else 0
+    if command == "messages":
+        print(write_messages())
+        return 0
     if command == "readme":
         readme = ROOT / "README.md"
         rows = {e.id: readme_row(e) for e in load_course()}
