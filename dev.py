@@ -364,9 +364,9 @@ def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
         if entry is None or not entry.string or entry.fuzzy:
             problems.append(f"{name} has no Korean for {text[:60]!r} ({path}:{line}): "
                             "run python dev.py messages and translate it")
-        elif sorted(PLACEHOLDER.findall(entry.string)) != sorted(PLACEHOLDER.findall(text)):
-            problems.append(f"{name}: the Korean of {text[:60]!r} must keep the placeholders "
-                            f"{sorted(PLACEHOLDER.findall(text))}")
+        elif (korean_names := sorted(PLACEHOLDER.findall(entry.string))) != sorted(PLACEHOLDER.findall(text)):
+            problems.append(f"{name}: the Korean of {text[:60]!r} has the placeholders {korean_names}, "
+                            f"the English {sorted(PLACEHOLDER.findall(text))}: keep the same ones")
     mo = po_path.with_suffix(".mo")
     if not mo.is_file() or mo.read_bytes() != compiled(korean):
         problems.append(f"{mo.name} is not what {name} compiles to: run python dev.py messages")
