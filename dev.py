@@ -292,7 +292,8 @@ def message_template(messages: list[tuple[str, str, int]]):  # -> babel.messages
     """The catalogue template (``.pot``) of ``messages``: one entry per text, every place it is used."""
     from babel.messages.catalog import Catalog
 
-    template = Catalog(project="learn-transformer", domain=DOMAIN, charset="utf-8")
+    template = Catalog(project="learn-transformer", domain=DOMAIN, charset="utf-8",
+                       copyright_holder="the learn-transformer authors")
     for text, path, line in messages:
         template.add(text, locations=[(path, line)])
     return template
@@ -325,7 +326,8 @@ def write_messages() -> str:
         from babel.messages.catalog import Catalog
 
         korean = Catalog(locale="ko", domain=DOMAIN, project=template.project, charset="utf-8", fuzzy=False,
-                         language_team="Korean", last_translator="learn-transformer authors")
+                         copyright_holder=template.copyright_holder, language_team="Korean",
+                         last_translator="the learn-transformer authors")
     korean.update(template)
     for path, catalog in ((TEMPLATE, template), (KOREAN_PO, korean)):
         out = BytesIO()
