@@ -299,17 +299,25 @@ def message_template(messages: list[tuple[str, str, int]]):  # -> babel.messages
     return template
 
 
-def compiled(catalog) -> bytes:
-    """The ``.mo`` that ``catalog`` compiles to (fuzzy entries left out, as gettext expects)."""
-    from babel.messages.mofile import write_mo
+def _translations(catalog) -> dict:
+    """What gettext would find in ``catalog``: each message's translation, header and fuzzy aside."""
+    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
 
-    out = BytesIO()
-    write_mo(out, catalog)
-    return out.getvalue()
+
+def mo_is_current(mo: Path, catalog) -> bool:
+    """``mo`` holds exactly ``catalog``'s translations (its header, which names the Babel that
+    wrote it, aside)."""
+    from babel.messages.mofile import read_mo
+
+    if not mo.is_file():
+        return False
+    with mo.open("rb") as f:
+        return _translations(read_mo(f)) == _translations(catalog)
 
 
 def _without_dates(po: str) -> str:
-    return re.sub(r'^"(POT-Creation|PO-Revision)-Date: .*\n', "", po, flags=re.MULTILINE)
+    """``po`` without the header lines that change on every run or with Babel's version."""
+    return re.sub(r'^"(POT-Creation-Date|PO-Revision-Date|Generated-By): .*\n', "", po, flags=re.MULTILINE)
 
 
 def write_messages() -> str:
@@ -336,11 +344,14 @@ def write_messages() -> str:
         if not path.is_file() or _without_dates(path.read_text()) != _without_dates(text):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+    from babel.messages.mofile import write_mo
+
     mo = KOREAN_PO.with_suffix(".mo")
     with KOREAN_PO.open("rb") as f:
-        binary = compiled(read_po(f, locale="ko", domain=DOMAIN))
-    if not mo.is_file() or mo.read_bytes() != binary:
-        mo.write_bytes(binary)
+        written = read_po(f, locale="ko", domain=DOMAIN)
+    if not mo_is_current(mo, written):
+        with mo.open("wb") as f:
+            write_mo(f, written)  # fuzzy entries left out, as gettext expects
     missing = sum(1 for m in korean if m.id and (not m.string or m.fuzzy))
     return (f"{len(template)} messages in {TEMPLATE.relative_to(ROOT)}; "
             f"{KOREAN_PO.relative_to(ROOT)} lacks {missing} translations")
@@ -370,7 +381,7 @@ def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
             problems.append(f"{name}: the Korean of {text[:60]!r} has the placeholders {korean_names}, "
                             f"the English {sorted(PLACEHOLDER.findall(text))}: keep the same ones")
     mo = po_path.with_suffix(".mo")
-    if not mo.is_file() or mo.read_bytes() != compiled(korean):
+    if not mo_is_current(mo, korean):
         problems.append(f"{mo.name} is not what {name} compiles to: run python dev.py messages")
     return problems
 
