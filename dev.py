@@ -23,12 +23,11 @@ import json
 import re
 import sys
 import tempfile
-import textwrap
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from course.i18n import DOMAIN, LOCALE_DIR
+from course.i18n import DOMAIN, LOCALE_DIR, doc_parts
 from course.info import INFO_FILE, MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
 
 FINGERPRINTS = ROOT / "grading" / "fingerprints.json"
@@ -237,16 +236,6 @@ def korean_problems(course: list[Exercise], root: Path = ROOT) -> list[str]:
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 KOREAN_PO = LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{DOMAIN}.po"
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
-
-
-def doc_parts(doc: str) -> tuple[str, str]:
-    """(property, hint) of a test's docstring, as grading/plugin.py shows them: the first paragraph
-    not starting with ``Hint:``, its lines joined by single spaces, and the ``Hint:`` paragraphs."""
-    paragraphs = [" ".join(line.strip() for line in p.splitlines())
-                  for p in textwrap.dedent(doc).strip().split("\n\n") if p.strip()]
-    prop = next((p for p in paragraphs if not p.startswith("Hint:")), "")
-    hint = " ".join(p.removeprefix("Hint:").strip() for p in paragraphs if p.startswith("Hint:"))
-    return prop, hint
 
 
 def _mistake_says(dec: ast.expr) -> str:

@@ -8,6 +8,7 @@ translation may put them in any order: translate first, format after.
 from __future__ import annotations
 
 import gettext
+import textwrap
 from collections.abc import Mapping
 from functools import cache
 
@@ -51,3 +52,14 @@ def translate_plural(singular: str, plural: str, n: int, lang: str) -> str:
     if lang == ENGLISH:
         return singular if n == 1 else plural
     return _catalogue(lang).ngettext(singular, plural, n)
+
+
+def doc_parts(doc: str) -> tuple[str, str]:
+    """The two messages of a test's docstring, (property, hint), as the grader shows them: the first
+    paragraph not starting with ``Hint:``, its lines joined by single spaces, and the ``Hint:``
+    paragraphs without the prefix ("" when there is none)."""
+    paragraphs = [" ".join(line.strip() for line in p.splitlines())
+                  for p in textwrap.dedent(doc).strip().split("\n\n") if p.strip()]
+    prop = next((p for p in paragraphs if not p.startswith("Hint:")), "")
+    hint = " ".join(p.removeprefix("Hint:").strip() for p in paragraphs if p.startswith("Hint:"))
+    return prop, hint
