@@ -1,7 +1,9 @@
 """Author-only checks and generators (rustlings' `dev check`). Not shipped to students.
 
     python dev.py check          the course is consistent: metadata, stubs, solutions, docstrings,
-                                 README.md and its Korean translation
+                                 README.md and its Korean translation, the catalogue of messages
+    python dev.py messages       extract the learner-facing messages into locale/course.pot, update
+                                 locale/ko/LC_MESSAGES/course.po and compile course.mo (the dev extra)
     python dev.py readme         rewrite the README's table of exercises from exercises/info.toml
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
@@ -21,10 +23,12 @@ import json
 import re
 import sys
 import tempfile
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from course.info import MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
+from course.i18n import DOMAIN, LOCALE_DIR, doc_parts
+from course.info import INFO_FILE, MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
 
 FINGERPRINTS = ROOT / "grading" / "fingerprints.json"
 
@@ -229,6 +233,148 @@ def korean_problems(course: list[Exercise], root: Path = ROOT) -> list[str]:
     return problems
 
 
+TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
+KOREAN_PO = LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{DOMAIN}.po"
+PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+
+
+def _mistake_says(dec: ast.expr) -> str:
+    """The diagnosis of a ``@mistake(function, id, says)`` decorator (positional or ``says=``)."""
+    if not (isinstance(dec, ast.Call) and (getattr(dec.func, "id", "") == "mistake"
+                                           or getattr(dec.func, "attr", "") == "mistake")):
+        return ""
+    said = [k.value for k in dec.keywords if k.arg == "says"] or dec.args[2:3]
+    return ast.literal_eval(said[0]) if said else ""
+
+
+def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
+    """Every learner-facing message of the course, as (English text, file, line), in course order:
+    per exercise its title, hints and requirement names (info.toml), its tests' properties and
+    hints (their docstrings), and its catalogued mistakes' diagnoses."""
+    info = root / INFO_FILE.relative_to(ROOT)
+    toml_text, messages = info.read_text(), []
+    toml_name = str(info.relative_to(root))
+
+    def toml_line(text: str, after: int) -> int:
+        at = toml_text.find(text, after)
+        return toml_text.count("\n", 0, at if at >= 0 else after) + 1
+
+    for e in load_course(info):
+        start = toml_text.find(f'id = "{e.id}"')
+        messages += [(text, toml_name, toml_line(text, start))
+                     for text in (e.title, *e.hints, *(r.name for r in e.requirements))]
+        test_file = root / "tests" / e.test_file
+        for fn in _test_functions(test_file).values():
+            for text in doc_parts(ast.get_docstring(fn, clean=False) or ""):
+                if text:
+                    messages.append((text, f"tests/{e.test_file}", fn.lineno))
+        mistakes = root / "catalogue" / "mistakes" / e.file_name
+        if mistakes.is_file():
+            for node in ast.walk(ast.parse(mistakes.read_text())):
+                if isinstance(node, ast.FunctionDef):
+                    messages += [(says, f"catalogue/mistakes/{e.file_name}", dec.lineno)
+                                 for dec in node.decorator_list if (says := _mistake_says(dec))]
+    return messages
+
+
+def message_template(messages: list[tuple[str, str, int]]):  # -> babel.messages.catalog.Catalog
+    """The catalogue template (``.pot``) of ``messages``: one entry per text, every place it is used."""
+    from babel.messages.catalog import Catalog
+
+    template = Catalog(project="learn-transformer", domain=DOMAIN, charset="utf-8",
+                       copyright_holder="the learn-transformer authors")
+    for text, path, line in messages:
+        template.add(text, locations=[(path, line)])
+    return template
+
+
+def _translations(catalog) -> dict:
+    """What gettext would find in ``catalog``: each message's translation, header and fuzzy aside."""
+    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+def mo_is_current(mo: Path, catalog) -> bool:
+    """``mo`` holds exactly ``catalog``'s translations (its header, which names the Babel that
+    wrote it, aside)."""
+    from babel.messages.mofile import read_mo
+
+    if not mo.is_file():
+        return False
+    with mo.open("rb") as f:
+        return _translations(read_mo(f)) == _translations(catalog)
+
+
+def _without_dates(po: str) -> str:
+    """``po`` without the header lines that change on every run or with Babel's version."""
+    return re.sub(r'^"(POT-Creation-Date|PO-Revision-Date|Generated-By): .*\n', "", po, flags=re.MULTILINE)
+
+
+def write_messages() -> str:
+    """Extract the messages into TEMPLATE, merge them into KOREAN_PO (translations kept, new
+    messages added, removed ones obsolete) and compile its ``.mo``. Files that would change only
+    by their date are left alone."""
+    from babel.messages.pofile import read_po, write_po
+
+    template = message_template(course_messages())
+    if KOREAN_PO.is_file():
+        with KOREAN_PO.open("rb") as f:
+            korean = read_po(f, locale="ko", domain=DOMAIN)
+    else:
+        from babel.messages.catalog import Catalog
+
+        korean = Catalog(locale="ko", domain=DOMAIN, project=template.project, charset="utf-8", fuzzy=False,
+                         copyright_holder=template.copyright_holder, language_team="Korean",
+                         last_translator="the learn-transformer authors")
+    korean.update(template)
+    for path, catalog in ((TEMPLATE, template), (KOREAN_PO, korean)):
+        out = BytesIO()
+        write_po(out, catalog, width=110, sort_output=False)
+        text = out.getvalue().decode()
+        if not path.is_file() or _without_dates(path.read_text()) != _without_dates(text):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    from babel.messages.mofile import write_mo
+
+    mo = KOREAN_PO.with_suffix(".mo")
+    with KOREAN_PO.open("rb") as f:
+        written = read_po(f, locale="ko", domain=DOMAIN)
+    if not mo_is_current(mo, written):
+        with mo.open("wb") as f:
+            write_mo(f, written)  # fuzzy entries left out, as gettext expects
+    missing = sum(1 for m in korean if m.id and (not m.string or m.fuzzy))
+    return (f"{len(template)} messages in {TEMPLATE.relative_to(ROOT)}; "
+            f"{KOREAN_PO.relative_to(ROOT)} lacks {missing} translations")
+
+
+def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
+    """Every message of the course has a Korean translation (not fuzzy) with the same
+    ``{placeholders}``, and the ``.mo`` next to ``po_path`` is what the ``.po`` compiles to."""
+    try:
+        from babel.messages.pofile import read_po
+    except ImportError:
+        return ["the checks of locale/ need Babel: pip install -e '.[dev]'"]
+    if not po_path.is_file():
+        return [f"{po_path} is missing: run python dev.py messages"]
+    with po_path.open("rb") as f:
+        korean = read_po(f, locale="ko", domain=DOMAIN)
+    name, problems, seen = po_path.name, [], set()
+    for text, path, line in course_messages(root):
+        if text in seen:
+            continue
+        seen.add(text)
+        entry = korean.get(text)
+        if entry is None or not entry.string or entry.fuzzy:
+            problems.append(f"{name} has no Korean for {text[:60]!r} ({path}:{line}): "
+                            "run python dev.py messages and translate it")
+        elif (korean_names := sorted(PLACEHOLDER.findall(entry.string))) != sorted(PLACEHOLDER.findall(text)):
+            problems.append(f"{name}: the Korean of {text[:60]!r} has the placeholders {korean_names}, "
+                            f"the English {sorted(PLACEHOLDER.findall(text))}: keep the same ones")
+    mo = po_path.with_suffix(".mo")
+    if not mo_is_current(mo, korean):
+        problems.append(f"{mo.name} is not what {name} compiles to: run python dev.py messages")
+    return problems
+
+
 def stub_source(solution: Path, exercise_id: str) -> str:
     """The stub of a solution file: public bodies raise NotImplementedError, private helpers go."""
     source = solution.read_text()
@@ -362,11 +508,14 @@ def mutation_report(modules: list[str]) -> int:
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "check":
-        problems = course_problems()
+        problems = course_problems() + message_problems()
         for p in problems:
             print("problem:", p)
         print(f"{len(problems)} problems")
         return 1 if problems else 0
+    if command == "messages":
+        print(write_messages())
+        return 0
     if command == "readme":
         readme = ROOT / "README.md"
         rows = {e.id: readme_row(e) for e in load_course()}
