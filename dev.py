@@ -1,12 +1,19 @@
 """Author-only checks and generators (rustlings' `dev check`). Not shipped to students.
 
-    python dev.py check          the course is consistent: metadata, stubs, solutions, docstrings
+    python dev.py check          the course is consistent: metadata, stubs, solutions, docstrings,
+                                 README.md and its Korean translation, the catalogue of messages
+    python dev.py messages       extract the learner-facing messages into locale/course.pot, update
+                                 locale/ko/LC_MESSAGES/course.po and compile course.mo (the dev extra)
     python dev.py readme         rewrite the README's table of exercises from exercises/info.toml
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
                                  alternatives accepted, and how many the diagnosis names
     python dev.py stub EX        write exercises/<module>.py from the solution: the same module,
                                  public bodies replaced by NotImplementedError, private helpers dropped
+    python dev.py mutate [EX...] grade every first-order mutant of solutions/ (mutmut's operators;
+                                 the `mutate` extra): the score per module and the survivors
+    python dev.py mutate --changed REV
+                                 the same, for the modules whose solution or tests changed since REV
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ import json
 import re
 import sys
 import tempfile
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from course.info import MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
+from course.i18n import DOMAIN, LOCALE_DIR, doc_parts
+from course.info import INFO_FILE, MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
 
 FINGERPRINTS = ROOT / "grading" / "fingerprints.json"
 
@@ -74,7 +83,8 @@ def course_problems() -> list[str]:
         if len(e.hints) < 1:
             problems.append(f"{e.id}: no hints in info.toml")
         problems += requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
-    return problems + readme_problems(course) + rules_problems(course) + mistake_mark_problems()
+    return (problems + readme_problems(course) + rules_problems(course) + korean_problems(course)
+            + mistake_mark_problems())
 
 
 MISTAKE_MARK = "# mistake:"
@@ -195,6 +205,188 @@ def readme_problems(course: list[Exercise]) -> list[str]:
     return problems
 
 
+KOREAN_README = "README.ko.md"
+KOREAN_DOCS = Path("docs") / "ko"
+FENCED = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
+
+
+def _section_count(markdown: str) -> int:
+    """The number of ``##`` sections, headings inside fenced code blocks aside."""
+    return len(re.findall(r"^## ", FENCED.sub("", markdown), re.MULTILINE))
+
+
+def korean_problems(course: list[Exercise], root: Path = ROOT) -> list[str]:
+    """README.ko.md keeps README.md's sections, code blocks (verbatim) and exercise points, the two
+    link to each other, and docs/ko has a page for every exercise that names the exercise's file."""
+    readme, korean_path = (root / "README.md").read_text(), root / KOREAN_README
+    if not korean_path.is_file():
+        return [f"{KOREAN_README} is missing: translate README.md into it"]
+    korean = korean_path.read_text()
+    problems = [f"{KOREAN_README} lacks README.md's code block {block.splitlines()[1][:60]!r}...: "
+                "copy every fenced block verbatim" for block in FENCED.findall(readme) if block not in korean]
+    if _section_count(korean) != _section_count(readme):
+        problems.append(f"{KOREAN_README} has {_section_count(korean)} '##' sections, README.md "
+                        f"{_section_count(readme)}: translate every section, one for one")
+    if f"]({KOREAN_README})" not in readme or "](README.md)" not in korean:
+        problems.append(f"README.md and {KOREAN_README} must link to each other")
+    rows = {m[1]: (m[2], m[3]) for m in re.finditer(
+        r"^\| \[?(ex\d+)\]?(?:\([^)]*\))? \|[^|]*\| ([\d.]+) \| (.*) \|$", korean, re.MULTILINE)}
+    for e in course:
+        page = root / KOREAN_DOCS / f"{e.id}.md"
+        if not page.is_file():
+            problems.append(f"{KOREAN_DOCS / page.name} is missing: one Korean page per exercise")
+        elif f"exercises/{e.file_name}" not in page.read_text():
+            problems.append(f"{KOREAN_DOCS / page.name} must name its file, exercises/{e.file_name}")
+        points, split = rows.get(e.id, ("", ""))
+        wanted = [f"{r.points:g}" for r in e.requirements]
+        if points != f"{e.points:g}" or [piece.rsplit(" ", 1)[-1] for piece in split.split("; ")] != wanted:
+            problems.append(f"{KOREAN_README}'s row of {e.id} must give {e.points:g} points, split "
+                            f"{'; '.join(wanted)} as info.toml does")
+    return problems
+
+
+TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
+KOREAN_PO = LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{DOMAIN}.po"
+PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+
+
+def _mistake_says(dec: ast.expr) -> str:
+    """The diagnosis of a ``@mistake(function, id, says)`` decorator (positional or ``says=``)."""
+    if not (isinstance(dec, ast.Call) and (getattr(dec.func, "id", "") == "mistake"
+                                           or getattr(dec.func, "attr", "") == "mistake")):
+        return ""
+    said = [k.value for k in dec.keywords if k.arg == "says"] or dec.args[2:3]
+    return ast.literal_eval(said[0]) if said else ""
+
+
+def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
+    """Every learner-facing message of the course, as (English text, file, line), in course order:
+    per exercise its title, hints and requirement names (info.toml), its tests' properties and
+    hints (their docstrings), and its catalogued mistakes' diagnoses."""
+    info = root / INFO_FILE.relative_to(ROOT)
+    toml_text, messages = info.read_text(), []
+    toml_name = str(info.relative_to(root))
+
+    def toml_line(text: str, after: int) -> int:
+        at = toml_text.find(text, after)
+        return toml_text.count("\n", 0, at if at >= 0 else after) + 1
+
+    for e in load_course(info):
+        start = toml_text.find(f'id = "{e.id}"')
+        messages += [(text, toml_name, toml_line(text, start))
+                     for text in (e.title, *e.hints, *(r.name for r in e.requirements))]
+        test_file = root / "tests" / e.test_file
+        for fn in _test_functions(test_file).values():
+            for text in doc_parts(ast.get_docstring(fn, clean=False) or ""):
+                if text:
+                    messages.append((text, f"tests/{e.test_file}", fn.lineno))
+        mistakes = root / "catalogue" / "mistakes" / e.file_name
+        if mistakes.is_file():
+            for node in ast.walk(ast.parse(mistakes.read_text())):
+                if isinstance(node, ast.FunctionDef):
+                    messages += [(says, f"catalogue/mistakes/{e.file_name}", dec.lineno)
+                                 for dec in node.decorator_list if (says := _mistake_says(dec))]
+    return messages
+
+
+def message_template(messages: list[tuple[str, str, int]]):  # -> babel.messages.catalog.Catalog
+    """The catalogue template (``.pot``) of ``messages``: one entry per text, every place it is used."""
+    from babel.messages.catalog import Catalog
+
+    template = Catalog(project="learn-transformer", domain=DOMAIN, charset="utf-8",
+                       copyright_holder="the learn-transformer authors")
+    for text, path, line in messages:
+        template.add(text, locations=[(path, line)])
+    return template
+
+
+def _translations(catalog) -> dict:
+    """What gettext would find in ``catalog``: each message's translation, header and fuzzy aside."""
+    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+def mo_is_current(mo: Path, catalog) -> bool:
+    """``mo`` holds exactly ``catalog``'s translations (its header, which names the Babel that
+    wrote it, aside)."""
+    from babel.messages.mofile import read_mo
+
+    if not mo.is_file():
+        return False
+    with mo.open("rb") as f:
+        return _translations(read_mo(f)) == _translations(catalog)
+
+
+def _without_dates(po: str) -> str:
+    """``po`` without the header lines that change on every run or with Babel's version."""
+    return re.sub(r'^"(POT-Creation-Date|PO-Revision-Date|Generated-By): .*\n', "", po, flags=re.MULTILINE)
+
+
+def write_messages() -> str:
+    """Extract the messages into TEMPLATE, merge them into KOREAN_PO (translations kept, new
+    messages added, removed ones obsolete) and compile its ``.mo``. Files that would change only
+    by their date are left alone."""
+    from babel.messages.pofile import read_po, write_po
+
+    template = message_template(course_messages())
+    if KOREAN_PO.is_file():
+        with KOREAN_PO.open("rb") as f:
+            korean = read_po(f, locale="ko", domain=DOMAIN)
+    else:
+        from babel.messages.catalog import Catalog
+
+        korean = Catalog(locale="ko", domain=DOMAIN, project=template.project, charset="utf-8", fuzzy=False,
+                         copyright_holder=template.copyright_holder, language_team="Korean",
+                         last_translator="the learn-transformer authors")
+    korean.update(template)
+    for path, catalog in ((TEMPLATE, template), (KOREAN_PO, korean)):
+        out = BytesIO()
+        write_po(out, catalog, width=110, sort_output=False)
+        text = out.getvalue().decode()
+        if not path.is_file() or _without_dates(path.read_text()) != _without_dates(text):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    from babel.messages.mofile import write_mo
+
+    mo = KOREAN_PO.with_suffix(".mo")
+    with KOREAN_PO.open("rb") as f:
+        written = read_po(f, locale="ko", domain=DOMAIN)
+    if not mo_is_current(mo, written):
+        with mo.open("wb") as f:
+            write_mo(f, written)  # fuzzy entries left out, as gettext expects
+    missing = sum(1 for m in korean if m.id and (not m.string or m.fuzzy))
+    return (f"{len(template)} messages in {TEMPLATE.relative_to(ROOT)}; "
+            f"{KOREAN_PO.relative_to(ROOT)} lacks {missing} translations")
+
+
+def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
+    """Every message of the course has a Korean translation (not fuzzy) with the same
+    ``{placeholders}``, and the ``.mo`` next to ``po_path`` is what the ``.po`` compiles to."""
+    try:
+        from babel.messages.pofile import read_po
+    except ImportError:
+        return ["the checks of locale/ need Babel: pip install -e '.[dev]'"]
+    if not po_path.is_file():
+        return [f"{po_path} is missing: run python dev.py messages"]
+    with po_path.open("rb") as f:
+        korean = read_po(f, locale="ko", domain=DOMAIN)
+    name, problems, seen = po_path.name, [], set()
+    for text, path, line in course_messages(root):
+        if text in seen:
+            continue
+        seen.add(text)
+        entry = korean.get(text)
+        if entry is None or not entry.string or entry.fuzzy:
+            problems.append(f"{name} has no Korean for {text[:60]!r} ({path}:{line}): "
+                            "run python dev.py messages and translate it")
+        elif (korean_names := sorted(PLACEHOLDER.findall(entry.string))) != sorted(PLACEHOLDER.findall(text)):
+            problems.append(f"{name}: the Korean of {text[:60]!r} has the placeholders {korean_names}, "
+                            f"the English {sorted(PLACEHOLDER.findall(text))}: keep the same ones")
+    mo = po_path.with_suffix(".mo")
+    if not mo_is_current(mo, korean):
+        problems.append(f"{mo.name} is not what {name} compiles to: run python dev.py messages")
+    return problems
+
+
 def _stub_raises(stub: Path) -> dict[str, str]:
     """The ``raise NotImplementedError(...)`` statement, as written, of each public function of a stub."""
     if not stub.is_file():
@@ -299,14 +491,58 @@ def judge_catalogue(entries: list | None = None, jobs: int = 2) -> list[dict[str
     return rows
 
 
+MUTATION_GOAL = 0.98  # the share of non-equivalent mutants each module's tests must kill
+
+
+def changed_modules(rev: str) -> list[str]:
+    """The modules whose solution or test file differs from ``rev`` (``git diff --name-only``)."""
+    import subprocess
+
+    names = subprocess.run(["git", "diff", "--name-only", rev, "--", "solutions", "tests"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    stems = {Path(n).stem.removeprefix("test_") for n in names}
+    return [e.module for e in load_course() if e.module in stems]
+
+
+def mutation_report(modules: list[str]) -> int:
+    """Grade every mutant of ``modules``; print each module's score and its survivors."""
+    try:
+        from catalogue.mutants import EQUIVALENTS, equivalents, mutants
+    except ImportError:
+        print('dev.py mutate needs mutmut: python -m pip install -e ".[mutate]"')
+        return 2
+    known, below = equivalents(), []
+    for module in modules:
+        rows = judge_catalogue(mutants(module))
+        survivors = [r["entry"].id for r in rows if not r["right"]]
+        real = [s for s in survivors if s not in known]
+        counted = len(rows) - (len(survivors) - len(real))
+        score = 1 - len(real) / counted if counted else 1.0
+        print(f"{module}: {counted - len(real)}/{counted} killed ({score:.1%}); "
+              f"{len(rows) - counted} equivalent, listed in {EQUIVALENTS.relative_to(ROOT)}")
+        for s in real:
+            print(f"  survived: {s}")
+        for r in rows:
+            if r["right"] and r["entry"].id in known:
+                print(f"  listed as equivalent, but killed: {r['entry'].id}")
+        if score < MUTATION_GOAL:
+            below.append(module)
+    if below:
+        print(f"under {MUTATION_GOAL:.0%}: {', '.join(below)}")
+    return 1 if below else 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "check":
-        problems = course_problems()
+        problems = course_problems() + message_problems()
         for p in problems:
             print("problem:", p)
         print(f"{len(problems)} problems")
         return 1 if problems else 0
+    if command == "messages":
+        print(write_messages())
+        return 0
     if command == "readme":
         readme = ROOT / "README.md"
         rows = {e.id: readme_row(e) for e in load_course()}
@@ -347,6 +583,14 @@ def main(argv: list[str]) -> int:
         stub.write_text(stub_source(ROOT / "solutions" / e.file_name, e.id, stub))
         print(f"wrote exercises/{e.file_name}")
         return 0
+    if command == "mutate":
+        from course.info import find_exercise
+
+        if argv[1:2] == ["--changed"] and len(argv) == 3:
+            return mutation_report(changed_modules(argv[2]))
+        course = load_course()
+        wanted = [find_exercise(course, a).module for a in argv[1:]]
+        return mutation_report(wanted or [e.module for e in course])
     print(__doc__)
     return 2
 

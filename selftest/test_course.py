@@ -4,12 +4,15 @@ the mistakes from their fingerprints."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 
 import pytest
 
 import dev
 from catalogue.entries import alternatives, apply_changes, mistakes
+from course import i18n
 from course.info import ROOT, find_exercise, load_course
 from grading.engine import FINGERPRINTS, Options, grade
 from grading.fingerprint import same
@@ -104,3 +107,93 @@ def test_points_follow_the_requirements():
     assert sum(v for k, v in most.items() if k.split("[")[0] in stable.tests) == pytest.approx(stable.points)
     with_hidden = ex02.max_points([*names, "hidden:test_extra"])
     assert sum(with_hidden) == pytest.approx(ex02.points) and 0 < with_hidden[-1] < ex02.points / 2
+
+
+def test_korean_documents_are_checked_against_the_readme_and_the_course(tmp_path):
+    """README.ko.md keeps README.md's code blocks, sections and points; docs/ko has every page."""
+    course = load_course()
+    for name in ("README.md", dev.KOREAN_README):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "docs").mkdir()
+    korean_docs = tmp_path / dev.KOREAN_DOCS
+    korean_docs.mkdir()
+    for page in (ROOT / dev.KOREAN_DOCS).glob("*.md"):
+        (korean_docs / page.name).write_text(page.read_text())
+    assert dev.korean_problems(course, tmp_path) == []
+
+    korean = tmp_path / dev.KOREAN_README
+    text = korean.read_text()
+    korean.write_text(text.replace("python -m pip install -e . && python grader.py", "python grader.py", 1)
+                      .replace("## 학습시키기", "### 학습시키기", 1)
+                      .replace("| 6 | 소프트맥스는", "| 7 | 소프트맥스는", 1))
+    (korean_docs / "ex03.md").unlink()
+    ex05 = korean_docs / "ex05.md"
+    ex05.write_text(ex05.read_text().replace("exercises/ex05_qkv_attention.py", "ex05"))
+    problems = dev.korean_problems(course, tmp_path)
+    assert len(problems) == 5, problems
+    assert "python -m pip install -e . && python grader.py" in problems[0]
+    assert "7 '##' sections, README.md 8" in problems[1]
+    assert [p.split(" ")[0] for p in problems[2:]] == ["README.ko.md's", "docs/ko/ex03.md", "docs/ko/ex05.md"]
+
+    korean.unlink()
+    assert dev.korean_problems(course, tmp_path) == ["README.ko.md is missing: translate README.md into it"]
+
+
+def test_the_language_follows_the_flag_then_gettexts_locale_variables():
+    assert i18n.language("ko", {}) == "ko"
+    assert i18n.language("en", {"LANG": "ko_KR.UTF-8"}) == "en"
+    assert i18n.language(None, {"LANG": "ko_KR.UTF-8"}) == "ko"
+    assert i18n.language(None, {"LANGUAGE": "fr:ko", "LANG": "en_US.UTF-8"}) == "ko"
+    assert i18n.language(None, {"LC_ALL": "C", "LANG": "ko_KR.UTF-8"}) == "en"
+    assert i18n.language(None, {}) == "en"
+    assert i18n.translate("The decoder", "en") == "The decoder"
+
+
+def _code_names() -> set[str]:
+    """Every name the reference code uses: a message made of these alone is a formula."""
+    return {v for f in (ROOT / "solutions").glob("*.py") for n in ast.walk(ast.parse(f.read_text()))
+            for v in (getattr(n, a, None) for a in ("id", "arg", "attr", "name")) if isinstance(v, str)}
+
+
+def test_every_message_of_every_exercise_reads_in_korean():
+    """Titles, hints, requirements, test properties and mistake diagnoses: each has Korean text from
+    the compiled catalogue (what learners get, no Babel needed), unless it is a pure formula."""
+    messages = dev.course_messages()
+    assert {path.split("/")[0] for _, path, _ in messages} == {"exercises", "tests", "catalogue"}
+    names = _code_names()
+    untranslated = [(text, f"{path}:{line}") for text, path, line in messages
+                    if not i18n.translate(text, "ko").strip() or (
+                        i18n.translate(text, "ko") == text
+                        and not all(w in names or len(w) <= 2 for w in re.findall(r"[A-Za-z_]\w*", text)))]
+    assert untranslated == []
+    assert i18n.translate("The decoder", "ko") == "디코더"
+
+
+def test_the_korean_catalogue_is_complete_and_compiled():
+    pytest.importorskip("babel")
+    assert dev.message_problems() == []
+
+
+def test_message_check_finds_missing_fuzzy_and_placeholder_mismatches(tmp_path):
+    pytest.importorskip("babel")
+    from babel.messages.pofile import read_po, write_po
+
+    po = tmp_path / "course.po"
+    po.write_bytes(dev.KOREAN_PO.read_bytes())
+    po.with_suffix(".mo").write_bytes(dev.KOREAN_PO.with_suffix(".mo").read_bytes())
+    assert dev.message_problems(po) == []
+    with po.open("rb") as f:
+        catalog = read_po(f, locale="ko")
+    missing, fuzzy, extra = (catalog[text] for text in ("The decoder", "The encoder", "Multi-head attention"))
+    missing.string = ""
+    fuzzy.flags.add("fuzzy")
+    extra.string += " {name}"
+    with po.open("wb") as f:
+        write_po(f, catalog)
+    problems = dev.message_problems(po)
+    assert len(problems) == 4, problems
+    assert problems[0] == ("course.po: the Korean of 'Multi-head attention' has the placeholders ['name'], "
+                           "the English []: keep the same ones")
+    assert [p.split(" (")[0] for p in problems[1:3]] == [
+        "course.po has no Korean for 'The encoder'", "course.po has no Korean for 'The decoder'"]
+    assert problems[3] == "course.mo is not what course.po compiles to: run python dev.py messages"
