@@ -208,14 +208,12 @@ def stub_source(solution: Path, exercise_id: str) -> str:
 
 
 def _outputs(package_dir: Path, module: str, cases: dict[str, list[tuple]]) -> dict[str, list[Any]]:
-    from grading.fingerprint import fingerprint
-    from grading.plugin import _call
+    from grading.fingerprint import fingerprints_of
     from tests import target
 
     target.set_target(package_dir)
     proxy = target.module(module)
-    return {fn: [fingerprint(_call(getattr(proxy, fn), args)) for args in args_list]
-            for fn, args_list in cases.items()}
+    return {fn: fingerprints_of(getattr(proxy, fn), args_list) for fn, args_list in cases.items()}
 
 
 def fingerprints() -> dict[str, Any]:
@@ -245,31 +243,23 @@ def judge_catalogue(entries: list | None = None, jobs: int = 2) -> list[dict[str
     """Grade every catalogue entry with the engine: is it caught (or accepted), and diagnosed?"""
     from catalogue.entries import alternatives, mistakes
     from course.info import find_exercise
-    from grading.engine import _exercise_result, load_fingerprints
-    from grading.runner import Limits, Run, Scheduler
+    from grading.engine import Candidate, grade_candidates
+    from grading.runner import Limits
 
     entries = entries if entries is not None else mistakes() + alternatives()
     course = load_course()
-    catalogue = load_fingerprints()
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        runs = []
-        for i, entry in enumerate(entries):
-            exercise = find_exercise(course, entry.module)
-            directory = entry.materialise(Path(tmp) / str(i))
-            runs.append((entry, exercise, Run(key=exercise.id, module=entry.module,
-                                              functions=list(exercise.functions), target_dir=directory,
-                                              limits=Limits(test_seconds=20, exercise_seconds=120),
-                                              protected=[ROOT / "catalogue"],
-                                              fail_fast=entry.kind == "mistake")))
-        Scheduler(jobs).run_all([run for _, _, run in runs])
-        for entry, exercise, run in runs:
-            result = _exercise_result(exercise, run, [], False, catalogue)
-            full = result.points >= result.max_points - 1e-9
-            rows.append({"entry": entry, "right": full if entry.kind == "alternative" else not full,
-                         "diagnosed": any(d.mistake == entry.id and d.function == entry.function
-                                          for d in result.diagnoses),
-                         "result": result})
+        candidates = [Candidate(find_exercise(course, entry.module), entry.materialise(Path(tmp) / str(i)),
+                                fail_fast=entry.kind == "mistake") for i, entry in enumerate(entries)]
+        results = grade_candidates(candidates, Limits(test_seconds=20, exercise_seconds=120),
+                                   protected=[ROOT / "catalogue"], jobs=jobs)
+    rows = []
+    for entry, result in zip(entries, results, strict=True):
+        full = result.points >= result.max_points - 1e-9
+        rows.append({"entry": entry, "right": full if entry.kind == "alternative" else not full,
+                     "diagnosed": any(d.mistake == entry.id and d.function == entry.function
+                                      for d in result.diagnoses),
+                     "result": result})
     return rows
 
 

@@ -27,12 +27,13 @@ import time
 from pathlib import Path
 
 from course.info import ROOT, find_exercise, load_course
+from grading import protocol
 from grading import report as rp
 from grading.batch import SubmissionError, batch, locate
 from grading.bundle import classroom_workflow, gradescope_bundle
 from grading.engine import Options, grade
 from grading.release import ReleaseError, release
-from grading.runner import Limits
+from grading.runner import Limits, RunKey
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
 
@@ -71,13 +72,13 @@ class Progress:
         self.tty = sys.stderr.isatty()
         self.start = time.monotonic()
 
-    def __call__(self, key: str, event: dict) -> None:
+    def __call__(self, key: RunKey, event: protocol.Event) -> None:
         if not self.enabled:
             return
-        kind = event.get("event")
-        if kind == "result":
+        done = isinstance(event, protocol.Done)
+        if isinstance(event, protocol.Finished):
             self.tests += 1
-        elif kind == "done" and "/" not in key:
+        elif done and not key.integrated:
             self.done += 1
         else:
             return
@@ -85,7 +86,7 @@ class Progress:
                 f"{time.monotonic() - self.start:.1f} s  [{key}]")
         if self.tty:
             sys.stderr.write("\r" + line.ljust(78)[:100])
-        elif kind == "done":
+        elif done:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
 

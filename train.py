@@ -18,21 +18,20 @@ import argparse
 import dataclasses
 import importlib
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # the matrices are small: one BLAS thread is faster than two
+from course.info import ROOT, one_blas_thread
+
+one_blas_thread()  # the matrices are small: one BLAS thread is faster than two
 
 import numpy as np  # noqa: E402
 
 from course.params import TransformerConfig, TransformerParams, init_transformer  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent
 PAD, BOS, EOS, FIRST_DIGIT = 0, 1, 2, 3  # token ids: digit d is FIRST_DIGIT + d
 
 

@@ -38,15 +38,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find the course
 
-import torch  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from threadpoolctl import threadpool_info, threadpool_limits
+from torch import nn
 
-from course.params import TransformerConfig, TransformerParams, init_transformer  # noqa: E402
-from solutions import ex10_encoder, ex11_decoder, ex12_transformer  # noqa: E402
+from course.info import BLAS_THREAD_VARS, ROOT
+from course.params import TransformerConfig, TransformerParams, init_transformer
+from solutions import ex10_encoder, ex11_decoder, ex12_transformer
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -325,8 +325,8 @@ def run(args: argparse.Namespace, s: Sizes, repeats: int, threads: int, out_path
         argv: list[str] | None) -> dict[str, object]:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                                      "OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", *BLAS_THREAD_VARS)
+           if k in os.environ}
     print(f"numpy {np.__version__}, torch {torch.__version__}, python {platform.python_version()}, "
           f"CPU {cpu_name()} ({os.cpu_count()} logical cores)")
     print(f"threads: numpy BLAS {threads}, torch {torch.get_num_threads()}" + (f"; env {env}" if env else ""))

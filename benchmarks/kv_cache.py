@@ -41,11 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find the course
 
-from course.params import TransformerConfig, TransformerParams, init_transformer  # noqa: E402
-from solutions import ex12_transformer, ex13_kv_cache  # noqa: E402
+from course.info import ROOT
+from course.params import TransformerConfig, TransformerParams, init_transformer
+from solutions import ex12_transformer, ex13_kv_cache
 
 RESULTS = ROOT / "benchmarks" / "results"
 

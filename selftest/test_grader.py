@@ -307,10 +307,10 @@ def test_preloaded_tests_take_the_grading_profile_whatever_was_active_before():
 
     from hypothesis import settings
 
-    from grading.runner import Run, preload
+    from grading.runner import Run, RunKey, preload
 
     module = importlib.import_module("tests.test_ex09_layers")  # already imported by this session
-    preload([Run(key="ex09", module="ex09_layers", functions=[], target_dir=ROOT / "solutions",
+    preload([Run(key=RunKey("ex09"), module="ex09_layers", functions=[], target_dir=ROOT / "solutions",
                  limits=Limits())])
     used = module.test_add_and_norm_output_is_normalised._hypothesis_internal_use_settings
     assert used.derandomize and used.max_examples == settings.get_profile("grading").max_examples
