@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from course.info import MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
-
-FINGERPRINTS = ROOT / "grading" / "fingerprints.json"
+from grading.engine import FINGERPRINTS
 
 
 def _functions(path: Path) -> dict[str, ast.FunctionDef]:
