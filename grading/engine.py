@@ -336,9 +336,9 @@ class _Grading:
                 e = next(e for e in self.course if e.id == run.key.exercise)
                 self.results[e.id] = exercise_result(e, run, self.catalogue)
             if self.checkpoint:
-                self.checkpoint(self.report(complete=False))
+                self.checkpoint(self.assemble(complete=False))
 
-    def report(self, *, complete: bool) -> Report:
+    def assemble(self, *, complete: bool) -> Report:
         """The results so far, every exercise asked for in course order."""
         rows = [self.results.get(e.id)
                 or _blank(e, "not graded: the run stopped before this exercise finished")
@@ -351,15 +351,15 @@ def grade(options: Options, progress: Progress | None = None,
           checkpoint: Callable[[Report], None] | None = None) -> Report:
     """Grade ``options.target``; ``progress`` hears each event, ``checkpoint`` each partial report.
 
-    Three steps: plan (what needs a run), run (the learner's module with the reference's others),
-    and, where earlier exercises failed, run again with the learner's own (integrated)."""
+    Plan (what needs a run), run (the learner's module beside the reference's others, and again
+    with the learner's own earlier modules where those failed), assemble the report."""
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
         grading = _Grading(options=options, course=load_course(), work=Path(tmp),
                            progress=progress or _silent, checkpoint=checkpoint, meta=run_meta(options))
         grading.run(*grading.plan())
         if options.integrated and options.reference is not None:
             _integrated(grading)
-    final = grading.report(complete=True)
+    final = grading.assemble(complete=True)
     if checkpoint:
         checkpoint(final)
     return final
