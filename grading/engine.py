@@ -222,7 +222,7 @@ def exercise_result(e: Exercise, run: Run, catalogue: dict[str, Any]) -> Exercis
     return result
 
 
-def new_run(e: Exercise, directory: Path, limits: Limits, protected: list[Path], *,
+def _new_run(e: Exercise, directory: Path, limits: Limits, protected: list[Path], *,
             integrated: bool = False, options: Options | None = None, fail_fast: bool = False) -> Run:
     """A run of ``e``'s tests on the modules in ``directory`` (``options``: the tests to use)."""
     return Run(key=RunKey(e.id, integrated=integrated), module=e.module, functions=list(e.functions),
@@ -244,7 +244,7 @@ def grade_candidates(candidates: list[Candidate], limits: Limits, protected: lis
                      jobs: int) -> list[ExerciseResult]:
     """The grade of each candidate, graded ``jobs`` at a time (the mistake catalogue's way)."""
     catalogue = load_fingerprints()
-    runs = [new_run(c.exercise, c.directory, limits, protected, fail_fast=c.fail_fast) for c in candidates]
+    runs = [_new_run(c.exercise, c.directory, limits, protected, fail_fast=c.fail_fast) for c in candidates]
     Scheduler(jobs).run_all(runs)
     return [exercise_result(c.exercise, run, catalogue) for c, run in zip(candidates, runs, strict=True)]
 
@@ -304,7 +304,7 @@ class _Grading:
                 continue
             own = {e.module} if options.reference is not None else None
             directory = _compose(self.work / e.id, self.learner, own, options.reference, self.course)
-            runs.append(new_run(e, directory, options.limits, self.protected, options=options))
+            runs.append(_new_run(e, directory, options.limits, self.protected, options=options))
             keys[e.id] = key
         return runs, keys
 
@@ -425,5 +425,6 @@ def _integrated_runs(grading: _Grading) -> list[tuple[list[str], Run]]:
                                          not_run="; ".join(stuck))
             continue
         directory = _compose(grading.work / f"{e.id}-integrated", learner, usable, options.reference, course)
-        todo.append((bad, new_run(e, directory, limits, grading.protected, integrated=True, options=options)))
+        run = _new_run(e, directory, limits, grading.protected, integrated=True, options=options)
+        todo.append((bad, run))
     return todo
