@@ -199,8 +199,9 @@ def to_junit(report: Report) -> str:
         for t in cases:
             case = ET.SubElement(suite, "testcase", classname=e.module, name=t.name, time=f"{t.duration:.3f}")
             if t.outcome != Outcome.PASSED:
-                fail = ET.SubElement(case, "failure", type=t.outcome.value,
-                                     message=_cut(t.message or t.outcome.value, FAILURE_MESSAGE))
+                fail = ET.SubElement(case, "failure",  # attributes in this order: message, type
+                                     message=_cut(t.message or t.outcome.value, FAILURE_MESSAGE),
+                                     type=t.outcome.value)
                 fail.text = test_feedback(t, FULL_FEEDBACK)
     root.set("tests", str(len(root.findall(".//testcase"))))
     ET.indent(root)
