@@ -29,8 +29,7 @@ from typing import Any
 
 from course.i18n import DOMAIN, LOCALE_DIR, doc_parts
 from course.info import INFO_FILE, MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
-
-FINGERPRINTS = ROOT / "grading" / "fingerprints.json"
+from grading.engine import FINGERPRINTS
 
 
 def _functions(path: Path) -> dict[str, ast.FunctionDef]:
@@ -44,47 +43,53 @@ def _is_stub_body(fn: ast.FunctionDef) -> bool:
             and getattr(body[0].exc.func, "id", "") == "NotImplementedError")
 
 
+def unlisted_files(course: list[Exercise]) -> list[str]:
+    """The exercise, solution and test files on disk that exercises/info.toml does not list."""
+    known = {e.module for e in course}
+    problems = [f"{folder}/{f.name} is not in exercises/info.toml"
+                for folder in ("exercises", "solutions") for f in (ROOT / folder).glob("*.py")
+                if f.stem not in known and f.name != "__init__.py"]
+    tests = (ROOT / "tests").glob("test_*.py")
+    return problems + [f"tests/{f.name} is not in exercises/info.toml" for f in tests
+                       if f.stem.removeprefix("test_") not in known]
+
+
+def exercise_problems(e: Exercise) -> list[str]:
+    """What is inconsistent in one exercise: its files, stub against solution, hints and requirements."""
+    stub, sol, test = ROOT / "exercises" / e.file_name, ROOT / "solutions" / e.file_name, \
+        ROOT / "tests" / e.test_file
+    missing = [str(p.relative_to(ROOT)) for p in (stub, sol, test) if not p.is_file()]
+    if missing:
+        return [f"{e.id}: missing {', '.join(missing)}"]
+    problems = []
+    stub_fns, sol_fns = _functions(stub), _functions(sol)
+    if ast.get_docstring(ast.parse(stub.read_text())) != ast.get_docstring(ast.parse(sol.read_text())):
+        problems.append(f"{e.id}: the stub's module docstring differs from the solution's")
+    if sorted(stub_fns) != sorted(e.functions):
+        problems.append(f"{e.id}: the stub defines {sorted(stub_fns)}, "
+                        f"info.toml says {sorted(e.functions)}")
+    for name in e.functions:
+        s, r = stub_fns.get(name), sol_fns.get(name)
+        if s is None or r is None:
+            problems.append(f"{e.id}: {name} is missing from the stub or the solution")
+            continue
+        if ast.get_docstring(s) != ast.get_docstring(r) or ast.unparse(s.args) != ast.unparse(r.args):
+            problems.append(f"{e.id}: {name} has a different signature or docstring in stub and solution")
+        if not _is_stub_body(s):
+            problems.append(f"{e.id}: the stub's {name} must only raise NotImplementedError")
+        if not ast.get_docstring(r):
+            problems.append(f"{e.id}: {name} has no docstring")
+    if len(e.hints) < 1:
+        problems.append(f"{e.id}: no hints in info.toml")
+    return problems + requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
+
+
 def course_problems() -> list[str]:
     """Everything that makes the course inconsistent (empty when all is well)."""
-    problems = []
     course = load_course()
-    known = {e.module for e in course}
-    for folder in ("exercises", "solutions"):
-        for f in (ROOT / folder).glob("*.py"):
-            if f.stem not in known and f.name != "__init__.py":
-                problems.append(f"{folder}/{f.name} is not in exercises/info.toml")
-    for f in (ROOT / "tests").glob("test_*.py"):
-        if f.stem.removeprefix("test_") not in known:
-            problems.append(f"tests/{f.name} is not in exercises/info.toml")
-    for e in course:
-        stub, sol, test = ROOT / "exercises" / e.file_name, ROOT / "solutions" / e.file_name, \
-            ROOT / "tests" / e.test_file
-        missing = [str(p.relative_to(ROOT)) for p in (stub, sol, test) if not p.is_file()]
-        if missing:
-            problems.append(f"{e.id}: missing {', '.join(missing)}")
-            continue
-        stub_fns, sol_fns = _functions(stub), _functions(sol)
-        if ast.get_docstring(ast.parse(stub.read_text())) != ast.get_docstring(ast.parse(sol.read_text())):
-            problems.append(f"{e.id}: the stub's module docstring differs from the solution's")
-        if sorted(stub_fns) != sorted(e.functions):
-            problems.append(f"{e.id}: the stub defines {sorted(stub_fns)}, "
-                            f"info.toml says {sorted(e.functions)}")
-        for name in e.functions:
-            s, r = stub_fns.get(name), sol_fns.get(name)
-            if s is None or r is None:
-                problems.append(f"{e.id}: {name} is missing from the stub or the solution")
-                continue
-            if ast.get_docstring(s) != ast.get_docstring(r) or ast.unparse(s.args) != ast.unparse(r.args):
-                problems.append(f"{e.id}: {name} has a different signature or docstring in stub and solution")
-            if not _is_stub_body(s):
-                problems.append(f"{e.id}: the stub's {name} must only raise NotImplementedError")
-            if not ast.get_docstring(r):
-                problems.append(f"{e.id}: {name} has no docstring")
-        if len(e.hints) < 1:
-            problems.append(f"{e.id}: no hints in info.toml")
-        problems += requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
+    problems = unlisted_files(course) + [p for e in course for p in exercise_problems(e)]
     return (problems + readme_problems(course) + rules_problems(course) + korean_problems(course)
-            + mistake_mark_problems())
+            + mistake_mark_problems() + long_function_problems())
 
 
 MISTAKE_MARK = "# mistake:"
@@ -96,6 +101,29 @@ def mistake_mark_problems() -> list[str]:
 
     return [f"catalogue/mistakes/{m.module}.py: {m.function} ({m.id}) marks no line with '{MISTAKE_MARK}'"
             for m in mistakes() if MISTAKE_MARK not in m.source]
+
+
+MAX_FUNCTION_LINES = 40
+# Model code and its variants may be long (one function, one equation); the rest may not.
+LONG_FUNCTIONS_ALLOWED_IN = ("solutions", "exercises", "catalogue")
+
+
+def long_function_problems() -> list[str]:
+    """Every function over MAX_FUNCTION_LINES lines (its decorators aside), outside model code."""
+    problems = []
+    for f in sorted(ROOT.rglob("*.py")):
+        where = f.relative_to(ROOT)
+        if where.parts[0] in LONG_FUNCTIONS_ALLOWED_IN or any(p.startswith(".") or p == "site-packages"
+                                                               for p in where.parts):
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            lines = node.end_lineno - node.lineno + 1
+            if lines > MAX_FUNCTION_LINES:
+                problems.append(f"{where}:{node.lineno}: {node.name} has {lines} lines, more than "
+                                f"{MAX_FUNCTION_LINES}: split it")
+    return problems
 
 
 RULES = ROOT / "docs" / "API.md"
@@ -426,14 +454,12 @@ def stub_source(solution: Path, exercise_id: str, stub: Path | None = None) -> s
 
 
 def _outputs(package_dir: Path, module: str, cases: dict[str, list[tuple]]) -> dict[str, list[Any]]:
-    from grading.fingerprint import fingerprint
-    from grading.plugin import _call
+    from grading.fingerprint import fingerprints_of
     from tests.support import target
 
     target.set_target(package_dir)
     proxy = target.module(module)
-    return {fn: [fingerprint(_call(getattr(proxy, fn), args)) for args in args_list]
-            for fn, args_list in cases.items()}
+    return {fn: fingerprints_of(getattr(proxy, fn), args_list) for fn, args_list in cases.items()}
 
 
 def fingerprints() -> dict[str, Any]:
@@ -463,31 +489,23 @@ def judge_catalogue(entries: list | None = None, jobs: int = 2) -> list[dict[str
     """Grade every catalogue entry with the engine: is it caught (or accepted), and diagnosed?"""
     from catalogue.entries import alternatives, mistakes
     from course.info import find_exercise
-    from grading.engine import _exercise_result, load_fingerprints
-    from grading.runner import Limits, Run, Scheduler
+    from grading.engine import Candidate, grade_candidates
+    from grading.runner import Limits
 
     entries = entries if entries is not None else mistakes() + alternatives()
     course = load_course()
-    catalogue = load_fingerprints()
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        runs = []
-        for i, entry in enumerate(entries):
-            exercise = find_exercise(course, entry.module)
-            directory = entry.materialise(Path(tmp) / str(i))
-            runs.append((entry, exercise, Run(key=exercise.id, module=entry.module,
-                                              functions=list(exercise.functions), target_dir=directory,
-                                              limits=Limits(test_seconds=20, exercise_seconds=120),
-                                              protected=[ROOT / "catalogue"],
-                                              fail_fast=entry.kind == "mistake")))
-        Scheduler(jobs).run_all([run for _, _, run in runs])
-        for entry, exercise, run in runs:
-            result = _exercise_result(exercise, run, [], False, catalogue)
-            full = result.points >= result.max_points - 1e-9
-            rows.append({"entry": entry, "right": full if entry.kind == "alternative" else not full,
-                         "diagnosed": any(d.mistake == entry.id and d.function == entry.function
-                                          for d in result.diagnoses),
-                         "result": result})
+        candidates = [Candidate(find_exercise(course, entry.module), entry.materialise(Path(tmp) / str(i)),
+                                fail_fast=entry.kind == "mistake") for i, entry in enumerate(entries)]
+        results = grade_candidates(candidates, Limits(test_seconds=20, exercise_seconds=120),
+                                   protected=[ROOT / "catalogue"], jobs=jobs)
+    rows = []
+    for entry, result in zip(entries, results, strict=True):
+        full = result.points >= result.max_points - 1e-9
+        rows.append({"entry": entry, "right": full if entry.kind == "alternative" else not full,
+                     "diagnosed": any(d.mistake == entry.id and d.function == entry.function
+                                      for d in result.diagnoses),
+                     "result": result})
     return rows
 
 
@@ -532,6 +550,41 @@ def mutation_report(modules: list[str]) -> int:
     return 1 if below else 0
 
 
+def mutate_command(args: list[str]) -> int:
+    """``dev.py mutate [EX...]`` or ``dev.py mutate --changed REV``."""
+    from course.info import find_exercise
+
+    if args[:1] == ["--changed"] and len(args) == 2:
+        return mutation_report(changed_modules(args[1]))
+    course = load_course()
+    wanted = [find_exercise(course, a).module for a in args]
+    return mutation_report(wanted or [e.module for e in course])
+
+
+def catalogue_command(exercises: list[str]) -> int:
+    """``dev.py catalogue [EX]``: grade the catalogue, print what it misses; 1 when it misses any."""
+    from catalogue.entries import alternatives, mistakes
+    from course.info import find_exercise
+
+    course = load_course()
+    wanted = {find_exercise(course, a).module for a in exercises}
+    rows = judge_catalogue([e for e in mistakes() + alternatives() if not wanted or e.module in wanted])
+    wrong = [r for r in rows if not r["right"]]
+    for r in wrong:
+        e = r["entry"]
+        print(f"{'SURVIVED' if e.kind == 'mistake' else 'REJECTED'}: {e.name}")
+    n_m = sum(r["entry"].kind == "mistake" for r in rows)
+    caught = sum(r["right"] for r in rows if r["entry"].kind == "mistake")
+    accepted = sum(r["right"] for r in rows if r["entry"].kind == "alternative")
+    named = sum(r["diagnosed"] for r in rows if r["entry"].kind == "mistake")
+    print(f"mistakes caught: {caught}/{n_m}; alternatives accepted: {accepted}/{len(rows) - n_m}; "
+          f"mistakes named by the diagnosis: {named}/{n_m}")
+    for r in rows:
+        if r["entry"].kind == "mistake" and not r["diagnosed"]:
+            print(f"  not named: {r['entry'].name}")
+    return 1 if wrong else 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "check":
@@ -555,26 +608,7 @@ def main(argv: list[str]) -> int:
         print(f"wrote {FINGERPRINTS.relative_to(ROOT)}")
         return 0
     if command == "catalogue":
-        from catalogue.entries import alternatives, mistakes
-        from course.info import find_exercise
-
-        course = load_course()
-        wanted = {find_exercise(course, a).module for a in argv[1:]}
-        rows = judge_catalogue([e for e in mistakes() + alternatives() if not wanted or e.module in wanted])
-        wrong = [r for r in rows if not r["right"]]
-        for r in wrong:
-            e = r["entry"]
-            print(f"{'SURVIVED' if e.kind == 'mistake' else 'REJECTED'}: {e.name}")
-        n_m = sum(r["entry"].kind == "mistake" for r in rows)
-        caught = sum(r["right"] for r in rows if r["entry"].kind == "mistake")
-        accepted = sum(r["right"] for r in rows if r["entry"].kind == "alternative")
-        named = sum(r["diagnosed"] for r in rows if r["entry"].kind == "mistake")
-        print(f"mistakes caught: {caught}/{n_m}; alternatives accepted: {accepted}/{len(rows) - n_m}; "
-              f"mistakes named by the diagnosis: {named}/{n_m}")
-        for r in rows:
-            if r["entry"].kind == "mistake" and not r["diagnosed"]:
-                print(f"  not named: {r['entry'].name}")
-        return 1 if wrong else 0
+        return catalogue_command(argv[1:])
     if command == "stub" and len(argv) == 2:
         from course.info import find_exercise
 
@@ -584,13 +618,7 @@ def main(argv: list[str]) -> int:
         print(f"wrote exercises/{e.file_name}")
         return 0
     if command == "mutate":
-        from course.info import find_exercise
-
-        if argv[1:2] == ["--changed"] and len(argv) == 3:
-            return mutation_report(changed_modules(argv[2]))
-        course = load_course()
-        wanted = [find_exercise(course, a).module for a in argv[1:]]
-        return mutation_report(wanted or [e.module for e in course])
+        return mutate_command(argv[1:])
     print(__doc__)
     return 2
 

@@ -26,13 +26,14 @@ import sys
 import time
 from pathlib import Path
 
-from course.info import ROOT, find_exercise, load_course
+from course.info import ROOT, Exercise, find_exercise, load_course
+from grading import protocol
 from grading import report as rp
 from grading.batch import SubmissionError, batch, locate
 from grading.bundle import classroom_workflow, gradescope_bundle
 from grading.engine import Options, grade
 from grading.release import ReleaseError, release
-from grading.runner import Limits
+from grading.runner import Limits, RunKey
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
 
@@ -71,13 +72,13 @@ class Progress:
         self.tty = sys.stderr.isatty()
         self.start = time.monotonic()
 
-    def __call__(self, key: str, event: dict) -> None:
+    def __call__(self, key: RunKey, event: protocol.Event) -> None:
         if not self.enabled:
             return
-        kind = event.get("event")
-        if kind == "result":
+        done = isinstance(event, protocol.Done)
+        if isinstance(event, protocol.Finished):
             self.tests += 1
-        elif kind == "done" and "/" not in key:
+        elif done and not key.integrated:
             self.done += 1
         else:
             return
@@ -85,7 +86,7 @@ class Progress:
                 f"{time.monotonic() - self.start:.1f} s  [{key}]")
         if self.tty:
             sys.stderr.write("\r" + line.ljust(78)[:100])
-        elif kind == "done":
+        elif done:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
@@ -102,30 +103,40 @@ def _emit(dest: str, text: str) -> None:
         rp.write_atomically(Path(dest), text)
 
 
+class UsageError(Exception):
+    """A command line that cannot be graded, with what to do instead."""
+
+
+def _options(args: argparse.Namespace, course: list[Exercise]) -> Options:
+    """What the command line asks to grade; :class:`UsageError` when it cannot be."""
+    try:
+        chosen = [find_exercise(course, key) for key in args.exercises] or None
+    except KeyError as e:
+        raise UsageError(e.args[0]) from None
+    target = ROOT / args.target if args.target in ("exercises", "solutions") else Path(args.target)
+    if not target.is_dir():
+        raise UsageError(f"{args.target} is not a directory; pass --target with a folder laid out "
+                         "like exercises/")
+    try:
+        target = locate(target, course)  # a submission may nest its files in a folder
+    except (SubmissionError, OSError):
+        raise UsageError(f"{args.target} holds no exercise files; pass --target with a folder laid "
+                         "out like exercises/") from None
+    limits = Limits(test_seconds=args.test_timeout, exercise_seconds=args.exercise_timeout,
+                    memory_bytes=int(args.memory_gb * 2**30))
+    return Options(target=target, exercises=chosen, jobs=args.jobs, limits=limits,
+                   hidden=Path(args.hidden) if args.hidden else None,
+                   integrated=not args.no_integrated)
+
+
 def cmd_grade(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     course = load_course()
     try:
-        chosen = [find_exercise(course, key) for key in args.exercises] or None
-    except KeyError as e:
-        print(f"grader.py: {e.args[0]}", file=sys.stderr)
+        options = _options(args, course)
+    except UsageError as e:
+        print(f"grader.py: {e}", file=sys.stderr)
         return rp.EXIT_USAGE
-    target = ROOT / args.target if args.target in ("exercises", "solutions") else Path(args.target)
-    if not target.is_dir():
-        print(f"grader.py: {args.target} is not a directory; pass --target with a folder laid out "
-              "like exercises/", file=sys.stderr)
-        return rp.EXIT_USAGE
-    try:
-        target = locate(target, course)  # a submission may nest its files in a folder
-    except (SubmissionError, OSError):
-        print(f"grader.py: {args.target} holds no exercise files; pass --target with a folder laid "
-              "out like exercises/", file=sys.stderr)
-        return rp.EXIT_USAGE
-    limits = Limits(test_seconds=args.test_timeout, exercise_seconds=args.exercise_timeout,
-                    memory_bytes=int(args.memory_gb * 2**30))
-    options = Options(target=target, exercises=chosen, jobs=args.jobs, limits=limits,
-                      hidden=Path(args.hidden) if args.hidden else None,
-                      integrated=not args.no_integrated)
     machine = [(args.gradescope, lambda r: json.dumps(rp.to_gradescope(r), indent=2)),
                (args.json, rp.to_json), (args.junit, rp.to_junit)]
 
@@ -134,7 +145,7 @@ def cmd_grade(argv: list[str]) -> int:
             if dest and dest != "-":
                 _emit(dest, render(partial))
 
-    progress = Progress(len(chosen or course), enabled=not args.quiet)
+    progress = Progress(len(options.exercises or course), enabled=not args.quiet)
     try:
         report = grade(options, progress=progress, checkpoint=checkpoint)
     finally:

@@ -18,21 +18,21 @@ import argparse
 import dataclasses
 import importlib
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # the matrices are small: one BLAS thread is faster than two
+from course.info import ROOT, one_blas_thread
+
+one_blas_thread()  # the matrices are small: one BLAS thread is faster than two
 
 import numpy as np  # noqa: E402
 
 from course.params import TransformerConfig, TransformerParams, init_transformer  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent
 PAD, BOS, EOS, FIRST_DIGIT = 0, 1, 2, 3  # token ids: digit d is FIRST_DIGIT + d
 
 
@@ -137,24 +137,8 @@ def save_figures(options: Options, modules: dict[str, ModuleType], params: Trans
     import matplotlib.pyplot as plt
 
     options.figures.mkdir(parents=True, exist_ok=True)
-    src, _ = reversal_batch(np.random.default_rng(options.seed + 2), 1, options.max_len, options.max_len)
-    out = modules["ex12_transformer"].greedy_decode(src, params, options.max_len + 1)  # (1, T_tgt)
-    weights = cross_attention(modules, params, src, out[:, :-1])  # (H, T_tgt, T_src) of the last layer
-    digits = [str(t - FIRST_DIGIT) for t in src[0]]
-    written = [str(t - FIRST_DIGIT) if t >= FIRST_DIGIT else {BOS: "bos", EOS: "eos", PAD: "pad"}[t]
-               for t in out[0, :-1]]
-    paths = []
-
-    fig, axes = plt.subplots(1, weights.shape[0], figsize=(3.2 * weights.shape[0], 3.4))
-    for h, ax in enumerate(np.atleast_1d(axes)):
-        ax.imshow(weights[h], cmap="viridis", vmin=0, vmax=1)
-        ax.set_xticks(range(len(digits)), digits)
-        ax.set_yticks(range(len(written)), written)
-        ax.set_xlabel("source token")
-        ax.set_title(f"head {h}")
-    np.atleast_1d(axes)[0].set_ylabel("decoder input (predicts the next)")
-    fig.suptitle("Cross-attention of the last decoder layer: the reversal is an anti-diagonal")
-    paths.append(_save(fig, options.figures / "cross_attention.png"))
+    paths = [_save(_cross_attention_figure(plt, options, modules, params),
+                   options.figures / "cross_attention.png")]
 
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(modules["ex06_masking"].causal_mask(10), cmap="gray_r")
@@ -172,6 +156,27 @@ def save_figures(options: Options, modules: dict[str, ModuleType], params: Trans
     ax.set_ylabel("position")
     paths.append(_save(fig, options.figures / "positional_encoding.png"))
     return paths
+
+
+def _cross_attention_figure(plt: ModuleType, options: Options, modules: dict[str, ModuleType],
+                            params: TransformerParams) -> Any:
+    """One head per panel: which source digit each decoder position reads, on a held-out example."""
+    src, _ = reversal_batch(np.random.default_rng(options.seed + 2), 1, options.max_len, options.max_len)
+    out = modules["ex12_transformer"].greedy_decode(src, params, options.max_len + 1)  # (1, T_tgt)
+    weights = cross_attention(modules, params, src, out[:, :-1])  # (H, T_tgt, T_src) of the last layer
+    digits = [str(t - FIRST_DIGIT) for t in src[0]]
+    written = [str(t - FIRST_DIGIT) if t >= FIRST_DIGIT else {BOS: "bos", EOS: "eos", PAD: "pad"}[t]
+               for t in out[0, :-1]]
+    fig, axes = plt.subplots(1, weights.shape[0], figsize=(3.2 * weights.shape[0], 3.4))
+    for h, ax in enumerate(np.atleast_1d(axes)):
+        ax.imshow(weights[h], cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks(range(len(digits)), digits)
+        ax.set_yticks(range(len(written)), written)
+        ax.set_xlabel("source token")
+        ax.set_title(f"head {h}")
+    np.atleast_1d(axes)[0].set_ylabel("decoder input (predicts the next)")
+    fig.suptitle("Cross-attention of the last decoder layer: the reversal is an anti-diagonal")
+    return fig
 
 
 def cross_attention(modules: dict[str, ModuleType], params: TransformerParams, src: np.ndarray,

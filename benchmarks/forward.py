@@ -38,15 +38,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find the course
 
-import torch  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from threadpoolctl import threadpool_info, threadpool_limits
+from torch import nn
 
-from course.params import TransformerConfig, TransformerParams, init_transformer  # noqa: E402
-from solutions import ex10_encoder, ex11_decoder, ex12_transformer  # noqa: E402
+from course.info import BLAS_THREAD_VARS, ROOT
+from course.params import TransformerConfig, TransformerParams, init_transformer
+from solutions import ex10_encoder, ex11_decoder, ex12_transformer
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -325,8 +325,35 @@ def run(args: argparse.Namespace, s: Sizes, repeats: int, threads: int, out_path
         argv: list[str] | None) -> dict[str, object]:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                                      "OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
+    env = describe_machine(threads)
+    b = Bench.build(s)
+    with torch.inference_mode():
+        diff = check_agreement(b)
+        forward = time_forward(b, repeats)
+        greedy = {} if args.no_greedy else time_greedy(b)
+    figures = {
+        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "sizes": asdict(s), "dtype": "float32", "repeats": repeats,
+        "machine": {"cpu": cpu_name(), "logical_cores": os.cpu_count(), "load_average": os.getloadavg(),
+                    "numpy": np.__version__, "torch": torch.__version__, "threads": threads,
+                    "blas": blas_info(), "env": env},
+        "agreement_max_abs_diff": diff,
+        **forward,
+        "greedy": greedy,
+    }
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(figures, indent=2) + "\n")
+    shown = out_path.relative_to(ROOT) if out_path.is_relative_to(ROOT) else out_path
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (on a shared machine timings "
+          f"are noisy, and more BLAS threads than free cores make them erratic); figures in {shown}")
+    return figures
+
+
+def describe_machine(threads: int) -> dict[str, str]:
+    """Print the versions, the threads and the BLAS libraries; the BLAS variables of the environment."""
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", *BLAS_THREAD_VARS)
+           if k in os.environ}
     print(f"numpy {np.__version__}, torch {torch.__version__}, python {platform.python_version()}, "
           f"CPU {cpu_name()} ({os.cpu_count()} logical cores)")
     print(f"threads: numpy BLAS {threads}, torch {torch.get_num_threads()}" + (f"; env {env}" if env else ""))
@@ -338,103 +365,84 @@ def run(args: argparse.Namespace, s: Sizes, repeats: int, threads: int, out_path
     for d in blas_info():
         print(f"  {d['user_api']:<7} {d['internal_api']:<9} {d['prefix']:<20} version={d['version']} "
               f"threads={d['num_threads']} arch={d.get('architecture')}")
+    return env
 
-    config = TransformerConfig(src_vocab=s.vocab, tgt_vocab=s.vocab, d_model=s.d_model, num_heads=s.heads,
-                               d_ff=s.d_ff, num_layers=s.layers)
-    params = init_transformer(np.random.default_rng(0), config, np.float32)
-    rng = np.random.default_rng(1)
-    src = rng.integers(3, s.vocab, size=(s.batch, s.src_len))  # no padding: every position is real
-    tgt = rng.integers(3, s.vocab, size=(s.batch, s.tgt_len))
-    tgt[:, 0] = config.bos_id
-    model = TorchTransformer(params, max_len=max(s.src_len, s.tgt_len, s.new_tokens + 1))
-    t_src, t_tgt = torch.from_numpy(src), torch.from_numpy(tgt)
-    print(f"model: {s.layers}+{s.layers} layers, D={s.d_model}, H={s.heads}, F={s.d_ff}, V={s.vocab}; "
-          f"batch {s.batch} x {s.src_len} source and {s.tgt_len} target tokens, float32")
 
-    with torch.inference_mode():
-        ours = ex12_transformer.transformer_forward(src, tgt, params)
-        theirs = model(t_src, t_tgt).numpy()
-        assert ours.dtype == np.float32, ours.dtype
-        diff = float(np.max(np.abs(ours - theirs)))
-        scale = float(np.max(np.abs(theirs)))
-        print(f"agreement: max |numpy - torch| = {diff:.2e} (logits up to {scale:.2f})")
-        if not diff <= 1e-3 * max(scale, 1.0):
-            raise SystemExit("numpy and torch disagree: the comparison below would be meaningless")
+@dataclass
+class Bench:
+    """The model and the batch both implementations run."""
 
-        peak = matmul_peak(s.peak_n)
-        print(f"float32 matmul peak ({s.peak_n}^2 @ {s.peak_n}^2, best of 3): numpy "
-              f"{peak['numpy'] / 1e9:.1f} GFLOP/s, torch {peak['torch'] / 1e9:.1f} GFLOP/s")
+    s: Sizes
+    params: TransformerParams
+    src: np.ndarray
+    tgt: np.ndarray
+    model: TorchTransformer
+    t_src: torch.Tensor
+    t_tgt: torch.Tensor
 
-        times = interleaved({
-            "numpy": lambda: ex12_transformer.transformer_forward(src, tgt, params),
-            "torch": lambda: model(t_src, t_tgt),
-        }, repeats)
-        med = {k: statistics.median(v["wall"]) for k, v in times.items()}
-        med_cpu = {k: statistics.median(v["cpu"]) for k, v in times.items()}
-        parts = forward_flops(s)
-        flops = sum(parts.values())
-        ratio = med["numpy"] / med["torch"]
-        ratio_cpu = med_cpu["numpy"] / med_cpu["torch"]
-        print(f"forward ({repeats} interleaved repeats, median wall time): "
-              f"numpy {med['numpy'] * 1e3:.1f} ms, torch {med['torch'] * 1e3:.1f} ms; "
-              f"ratio numpy/torch = {ratio:.2f}")
-        for k in ("numpy", "torch"):
-            w = times[k]["wall"]
-            print(f"  {k}: wall {min(w) * 1e3:.1f}..{max(w) * 1e3:.1f} ms, "
-                  f"CPU time median {med_cpu[k] * 1e3:.1f} ms")
-        print(f"  ratio of the CPU-time medians numpy/torch = {ratio_cpu:.2f} (steadier on a loaded machine)")
-        print(f"  matmul work {flops / 1e9:.2f} GFLOP (encoder {parts['encoder'] / 1e9:.2f}, decoder "
-              f"{parts['decoder'] / 1e9:.2f}, output {parts['output'] / 1e9:.2f})")
-        achieved = {k: flops / v for k, v in med.items()}
-        per_cpu = {k: flops / v for k, v in med_cpu.items()}
-        for k in ("numpy", "torch"):
-            print(f"  {k}: {achieved[k] / 1e9:.1f} GFLOP/s = {achieved[k] / peak['numpy']:.0%} of the "
-                  f"numpy matmul peak ({per_cpu[k] / 1e9:.1f} GFLOP per CPU-second)")
+    @classmethod
+    def build(cls, s: Sizes) -> Bench:
+        config = TransformerConfig(src_vocab=s.vocab, tgt_vocab=s.vocab, d_model=s.d_model,
+                                   num_heads=s.heads, d_ff=s.d_ff, num_layers=s.layers)
+        params = init_transformer(np.random.default_rng(0), config, np.float32)
+        rng = np.random.default_rng(1)
+        src = rng.integers(3, s.vocab, size=(s.batch, s.src_len))  # no padding: every position is real
+        tgt = rng.integers(3, s.vocab, size=(s.batch, s.tgt_len))
+        tgt[:, 0] = config.bos_id
+        model = TorchTransformer(params, max_len=max(s.src_len, s.tgt_len, s.new_tokens + 1))
+        print(f"model: {s.layers}+{s.layers} layers, D={s.d_model}, H={s.heads}, F={s.d_ff}, V={s.vocab}; "
+              f"batch {s.batch} x {s.src_len} source and {s.tgt_len} target tokens, float32")
+        return cls(s, params, src, tgt, model, torch.from_numpy(src), torch.from_numpy(tgt))
 
-        profile = profile_numpy(lambda: ex12_transformer.transformer_forward(src, tgt, params))
-        print("numpy forward by function (own time, cProfile; `@` counts in the function that calls it):")
-        for row in profile:
-            print(f"  {row['share']:6.1%}  {row['seconds'] * 1e3:8.1f} ms  {row['calls']:5d} calls  "
-                  f"{row['function']}")
+    def numpy_forward(self) -> np.ndarray:
+        return ex12_transformer.transformer_forward(self.src, self.tgt, self.params)
 
-        greedy: dict[str, object] = {}
-        if not args.no_greedy:
-            n = s.new_tokens
-            g_time, g_cpu, g_tokens = timed(lambda: ex12_transformer.greedy_decode(src, params, n))
-            l_time, l_cpu, l_tokens = timed(lambda: greedy_last_position(src, params, n))
-            t_time, t_cpu, t_tokens = timed(lambda: model.greedy(t_src, n).numpy())
-            steps = g_tokens.shape[1] - 1
-            same = {"last_position": bool(np.array_equal(g_tokens, l_tokens)),
-                    "torch": bool(np.array_equal(g_tokens, t_tokens))}
-            greedy = {
-                "new_tokens": n, "steps": steps, "tokens": s.batch * steps,
-                "seconds": {"greedy_decode": g_time, "numpy_last_position": l_time, "torch": t_time},
-                "cpu_seconds": {"greedy_decode": g_cpu, "numpy_last_position": l_cpu, "torch": t_cpu},
-                "tokens_per_second": {"greedy_decode": s.batch * steps / g_time,
-                                      "numpy_last_position": s.batch * steps / l_time,
-                                      "torch": s.batch * steps / t_time},
-                "gflop": {"greedy_decode": greedy_flops(s, steps, last_only=False) / 1e9,
-                          "last_position": greedy_flops(s, steps, last_only=True) / 1e9},
-                "same_tokens": same,
-            }
-            tokens = s.batch * steps
-            print(f"greedy decoding, batch {s.batch}, {steps} steps ({tokens} tokens), one run each:")
-            print(f"  greedy_decode (reference)      {g_time:7.2f} s {tokens / g_time:7.1f} tokens/s"
-                  f"  (CPU {g_cpu:.2f} s; {greedy['gflop']['greedy_decode']:.1f} GFLOP)")
-            print(f"  reference, last position only  {l_time:7.2f} s {tokens / l_time:7.1f} tokens/s"
-                  f"  (CPU {l_cpu:.2f} s; {greedy['gflop']['last_position']:.1f} GFLOP), "
-                  f"same tokens: {same['last_position']}")
-            print(f"  torch, last position only      {t_time:7.2f} s {tokens / t_time:7.1f} tokens/s"
-                  f"  (CPU {t_cpu:.2f} s), same tokens: {same['torch']}")
+    def torch_forward(self) -> torch.Tensor:
+        return self.model(self.t_src, self.t_tgt)
 
-    figures = {
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "sizes": asdict(s), "dtype": "float32", "repeats": repeats,
-        "machine": {"cpu": cpu_name(), "logical_cores": os.cpu_count(), "load_average": os.getloadavg(),
-                    "numpy": np.__version__, "torch": torch.__version__, "threads": threads,
-                    "blas": blas_info(), "env": env},
-        "agreement_max_abs_diff": diff,
+
+def check_agreement(b: Bench) -> float:
+    """The largest difference of the two forwards' logits; stop when they disagree."""
+    ours = b.numpy_forward()
+    theirs = b.torch_forward().numpy()
+    assert ours.dtype == np.float32, ours.dtype
+    diff = float(np.max(np.abs(ours - theirs)))
+    scale = float(np.max(np.abs(theirs)))
+    print(f"agreement: max |numpy - torch| = {diff:.2e} (logits up to {scale:.2f})")
+    if not diff <= 1e-3 * max(scale, 1.0):
+        raise SystemExit("numpy and torch disagree: the comparison below would be meaningless")
+    return diff
+
+
+def time_forward(b: Bench, repeats: int) -> dict[str, object]:
+    """Time both forwards against the matmul peak, and profile numpy's; the figures, printed too."""
+    s = b.s
+    peak = matmul_peak(s.peak_n)
+    print(f"float32 matmul peak ({s.peak_n}^2 @ {s.peak_n}^2, best of 3): numpy "
+          f"{peak['numpy'] / 1e9:.1f} GFLOP/s, torch {peak['torch'] / 1e9:.1f} GFLOP/s")
+    times = interleaved({"numpy": b.numpy_forward, "torch": b.torch_forward}, repeats)
+    med = {k: statistics.median(v["wall"]) for k, v in times.items()}
+    med_cpu = {k: statistics.median(v["cpu"]) for k, v in times.items()}
+    parts = forward_flops(s)
+    flops = sum(parts.values())
+    ratio = med["numpy"] / med["torch"]
+    ratio_cpu = med_cpu["numpy"] / med_cpu["torch"]
+    print(f"forward ({repeats} interleaved repeats, median wall time): "
+          f"numpy {med['numpy'] * 1e3:.1f} ms, torch {med['torch'] * 1e3:.1f} ms; "
+          f"ratio numpy/torch = {ratio:.2f}")
+    for k in ("numpy", "torch"):
+        w = times[k]["wall"]
+        print(f"  {k}: wall {min(w) * 1e3:.1f}..{max(w) * 1e3:.1f} ms, "
+              f"CPU time median {med_cpu[k] * 1e3:.1f} ms")
+    print(f"  ratio of the CPU-time medians numpy/torch = {ratio_cpu:.2f} (steadier on a loaded machine)")
+    print(f"  matmul work {flops / 1e9:.2f} GFLOP (encoder {parts['encoder'] / 1e9:.2f}, decoder "
+          f"{parts['decoder'] / 1e9:.2f}, output {parts['output'] / 1e9:.2f})")
+    achieved = {k: flops / v for k, v in med.items()}
+    per_cpu = {k: flops / v for k, v in med_cpu.items()}
+    for k in ("numpy", "torch"):
+        print(f"  {k}: {achieved[k] / 1e9:.1f} GFLOP/s = {achieved[k] / peak['numpy']:.0%} of the "
+              f"numpy matmul peak ({per_cpu[k] / 1e9:.1f} GFLOP per CPU-second)")
+    return {
         "forward_seconds": {"median_wall": med, "median_cpu": med_cpu, "all": times},
         "ratio_numpy_over_torch": ratio,
         "ratio_numpy_over_torch_cpu_time": ratio_cpu,
@@ -443,16 +451,47 @@ def run(args: argparse.Namespace, s: Sizes, repeats: int, threads: int, out_path
         "gflop_per_cpu_second": {k: v / 1e9 for k, v in per_cpu.items()},
         "peak_gflops": {k: v / 1e9 for k, v in peak.items()},
         "fraction_of_numpy_peak": {k: v / peak["numpy"] for k, v in achieved.items()},
-        "numpy_profile": profile,
-        "greedy": greedy,
+        "numpy_profile": profile_numpy_forward(b),
     }
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(figures, indent=2) + "\n")
-    shown = out_path.relative_to(ROOT) if out_path.is_relative_to(ROOT) else out_path
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (on a shared machine timings "
-          f"are noisy, and more BLAS threads than free cores make them erratic); figures in {shown}")
-    return figures
 
+
+def profile_numpy_forward(b: Bench) -> list[dict[str, object]]:
+    profile = profile_numpy(b.numpy_forward)
+    print("numpy forward by function (own time, cProfile; `@` counts in the function that calls it):")
+    for row in profile:
+        print(f"  {row['share']:6.1%}  {row['seconds'] * 1e3:8.1f} ms  {row['calls']:5d} calls  "
+              f"{row['function']}")
+    return profile
+
+
+def time_greedy(b: Bench) -> dict[str, object]:
+    """One run of each greedy decoding: the reference's, numpy's last position only, torch's."""
+    s, n, src = b.s, b.s.new_tokens, b.src
+    g_time, g_cpu, g_tokens = timed(lambda: ex12_transformer.greedy_decode(src, b.params, n))
+    l_time, l_cpu, l_tokens = timed(lambda: greedy_last_position(src, b.params, n))
+    t_time, t_cpu, t_tokens = timed(lambda: b.model.greedy(b.t_src, n).numpy())
+    steps = g_tokens.shape[1] - 1
+    tokens = s.batch * steps
+    same = {"last_position": bool(np.array_equal(g_tokens, l_tokens)),
+            "torch": bool(np.array_equal(g_tokens, t_tokens))}
+    gflop = {"greedy_decode": greedy_flops(s, steps, last_only=False) / 1e9,
+             "last_position": greedy_flops(s, steps, last_only=True) / 1e9}
+    print(f"greedy decoding, batch {s.batch}, {steps} steps ({tokens} tokens), one run each:")
+    print(f"  greedy_decode (reference)      {g_time:7.2f} s {tokens / g_time:7.1f} tokens/s"
+          f"  (CPU {g_cpu:.2f} s; {gflop['greedy_decode']:.1f} GFLOP)")
+    print(f"  reference, last position only  {l_time:7.2f} s {tokens / l_time:7.1f} tokens/s"
+          f"  (CPU {l_cpu:.2f} s; {gflop['last_position']:.1f} GFLOP), same tokens: {same['last_position']}")
+    print(f"  torch, last position only      {t_time:7.2f} s {tokens / t_time:7.1f} tokens/s"
+          f"  (CPU {t_cpu:.2f} s), same tokens: {same['torch']}")
+    return {
+        "new_tokens": n, "steps": steps, "tokens": tokens,
+        "seconds": {"greedy_decode": g_time, "numpy_last_position": l_time, "torch": t_time},
+        "cpu_seconds": {"greedy_decode": g_cpu, "numpy_last_position": l_cpu, "torch": t_cpu},
+        "tokens_per_second": {"greedy_decode": tokens / g_time, "numpy_last_position": tokens / l_time,
+                              "torch": tokens / t_time},
+        "gflop": gflop,
+        "same_tokens": same,
+    }
 
 if __name__ == "__main__":
     main()

@@ -38,14 +38,15 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find the course
 
-from course.params import TransformerConfig, TransformerParams, init_transformer  # noqa: E402
-from solutions import ex12_transformer, ex13_kv_cache  # noqa: E402
+from course.info import ROOT
+from course.params import TransformerConfig, TransformerParams, init_transformer
+from solutions import ex12_transformer, ex13_kv_cache
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -134,37 +135,58 @@ def run(s: Sizes, repeats: int, out_path: Path, argv: list[str] | None) -> dict[
     print(f"model: {s.layers}+{s.layers} layers, D={s.d_model}, H={s.heads}, F={s.d_ff}, V={s.vocab}, "
           f"float32; batch {s.batch} x {s.src_len} source tokens; b_out[eos_id] = b_out[pad_id] = -1e4 "
           f"so that no row stops early")
-
-    methods = {
-        "greedy_decode (no cache)": ex12_transformer.greedy_decode,
-        "cached_greedy_decode": ex13_kv_cache.cached_greedy_decode,
-    }
-    for fn in methods.values():  # warm up
+    for fn in METHODS.values():  # warm up
         fn(src, params, 2)
-    rows = []
-    for n in s.lengths:
-        times = {name: {"wall": [], "cpu": []} for name in methods}
-        tokens = {}
-        for _ in range(repeats):
-            for name, fn in methods.items():
-                wall, cpu, out = timed(lambda fn=fn, n=n: fn(src, params, n))
-                times[name]["wall"].append(wall)
-                times[name]["cpu"].append(cpu)
-                tokens[name] = out
-        plain, cached = (tokens[name] for name in methods)
-        same = bool(np.array_equal(plain, cached))
-        if plain.shape != (s.batch, n + 1):
-            raise SystemExit(f"greedy_decode stopped early ({plain.shape}): the lengths would not compare")
-        row = {"new_tokens": n, "same_tokens": same,
-               **{f"{key}_{kind}": statistics.median(times[name][kind])
-                  for key, name in zip(("uncached", "cached"), methods, strict=True)
-                  for kind in ("wall", "cpu")}}
-        rows.append(row)
-        if not same:
-            first = int(np.argmax((plain != cached).any(axis=0)))
-            print(f"WARNING: the tokens differ at {n} new tokens, first in column {first}")
+    rows = [time_length(src, params, n, repeats) for n in s.lengths]
+    print_table(rows, s.batch, repeats)
+    summary = summarise(rows, s.batch)
+    figures = {
+        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "sizes": asdict(s), "dtype": "float32", "repeats": repeats,
+        "machine": {"logical_cores": os.cpu_count(), "load_average": os.getloadavg(),
+                    "numpy": np.__version__, "blas_threads": blas_threads()},
+        "rows": rows, **summary,
+        "same_tokens": all(r["same_tokens"] for r in rows),
+    }
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(figures, indent=2) + "\n")
+    shown = out_path.relative_to(ROOT) if out_path.is_relative_to(ROOT) else out_path
+    print(f"figures in {shown}")
+    return figures
 
-    print(f"\ngreedy decoding of batch {s.batch}, median of {repeats} interleaved runs: wall seconds "
+
+METHODS = {
+    "greedy_decode (no cache)": ex12_transformer.greedy_decode,
+    "cached_greedy_decode": ex13_kv_cache.cached_greedy_decode,
+}
+
+
+def time_length(src: np.ndarray, params: TransformerParams, n: int, repeats: int) -> dict[str, Any]:
+    """The medians of both methods writing ``n`` new tokens, interleaved, and whether they agree."""
+    times = {name: {"wall": [], "cpu": []} for name in METHODS}
+    tokens = {}
+    for _ in range(repeats):
+        for name, fn in METHODS.items():
+            wall, cpu, out = timed(lambda fn=fn: fn(src, params, n))
+            times[name]["wall"].append(wall)
+            times[name]["cpu"].append(cpu)
+            tokens[name] = out
+    plain, cached = (tokens[name] for name in METHODS)
+    same = bool(np.array_equal(plain, cached))
+    if plain.shape != (src.shape[0], n + 1):
+        raise SystemExit(f"greedy_decode stopped early ({plain.shape}): the lengths would not compare")
+    if not same:
+        first = int(np.argmax((plain != cached).any(axis=0)))
+        print(f"WARNING: the tokens differ at {n} new tokens, first in column {first}")
+    return {"new_tokens": n, "same_tokens": same,
+            **{f"{key}_{kind}": statistics.median(times[name][kind])
+               for key, name in zip(("uncached", "cached"), METHODS, strict=True)
+               for kind in ("wall", "cpu")}}
+
+
+def print_table(rows: list[dict[str, Any]], batch: int, repeats: int) -> None:
+    print(f"\ngreedy decoding of batch {batch}, median of {repeats} interleaved runs: wall seconds "
           f"(CPU seconds);\n'x2' is the growth of the CPU time from the length before "
           f"(about 4 = quadratic, 2 = linear)")
     print(f"{'new tokens':>10} | {'no cache':>17} {'x2':>5} | {'cached':>17} {'x2':>5} | {'speed-up':>8} | "
@@ -176,6 +198,10 @@ def run(s: Sizes, repeats: int, out_path: Path, argv: list[str] | None) -> dict[
         print(f"{r['new_tokens']:>10} | {r['uncached_wall']:7.3f} s ({r['uncached_cpu']:6.3f}) "
               f"{grow['uncached']} | {r['cached_wall']:7.3f} s ({r['cached_cpu']:6.3f}) {grow['cached']} | "
               f"{r['uncached_wall'] / r['cached_wall']:7.1f}x | {r['same_tokens']!s:>11}")
+
+
+def summarise(rows: list[dict[str, Any]], batch: int) -> dict[str, object]:
+    """How the time grows with the length, and the cache's speed-up at the longest; printed too."""
     last, first = rows[-1], rows[0]
     span = math.log(last["new_tokens"] / first["new_tokens"])
     exponent = {k: math.log(last[f"{k}_cpu"] / first[f"{k}_cpu"]) / span for k in ("uncached", "cached")}
@@ -184,26 +210,10 @@ def run(s: Sizes, repeats: int, out_path: Path, argv: list[str] | None) -> dict[
     print(f"\nCPU time ~ length^k from {first['new_tokens']} to {last['new_tokens']} new tokens: "
           f"no cache k = {exponent['uncached']:.2f}, cached k = {exponent['cached']:.2f}")
     print(f"speed-up of the cache at {last['new_tokens']} new tokens: {speedup:.1f}x wall "
-          f"({speedup_cpu:.1f}x CPU time); {last['new_tokens'] * s.batch / last['cached_wall']:.0f} tokens/s "
-          f"cached against {last['new_tokens'] * s.batch / last['uncached_wall']:.0f} without; identical "
+          f"({speedup_cpu:.1f}x CPU time); {last['new_tokens'] * batch / last['cached_wall']:.0f} tokens/s "
+          f"cached against {last['new_tokens'] * batch / last['uncached_wall']:.0f} without; identical "
           f"tokens at every length: {all(r['same_tokens'] for r in rows)}")
-
-    figures = {
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "sizes": asdict(s), "dtype": "float32", "repeats": repeats,
-        "machine": {"logical_cores": os.cpu_count(), "load_average": os.getloadavg(),
-                    "numpy": np.__version__, "blas_threads": blas_threads()},
-        "rows": rows, "length_exponent": exponent,
-        "speedup_wall": speedup, "speedup_cpu": speedup_cpu,
-        "same_tokens": all(r["same_tokens"] for r in rows),
-    }
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(figures, indent=2) + "\n")
-    shown = out_path.relative_to(ROOT) if out_path.is_relative_to(ROOT) else out_path
-    print(f"figures in {shown}")
-    return figures
-
+    return {"length_exponent": exponent, "speedup_wall": speedup, "speedup_cpu": speedup_cpu}
 
 if __name__ == "__main__":
     main()

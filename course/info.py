@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The packages the tests load the code under test and the reference as (tests/support/target.py); the
+# sandbox refuses learner code that names them.
+TARGET_PACKAGE = "_target"
+REFERENCE_PACKAGE = "_reference"
+# One BLAS thread per process: the course's matrices are small, and the grader runs several
+# processes at once. Set by :func:`one_blas_thread` before numpy is imported.
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 INFO_FILE = ROOT / "exercises" / "info.toml"
 VALIDATION = "bad arguments"  # the requirement of argument checks: at most MAX_VALIDATION of the points
 MAX_VALIDATION = 0.10
+
+
+def one_blas_thread() -> None:
+    """Ask numpy's BLAS for one thread, unless the environment already says otherwise (call it
+    before numpy is imported)."""
+    for var in BLAS_THREAD_VARS:
+        os.environ.setdefault(var, "1")
 
 
 @dataclass(frozen=True)

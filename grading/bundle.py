@@ -10,7 +10,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from course.info import ROOT, load_course
+from course.info import ROOT, Exercise, load_course
 from grading.release import release
 
 _SETUP_SH = r"""#!/usr/bin/env bash
@@ -172,23 +172,29 @@ def gradescope_bundle(out_zip: Path, root: Path = ROOT) -> Path:
     return out_zip
 
 
-def classroom_workflow() -> str:
-    """A GitHub Classroom workflow: one graded step per exercise, worth that exercise's points."""
-    course = load_course()
-    steps, ids = [], []
-    for e in course:
-        step_id = e.id.replace("ex", "exercise-")
-        ids.append(step_id)
-        name = json.dumps(f"{e.id} {e.title}")
-        steps.append(f"""      - name: {name}
-        id: {step_id}
+def _step_id(e: Exercise) -> str:
+    return e.id.replace("ex", "exercise-")
+
+
+def _classroom_step(e: Exercise) -> str:
+    """The workflow's step that grades one exercise."""
+    name = json.dumps(f"{e.id} {e.title}")
+    return f"""      - name: {name}
+        id: {_step_id(e)}
         uses: classroom-resources/autograding-command-grader@v1
         with:
           test-name: {name}
           setup-command: python -m pip install --quiet -e .
           command: python grader.py {e.id} --strict --quiet --jobs 2
           timeout: 5
-          max-score: {e.points:g}""")
+          max-score: {e.points:g}"""
+
+
+def classroom_workflow() -> str:
+    """A GitHub Classroom workflow: one graded step per exercise, worth that exercise's points."""
+    course = load_course()
+    ids = [_step_id(e) for e in course]
+    steps = [_classroom_step(e) for e in course]
     results = "\n".join(f"          {i.upper().replace('-', '_')}_RESULTS: "
                         f"\"${{{{steps.{i}.outputs.result}}}}\"" for i in ids)
     return f"""# GitHub Classroom autograding: copy to .github/workflows/classroom.yml in the template repo.

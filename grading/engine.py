@@ -26,18 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from course.info import ROOT, Exercise, load_course
-from grading import sandbox
+from grading import protocol, sandbox
 from grading.fingerprint import same
 from grading.model import (
+    OUTCOME_FLAGS,
     Diagnosis,
     ExerciseResult,
+    Flag,
     Integrated,
     Outcome,
     Report,
     Status,
     TestResult,
 )
-from grading.runner import Limits, Run, Scheduler
+from grading.runner import Limits, Run, RunKey, Scheduler
 
 FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
 PROFILE = "grading"
@@ -70,7 +72,7 @@ def _existing(path: Path) -> Path | None:
     return path if any(path.glob("ex*.py")) else None
 
 
-Progress = Callable[[str, dict[str, Any]], None]
+Progress = Callable[[RunKey, protocol.Event], None]
 
 
 def tests_hash(tests: Path = ROOT / "tests") -> str:
@@ -91,7 +93,7 @@ def _versions() -> dict[str, str]:
             "hypothesis": hypothesis.__version__, "pytest": pytest.__version__}
 
 
-def _assemble(dest: Path, learner: Path, own: set[str] | None, reference: Path | None,
+def _compose(dest: Path, learner: Path, own: set[str] | None, reference: Path | None,
               course: list[Exercise]) -> Path:
     """``dest`` with the learner's modules named in ``own`` (all of them when None) and the
     reference's others."""
@@ -169,28 +171,42 @@ def diagnose(module: str, observed: dict[str, list[Any]], catalogue: dict[str, A
     return found
 
 
-def _exercise_result(e: Exercise, run: Run | None, refusal: list[str], missing: bool,
-                     catalogue: dict[str, Any]) -> ExerciseResult:
-    result = ExerciseResult(id=e.id, title=e.title, module=e.module, status=Status.FAILED,
-                            points=0.0, max_points=e.points, hints=list(e.hints))
-    if missing:
-        result.status = Status.NOT_STARTED
-        result.notes.append(f"{e.file_name} is missing from the target: copy it from exercises/")
-        return result
-    if refusal:
-        result.status = Status.REFUSED
-        result.notes.append(f"{e.file_name} was not run: it uses what no exercise needs "
-                            f"({'; '.join(refusal[:3])}). Exercises may import "
-                            f"{sandbox.allowed_imports()} only.")
-        return result
-    assert run is not None
+def _blank(e: Exercise, *notes: str) -> ExerciseResult:
+    return ExerciseResult(id=e.id, title=e.title, module=e.module, status=Status.FAILED, points=0.0,
+                          max_points=e.points, hints=list(e.hints), notes=list(notes))
+
+
+def missing_result(e: Exercise) -> ExerciseResult:
+    """The grade of an exercise whose file the target lacks."""
+    result = _blank(e, f"{e.file_name} is missing from the target: copy it from exercises/")
+    result.status = Status.NOT_STARTED
+    return result
+
+
+def refused_result(e: Exercise, violations: list[sandbox.Violation]) -> ExerciseResult:
+    """The grade of an exercise whose module the sandbox refuses to run."""
+    reasons = "; ".join(map(str, violations[:3]))
+    result = _blank(e, f"{e.file_name} was not run: it uses what no exercise needs ({reasons}). "
+                       f"Exercises may import {sandbox.allowed_imports()} only.")
+    result.status = Status.REFUSED
+    result.flags = {Flag.REFUSED} | ({Flag.REACHES_GRADER} if any(v.reaches_grader for v in violations)
+                                     else set())
+    return result
+
+
+def exercise_result(e: Exercise, run: Run, catalogue: dict[str, Any]) -> ExerciseResult:
+    """The grade of an exercise from a finished run of its tests (``catalogue``: the fingerprints
+    of :func:`load_fingerprints`, to name a known mistake)."""
+    result = _blank(e)
     result.tests = [run.results[name] for name in (run.collected or []) if name in run.results]
     for t in result.tests:
         t.traceback = learner_traceback(t.traceback) if t.outcome == Outcome.FAILED else ""
     result.notes.extend(run.notes)
     result.duration = round(run.finished - run.started, 3)
     result.points = _scored(e, result.tests)
+    result.flags = {OUTCOME_FLAGS[t.outcome] for t in result.tests if t.outcome in OUTCOME_FLAGS}
     if run.tampering:
+        result.flags.add(Flag.TAMPERED)
         result.notes.append("your module changed code the grader relies on ("
                             + ", ".join(run.tampering) + "): no points for this exercise")
         result.points = 0.0
@@ -207,14 +223,36 @@ def _exercise_result(e: Exercise, run: Run | None, refusal: list[str], missing: 
     return result
 
 
-def grade(options: Options, progress: Progress | None = None,
-          checkpoint: Callable[[Report], None] | None = None) -> Report:
-    """Grade ``options.target``; ``progress`` hears each event, ``checkpoint`` each partial report."""
-    course = load_course()
-    chosen = options.exercises or course
-    learner = options.target.resolve()
-    notify = progress or (lambda key, event: None)
-    meta: dict[str, Any] = {
+def _new_run(e: Exercise, directory: Path, limits: Limits, protected: list[Path], *,
+            integrated: bool = False, options: Options | None = None, fail_fast: bool = False) -> Run:
+    """A run of ``e``'s tests on the modules in ``directory`` (``options``: the tests to use)."""
+    return Run(key=RunKey(e.id, integrated=integrated), module=e.module, functions=list(e.functions),
+               target_dir=directory, limits=limits, protected=protected, fail_fast=fail_fast,
+               tests_dir=options.tests if options else ROOT / "tests",
+               extra_tests=options.extra_tests(e.module) if options else [])
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A module to grade in a directory that holds it and the modules it imports."""
+
+    exercise: Exercise
+    directory: Path
+    fail_fast: bool = False  # stop at its first failing test
+
+
+def grade_candidates(candidates: list[Candidate], limits: Limits, protected: list[Path],
+                     jobs: int) -> list[ExerciseResult]:
+    """The grade of each candidate, graded ``jobs`` at a time (the mistake catalogue's way)."""
+    catalogue = load_fingerprints()
+    runs = [_new_run(c.exercise, c.directory, limits, protected, fail_fast=c.fail_fast) for c in candidates]
+    Scheduler(jobs).run_all(runs)
+    return [exercise_result(c.exercise, run, catalogue) for c, run in zip(candidates, runs, strict=True)]
+
+
+def run_meta(options: Options) -> dict[str, Any]:
+    """What makes a grading run reproducible: the tests, the limits, the library versions."""
+    return {
         "profile": PROFILE, "derandomized": True, "seed": 0,
         "tests_hash": tests_hash(options.tests), "hidden_tests": options.hidden is not None,
         "isolated": options.reference is not None,
@@ -223,76 +261,113 @@ def grade(options: Options, progress: Progress | None = None,
                    "memory_bytes": options.limits.memory_bytes},
         **_versions(),
     }
-    catalogue = load_fingerprints()
-    started = time.monotonic()
-    results: dict[str, ExerciseResult] = {}
 
-    def report(complete: bool) -> Report:
-        rows = []
-        for e in chosen:
-            if e.id in results:
-                rows.append(results[e.id])
-            else:
-                rows.append(ExerciseResult(
-                    id=e.id, title=e.title, module=e.module, status=Status.FAILED, points=0.0,
-                    max_points=e.points, hints=list(e.hints),
-                    notes=["not graded: the run stopped before this exercise finished"]))
-        meta["seconds"] = round(time.monotonic() - started, 2)
-        return Report(target=str(learner), exercises=rows, meta=dict(meta), complete=complete)
 
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-        work = Path(tmp)
-        protected = [p for p in (options.reference, ROOT / "catalogue", work) if p is not None]
-        runs: dict[str, Run] = {}
-        keys: dict[str, str] = {}
+@dataclass
+class _Grading:
+    """One call of :func:`grade`: what it was asked, and the results so far."""
+
+    options: Options
+    course: list[Exercise]
+    work: Path  # a temporary folder for the directories the runs test
+    progress: Progress
+    checkpoint: Callable[[Report], None] | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    catalogue: dict[str, Any] = field(default_factory=load_fingerprints)
+    results: dict[str, ExerciseResult] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def chosen(self) -> list[Exercise]:
+        return self.options.exercises or self.course
+
+    @property
+    def learner(self) -> Path:
+        return self.options.target.resolve()
+
+    @property
+    def protected(self) -> list[Path]:
+        return [p for p in (self.options.reference, ROOT / "catalogue", self.work) if p is not None]
+
+    def plan(self) -> tuple[list[Run], dict[str, str]]:
+        """Grade what needs no run (missing, refused, already graded); the runs the rest needs, and
+        the keys their verdicts are cached under."""
+        options = self.options
         cached = options.cache is not None and options.reference is not None
-        basis = _verdict_basis(options, meta) if cached else ""
-        siblings = [e.module for e in course]
-        for e in chosen:
-            path = learner / e.file_name
-            if not path.is_file():
-                results[e.id] = _exercise_result(e, None, [], True, catalogue)
+        basis = _verdict_basis(options, self.meta) if cached else ""
+        runs, keys = [], {}
+        for e in self.chosen:
+            path = self.learner / e.file_name
+            key = _verdict_key(e, path, options, basis) if basis and path.is_file() else ""
+            known = self._without_run(e, path, key)
+            if known is not None:
+                self.results[e.id] = known
                 continue
-            refusal = sandbox.check_policy(path, siblings)
-            if refusal:
-                results[e.id] = _exercise_result(e, None, refusal, False, catalogue)
-                continue
-            isolated = options.reference is not None
-            key = _verdict_key(e, path, options, basis) if basis else ""
-            if key in (options.cache or {}):
-                results[e.id] = copy.deepcopy(options.cache[key])
-                continue
+            own = {e.module} if options.reference is not None else None
+            directory = _compose(self.work / e.id, self.learner, own, options.reference, self.course)
+            runs.append(_new_run(e, directory, options.limits, self.protected, options=options))
             keys[e.id] = key
-            directory = _assemble(work / e.id, learner, {e.module} if isolated else None,
-                                  options.reference, course)
-            runs[e.id] = Run(key=e.id, module=e.module, functions=list(e.functions),
-                             target_dir=directory, limits=options.limits, tests_dir=options.tests,
-                             extra_tests=options.extra_tests(e.module), protected=protected)
+        return runs, keys
 
-        by_key = {e.id: e for e in course}
+    def _without_run(self, e: Exercise, path: Path, key: str) -> ExerciseResult | None:
+        """The grade of a module that is missing, refused or already graded (by ``key``)."""
+        if not path.is_file():
+            return missing_result(e)
+        violations = sandbox.check_policy(path, [m.module for m in self.course])
+        if violations:
+            return refused_result(e, violations)
+        cache = self.options.cache or {}
+        return copy.deepcopy(cache[key]) if key in cache else None
 
-        def on_event(run: Run, event: dict[str, Any]) -> None:
-            notify(run.key, event)
-            if event.get("event") == "done" or run.finished:
-                e = by_key[run.key.split("/")[0]]
-                if "/" not in run.key:
-                    results[e.id] = _exercise_result(e, run, [], False, catalogue)
-                if checkpoint:
-                    checkpoint(report(False))
-
+    def run(self, runs: list[Run], keys: dict[str, str]) -> None:
+        """Run the planned runs and grade them; cache the verdicts."""
         # The later exercises have the slowest tests: start them first, so no core idles at the end.
-        Scheduler(options.jobs, on_event).run_all(list(runs.values())[::-1])
-        for key, run in runs.items():  # runs that ended without "done" (crashes, time limits)
-            results[key] = _exercise_result(by_key[key], run, [], False, catalogue)
-            if keys[key] and options.cache is not None:
-                options.cache[keys[key]] = copy.deepcopy(results[key])
+        Scheduler(self.options.jobs, self.on_event).run_all(runs[::-1])
+        by_id = {e.id: e for e in self.course}
+        for run in runs:  # again for the runs that ended without "done" (crashes, time limits)
+            e = by_id[run.key.exercise]
+            self.results[e.id] = exercise_result(e, run, self.catalogue)
+            if keys[e.id] and self.options.cache is not None:
+                self.options.cache[keys[e.id]] = copy.deepcopy(self.results[e.id])
 
+    def on_event(self, run: Run, event: protocol.Event) -> None:
+        self.progress(run.key, event)
+        if isinstance(event, protocol.Done) or run.finished:
+            if not run.key.integrated:
+                e = next(e for e in self.course if e.id == run.key.exercise)
+                self.results[e.id] = exercise_result(e, run, self.catalogue)
+            if self.checkpoint:
+                self.checkpoint(self.assemble(complete=False))
+
+    def assemble(self, *, complete: bool) -> Report:
+        """The results so far, every exercise asked for in course order."""
+        rows = [self.results.get(e.id)
+                or _blank(e, "not graded: the run stopped before this exercise finished")
+                for e in self.chosen]
+        self.meta["seconds"] = round(time.monotonic() - self.started, 2)
+        return Report(target=str(self.learner), exercises=rows, meta=dict(self.meta), complete=complete)
+
+
+def grade(options: Options, progress: Progress | None = None,
+          checkpoint: Callable[[Report], None] | None = None) -> Report:
+    """Grade ``options.target``; ``progress`` hears each event, ``checkpoint`` each partial report.
+
+    Plan (what needs a run), run (the learner's module beside the reference's others, and again
+    with the learner's own earlier modules where those failed), assemble the report."""
+    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+        grading = _Grading(options=options, course=load_course(), work=Path(tmp),
+                           progress=progress or _silent, checkpoint=checkpoint, meta=run_meta(options))
+        grading.run(*grading.plan())
         if options.integrated and options.reference is not None:
-            _integrated(options, chosen, results, learner, work, course, protected, on_event)
-    final = report(True)
+            _integrated(grading)
+    final = grading.assemble(complete=True)
     if checkpoint:
         checkpoint(final)
     return final
+
+
+def _silent(key: RunKey, event: protocol.Event) -> None:
+    """Progress nobody hears."""
 
 
 def _prerequisites(exercise: Exercise, by_id: dict[str, Exercise]) -> list[str]:
@@ -307,25 +382,32 @@ def _prerequisites(exercise: Exercise, by_id: dict[str, Exercise]) -> list[str]:
     return [key for key in by_id if key in found]
 
 
-_UNUSABLE = {Outcome.DID_NOT_RETURN: "does not return", Outcome.CRASHED: "crashes",
-             Outcome.NOT_RUN: "could not run all its tests"}
+_UNUSABLE = {Flag.REFUSED: "was refused by the sandbox", Flag.DID_NOT_RETURN: "does not return",
+             Flag.CRASHED: "crashes", Flag.NOT_RUN: "could not run all its tests"}
 
 
 def _unusable(result: ExerciseResult) -> str | None:
     """Why the learner's module must not stand in for the reference in other exercises' runs: it
     was refused, or it hangs, crashes or could not finish loading or its tests (running it again
     would only cost that time again)."""
-    if result.status == Status.REFUSED:
-        return "was refused by the sandbox"
-    outcomes = {t.outcome for t in result.tests}
-    return next((why for outcome, why in _UNUSABLE.items() if outcome in outcomes), None)
+    return next((why for flag, why in _UNUSABLE.items() if flag in result.flags), None)
 
 
-def _integrated(options: Options, chosen: list[Exercise], results: dict[str, ExerciseResult],
-                learner: Path, work: Path, course: list[Exercise], protected: list[Path],
-                on_event: Callable[[Run, dict[str, Any]], None]) -> None:
+def _integrated(grading: _Grading) -> None:
     """Run again, with the learner's own modules, each exercise whose prerequisites failed, unless
     one of them cannot run (refused, hangs, crashes); that run gets half the time of the first."""
+    todo = _integrated_runs(grading)
+    Scheduler(grading.options.jobs, grading.on_event).run_all([run for _, run in todo])
+    for bad, run in todo:
+        passed = sum(t.outcome == Outcome.PASSED for t in run.results.values())
+        grading.results[run.key.exercise].integrated = Integrated(
+            passed=passed, total=len(run.collected or []), failing_prerequisites=bad)
+
+
+def _integrated_runs(grading: _Grading) -> list[tuple[list[str], Run]]:
+    """The integrated runs to start, each with the failing prerequisites it stands in for; an
+    exercise that cannot have one is told why."""
+    options, results, learner, course = grading.options, grading.results, grading.learner, grading.course
     failing = {e.id for e in course if (e.id in results and results[e.id].status != Status.PASSED)
                or (e.id not in results and not (learner / e.file_name).is_file())}
     unusable = {key: why for key, result in results.items() if (why := _unusable(result))}
@@ -333,7 +415,7 @@ def _integrated(options: Options, chosen: list[Exercise], results: dict[str, Exe
     by_id = {e.id: e for e in course}
     limits = dataclasses.replace(options.limits, exercise_seconds=options.limits.exercise_seconds / 2)
     todo = []
-    for e in chosen:
+    for e in grading.chosen:
         bad = [r for r in e.requires if r in failing]
         mine = results.get(e.id)
         if not bad or mine is None or not mine.tests or mine.status == Status.NOT_STARTED:
@@ -342,14 +424,8 @@ def _integrated(options: Options, chosen: list[Exercise], results: dict[str, Exe
         if stuck:
             mine.integrated = Integrated(passed=0, total=0, failing_prerequisites=bad,
                                          not_run="; ".join(stuck))
-        else:
-            directory = _assemble(work / f"{e.id}-integrated", learner, usable, options.reference, course)
-            run = Run(key=f"{e.id}/integrated", module=e.module, functions=list(e.functions),
-                      target_dir=directory, limits=limits, tests_dir=options.tests,
-                      extra_tests=options.extra_tests(e.module), protected=protected)
-            todo.append((e, bad, run))
-    Scheduler(options.jobs, on_event).run_all([run for _, _, run in todo])
-    for e, bad, run in todo:
-        passed = sum(t.outcome == Outcome.PASSED for t in run.results.values())
-        results[e.id].integrated = Integrated(passed=passed, total=len(run.collected or []),
-                                              failing_prerequisites=bad)
+            continue
+        directory = _compose(grading.work / f"{e.id}-integrated", learner, usable, options.reference, course)
+        run = _new_run(e, directory, limits, grading.protected, integrated=True, options=options)
+        todo.append((bad, run))
+    return todo

@@ -28,6 +28,22 @@ class Status(StrEnum):
     REFUSED = "refused"  # the module breaks the sandbox policy; its tests were not run
 
 
+class Flag(StrEnum):
+    """Something about an exercise's run that a reader of grades must know, besides its points."""
+
+    REFUSED = "refused"  # the module breaks the sandbox policy; its tests were not run
+    REACHES_GRADER = "reaches the grader"  # refused for naming the reference, the tests or the grader
+    TAMPERED = "tampered"  # it changed code the grader relies on: no points
+    TIMED_OUT = "timed out"  # a test has the outcome of the same name
+    DID_NOT_RETURN = "did not return"
+    CRASHED = "crashed"
+    NOT_RUN = "not run"
+
+
+OUTCOME_FLAGS = {Outcome.TIMED_OUT: Flag.TIMED_OUT, Outcome.DID_NOT_RETURN: Flag.DID_NOT_RETURN,
+                 Outcome.CRASHED: Flag.CRASHED, Outcome.NOT_RUN: Flag.NOT_RUN}
+
+
 @dataclass
 class TestResult:
     """One test of one exercise."""
@@ -79,6 +95,7 @@ class ExerciseResult:
     hints: list[str] = field(default_factory=list)
     integrated: Integrated | None = None
     duration: float = 0.0
+    flags: set[Flag] = field(default_factory=set)  # not in the JSON report, whose schema predates it
 
     @property
     def listed_tests(self) -> list[TestResult]:
@@ -88,6 +105,7 @@ class ExerciseResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(replace(self, tests=self.listed_tests))
+        del data["flags"]
         data["test_count"] = len(self.tests)
         return data
 

@@ -8,9 +8,7 @@ learner's functions so the parent can name a catalogued mistake.
 
 from __future__ import annotations
 
-import copy
 import importlib
-import json
 import os
 import sys
 import textwrap
@@ -19,18 +17,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from grading import sandbox
-from grading.fingerprint import fingerprint
+from course.info import REFERENCE_PACKAGE
+from grading import protocol, sandbox
+from grading.fingerprint import fingerprints_of
 from grading.model import Outcome
-from grading.runner import MAX_FIELD, MAX_TRACEBACK
+from grading.protocol import MAX_FIELD, MAX_TRACEBACK
 from tests.support import target
 from tests.support.checks import Advice
 
 WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests", "grading", "course",
-                    "builtins", "math", target.REFERENCE_PACKAGE)
+                    "builtins", "math", REFERENCE_PACKAGE)
 
 
 def _short(text: str, limit: int = MAX_FIELD) -> str:
@@ -144,9 +142,8 @@ class GradingPlugin:
         self.integrity: Integrity | None = None
         self.any_failed = False
 
-    def send(self, **event: Any) -> None:
-        data = (json.dumps(event, default=str) + "\n").encode()
-        view = memoryview(data)
+    def send(self, event: protocol.Event) -> None:
+        view = memoryview(protocol.encode(event))
         while view:
             view = view[os.write(self.fd, view):]
 
@@ -168,18 +165,18 @@ class GradingPlugin:
             target.load(self.module)
         except BaseException as e:
             where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
-            self.send(event="note", text=_short(
-                f"{self.module}.py could not be imported: {type(e).__name__}{where}: {e}"))
+            self.send(protocol.Note(_short(
+                f"{self.module}.py could not be imported: {type(e).__name__}{where}: {e}")))
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.send(event="collected", tests=[_name(item) for item in items])
+        self.send(protocol.Collected([_name(item) for item in items]))
         items[:] = [item for item in items if _name(item) not in self.skip]
 
     # -- tests ------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         prop, hint = _doc_parts(item)
-        self.send(event="start", test=_name(item), prop=prop, hint=hint)
+        self.send(protocol.Started(_name(item), prop=prop, hint=hint))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
@@ -189,32 +186,31 @@ class GradingPlugin:
             yield
         advice = sorted({str(w.message) for w in caught if issubclass(w.category, Advice)})
         if advice:
-            self.send(event="note", text=_short(f"advice from {_name(item)}: {advice[0]}"))
+            self.send(protocol.Note(_short(f"advice from {_name(item)}: {advice[0]}")))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         outcome = yield
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and report.failed):
-            prop, hint = _doc_parts(item)
-            event: dict[str, Any] = {"event": "result", "test": _name(item), "prop": prop,
-                                     "duration": round(report.duration, 4)}
-            if report.passed:
-                event["outcome"] = "passed"
-            else:
-                self.any_failed = True
-                exc = _first(call.excinfo.value) if call.excinfo else None
-                outcome = _OUTCOMES.get(type(exc), Outcome.FAILED)
-                shown = exc is not None and outcome == Outcome.FAILED
-                event.update(
-                    outcome=outcome.value,
-                    message=_message(exc) if exc is not None else "failed",
-                    counterexample=_counterexample(exc, getattr(item, "originalname", item.name))
-                    if shown else "",
-                    hint=hint,
-                    traceback=str(report.longrepr)[-MAX_TRACEBACK:],
-                )
-            self.send(**event)
+            self.send(self._finished(item, call, report))
+
+    def _finished(self, item: pytest.Item, call: pytest.CallInfo,
+                  report: pytest.TestReport) -> protocol.Finished:
+        prop, hint = _doc_parts(item)
+        name, duration = _name(item), round(report.duration, 4)
+        if report.passed:
+            return protocol.Finished(name, Outcome.PASSED, prop=prop, duration=duration)
+        self.any_failed = True
+        exc = _first(call.excinfo.value) if call.excinfo else None
+        outcome = _OUTCOMES.get(type(exc), Outcome.FAILED)
+        shown = exc is not None and outcome == Outcome.FAILED
+        return protocol.Finished(
+            name, outcome, prop=prop, duration=duration, hint=hint,
+            message=_message(exc) if exc is not None else "failed",
+            counterexample=_counterexample(exc, getattr(item, "originalname", item.name)) if shown else "",
+            traceback=str(report.longrepr)[-MAX_TRACEBACK:],
+        )
 
     # -- end: integrity and diagnosis, before pytest's own clean-up undoes its patches -------
     @pytest.hookimpl(tryfirst=True)
@@ -222,13 +218,13 @@ class GradingPlugin:
         """Report what the learner's code changed, the diagnostic fingerprints, and the end."""
         changed = self.integrity.changed() if self.integrity else []
         if changed:
-            self.send(event="tampering", names=changed[:5])
+            self.send(protocol.Tampered(changed[:protocol.MAX_NAMES]))
         if self.any_failed:
             try:
-                self.send(event="fingerprints", values=self._fingerprints())
+                self.send(protocol.Fingerprints(self._fingerprints()))
             except BaseException as e:
-                self.send(event="debug", text=f"no diagnosis: {type(e).__name__}: {e}")
-        self.send(event="done")
+                self.send(protocol.Debug(f"no diagnosis: {type(e).__name__}: {e}"))
+        self.send(protocol.Done())
         os._exit(0)  # a throwaway process: pytest's own teardown would only cost time
 
     def _fingerprints(self) -> dict[str, list[Any]]:
@@ -239,18 +235,6 @@ class GradingPlugin:
                 fn = getattr(module, function)
             except BaseException:
                 continue
-            prints[function] = [fingerprint(_call(fn, args)) for args in cases]
+            prints[function] = fingerprints_of(fn, cases)
         return prints
 
-
-def _call(fn: Any, args: tuple) -> Any:
-    """``fn`` on a fresh copy of ``args`` (a generator among them must not carry state over).
-
-    numpy's global generator is seeded too, so code that (wrongly) draws from it is repeatable.
-    """
-    np.random.seed(0)
-    try:
-        with np.errstate(all="ignore"):
-            return fn(*copy.deepcopy(args))
-    except BaseException as e:
-        return e

@@ -19,7 +19,12 @@ EXIT_NOT_FULL = 1  # --strict and not every point earned
 EXIT_USAGE = 2
 EXIT_GRADER_FAILED = 3
 SHOWN_FAILURES = 3
-OUTPUT_LIMIT = 480
+# Characters of feedback, by where it is shown.
+OUTPUT_LIMIT = 480  # one Gradescope test's output
+TEXT_FEEDBACK = 700  # one failed test in the learner's table
+FULL_FEEDBACK = 2000  # one failed test with --verbose, and in JUnit XML
+SUMMARY_LIMIT = 1000  # Gradescope's summary of the whole run
+FAILURE_MESSAGE = 200  # JUnit's one-line failure message
 
 
 def exit_code(report: Report, strict: bool) -> int:
@@ -70,18 +75,21 @@ def _status_word(e: ExerciseResult) -> str:
     return e.status.value
 
 
+_COLORS = {Status.PASSED: "32", Status.FAILED: "31", Status.NOT_STARTED: "33", Status.REFUSED: "31"}
+
+
+def _paint(text: str, code: str, *, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color else text
+
+
 def render_text(report: Report, verbose: bool = False, color: bool = False) -> str:
     """The learner's view: one row per exercise, then what to fix, most useful first."""
-    def paint(text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if color else text
-
-    colors = {Status.PASSED: "32", Status.FAILED: "31", Status.NOT_STARTED: "33", Status.REFUSED: "31"}
     nxt = report.next_exercise
     width = max((len(e.title) for e in report.exercises), default=10)
     out = [f"Grading {report.target}", ""]
     for e in report.exercises:
         marker = "  <- next" if e is nxt else ""
-        word = paint(f"{_status_word(e):12}", colors[e.status])
+        word = _paint(f"{_status_word(e):12}", _COLORS[e.status], color=color)
         out.append(f"  {e.id}  {e.title:{width}}  {e.points:>5g} / {e.max_points:<4g} {word}{marker}")
     out.append("")
     out.append(f"Total: {report.points:g} / {report.max_points:g}"
@@ -92,34 +100,41 @@ def render_text(report: Report, verbose: bool = False, color: bool = False) -> s
         if e.status == Status.NOT_STARTED and not verbose and e is not nxt:
             continue
         out.append("")
-        out.append(paint(f"{e.id} {e.title}: {e.points:g} / {e.max_points:g}, {e.status.value}", "1"))
-        for note in e.notes:
-            out.append(_indent(note, "  ! "))
+        out.append(_paint(f"{e.id} {e.title}: {e.points:g} / {e.max_points:g}, {e.status.value}", "1",
+                          color=color))
+        out.extend(_indent(note, "  ! ") for note in e.notes)
         if e.status == Status.NOT_STARTED:
             out.append(_indent(_start_here(e), "  "))
             continue
-        failing = [t for t in e.tests if t.outcome != Outcome.PASSED]
-        shown = failing if verbose else failing[:SHOWN_FAILURES]
-        for t in shown:
-            out.append(f"  x {t.prop or t.name}  [{t.name}, {t.outcome.value}]")
-            out.append(_indent(test_feedback(t, 2000 if verbose else 700), "      "))
-            if verbose and t.traceback:
-                out.append(_indent(t.traceback, "      | "))
-        if len(failing) > len(shown):
-            out.append(f"  ... and {len(failing) - len(shown)} more failing tests (--verbose shows all)")
-        for d in e.diagnoses:
-            out.append(f"  Diagnosis: your {d.function} behaves like a known mistake: {d.says}")
-        if e.integrated and e.integrated.not_run:
-            out.append(f"  Not run with your own {', '.join(e.integrated.failing_prerequisites)}: "
-                       f"{e.integrated.not_run}.")
-        elif e.integrated:
-            i = e.integrated
-            out.append(f"  With your own {', '.join(i.failing_prerequisites)} instead of the reference's, "
-                       f"{i.passed} of {i.total} tests of {e.id} pass "
-                       "(the score above uses the reference's).")
-        if e.hints and not e.diagnoses and e.status != Status.PASSED:
-            out.append(f"  More help: python grader.py hint {e.id}")
+        out.extend(_what_to_fix(e, verbose=verbose))
     return "\n".join(out)
+
+
+def _what_to_fix(e: ExerciseResult, *, verbose: bool) -> list[str]:
+    """An exercise's failing tests, diagnoses, integrated run and where to find help."""
+    out = []
+    failing = [t for t in e.tests if t.outcome != Outcome.PASSED]
+    shown = failing if verbose else failing[:SHOWN_FAILURES]
+    for t in shown:
+        out.append(f"  x {t.prop or t.name}  [{t.name}, {t.outcome.value}]")
+        out.append(_indent(test_feedback(t, FULL_FEEDBACK if verbose else TEXT_FEEDBACK), "      "))
+        if verbose and t.traceback:
+            out.append(_indent(t.traceback, "      | "))
+    if len(failing) > len(shown):
+        out.append(f"  ... and {len(failing) - len(shown)} more failing tests (--verbose shows all)")
+    for d in e.diagnoses:
+        out.append(f"  Diagnosis: your {d.function} behaves like a known mistake: {d.says}")
+    if e.integrated and e.integrated.not_run:
+        out.append(f"  Not run with your own {', '.join(e.integrated.failing_prerequisites)}: "
+                   f"{e.integrated.not_run}.")
+    elif e.integrated:
+        i = e.integrated
+        out.append(f"  With your own {', '.join(i.failing_prerequisites)} instead of the reference's, "
+                   f"{i.passed} of {i.total} tests of {e.id} pass "
+                   "(the score above uses the reference's).")
+    if e.hints and not e.diagnoses and e.status != Status.PASSED:
+        out.append(f"  More help: python grader.py hint {e.id}")
+    return out
 
 
 def to_json(report: Report) -> str:
@@ -160,7 +175,7 @@ def to_gradescope(report: Report) -> dict[str, Any]:
     return {
         "score": report.points,
         "execution_time": int(report.meta.get("seconds", 0)),
-        "output": _cut(summary + "Reproducible with " + _repro(report) + ".", 1000),
+        "output": _cut(summary + "Reproducible with " + _repro(report) + ".", SUMMARY_LIMIT),
         "output_format": "text",
         "test_output_format": "text",
         "visibility": "visible",
@@ -184,9 +199,10 @@ def to_junit(report: Report) -> str:
         for t in cases:
             case = ET.SubElement(suite, "testcase", classname=e.module, name=t.name, time=f"{t.duration:.3f}")
             if t.outcome != Outcome.PASSED:
-                fail = ET.SubElement(case, "failure", message=_cut(t.message or t.outcome.value, 200),
+                fail = ET.SubElement(case, "failure",  # attributes in this order: message, type
+                                     message=_cut(t.message or t.outcome.value, FAILURE_MESSAGE),
                                      type=t.outcome.value)
-                fail.text = test_feedback(t, 2000)
+                fail.text = test_feedback(t, FULL_FEEDBACK)
     root.set("tests", str(len(root.findall(".//testcase"))))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import json
 import os
 import selectors
 import signal
@@ -24,13 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from course.info import ROOT
+from grading import protocol
 from grading.model import Outcome, TestResult
+from grading.protocol import MAX_LINE, MAX_NOTES
 
 MAX_RESTARTS = 4
-MAX_LINE = 1 << 20
-MAX_SENTENCE = 300  # characters of a property or a hint (a test docstring's paragraph)
-MAX_FIELD = 600  # characters of a message, a counterexample or a note
-MAX_TRACEBACK = 4000  # characters of a failed test's traceback a child sends: the end, where the error is
 # Time limits count the CPU time a child spends, so a machine busy with other work never makes a
 # correct submission time out; a child that waits instead of computing is stopped after this many
 # times the limit in wall-clock time. Where the CPU time cannot be read, the limits are wall-clock.
@@ -49,11 +46,22 @@ class Limits:
     file_bytes: int = 8 << 20
 
 
+@dataclass(frozen=True)
+class RunKey:
+    """Who asked for a run: an exercise, on its own or with the learner's own earlier exercises."""
+
+    exercise: str  # its id: "ex05"
+    integrated: bool = field(default=False, kw_only=True)
+
+    def __str__(self) -> str:
+        return f"{self.exercise}/integrated" if self.integrated else self.exercise
+
+
 @dataclass
 class Run:
     """One exercise's tests against one target directory, and everything its children said."""
 
-    key: str  # who asked for it: "ex05" or "ex05/integrated"
+    key: RunKey
     module: str
     functions: list[str]
     target_dir: Path
@@ -118,8 +126,7 @@ class _Child:
     pid: int
     fd: int
     buffer: bytes = b""
-    current: str | None = None
-    current_doc: tuple[str, str] = ("", "")
+    current: protocol.Started | None = None
     current_since: float = 0.0
     current_cpu: float = 0.0  # the child's CPU seconds when the current test started
     started: float = field(default_factory=time.monotonic)
@@ -190,7 +197,7 @@ _UNDER_GRADING: set[str] = set()  # test modules this process imported under the
 class Scheduler:
     """Runs many :class:`Run` s, ``jobs`` children at a time, in one thread."""
 
-    def __init__(self, jobs: int, on_event: Callable[[Run, dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, jobs: int, on_event: Callable[[Run, protocol.Event], None] | None = None) -> None:
         self.jobs = max(1, jobs)
         self.on_event = on_event or (lambda run, event: None)
         self.selector = selectors.DefaultSelector()
@@ -227,7 +234,7 @@ class Scheduler:
         os.set_blocking(rfd, False)
         child = _Child(run, pid, rfd)
         self.selector.register(rfd, selectors.EVENT_READ)
-        self.on_event(run, {"event": "spawn"})
+        self.on_event(run, protocol.Spawned())
         return child
 
     def _read(self, child: _Child) -> bool:
@@ -243,41 +250,35 @@ class Scheduler:
         if len(child.buffer) > MAX_LINE:
             child.buffer = b""
         for line in lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
+            event = protocol.decode(line)
+            if event is not None:
                 self._handle(child, event)
         return True
 
-    def _handle(self, child: _Child, event: dict[str, Any]) -> None:
+    def _handle(self, child: _Child, event: protocol.Event) -> None:
         run = child.run
-        kind = event.get("event")
-        if kind == "collected" and run.collected is None:
-            run.collected = [str(t) for t in event.get("tests", [])]
-        elif kind == "start":
-            child.current = str(event.get("test"))
-            child.current_doc = (str(event.get("prop", ""))[:MAX_SENTENCE],
-                                 str(event.get("hint", ""))[:MAX_SENTENCE])
-            child.current_since = time.monotonic()
-            child.current_cpu = _cpu_seconds(child.pid) or child.cpu
-            child.progressed = True
-        elif kind == "result":
-            name = str(event.get("test"))
-            if run.collected is not None and name in run.collected and name not in run.results:
-                run.results[name] = _result(event)
-            child.current = None
-        elif kind == "note" and len(run.notes) < 5:
-            run.notes.append(str(event.get("text", ""))[:MAX_FIELD])
-        elif kind == "tampering":
-            run.tampering = [str(n) for n in event.get("names", [])][:5]
-        elif kind == "fingerprints" and isinstance(event.get("values"), dict):
-            run.fingerprints = event["values"]
-        elif kind == "debug" and os.environ.get("GRADER_DEBUG"):
-            print(f"grader debug ({run.key}): {event.get('text')}", file=sys.stderr)
-        elif kind == "done":
-            child.done = True
+        match event:
+            case protocol.Collected(tests) if run.collected is None:
+                run.collected = tests
+            case protocol.Started():
+                child.current = event
+                child.current_since = time.monotonic()
+                child.current_cpu = _cpu_seconds(child.pid) or child.cpu
+                child.progressed = True
+            case protocol.Finished(test):
+                if run.collected is not None and test in run.collected and test not in run.results:
+                    run.results[test] = event.result()
+                child.current = None
+            case protocol.Note(text) if len(run.notes) < MAX_NOTES:
+                run.notes.append(text)
+            case protocol.Tampered(names):
+                run.tampering = names
+            case protocol.Fingerprints(values):
+                run.fingerprints = values
+            case protocol.Debug(text) if os.environ.get("GRADER_DEBUG"):
+                print(f"grader debug ({run.key}): {text}", file=sys.stderr)
+            case protocol.Done():
+                child.done = True
         self.on_event(run, event)
 
     def _overdue(self, child: _Child, now: float) -> tuple[Outcome, str] | None:
@@ -312,10 +313,10 @@ class Scheduler:
             return
         outcome, died = reason or (Outcome.CRASHED, f"the test process {_signal_name(status)}")
         if child.current and run.collected is not None:
-            prop, hint = child.current_doc
-            run.results[child.current] = TestResult(
-                name=child.current, outcome=outcome, message=f"{died} during this test",
-                prop=prop, hint=hint)
+            current = child.current
+            run.results[current.test] = TestResult(
+                name=current.test, outcome=outcome, message=f"{died} during this test",
+                prop=current.prop, hint=current.hint)
         elif not child.progressed:
             run.notes.append(f"the tests could not start: {died} while loading {run.module}.py")
         out_of_time = _spent(run, None, time.monotonic()) > run.limits.exercise_seconds
@@ -341,19 +342,3 @@ def _spent(run: Run, child: _Child | None, now: float) -> float:
     cpu = run.cpu_spent + (child.cpu if child else 0.0)
     return run.limits.exercise_seconds + 1 if wall > WALL_FACTOR * run.limits.exercise_seconds else cpu
 
-
-def _result(event: dict[str, Any]) -> TestResult:
-    try:
-        outcome = Outcome(event.get("outcome"))
-    except ValueError:
-        outcome = Outcome.FAILED
-    return TestResult(
-        name=str(event.get("test")),
-        outcome=outcome,
-        prop=str(event.get("prop", ""))[:MAX_SENTENCE],
-        message=str(event.get("message", ""))[:MAX_FIELD],
-        counterexample=str(event.get("counterexample", ""))[:MAX_FIELD],
-        hint=str(event.get("hint", ""))[:MAX_SENTENCE],
-        traceback=str(event.get("traceback", ""))[-MAX_TRACEBACK:],
-        duration=float(event.get("duration", 0.0) or 0.0),
-    )

@@ -23,7 +23,10 @@ import resource
 import signal
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from course.info import REFERENCE_PACKAGE, TARGET_PACKAGE
 
 # What exercise code may import (besides its earlier exercises, by a relative import): numpy, the
 # course's own modules, and standard modules of pure computation (no files, processes or network).
@@ -34,7 +37,7 @@ ALLOWED_IMPORTS = frozenset({
 FORBIDDEN_NAMES = frozenset({
     "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
     "input", "setattr", "delattr", "__builtins__", "__loader__", "__spec__", "sys", "os",
-    "importlib", "builtins", "gc", "inspect", "ctypes", "subprocess", "_reference", "_target",
+    "importlib", "builtins", "gc", "inspect", "ctypes", "subprocess", REFERENCE_PACKAGE, TARGET_PACKAGE,
 })
 FORBIDDEN_ATTRIBUTES = frozenset({
     "__globals__", "__code__", "__subclasses__", "__builtins__", "__closure__", "__dict__",
@@ -51,8 +54,27 @@ DENIED_EVENTS = frozenset({
     "os.symlink", "os.link", "shutil.rmtree", "shutil.copyfile",
     "resource.setrlimit", "signal.signal", "fcntl.fcntl",
 })
-DENIED_IMPORT_PREFIXES = ("solutions", "catalogue", "_reference", "ctypes", "subprocess", "socket",
+DENIED_IMPORT_PREFIXES = ("solutions", "catalogue", REFERENCE_PACKAGE, "ctypes", "subprocess", "socket",
                           "multiprocessing")
+# What only a submission that tries to read the answers or the grader names.
+GRADER_WORDS = ("solutions", "tests", REFERENCE_PACKAGE, "grading", "catalogue")
+SUSPECT_STRINGS = (REFERENCE_PACKAGE, "solutions/", "__import__")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One thing a learner module does that the sandbox policy refuses."""
+
+    line: int
+    what: str  # "imports `shutil`"
+    reaches_grader: bool = field(default=False, kw_only=True)  # names the reference, the tests or the grader
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.what}"
+
+
+def _violation(node: ast.AST, what: str, named: str) -> Violation:
+    return Violation(node.lineno, what, reaches_grader=any(w in named for w in GRADER_WORDS))
 
 
 def allowed_imports() -> str:
@@ -61,45 +83,54 @@ def allowed_imports() -> str:
     return ", ".join(f"`{m}`" for m in modules) + " and your earlier exercises (`from .ex05_... import`)"
 
 
-def check_policy(path: Path, sibling_modules: Iterable[str]) -> list[str]:
-    """Reasons ``path`` breaks the sandbox policy (empty when it is fine)."""
-    siblings = set(sibling_modules)
+def check_policy(path: Path, sibling_modules: Iterable[str]) -> list[Violation]:
+    """What in ``path`` breaks the sandbox policy, by line (empty when it is fine)."""
     try:
         tree = ast.parse(path.read_bytes(), filename=path.name)
     except SyntaxError:
         return []  # reported by the import itself, with the line
-    problems: list[str] = []
-    module_aliases: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                module_aliases.add(alias.asname or alias.name.split(".")[0])
-                if alias.name.split(".")[0] not in ALLOWED_IMPORTS and alias.name not in ALLOWED_IMPORTS:
-                    problems.append(f"line {node.lineno}: imports `{alias.name}`")
-        elif isinstance(node, ast.ImportFrom):
-            name = node.module or ""
-            if node.level == 1 and name in siblings:
-                continue
-            if node.level or (name.split(".")[0] not in ALLOWED_IMPORTS):
-                problems.append(f"line {node.lineno}: imports from `{'.' * node.level}{name}`")
-        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
-            problems.append(f"line {node.lineno}: uses `{node.id}`")
-        elif isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
-            problems.append(f"line {node.lineno}: uses `.{node.attr}`")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and any(
-            word in node.value for word in ("_reference", "solutions/", "__import__")
-        ):
-            problems.append(f"line {node.lineno}: names `{node.value[:40]}`")
-    for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else [])
-        for t in targets:
-            base = t
-            while isinstance(base, ast.Attribute | ast.Subscript):
-                base = base.value
-            if t is not base and isinstance(base, ast.Name) and base.id in module_aliases:
-                problems.append(f"line {node.lineno}: assigns into the module `{base.id}`")
-    return sorted(set(problems), key=lambda p: int(p.split(":")[0].split()[1]))
+    module_aliases = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
+                      if isinstance(node, ast.Import) for alias in node.names}
+    siblings = set(sibling_modules)
+    found = [v for node in ast.walk(tree) for v in _node_violations(node, siblings)]
+    found += [v for node in ast.walk(tree) for v in _assignments_into(node, module_aliases)]
+    return sorted(dict.fromkeys(found), key=lambda v: v.line)
+
+
+def _node_violations(node: ast.AST, siblings: set[str]) -> list[Violation]:
+    """An import, a name, an attribute or a string constant the policy refuses."""
+    if isinstance(node, ast.Import):
+        return [_violation(node, f"imports `{alias.name}`", alias.name) for alias in node.names
+                if alias.name.split(".")[0] not in ALLOWED_IMPORTS and alias.name not in ALLOWED_IMPORTS]
+    if isinstance(node, ast.ImportFrom):
+        name = node.module or ""
+        if node.level == 1 and name in siblings:
+            return []
+        if node.level or (name.split(".")[0] not in ALLOWED_IMPORTS):
+            return [_violation(node, f"imports from `{'.' * node.level}{name}`", name)]
+    elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
+        return [_violation(node, f"uses `{node.id}`", node.id)]
+    elif isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
+        return [_violation(node, f"uses `.{node.attr}`", "")]
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str) and any(
+        word in node.value for word in SUSPECT_STRINGS
+    ):
+        return [_violation(node, f"names `{node.value[:40]}`", node.value[:40])]
+    return []
+
+
+def _assignments_into(node: ast.AST, module_aliases: set[str]) -> list[Violation]:
+    """An assignment that would monkeypatch a module (``np.allclose = ...``)."""
+    targets = node.targets if isinstance(node, ast.Assign) else (
+        [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else [])
+    found = []
+    for t in targets:
+        base = t
+        while isinstance(base, ast.Attribute | ast.Subscript):
+            base = base.value
+        if t is not base and isinstance(base, ast.Name) and base.id in module_aliases:
+            found.append(_violation(node, f"assigns into the module `{base.id}`", base.id))
+    return found
 
 
 def limit_resources(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> None:

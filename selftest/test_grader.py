@@ -308,10 +308,10 @@ def test_preloaded_tests_take_the_grading_profile_whatever_was_active_before():
 
     from hypothesis import settings
 
-    from grading.runner import Run, preload
+    from grading.runner import Run, RunKey, preload
 
     module = importlib.import_module("tests.test_ex09_layers")  # already imported by this session
-    preload([Run(key="ex09", module="ex09_layers", functions=[], target_dir=ROOT / "solutions",
+    preload([Run(key=RunKey("ex09"), module="ex09_layers", functions=[], target_dir=ROOT / "solutions",
                  limits=Limits())])
     used = module.test_add_and_norm_output_is_normalised._hypothesis_internal_use_settings
     assert used.derandomize and used.max_examples == settings.get_profile("grading").max_examples
@@ -352,3 +352,22 @@ def test_pure_computation_modules_may_be_imported_and_the_refusal_lists_them(tmp
     report = grade(Options(target=refused, exercises=GRADED[:1], limits=FAST, integrated=False))
     note = report.exercises[0].notes[0]
     assert report.exercises[0].status == Status.REFUSED and "`shutil`" in note and "`numbers`" in note
+
+
+def test_every_event_survives_the_pipe_and_a_child_cannot_send_more_than_the_limits():
+    """The child's events are encoded and decoded in one place (grading/protocol.py); what cannot
+    be read is dropped, and every text is cut to its limit."""
+    from grading import protocol
+    from grading.model import Outcome
+
+    events = [protocol.Collected(["test_a", "test_b"]), protocol.Started("test_a", prop="p", hint="h"),
+              protocol.Finished("test_a", Outcome.DID_NOT_RETURN, message="m", duration=0.5),
+              protocol.Note("n"), protocol.Tampered(["numpy.allclose"]),
+              protocol.Fingerprints({"f": [["float64[2]", [1.0]]]}), protocol.Debug("d"), protocol.Done()]
+    assert [protocol.decode(protocol.encode(e)) for e in events] == events
+    long = protocol.decode(protocol.encode(protocol.Finished("t", Outcome.FAILED, message="x" * 10**4,
+                                                             traceback="y" * 10**5)))
+    assert len(long.message) == protocol.MAX_FIELD and len(long.traceback) == protocol.MAX_TRACEBACK
+    unknown = protocol.encode(protocol.Finished("t", "no such outcome"))
+    assert protocol.decode(unknown).outcome == Outcome.FAILED
+    assert [protocol.decode(line) for line in (b"not json", b"[1]", b'{"event": "nothing"}')] == [None] * 3

@@ -34,13 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from course.info import ROOT
+from course.info import REFERENCE_PACKAGE, ROOT, TARGET_PACKAGE
 
 REFERENCE_DATA = ROOT / "tests" / "reference_data.pkl.gz"
 RECORD_VAR = "COURSE_RECORD_REFERENCE"
 
-TARGET_PACKAGE = "_target"
-REFERENCE_PACKAGE = "_reference"
 ENV_VAR = "COURSE_TARGET"
 # CPU seconds one call of a learner's function may take. The reference's slowest call in the tests
 # takes under 0.1 s; a loop-based correct solution stays far below this too.

@@ -1,0 +1,153 @@
+"""What a grading child (:mod:`grading.plugin`) tells its parent (:mod:`grading.runner`).
+
+The child writes one JSON line per event on a pipe; :func:`encode` and :func:`decode` are the only
+code that knows the wire format. The parent does not trust the child's process (it runs the learner's
+code): :func:`decode` drops what it cannot read and cuts every text to its limit below.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from grading.model import Outcome, TestResult
+
+MAX_LINE = 1 << 20  # bytes of one event line the parent keeps buffering
+MAX_SENTENCE = 300  # characters of a property or a hint (a test docstring's paragraph)
+MAX_FIELD = 600  # characters of a message, a counterexample or a note
+MAX_TRACEBACK = 4000  # characters of a failed test's traceback a child sends: the end, where the error is
+MAX_NOTES = 5  # notes one run keeps
+MAX_NAMES = 5  # tampered names one run keeps
+
+
+@dataclass(frozen=True)
+class Spawned:
+    """The parent started a child for a run (never sent on the pipe: the parent says it to itself)."""
+
+
+@dataclass(frozen=True)
+class Collected:
+    """The tests pytest collected, in order, before any was skipped as already run."""
+
+    tests: list[str]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A test starts: what it checks and its hint, in case its process dies during it."""
+
+    test: str
+    prop: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A test ended, passed or not."""
+
+    test: str
+    outcome: Outcome
+    prop: str = ""
+    message: str = ""
+    counterexample: str = ""
+    hint: str = ""
+    traceback: str = ""
+    duration: float = 0.0
+
+    def result(self) -> TestResult:
+        """The test's result, before it is scored."""
+        values = asdict(self)
+        return TestResult(name=values.pop("test"), **values)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something to tell the learner that no single test says: an import error, advice."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Tampered:
+    """Attributes the tests rely on that the learner's code replaced."""
+
+    names: list[str]
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """The learner's functions' outputs on the diagnostic inputs, by function."""
+
+    values: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Debug:
+    """Why a step that costs no points went wrong (shown with ``GRADER_DEBUG=1``)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The child finished every test; nothing follows."""
+
+
+Event = Spawned | Collected | Started | Finished | Note | Tampered | Fingerprints | Debug | Done
+_KINDS: dict[str, type] = {"collected": Collected, "start": Started, "result": Finished, "note": Note,
+                           "tampering": Tampered, "fingerprints": Fingerprints, "debug": Debug,
+                           "done": Done}
+_NAMES = {kind: name for name, kind in _KINDS.items()}
+
+
+def encode(event: Event) -> bytes:
+    """One line of the wire format."""
+    data = {"event": _NAMES[type(event)], **{f.name: getattr(event, f.name) for f in fields(event)}}
+    return (json.dumps(data, default=str) + "\n").encode()
+
+
+def _text(data: dict[str, Any], key: str, limit: int) -> str:
+    return str(data.get(key, ""))[:limit]
+
+
+def _finished(data: dict[str, Any]) -> Finished:
+    try:
+        outcome = Outcome(data.get("outcome"))
+    except ValueError:
+        outcome = Outcome.FAILED
+    return Finished(
+        test=str(data.get("test")), outcome=outcome,
+        prop=_text(data, "prop", MAX_SENTENCE), message=_text(data, "message", MAX_FIELD),
+        counterexample=_text(data, "counterexample", MAX_FIELD), hint=_text(data, "hint", MAX_SENTENCE),
+        traceback=str(data.get("traceback", ""))[-MAX_TRACEBACK:],
+        duration=float(data.get("duration", 0.0) or 0.0))
+
+
+_DECODERS = {
+    "collected": lambda d: Collected(tests=[str(t) for t in d.get("tests", [])]),
+    "start": lambda d: Started(test=str(d.get("test")), prop=_text(d, "prop", MAX_SENTENCE),
+                               hint=_text(d, "hint", MAX_SENTENCE)),
+    "result": _finished,
+    "note": lambda d: Note(text=_text(d, "text", MAX_FIELD)),
+    "tampering": lambda d: Tampered(names=[str(n) for n in d.get("names", [])][:MAX_NAMES]),
+    "fingerprints": lambda d: Fingerprints(values=d["values"]) if isinstance(d.get("values"), dict)
+    else None,
+    "debug": lambda d: Debug(text=str(d.get("text"))),
+    "done": lambda d: Done(),
+}
+
+
+def decode(line: bytes) -> Event | None:
+    """The event on one line, or None for a line that is not one."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    decoder = _DECODERS.get(data.get("event")) if isinstance(data, dict) else None
+    if decoder is None:
+        return None
+    try:
+        return decoder(data)
+    except (TypeError, ValueError, AttributeError):
+        return None
