@@ -34,11 +34,15 @@ def grade_json(root: Path, *args: str) -> dict:
     return json.loads(proc.stdout)
 
 
+RELEASED = pytest.mark.xdist_group("release")  # the tests of one release share a pytest-xdist worker
+
+
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     return release(tmp_path_factory.mktemp("release") / "course")
 
 
+@RELEASED
 def test_release_ships_no_reference_code(released):
     names = {p.name for p in released.rglob("*")}
     assert not names & {"solutions", "catalogue", "dev.py", "selftest", "__pycache__"}
@@ -53,6 +57,7 @@ def test_release_ships_no_reference_code(released):
     assert probe.returncode != 0
 
 
+@RELEASED
 def test_release_ships_the_contract_and_links_nothing_outside(released):
     """Every relative link of the shipped Markdown, and the rules every exercise points to, exist."""
     assert (released / "docs" / "API.md").is_file() and (released / "docs" / "API-beyond.md").is_file()
@@ -63,6 +68,7 @@ def test_release_ships_the_contract_and_links_nothing_outside(released):
                 assert (md.parent / link).exists(), f"{md.name} links the missing {link}"
 
 
+@RELEASED
 def test_release_grades_stubs_zero_and_solutions_full(released, tmp_path):
     stubs = grade_json(released)
     assert stubs["points"] == 0 and stubs["next"] == "ex01"
