@@ -140,6 +140,7 @@ def test_batch_grades_a_class_and_resumes(tmp_path, monkeypatch):
     assert [r.total for r in again] == [r.total for r in rows.values()]
 
 
+@pytest.mark.ci_only  # grades the whole course once more
 def test_gradescope_bundle_runs_against_a_fake_autograder(tmp_path):
     bundle = gradescope_bundle(tmp_path / "autograder.zip")
     root = tmp_path / "autograder"

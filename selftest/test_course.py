@@ -5,7 +5,6 @@ the mistakes from their fingerprints."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -45,11 +44,7 @@ def test_catalogue_is_large_enough():
     assert len(alternatives()) >= 10
 
 
-# Grading every catalogue entry takes minutes: CI runs it (.ci/run sets COURSE_CI=1), and so does
-# `python dev.py catalogue`, which prints the figures; the README's test command alone skips it.
-IN_CI = os.environ.get("COURSE_CI") == "1"
-CI_ONLY = pytest.mark.skipif(not IN_CI, reason="grades every catalogue entry (minutes): CI runs it "
-                             "(COURSE_CI=1), or run: python dev.py catalogue")
+# Grading every catalogue entry takes minutes: CI runs it, and `python dev.py catalogue` prints it.
 CATALOGUE = pytest.mark.xdist_group("catalogue")  # one worker judges the catalogue, once
 
 
@@ -58,14 +53,14 @@ def judged():
     return dev.judge_catalogue()
 
 
-@CI_ONLY
+@pytest.mark.ci_only
 @CATALOGUE
 def test_every_mistake_is_caught(judged):
     survivors = [r["entry"].name for r in judged if r["entry"].kind == "mistake" and not r["right"]]
     assert survivors == []
 
 
-@CI_ONLY
+@pytest.mark.ci_only
 @CATALOGUE
 def test_every_correct_alternative_passes(judged):
     rejected = {r["entry"].name: [t.message for t in r["result"].tests if t.outcome != Outcome.PASSED][:2]
@@ -73,7 +68,7 @@ def test_every_correct_alternative_passes(judged):
     assert rejected == {}
 
 
-@CI_ONLY
+@pytest.mark.ci_only
 @CATALOGUE
 def test_diagnosis_names_most_mistakes(judged):
     named = [r["diagnosed"] for r in judged if r["entry"].kind == "mistake"]
