@@ -7,7 +7,8 @@ It builds the model once with ``course.params.init_transformer`` (float32), copi
 into ``torch.nn.TransformerEncoder``/``TransformerDecoder`` layers (post-norm, ReLU, no dropout, no
 final norm: the contract's architecture), checks that both give the same logits, then reports:
 
-- the median time of ``transformer_forward`` (numpy) and of the torch model, and their ratio;
+- the median time of ``transformer_forward`` (numpy) and of the torch model, and their ratio in
+  each interleaved round (min, median, max), by wall-clock and by CPU time;
 - the achieved matmul FLOP/s of each (the forward's matmul FLOPs counted from the sizes) as a
   fraction of the machine's float32 matmul peak, measured here with a large ``np.matmul``;
 - greedy decoding of ``--new-tokens`` tokens with ``greedy_decode`` (wall time, tokens/s), the same
@@ -246,13 +247,24 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str,
 
 
 def matmul_peak(n: int, repeats: int = 3) -> dict[str, float]:
-    """Best float32 FLOP/s of an n x n @ n x n product, in numpy and in torch."""
+    """Best float32 FLOP/s of an n x n @ n x n product, in numpy and in torch, per wall-clock second
+    and per CPU-second (all threads' CPU time: the steadier figure on a loaded machine)."""
     rng = np.random.default_rng(0)
     A = rng.standard_normal((n, n), dtype=np.float32)
     Bm = rng.standard_normal((n, n), dtype=np.float32)
     tA, tB = _t(A), _t(Bm)
     times = interleaved({"numpy": lambda: A @ Bm, "torch": lambda: tA @ tB}, repeats)
-    return {k: mm(n, n, n) / min(v["wall"]) for k, v in times.items()}
+    return {f"{k}{suffix}": mm(n, n, n) / min(v[clock]) for k, v in times.items()
+            for suffix, clock in (("", "wall"), ("_per_cpu", "cpu"))}
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def ratios(times: dict[str, dict[str, list[float]]], clock: str) -> dict[str, float]:
+    """numpy/torch of each interleaved round (the two ran back to back, under the same load)."""
+    return spread([a / b for a, b in zip(times["numpy"][clock], times["torch"][clock], strict=True)])
 
 
 def blas_info() -> list[dict[str, object]]:
@@ -414,43 +426,54 @@ def check_agreement(b: Bench) -> float:
     return diff
 
 
+def print_times(times: dict[str, dict[str, list[float]]], ratio: dict[str, float],
+                ratio_cpu: dict[str, float], repeats: int) -> None:
+    """The forward's times, and the ratio numpy/torch of each interleaved round (min, median, max)."""
+    med = {k: statistics.median(v["wall"]) for k, v in times.items()}
+    print(f"forward ({repeats} interleaved repeats, median wall time): "
+          f"numpy {med['numpy'] * 1e3:.1f} ms, torch {med['torch'] * 1e3:.1f} ms")
+    print(f"  ratio numpy/torch, wall time: median {ratio['median']:.2f} "
+          f"(min {ratio['min']:.2f}, max {ratio['max']:.2f} over the {repeats} rounds)")
+    print(f"  ratio numpy/torch, CPU time:  median {ratio_cpu['median']:.2f} "
+          f"(min {ratio_cpu['min']:.2f}, max {ratio_cpu['max']:.2f}; steadier on a loaded machine)")
+    for k in ("numpy", "torch"):
+        w = times[k]["wall"]
+        print(f"  {k}: wall {min(w) * 1e3:.1f}..{max(w) * 1e3:.1f} ms, "
+              f"CPU time median {statistics.median(times[k]['cpu']) * 1e3:.1f} ms")
+
+
 def time_forward(b: Bench, repeats: int) -> dict[str, object]:
     """Time both forwards against the matmul peak, and profile numpy's; the figures, printed too."""
     s = b.s
     peak = matmul_peak(s.peak_n)
     print(f"float32 matmul peak ({s.peak_n}^2 @ {s.peak_n}^2, best of 3): numpy "
-          f"{peak['numpy'] / 1e9:.1f} GFLOP/s, torch {peak['torch'] / 1e9:.1f} GFLOP/s")
+          f"{peak['numpy'] / 1e9:.1f} GFLOP/s ({peak['numpy_per_cpu'] / 1e9:.1f} per CPU-second), "
+          f"torch {peak['torch'] / 1e9:.1f} GFLOP/s ({peak['torch_per_cpu'] / 1e9:.1f} per CPU-second)")
     times = interleaved({"numpy": b.numpy_forward, "torch": b.torch_forward}, repeats)
     med = {k: statistics.median(v["wall"]) for k, v in times.items()}
     med_cpu = {k: statistics.median(v["cpu"]) for k, v in times.items()}
     parts = forward_flops(s)
     flops = sum(parts.values())
-    ratio = med["numpy"] / med["torch"]
-    ratio_cpu = med_cpu["numpy"] / med_cpu["torch"]
-    print(f"forward ({repeats} interleaved repeats, median wall time): "
-          f"numpy {med['numpy'] * 1e3:.1f} ms, torch {med['torch'] * 1e3:.1f} ms; "
-          f"ratio numpy/torch = {ratio:.2f}")
-    for k in ("numpy", "torch"):
-        w = times[k]["wall"]
-        print(f"  {k}: wall {min(w) * 1e3:.1f}..{max(w) * 1e3:.1f} ms, "
-              f"CPU time median {med_cpu[k] * 1e3:.1f} ms")
-    print(f"  ratio of the CPU-time medians numpy/torch = {ratio_cpu:.2f} (steadier on a loaded machine)")
+    ratio, ratio_cpu = ratios(times, "wall"), ratios(times, "cpu")
+    print_times(times, ratio, ratio_cpu, repeats)
     print(f"  matmul work {flops / 1e9:.2f} GFLOP (encoder {parts['encoder'] / 1e9:.2f}, decoder "
           f"{parts['decoder'] / 1e9:.2f}, output {parts['output'] / 1e9:.2f})")
     achieved = {k: flops / v for k, v in med.items()}
     per_cpu = {k: flops / v for k, v in med_cpu.items()}
     for k in ("numpy", "torch"):
         print(f"  {k}: {achieved[k] / 1e9:.1f} GFLOP/s = {achieved[k] / peak['numpy']:.0%} of the "
-              f"numpy matmul peak ({per_cpu[k] / 1e9:.1f} GFLOP per CPU-second)")
+              f"numpy matmul peak; {per_cpu[k] / 1e9:.1f} GFLOP per CPU-second = "
+              f"{per_cpu[k] / peak['numpy_per_cpu']:.0%} of the peak per CPU-second")
     return {
         "forward_seconds": {"median_wall": med, "median_cpu": med_cpu, "all": times},
-        "ratio_numpy_over_torch": ratio,
+        "ratio_numpy_over_torch": ratio,  # min, median, max over the interleaved rounds
         "ratio_numpy_over_torch_cpu_time": ratio_cpu,
         "forward_gflop": {k: v / 1e9 for k, v in parts.items()} | {"total": flops / 1e9},
         "achieved_gflops": {k: v / 1e9 for k, v in achieved.items()},
         "gflop_per_cpu_second": {k: v / 1e9 for k, v in per_cpu.items()},
         "peak_gflops": {k: v / 1e9 for k, v in peak.items()},
         "fraction_of_numpy_peak": {k: v / peak["numpy"] for k, v in achieved.items()},
+        "fraction_of_numpy_peak_per_cpu": {k: v / peak["numpy_per_cpu"] for k, v in per_cpu.items()},
         "numpy_profile": profile_numpy_forward(b),
     }
 

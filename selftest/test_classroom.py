@@ -34,11 +34,15 @@ def grade_json(root: Path, *args: str) -> dict:
     return json.loads(proc.stdout)
 
 
+RELEASED = pytest.mark.xdist_group("release")  # the tests of one release share a pytest-xdist worker
+
+
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     return release(tmp_path_factory.mktemp("release") / "course")
 
 
+@RELEASED
 def test_release_ships_no_reference_code(released):
     names = {p.name for p in released.rglob("*")}
     assert not names & {"solutions", "catalogue", "dev.py", "selftest", "__pycache__"}
@@ -53,6 +57,7 @@ def test_release_ships_no_reference_code(released):
     assert probe.returncode != 0
 
 
+@RELEASED
 def test_release_ships_the_contract_and_links_nothing_outside(released):
     """Every relative link of the shipped Markdown, and the rules every exercise points to, exist."""
     assert (released / "docs" / "API.md").is_file() and (released / "docs" / "API-beyond.md").is_file()
@@ -63,6 +68,7 @@ def test_release_ships_the_contract_and_links_nothing_outside(released):
                 assert (md.parent / link).exists(), f"{md.name} links the missing {link}"
 
 
+@RELEASED
 def test_release_grades_stubs_zero_and_solutions_full(released, tmp_path):
     stubs = grade_json(released)
     assert stubs["points"] == 0 and stubs["next"] == "ex01"
@@ -134,6 +140,7 @@ def test_batch_grades_a_class_and_resumes(tmp_path, monkeypatch):
     assert [r.total for r in again] == [r.total for r in rows.values()]
 
 
+@pytest.mark.ci_only  # grades the whole course once more
 def test_gradescope_bundle_runs_against_a_fake_autograder(tmp_path):
     bundle = gradescope_bundle(tmp_path / "autograder.zip")
     root = tmp_path / "autograder"

@@ -65,22 +65,32 @@ def test_catalogue_is_large_enough():
     assert len(alternatives()) >= 10
 
 
+# Grading every catalogue entry takes minutes: CI runs it, and `python dev.py catalogue` prints it.
+CATALOGUE = pytest.mark.xdist_group("catalogue")  # one worker judges the catalogue, once
+
+
 @pytest.fixture(scope="module")
 def judged():
     return dev.judge_catalogue()
 
 
+@pytest.mark.ci_only
+@CATALOGUE
 def test_every_mistake_is_caught(judged):
     survivors = [r["entry"].name for r in judged if r["entry"].kind == "mistake" and not r["right"]]
     assert survivors == []
 
 
+@pytest.mark.ci_only
+@CATALOGUE
 def test_every_correct_alternative_passes(judged):
     rejected = {r["entry"].name: [t.message for t in r["result"].tests if t.outcome != Outcome.PASSED][:2]
                 for r in judged if r["entry"].kind == "alternative" and not r["right"]}
     assert rejected == {}
 
 
+@pytest.mark.ci_only
+@CATALOGUE
 def test_diagnosis_names_most_mistakes(judged):
     named = [r["diagnosed"] for r in judged if r["entry"].kind == "mistake"]
     assert sum(named) / len(named) >= 0.9

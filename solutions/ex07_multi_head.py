@@ -115,9 +115,16 @@ def multi_head_attention(
             raise ValueError(f"mask must have shape [B or 1, T_q or 1, T_k], got {mask.shape}")
         mask = mask[..., None, :, :]  # (B or 1, 1, T_q or 1, T_k): one mask for every head
 
-    Q = split_heads(x_q @ p.W_q + p.b_q, H)  # (B, H, T_q, d_k)
-    K = split_heads(x_kv @ p.W_k + p.b_k, H)  # (B, H, T_k, d_k)
-    V = split_heads(x_kv @ p.W_v + p.b_v, H)  # (B, H, T_k, d_k)
+    Q = split_heads(_linear(x_q, p.W_q, p.b_q), H)  # (B, H, T_q, d_k)
+    K = split_heads(_linear(x_kv, p.W_k, p.b_k), H)  # (B, H, T_k, d_k)
+    V = split_heads(_linear(x_kv, p.W_v, p.b_v), H)  # (B, H, T_k, d_k)
     heads, weights = scaled_dot_product_attention(Q, K, V, mask)  # (B, H, T_q, d_k), (B, H, T_q, T_k)
-    out = merge_heads(heads) @ p.W_o + p.b_o  # (B, T_q, D)
+    out = _linear(merge_heads(heads), p.W_o, p.b_o)  # (B, T_q, D)
     return out, weights
+
+
+def _linear(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``x W + b`` for x [B, T, D]: every token a row of one 2-D matrix product (B*T, D) @ (D, D)."""
+    B, T, D = x.shape
+    rows = x.reshape(B * T, D) @ W + b  # (B*T, D)
+    return rows.reshape(B, T, W.shape[1])  # (B, T, D)

@@ -51,9 +51,10 @@ def layer_norm(x: np.ndarray, p: LayerNormParams, eps: float = 1e-5) -> np.ndarr
         raise ValueError(f"p.gamma and p.beta must have shape ({D},) to match x, "
                          f"got {p.gamma.shape} and {p.beta.shape}")
     mean = x.mean(axis=-1, keepdims=True)  # (..., 1)
-    var = x.var(axis=-1, keepdims=True)  # (..., 1)  biased: divides by D
+    centred = x - mean  # (..., D)
+    var = (centred * centred).mean(axis=-1, keepdims=True)  # (..., 1)  biased: divides by D
     # LayerNorm(x) = gamma * (x - mean) / sqrt(var + eps) + beta
-    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+    return p.gamma * centred / np.sqrt(var + eps) + p.beta
 
 
 def feed_forward(x: np.ndarray, p: FeedForwardParams) -> np.ndarray:
@@ -80,9 +81,11 @@ def feed_forward(x: np.ndarray, p: FeedForwardParams) -> np.ndarray:
                          f"{p.b_1.shape}, {p.W_2.shape}, {p.b_2.shape}")
     if x.ndim < 1 or x.shape[-1] != D:
         raise ValueError(f"x must have shape [..., {D}] to match p.W_1, got {x.shape}")
-    # FFN(x) = relu(x W_1 + b_1) W_2 + b_2
-    h = np.maximum(x @ p.W_1 + p.b_1, 0)  # (..., F)
-    return h @ p.W_2 + p.b_2  # (..., D)
+    # FFN(x) = relu(x W_1 + b_1) W_2 + b_2, every position a row of one 2-D matrix product
+    rows = x.reshape(-1, D)  # (B*T, D)
+    h = rows @ p.W_1 + p.b_1  # (B*T, F)
+    np.maximum(h, 0, out=h)  # relu, in place: h is this function's own array
+    return (h @ p.W_2 + p.b_2).reshape(x.shape)  # (B*T, D) -> (..., D)
 
 
 def add_and_norm(x: np.ndarray, sublayer_out: np.ndarray, p: LayerNormParams) -> np.ndarray:

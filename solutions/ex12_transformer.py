@@ -47,7 +47,10 @@ def transformer_forward(
     """
     memory = encode(src_tokens, params)  # (B, T_src, D)
     out = decode(tgt_tokens, memory, src_tokens, params)  # (B, T_tgt, D)
-    return out @ params.W_out + params.b_out  # (B, T_tgt, V)
+    B, T_tgt, D = out.shape
+    logits = out.reshape(B * T_tgt, D) @ params.W_out  # (B*T_tgt, V): one 2-D matrix product
+    logits += params.b_out  # in place: the logits are large, and this function's own array
+    return logits.reshape(B, T_tgt, -1)  # (B, T_tgt, V)
 
 
 def greedy_decode(src_tokens: np.ndarray, params: TransformerParams, max_len: int) -> np.ndarray:
