@@ -278,12 +278,13 @@ KOREAN_PO = LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{DOMAIN}.po"
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
 
-def _mistake_says(dec: ast.expr) -> str:
-    """The diagnosis of a ``@mistake(function, id, says)`` decorator (positional or ``says=``)."""
-    if not (isinstance(dec, ast.Call) and (getattr(dec.func, "id", "") == "mistake"
-                                           or getattr(dec.func, "attr", "") == "mistake")):
+def _mistake_says(call: ast.expr) -> str:
+    """The diagnosis of a ``@mistake(function, id, says)`` decorator or a ``variant(function, id,
+    says, changes)`` call (positional or ``says=``)."""
+    if not (isinstance(call, ast.Call) and {getattr(call.func, "id", ""), getattr(call.func, "attr", "")}
+            & {"mistake", "variant"}):
         return ""
-    said = [k.value for k in dec.keywords if k.arg == "says"] or dec.args[2:3]
+    said = [k.value for k in call.keywords if k.arg == "says"] or call.args[2:3]
     return ast.literal_eval(said[0]) if said else ""
 
 
@@ -310,10 +311,11 @@ def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
                     messages.append((text, f"tests/{e.test_file}", fn.lineno))
         mistakes = root / "catalogue" / "mistakes" / e.file_name
         if mistakes.is_file():
-            for node in ast.walk(ast.parse(mistakes.read_text())):
-                if isinstance(node, ast.FunctionDef):
-                    messages += [(says, f"catalogue/mistakes/{e.file_name}", dec.lineno)
-                                 for dec in node.decorator_list if (says := _mistake_says(dec))]
+            for node in ast.parse(mistakes.read_text()).body:
+                calls = node.decorator_list if isinstance(node, ast.FunctionDef) else [
+                    node.value] if isinstance(node, ast.Expr) else []
+                messages += [(says, f"catalogue/mistakes/{e.file_name}", call.lineno)
+                             for call in calls if (says := _mistake_says(call))]
     return messages
 
 

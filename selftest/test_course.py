@@ -179,6 +179,14 @@ def test_every_message_of_every_exercise_reads_in_korean():
     assert i18n.translate("The decoder", "ko") == "디코더"
 
 
+def test_every_diagnosis_is_a_message_to_translate():
+    """The diagnoses of the catalogue's mistakes, whole functions and variants of a base alike."""
+    from catalogue.entries import mistakes
+
+    texts = {text for text, _, _ in dev.course_messages()}
+    assert [m.name for m in mistakes() if m.says not in texts] == []
+
+
 def test_the_korean_catalogue_is_complete_and_compiled():
     pytest.importorskip("babel")
     assert dev.message_problems() == []

@@ -3,6 +3,7 @@
 import numpy as np
 
 from catalogue import base, mistake, variant
+from solutions.ex01_autoregressive import _check_p, _check_phi  # in scope in the reference module too
 
 
 @mistake("lag_matrix", "reversed_lags",
@@ -247,3 +248,286 @@ variant("simulate_ar", "global_random_state",
         "cannot be reproduced from its seed; use rng.standard_normal",
         {"eps = noise_std * rng.standard_normal(burn_in + n)":
          "eps = noise_std * np.random.standard_normal(burn_in + n)  # mistake: global_random_state"})
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("lag_matrix", "blind_lag_oldest_first",
+         "your lag rows are oldest first: each row of X is newest first, [y[t-1], ..., y[t-p]]; reverse the "
+         "window with [:, ::-1]")
+def lag_matrix(y, p):
+    _check_p(p)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D series, got shape {y.shape}")
+    n = y.shape[0]
+    if n < p + 1:
+        raise ValueError(f"y has {n} values: an AR({p}) lag matrix needs at least p + 1 = {p + 1}")
+    windows = np.lib.stride_tricks.sliding_window_view(y[:-1], p)
+    X = windows.copy()  # mistake: blind_lag_oldest_first
+    target = y[p:].copy()
+    return X, target
+
+
+@mistake("lag_matrix", "blind_lag_includes_current_value",
+         "your window is shifted by one and holds y[t] itself: the row for y[t] holds the p values BEFORE "
+         "it, y[t-1], ..., y[t-p]")
+def lag_matrix(y, p):
+    _check_p(p)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D series, got shape {y.shape}")
+    n = y.shape[0]
+    if n < p + 1:
+        raise ValueError(f"y has {n} values: an AR({p}) lag matrix needs at least p + 1 = {p + 1}")
+    windows = np.lib.stride_tricks.sliding_window_view(y[1:], p)  # mistake: blind_lag_includes_current_value
+    X = windows[:, ::-1].copy()
+    target = y[p:].copy()
+    return X, target
+
+
+@mistake("lag_matrix", "blind_lag_returns_views",
+         "you return views of y (y[p:] and a sliding window): X and target must be new arrays, so copy them")
+def lag_matrix(y, p):
+    _check_p(p)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D series, got shape {y.shape}")
+    n = y.shape[0]
+    if n < p + 1:
+        raise ValueError(f"y has {n} values: an AR({p}) lag matrix needs at least p + 1 = {p + 1}")
+    windows = np.lib.stride_tricks.sliding_window_view(y[:-1], p)
+    X = windows[:, ::-1]  # mistake: blind_lag_returns_views
+    target = y[p:]  # mistake: blind_lag_returns_views
+    return X, target
+
+
+@mistake("lag_matrix", "blind_lag_accepts_p_values",
+         "you accept a series of only p values, which gives no row at all: raise ValueError unless y has at "
+         "least p + 1 values")
+def lag_matrix(y, p):
+    _check_p(p)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D series, got shape {y.shape}")
+    n = y.shape[0]
+    if n < p:  # mistake: blind_lag_accepts_p_values
+        raise ValueError(f"y has {n} values: an AR({p}) lag matrix needs at least p values")
+    X = np.empty((n - p, p), dtype=y.dtype)
+    for t in range(p, n):
+        X[t - p] = y[t - p:t][::-1]
+    target = y[p:].copy()
+    return X, target
+
+
+@mistake("fit_ar", "blind_fit_no_intercept",
+         "you solve least squares on X alone and leave out the intercept c: solve it on [1, X]")
+def fit_ar(y, p):
+    X, target = lag_matrix(y, p)
+    if X.shape[0] < p + 1:
+        raise ValueError(f"y has {len(y)} values: fitting AR({p}) needs at least 2p + 1")
+    # mistake: blind_fit_no_intercept
+    coef, *_ = np.linalg.lstsq(X.astype(np.float64), target.astype(np.float64), rcond=None)
+    c, phi = 0.0, coef.astype(np.result_type(X.dtype, np.float32))
+    return c, phi
+
+
+@mistake("fit_ar", "blind_fit_phi_float64",
+         "your phi is float64 for a float32 series: cast the least-squares solution back to y's dtype")
+def fit_ar(y, p):
+    X, target = lag_matrix(y, p)
+    if X.shape[0] < p + 1:
+        raise ValueError(f"y has {len(y)} values: fitting AR({p}) needs at least 2p + 1")
+    design = np.column_stack([np.ones(X.shape[0]), X.astype(np.float64)])
+    coef, *_ = np.linalg.lstsq(design, target.astype(np.float64), rcond=None)
+    c, phi = float(coef[0]), coef[1:]  # mistake: blind_fit_phi_float64
+    return c, phi
+
+
+@mistake("fit_ar", "blind_fit_too_short_not_rejected",
+         "you only check that there are p rows: the fit has p + 1 unknowns, so it needs n - p >= p + 1 rows "
+         "(n >= 2p + 1)")
+def fit_ar(y, p):
+    X, target = lag_matrix(y, p)
+    if X.shape[0] < p:  # mistake: blind_fit_too_short_not_rejected
+        raise ValueError(f"y has {len(y)} values: too short")
+    design = np.column_stack([np.ones(X.shape[0]), X.astype(np.float64)])
+    coef, *_ = np.linalg.lstsq(design, target.astype(np.float64), rcond=None)
+    c, phi = float(coef[0]), coef[1:].astype(np.result_type(X.dtype, np.float32))
+    return c, phi
+
+
+@mistake("predict_next", "blind_predict_oldest_first",
+         "you weigh the window oldest first: phi[0] weighs the newest value history[-1], so take the last p "
+         "values newest first, history[::-1][:p]")
+def predict_next(history, c, phi):
+    phi = _check_phi(phi)
+    history = np.asarray(history)
+    p = phi.shape[0]
+    if history.ndim != 1 or history.shape[0] < p:
+        raise ValueError(f"history must be 1-D with at least p = {p} values, got shape {history.shape}")
+    recent = history[-p:]  # mistake: blind_predict_oldest_first
+    return float(c + phi @ recent)
+
+
+@mistake("predict_next", "blind_predict_first_values",
+         "you predict from the first p values of the history: the prediction uses the LAST p values")
+def predict_next(history, c, phi):
+    phi = _check_phi(phi)
+    history = np.asarray(history)
+    p = phi.shape[0]
+    if history.ndim != 1 or history.shape[0] < p:
+        raise ValueError(f"history must be 1-D with at least p = {p} values, got shape {history.shape}")
+    recent = history[:p][::-1]  # mistake: blind_predict_first_values
+    return float(c + phi @ recent)
+
+
+@mistake("forecast", "blind_forecast_no_feedback",
+         "you predict every step from the same window: append each forecast to the history before "
+         "predicting the next")
+def forecast(history, c, phi, steps):
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    phi = _check_phi(phi)
+    history = np.asarray(history)
+    p = phi.shape[0]
+    if history.ndim != 1 or history.shape[0] < p:
+        raise ValueError(f"history must be 1-D with at least p = {p} values, got shape {history.shape}")
+    dtype = np.result_type(history.dtype, phi.dtype, np.float32)
+    window = history[-p:].astype(dtype)
+    out = np.empty(steps, dtype=dtype)
+    for s in range(steps):
+        out[s] = predict_next(window, c, phi)  # mistake: blind_forecast_no_feedback
+    return out
+
+
+@mistake("forecast", "blind_forecast_prepends_prediction",
+         "you put each forecast at the front of the window: it is the NEWEST value, append it at the end "
+         "(the window is oldest first)")
+def forecast(history, c, phi, steps):
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    phi = _check_phi(phi)
+    history = np.asarray(history)
+    p = phi.shape[0]
+    if history.ndim != 1 or history.shape[0] < p:
+        raise ValueError(f"history must be 1-D with at least p = {p} values, got shape {history.shape}")
+    dtype = np.result_type(history.dtype, phi.dtype, np.float32)
+    window = history[-p:].astype(dtype)
+    out = np.empty(steps, dtype=dtype)
+    for s in range(steps):
+        out[s] = predict_next(window, c, phi)
+        window = np.append(out[s], window[:-1])  # mistake: blind_forecast_prepends_prediction
+    return out
+
+
+@mistake("forecast", "blind_forecast_always_float64",
+         "your forecasts are float64 for a float32 history and phi: keep their dtype with np.result_type, "
+         "not float64")
+def forecast(history, c, phi, steps):
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    phi = _check_phi(phi)
+    history = np.asarray(history)
+    p = phi.shape[0]
+    if history.ndim != 1 or history.shape[0] < p:
+        raise ValueError(f"history must be 1-D with at least p = {p} values, got shape {history.shape}")
+    window = list(history[-p:].astype(np.float64))
+    out = np.zeros(steps)  # mistake: blind_forecast_always_float64
+    for s in range(steps):
+        out[s] = predict_next(np.array(window), c, phi)
+        window = [*window[1:], out[s]]
+    return out
+
+
+@mistake("forecast", "blind_forecast_shifts_history_in_place",
+         "you shift history[-p:] in place, a view that overwrites the caller's series: copy the window "
+         "(.copy() or astype) before updating it")
+def forecast(history, c, phi, steps):
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    phi = _check_phi(phi)
+    history = np.asarray(history)
+    p = phi.shape[0]
+    if history.ndim != 1 or history.shape[0] < p:
+        raise ValueError(f"history must be 1-D with at least p = {p} values, got shape {history.shape}")
+    dtype = np.result_type(history.dtype, phi.dtype, np.float32)
+    window = history[-p:]  # mistake: blind_forecast_shifts_history_in_place
+    out = np.empty(steps, dtype=dtype)
+    for s in range(steps):
+        out[s] = predict_next(window, c, phi)
+        window[:-1] = window[1:]  # mistake: blind_forecast_shifts_history_in_place
+        window[-1] = out[s]
+    return out
+
+
+@mistake("simulate_ar", "blind_simulate_ignores_burn_in",
+         "you return the first n values, still marked by the start from zeros: run burn_in + n steps and "
+         "drop the first burn_in values")
+def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
+    phi = _check_phi(phi).astype(np.float64)
+    for name, value in (("n", n), ("burn_in", burn_in)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if not noise_std >= 0:
+        raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
+    p = phi.shape[0]
+    eps = noise_std * rng.standard_normal(n)
+    y = np.zeros(p + n)
+    for t in range(p, p + n):  # mistake: blind_simulate_ignores_burn_in
+        y[t] = c + phi @ y[t - p:t][::-1] + eps[t - p]
+    return y[p:]
+
+
+@mistake("simulate_ar", "blind_simulate_n_zero_returns_everything",
+         "you return y[-n:], which is the WHOLE array when n = 0: slice from the start, y[p + burn_in:], so "
+         "n = 0 gives an empty series")
+def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
+    phi = _check_phi(phi).astype(np.float64)
+    for name, value in (("n", n), ("burn_in", burn_in)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if not noise_std >= 0:
+        raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
+    p = phi.shape[0]
+    eps = noise_std * rng.standard_normal(burn_in + n)
+    y = np.zeros(p + burn_in + n)
+    for t in range(p, p + burn_in + n):
+        y[t] = c + phi @ y[t - p:t][::-1] + eps[t - p]
+    return y[-n:]  # mistake: blind_simulate_n_zero_returns_everything
+
+
+@mistake("simulate_ar", "blind_simulate_noise_variance",
+         "you scale the noise by the square of noise_std: noise_std is a standard deviation, multiply the "
+         "standard normal draws by noise_std itself")
+def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
+    phi = _check_phi(phi).astype(np.float64)
+    for name, value in (("n", n), ("burn_in", burn_in)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if not noise_std >= 0:
+        raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
+    p = phi.shape[0]
+    eps = noise_std**2 * rng.standard_normal(burn_in + n)  # mistake: blind_simulate_noise_variance
+    y = np.zeros(p + burn_in + n)
+    for t in range(p, p + burn_in + n):
+        y[t] = c + phi @ y[t - p:t][::-1] + eps[t - p]
+    return y[p + burn_in:]
+
+
+@mistake("simulate_ar", "blind_simulate_negative_noise_accepted",
+         "you accept a negative noise_std, which is no standard deviation: raise ValueError naming "
+         "noise_std")
+def simulate_ar(c, phi, n, rng, noise_std=1.0, burn_in=100):
+    phi = _check_phi(phi).astype(np.float64)
+    for name, value in (("n", n), ("burn_in", burn_in)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    # mistake: blind_simulate_negative_noise_accepted
+    p = phi.shape[0]
+    eps = noise_std * rng.standard_normal(burn_in + n)
+    y = np.zeros(p + burn_in + n)
+    for t in range(p, p + burn_in + n):
+        y[t] = c + phi @ y[t - p:t][::-1] + eps[t - p]
+    return y[p + burn_in:]

@@ -4,6 +4,7 @@ import numpy as np
 
 from catalogue import mistake
 from solutions.ex02_softmax import softmax  # the reference module's name; only the defs are appended
+from solutions.ex03_seq2seq_attention import _check_keys  # in scope in the reference module too
 
 
 @mistake("dot_scores", "keys_dot_T",
@@ -114,3 +115,123 @@ def attend(scores, values):
     e = np.exp(scores)  # mistake: unstable_softmax
     weights = e / e.sum(axis=-1, keepdims=True)
     return (weights[..., None, :] @ values)[..., 0, :], weights
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("dot_scores", "blind_dot_matmul_without_batch_axis",
+         "keys @ query only works for one query: with batch axes, make the query a column, keys @ "
+         "query[..., None], then drop that axis")
+def dot_scores(query, keys):
+    _check_keys(query, keys)
+    if keys.shape[-1] != query.shape[-1]:
+        raise ValueError(f"keys have d={keys.shape[-1]} but the query has d={query.shape[-1]}")
+    return keys @ query  # mistake: blind_dot_matmul_without_batch_axis
+
+
+@mistake("dot_scores", "blind_dot_sum_over_keys",
+         "you sum over the T keys: the dot product sums over the feature axis d, the last one")
+def dot_scores(query, keys):
+    _check_keys(query, keys)
+    if keys.shape[-1] != query.shape[-1]:
+        raise ValueError(f"keys have d={keys.shape[-1]} but the query has d={query.shape[-1]}")
+    return (keys * query[..., None, :]).sum(axis=-2)  # mistake: blind_dot_sum_over_keys
+
+
+@mistake("additive_scores", "blind_additive_no_tanh",
+         "your additive score has no tanh: Bahdanau's score is v . tanh(query W_q + key W_k)")
+def additive_scores(query, keys, W_q, W_k, v):
+    _check_keys(query, keys)
+    if W_q.ndim != 2 or W_q.shape[0] != query.shape[-1]:
+        raise ValueError(f"W_q must have shape [d_q={query.shape[-1]}, A], got {W_q.shape}")
+    A = W_q.shape[1]
+    if W_k.shape != (keys.shape[-1], A):
+        raise ValueError(f"W_k must have shape [d_k={keys.shape[-1]}, A={A}], got {W_k.shape}")
+    if v.shape != (A,):
+        raise ValueError(f"v must have shape [A={A}], got {v.shape}")
+    q = (query @ W_q)[..., None, :]
+    k = keys @ W_k
+    return (q + k) @ v  # mistake: blind_additive_no_tanh
+
+
+@mistake("additive_scores", "blind_additive_swapped_projections",
+         "you project the query with W_k and the keys with W_q: the query goes through W_q and the keys "
+         "through W_k")
+def additive_scores(query, keys, W_q, W_k, v):
+    _check_keys(query, keys)
+    if W_q.ndim != 2 or W_q.shape[0] != query.shape[-1]:
+        raise ValueError(f"W_q must have shape [d_q={query.shape[-1]}, A], got {W_q.shape}")
+    A = W_q.shape[1]
+    if W_k.shape != (keys.shape[-1], A):
+        raise ValueError(f"W_k must have shape [d_k={keys.shape[-1]}, A={A}], got {W_k.shape}")
+    if v.shape != (A,):
+        raise ValueError(f"v must have shape [A={A}], got {v.shape}")
+    q = (query @ W_k)[..., None, :]  # mistake: blind_additive_swapped_projections
+    k = keys @ W_q  # mistake: blind_additive_swapped_projections
+    return np.tanh(q + k) @ v
+
+
+@mistake("additive_scores", "blind_additive_tanh_after_v",
+         "you apply tanh after the dot product with v: the hidden layer is tanh(query W_q + key W_k), and v "
+         "weighs it afterwards")
+def additive_scores(query, keys, W_q, W_k, v):
+    _check_keys(query, keys)
+    if W_q.ndim != 2 or W_q.shape[0] != query.shape[-1]:
+        raise ValueError(f"W_q must have shape [d_q={query.shape[-1]}, A], got {W_q.shape}")
+    A = W_q.shape[1]
+    if W_k.shape != (keys.shape[-1], A):
+        raise ValueError(f"W_k must have shape [d_k={keys.shape[-1]}, A={A}], got {W_k.shape}")
+    if v.shape != (A,):
+        raise ValueError(f"v must have shape [A={A}], got {v.shape}")
+    q = (query @ W_q)[..., None, :]
+    k = keys @ W_k
+    return np.tanh((q + k) @ v)  # mistake: blind_additive_tanh_after_v
+
+
+@mistake("additive_scores", "blind_additive_v_not_checked",
+         "you accept a v of the wrong length: check that v has shape [A] and raise ValueError otherwise")
+def additive_scores(query, keys, W_q, W_k, v):
+    _check_keys(query, keys)
+    if W_q.ndim != 2 or W_q.shape[0] != query.shape[-1]:
+        raise ValueError(f"W_q must have shape [d_q={query.shape[-1]}, A], got {W_q.shape}")
+    A = W_q.shape[1]
+    if W_k.shape != (keys.shape[-1], A):
+        raise ValueError(f"W_k must have shape [d_k={keys.shape[-1]}, A={A}], got {W_k.shape}")
+    # mistake: blind_additive_v_not_checked
+    q = (query @ W_q)[..., None, :]
+    k = keys @ W_k
+    return (np.tanh(q + k) * v).sum(axis=-1)
+
+
+@mistake("attend", "blind_attend_softmax_first_axis",
+         "you take the softmax along the first axis: the weights are a distribution over the keys, the LAST "
+         "axis of the scores, softmax(scores, axis=-1)")
+def attend(scores, values):
+    if values.ndim < 2 or scores.ndim < 1 or values.shape[-2] != scores.shape[-1]:
+        raise ValueError(f"values must have shape [..., T, d_v], got {values.shape}")
+    weights = softmax(scores, axis=0)  # mistake: blind_attend_softmax_first_axis
+    context = (weights[..., None, :] @ values)[..., 0, :]
+    return context, weights
+
+
+@mistake("attend", "blind_attend_normalise_by_sum",
+         "you divide the scores by their sum, which can be negative or zero: the weights are "
+         "softmax(scores)")
+def attend(scores, values):
+    if values.ndim < 2 or scores.ndim < 1 or values.shape[-2] != scores.shape[-1]:
+        raise ValueError(f"values must have shape [..., T, d_v], got {values.shape}")
+    weights = scores / scores.sum(axis=-1, keepdims=True)  # mistake: blind_attend_normalise_by_sum
+    context = (weights[..., None, :] @ values)[..., 0, :]
+    return context, weights
+
+
+@mistake("attend", "blind_attend_matmul_without_batch_axis",
+         "weights @ values treats batched weights [B, T] as one matrix: use weights[..., None, :] @ values "
+         "(or einsum) so each row averages its own values")
+def attend(scores, values):
+    if values.ndim < 2 or scores.ndim < 1 or values.shape[-2] != scores.shape[-1]:
+        raise ValueError(f"values must have shape [..., T, d_v], got {values.shape}")
+    weights = softmax(scores, axis=-1)
+    context = weights @ values  # mistake: blind_attend_matmul_without_batch_axis
+    return context, weights

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from catalogue import base, variant
+from catalogue import base, mistake, variant
 from solutions.ex02_softmax import softmax  # the reference module's name; only the defs are appended
 
 
@@ -68,3 +68,74 @@ variant("self_attention", "float64_result",
         {"def self_attention(X):":
          "def self_attention(X):\n"
          "    X = np.asarray(X, dtype=float)  # mistake: float64_result"})
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("self_attention", "blind_self_attention_X_dot_T",
+         "X.T reverses EVERY axis of a batch: transpose only the last two, np.swapaxes(X, -1, -2)")
+def self_attention(X):
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape [..., T, d], got {X.shape}")
+    scores = X @ X.T  # mistake: blind_self_attention_X_dot_T
+    weights = softmax(scores, axis=-1)
+    out = weights @ X
+    return out, weights
+
+
+@mistake("self_attention", "blind_self_attention_scaled",
+         "you divide the scores by sqrt(d): this exercise's attention is the unscaled softmax(X X^T)")
+def self_attention(X):
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape [..., T, d], got {X.shape}")
+    scores = X @ np.swapaxes(X, -1, -2) / np.sqrt(X.shape[-1])  # mistake: blind_self_attention_scaled
+    weights = softmax(scores, axis=-1)
+    out = weights @ X
+    return out, weights
+
+
+@mistake("self_attention", "blind_self_attention_softmax_over_queries",
+         "you take the softmax along axis -2, over the queries: each query's row is a distribution over the "
+         "keys, the last axis")
+def self_attention(X):
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape [..., T, d], got {X.shape}")
+    scores = X @ np.swapaxes(X, -1, -2)
+    weights = softmax(scores, axis=-2)  # mistake: blind_self_attention_softmax_over_queries
+    out = weights @ X
+    return out, weights
+
+
+@mistake("self_attention", "blind_self_attention_naive_exp",
+         "np.exp of the raw scores X X^T overflows for large inputs: use the stable softmax of exercise 02")
+def self_attention(X):
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape [..., T, d], got {X.shape}")
+    scores = X @ np.swapaxes(X, -1, -2)
+    e = np.exp(scores)  # mistake: blind_self_attention_naive_exp
+    weights = e / e.sum(axis=-1, keepdims=True)
+    out = weights @ X
+    return out, weights
+
+
+@mistake("self_attention", "blind_self_attention_transposed_weights",
+         "you multiply by the transposed weights: out_i = sum_j weights_ij x_j is weights @ X")
+def self_attention(X):
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape [..., T, d], got {X.shape}")
+    scores = X @ np.swapaxes(X, -1, -2)
+    weights = softmax(scores, axis=-1)
+    out = np.swapaxes(weights, -1, -2) @ X  # mistake: blind_self_attention_transposed_weights
+    return out, weights
+
+
+@mistake("self_attention", "blind_self_attention_accepts_vector",
+         "you accept a single vector [d], which is not a sequence: raise ValueError when X has fewer than 2 "
+         "dimensions")
+def self_attention(X):
+    X2 = np.atleast_2d(X)  # mistake: blind_self_attention_accepts_vector
+    scores = X2 @ np.swapaxes(X2, -1, -2)
+    weights = softmax(scores, axis=-1)
+    out = weights @ X2
+    return out, weights

@@ -148,3 +148,180 @@ def add_and_norm(x, sublayer_out, p):
          "and raise ValueError naming sublayer_out")
 def add_and_norm(x, sublayer_out, p):
     return layer_norm(x + sublayer_out, p)  # mistake: no_shape_check
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("layer_norm", "blind_ln_eps_outside_sqrt",
+         "you add eps outside the square root: (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)")
+def layer_norm(x, p, eps=1e-5):
+    if x.ndim < 1:
+        raise ValueError("x must have a last axis of size D")
+    D = x.shape[-1]
+    if p.gamma.shape != (D,) or p.beta.shape != (D,):
+        raise ValueError(f"p.gamma and p.beta must have shape ({D},)")
+    mean = x.mean(axis=-1, keepdims=True)
+    std = x.std(axis=-1, keepdims=True)
+    return p.gamma * (x - mean) / (std + eps) + p.beta  # mistake: blind_ln_eps_outside_sqrt
+
+
+@mistake("layer_norm", "blind_ln_unbiased_variance",
+         "you use the sample variance (divide by D - 1): layer norm divides by D, np.var's default ddof=0")
+def layer_norm(x, p, eps=1e-5):
+    if x.ndim < 1:
+        raise ValueError("x must have a last axis of size D")
+    D = x.shape[-1]
+    if p.gamma.shape != (D,) or p.beta.shape != (D,):
+        raise ValueError(f"p.gamma and p.beta must have shape ({D},)")
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True, ddof=1)  # mistake: blind_ln_unbiased_variance
+    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+
+
+@mistake("layer_norm", "blind_ln_statistics_over_batch",
+         "you take the mean and the variance over the batch axis 0: normalise each token on its own, over "
+         "the LAST axis")
+def layer_norm(x, p, eps=1e-5):
+    if x.ndim < 1:
+        raise ValueError("x must have a last axis of size D")
+    D = x.shape[-1]
+    if p.gamma.shape != (D,) or p.beta.shape != (D,):
+        raise ValueError(f"p.gamma and p.beta must have shape ({D},)")
+    mean = x.mean(axis=0, keepdims=True)  # mistake: blind_ln_statistics_over_batch
+    var = x.var(axis=0, keepdims=True)  # mistake: blind_ln_statistics_over_batch
+    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+
+
+@mistake("layer_norm", "blind_ln_divides_by_variance",
+         "you divide by the variance: divide by the standard deviation sqrt(var + eps)")
+def layer_norm(x, p, eps=1e-5):
+    if x.ndim < 1:
+        raise ValueError("x must have a last axis of size D")
+    D = x.shape[-1]
+    if p.gamma.shape != (D,) or p.beta.shape != (D,):
+        raise ValueError(f"p.gamma and p.beta must have shape ({D},)")
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return p.gamma * (x - mean) / (var + eps) + p.beta  # mistake: blind_ln_divides_by_variance
+
+
+@mistake("layer_norm", "blind_ln_beta_scaled_by_gamma",
+         "you scale beta by gamma, gamma * (x_hat + beta): beta is added after the scaling, gamma * x_hat + "
+         "beta")
+def layer_norm(x, p, eps=1e-5):
+    if x.ndim < 1:
+        raise ValueError("x must have a last axis of size D")
+    D = x.shape[-1]
+    if p.gamma.shape != (D,) or p.beta.shape != (D,):
+        raise ValueError(f"p.gamma and p.beta must have shape ({D},)")
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return p.gamma * ((x - mean) / np.sqrt(var + eps) + p.beta)  # mistake: blind_ln_beta_scaled_by_gamma
+
+
+@mistake("layer_norm", "blind_ln_eps_argument_ignored",
+         "you hard-code 1e-5: use the eps argument")
+def layer_norm(x, p, eps=1e-5):
+    if x.ndim < 1:
+        raise ValueError("x must have a last axis of size D")
+    D = x.shape[-1]
+    if p.gamma.shape != (D,) or p.beta.shape != (D,):
+        raise ValueError(f"p.gamma and p.beta must have shape ({D},)")
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return p.gamma * (x - mean) / np.sqrt(var + 1e-5) + p.beta  # mistake: blind_ln_eps_argument_ignored
+
+
+@mistake("layer_norm", "blind_ln_params_not_checked",
+         "you broadcast gamma and beta whatever their shape: they must be [D], raise ValueError naming p "
+         "otherwise")
+def layer_norm(x, p, eps=1e-5):
+    if x.ndim < 1:
+        raise ValueError("x must have a last axis of size D")
+    # mistake: blind_ln_params_not_checked
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return p.gamma * (x - mean) / np.sqrt(var + eps) + p.beta
+
+
+@mistake("feed_forward", "blind_ffn_no_relu",
+         "your hidden layer has no ReLU: relu(x W_1 + b_1) W_2 + b_2")
+def feed_forward(x, p):
+    if p.W_1.ndim != 2:
+        raise ValueError(f"p.W_1 must have shape [D, F], got {p.W_1.shape}")
+    D, F = p.W_1.shape
+    if p.b_1.shape != (F,) or p.W_2.shape != (F, D) or p.b_2.shape != (D,):
+        raise ValueError("p does not fit together")
+    if x.ndim < 1 or x.shape[-1] != D:
+        raise ValueError(f"x must have shape [..., {D}]")
+    h = x @ p.W_1 + p.b_1  # mistake: blind_ffn_no_relu
+    return h @ p.W_2 + p.b_2
+
+
+@mistake("feed_forward", "blind_ffn_relu_on_output",
+         "you apply the ReLU to the output, not the hidden layer: relu(x W_1 + b_1) W_2 + b_2")
+def feed_forward(x, p):
+    if p.W_1.ndim != 2:
+        raise ValueError(f"p.W_1 must have shape [D, F], got {p.W_1.shape}")
+    D, F = p.W_1.shape
+    if p.b_1.shape != (F,) or p.W_2.shape != (F, D) or p.b_2.shape != (D,):
+        raise ValueError("p does not fit together")
+    if x.ndim < 1 or x.shape[-1] != D:
+        raise ValueError(f"x must have shape [..., {D}]")
+    h = x @ p.W_1 + p.b_1
+    return np.maximum(h @ p.W_2 + p.b_2, 0)  # mistake: blind_ffn_relu_on_output
+
+
+@mistake("feed_forward", "blind_ffn_bias_after_relu",
+         "you add b_1 after the ReLU: relu(x W_1 + b_1), not relu(x W_1) + b_1")
+def feed_forward(x, p):
+    if p.W_1.ndim != 2:
+        raise ValueError(f"p.W_1 must have shape [D, F], got {p.W_1.shape}")
+    D, F = p.W_1.shape
+    if p.b_1.shape != (F,) or p.W_2.shape != (F, D) or p.b_2.shape != (D,):
+        raise ValueError("p does not fit together")
+    if x.ndim < 1 or x.shape[-1] != D:
+        raise ValueError(f"x must have shape [..., {D}]")
+    h = np.maximum(x @ p.W_1, 0) + p.b_1  # mistake: blind_ffn_bias_after_relu
+    return h @ p.W_2 + p.b_2
+
+
+@mistake("feed_forward", "blind_ffn_missing_b2",
+         "your second layer has no bias: ... W_2 + b_2")
+def feed_forward(x, p):
+    if p.W_1.ndim != 2:
+        raise ValueError(f"p.W_1 must have shape [D, F], got {p.W_1.shape}")
+    D, F = p.W_1.shape
+    if p.b_1.shape != (F,) or p.W_2.shape != (F, D) or p.b_2.shape != (D,):
+        raise ValueError("p does not fit together")
+    if x.ndim < 1 or x.shape[-1] != D:
+        raise ValueError(f"x must have shape [..., {D}]")
+    h = np.maximum(x @ p.W_1 + p.b_1, 0)
+    return h @ p.W_2  # mistake: blind_ffn_missing_b2
+
+
+@mistake("add_and_norm", "blind_addnorm_in_place",
+         "x += sublayer_out changes the caller's x: compute x + sublayer_out into a new array")
+def add_and_norm(x, sublayer_out, p):
+    if sublayer_out.shape != x.shape:
+        raise ValueError(f"sublayer_out must have the shape of x {x.shape}")
+    x += sublayer_out  # mistake: blind_addnorm_in_place
+    return layer_norm(x, p)
+
+
+@mistake("add_and_norm", "blind_addnorm_prenorm",
+         "you normalise only the sublayer's output and add x afterwards: post-norm is LayerNorm(x + "
+         "Sublayer(x))")
+def add_and_norm(x, sublayer_out, p):
+    if sublayer_out.shape != x.shape:
+        raise ValueError(f"sublayer_out must have the shape of x {x.shape}")
+    return x + layer_norm(sublayer_out, p)  # mistake: blind_addnorm_prenorm
+
+
+@mistake("add_and_norm", "blind_addnorm_no_residual",
+         "you normalise the sublayer's output without the residual: LayerNorm(x + sublayer_out)")
+def add_and_norm(x, sublayer_out, p):
+    if sublayer_out.shape != x.shape:
+        raise ValueError(f"sublayer_out must have the shape of x {x.shape}")
+    return layer_norm(sublayer_out, p)  # mistake: blind_addnorm_no_residual

@@ -151,3 +151,93 @@ variant("encode", "layers_from_embedding",
          "x = x0",
          "x = encoder_layer(x, layer, mask)":
          "x = encoder_layer(x0, layer, mask)  # mistake: layers_from_embedding"})
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("encoder_layer", "blind_enc_prenorm",
+         "you normalise each sublayer's input (pre-norm): the course's layer is post-norm, x = LayerNorm(x "
+         "+ Sublayer(x))")
+def encoder_layer(x, p, mask=None):
+    _check_x(x, p)
+    from .ex09_layers import layer_norm
+    h = layer_norm(x, p.norm1)
+    attn, _ = multi_head_attention(h, h, p.self_attn, mask)
+    x = x + attn  # mistake: blind_enc_prenorm
+    return x + feed_forward(layer_norm(x, p.norm2), p.ffn)
+
+
+@mistake("encoder_layer", "blind_enc_ffn_reads_layer_input",
+         "your feed-forward reads the layer's input: it reads the output of the first add & norm")
+def encoder_layer(x, p, mask=None):
+    _check_x(x, p)
+    attn, _ = multi_head_attention(x, x, p.self_attn, mask)
+    h = add_and_norm(x, attn, p.norm1)
+    return add_and_norm(h, feed_forward(x, p.ffn), p.norm2)  # mistake: blind_enc_ffn_reads_layer_input
+
+
+@mistake("encoder_layer", "blind_enc_mask_not_passed",
+         "you leave the mask out of the self-attention, so every token reads the padding: pass it on")
+def encoder_layer(x, p, mask=None):
+    _check_x(x, p)
+    attn, _ = multi_head_attention(x, x, p.self_attn)  # mistake: blind_enc_mask_not_passed
+    x = add_and_norm(x, attn, p.norm1)
+    return add_and_norm(x, feed_forward(x, p.ffn), p.norm2)
+
+
+@mistake("encoder_layer", "blind_enc_norms_swapped",
+         "you use norm1 and norm2 the other way round: norm1 follows the self-attention and norm2 the "
+         "feed-forward")
+def encoder_layer(x, p, mask=None):
+    _check_x(x, p)
+    attn, _ = multi_head_attention(x, x, p.self_attn, mask)
+    x = add_and_norm(x, attn, p.norm2)  # mistake: blind_enc_norms_swapped
+    return add_and_norm(x, feed_forward(x, p.ffn), p.norm1)  # mistake: blind_enc_norms_swapped
+
+
+@mistake("encoder_layer", "blind_enc_ffn_without_residual",
+         "your feed-forward has no residual: LayerNorm_2(x + FFN(x))")
+def encoder_layer(x, p, mask=None):
+    _check_x(x, p)
+    from .ex09_layers import layer_norm
+    attn, _ = multi_head_attention(x, x, p.self_attn, mask)
+    x = add_and_norm(x, attn, p.norm1)
+    return layer_norm(feed_forward(x, p.ffn), p.norm2)  # mistake: blind_enc_ffn_without_residual
+
+
+@mistake("encode", "blind_encode_causal_mask",
+         "you mask the source causally: the encoder reads the WHOLE source, only the padding is masked")
+def encode(src_tokens, params):
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    from .ex06_masking import decoder_self_mask
+    mask = decoder_self_mask(src_tokens, params.config.pad_id)  # mistake: blind_encode_causal_mask
+    x = embed(src_tokens, params.src_embed)
+    for layer in params.encoder:
+        x = encoder_layer(x, layer, mask)
+    return x
+
+
+@mistake("encode", "blind_encode_pad_id_zero",
+         "your padding mask uses a hard-coded 0: use params.config.pad_id")
+def encode(src_tokens, params):
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    mask = padding_mask(src_tokens, 0)  # mistake: blind_encode_pad_id_zero
+    x = embed(src_tokens, params.src_embed)
+    for layer in params.encoder:
+        x = encoder_layer(x, layer, mask)
+    return x
+
+
+@mistake("encode", "blind_encode_unscaled_embedding",
+         "you embed the source without the factor sqrt(D): use embed(), src_embed[tokens] * sqrt(D) + PE")
+def encode(src_tokens, params):
+    _check_tokens(src_tokens, params.src_embed.shape[0], "src_tokens")
+    from .ex08_positional_encoding import sinusoidal_encoding
+    mask = padding_mask(src_tokens, params.config.pad_id)
+    T, D = src_tokens.shape[1], params.src_embed.shape[1]
+    # mistake: blind_encode_unscaled_embedding
+    x = params.src_embed[src_tokens] + sinusoidal_encoding(T, D).astype(params.src_embed.dtype)
+    for layer in params.encoder:
+        x = encoder_layer(x, layer, mask)
+    return x

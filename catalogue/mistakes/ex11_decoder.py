@@ -161,3 +161,148 @@ def decode(tgt_tokens, memory, src_tokens, params):
         # mistake: memory_mask_from_target
         y = decoder_layer(y, memory, layer, decoder_self_mask(tgt_tokens, pad), padding_mask(tgt_tokens, pad))
     return y
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("decoder_layer", "blind_dec_cross_queries_from_memory",
+         "your cross-attention takes its queries from memory: the QUERIES come from the decoder (y), the "
+         "keys and values from memory, multi_head_attention(y, memory, ...)")
+def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
+    _check_layer_inputs(y, memory, p)
+    attn, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    y = add_and_norm(y, attn, p.norm1)
+    # mistake: blind_dec_cross_queries_from_memory
+    cross, _ = multi_head_attention(memory, y, p.cross_attn, memory_mask)
+    y = add_and_norm(y, cross, p.norm2)
+    return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
+
+
+@mistake("decoder_layer", "blind_dec_cross_uses_self_attn_params",
+         "your cross-attention uses p.self_attn: it has its own projections, p.cross_attn")
+def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
+    _check_layer_inputs(y, memory, p)
+    attn, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    y = add_and_norm(y, attn, p.norm1)
+    # mistake: blind_dec_cross_uses_self_attn_params
+    cross, _ = multi_head_attention(y, memory, p.self_attn, memory_mask)
+    y = add_and_norm(y, cross, p.norm2)
+    return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
+
+
+@mistake("decoder_layer", "blind_dec_masks_swapped",
+         "you swap the masks: self_mask goes with the self-attention and memory_mask with the "
+         "cross-attention")
+def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
+    _check_layer_inputs(y, memory, p)
+    attn, _ = multi_head_attention(y, y, p.self_attn, memory_mask)  # mistake: blind_dec_masks_swapped
+    y = add_and_norm(y, attn, p.norm1)
+    cross, _ = multi_head_attention(y, memory, p.cross_attn, self_mask)  # mistake: blind_dec_masks_swapped
+    y = add_and_norm(y, cross, p.norm2)
+    return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
+
+
+@mistake("decoder_layer", "blind_dec_cross_reads_layer_input",
+         "your cross-attention's queries are the layer's input y: they are the output of the first add & "
+         "norm")
+def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
+    _check_layer_inputs(y, memory, p)
+    attn, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    h = add_and_norm(y, attn, p.norm1)
+    # mistake: blind_dec_cross_reads_layer_input
+    cross, _ = multi_head_attention(y, memory, p.cross_attn, memory_mask)
+    h = add_and_norm(h, cross, p.norm2)
+    return add_and_norm(h, feed_forward(h, p.ffn), p.norm3)
+
+
+@mistake("decoder_layer", "blind_dec_self_mask_dropped",
+         "you leave self_mask out of the self-attention, so a position reads the future: pass it on")
+def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
+    _check_layer_inputs(y, memory, p)
+    attn, _ = multi_head_attention(y, y, p.self_attn)  # mistake: blind_dec_self_mask_dropped
+    y = add_and_norm(y, attn, p.norm1)
+    cross, _ = multi_head_attention(y, memory, p.cross_attn, memory_mask)
+    y = add_and_norm(y, cross, p.norm2)
+    return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
+
+
+@mistake("decoder_layer", "blind_dec_cross_without_norm",
+         "your cross-attention has no add & norm: every sublayer is followed by one, LayerNorm_2(y + cross)")
+def decoder_layer(y, memory, p, self_mask=None, memory_mask=None):
+    _check_layer_inputs(y, memory, p)
+    attn, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    y = add_and_norm(y, attn, p.norm1)
+    cross, _ = multi_head_attention(y, memory, p.cross_attn, memory_mask)
+    y = y + cross  # mistake: blind_dec_cross_without_norm
+    return add_and_norm(y, feed_forward(y, p.ffn), p.norm3)
+
+
+@mistake("decode", "blind_decode_causal_only",
+         "your target self-mask is causal only: it is causal AND padding, decoder_self_mask(tgt_tokens, "
+         "pad_id)")
+def decode(tgt_tokens, memory, src_tokens, params):
+    _check_decode_inputs(tgt_tokens, memory, src_tokens, params)
+    from .ex06_masking import causal_mask
+    pad = params.config.pad_id
+    self_mask = causal_mask(tgt_tokens.shape[1])  # mistake: blind_decode_causal_only
+    memory_mask = padding_mask(src_tokens, pad)
+    y = embed(tgt_tokens, params.tgt_embed)
+    for layer in params.decoder:
+        y = decoder_layer(y, memory, layer, self_mask, memory_mask)
+    return y
+
+
+@mistake("decode", "blind_decode_src_embedding",
+         "you embed the target with the source table: use params.tgt_embed")
+def decode(tgt_tokens, memory, src_tokens, params):
+    _check_decode_inputs(tgt_tokens, memory, src_tokens, params)
+    pad = params.config.pad_id
+    self_mask = decoder_self_mask(tgt_tokens, pad)
+    memory_mask = padding_mask(src_tokens, pad)
+    y = embed(tgt_tokens, params.src_embed)  # mistake: blind_decode_src_embedding
+    for layer in params.decoder:
+        y = decoder_layer(y, memory, layer, self_mask, memory_mask)
+    return y
+
+
+@mistake("decode", "blind_decode_no_memory_mask",
+         "your cross-attention reads the source padding: mask it with memory_mask = "
+         "padding_mask(src_tokens, pad_id)")
+def decode(tgt_tokens, memory, src_tokens, params):
+    _check_decode_inputs(tgt_tokens, memory, src_tokens, params)
+    pad = params.config.pad_id
+    self_mask = decoder_self_mask(tgt_tokens, pad)
+    y = embed(tgt_tokens, params.tgt_embed)
+    for layer in params.decoder:
+        y = decoder_layer(y, memory, layer, self_mask)  # mistake: blind_decode_no_memory_mask
+    return y
+
+
+@mistake("decode", "blind_decode_padding_only",
+         "your decoder's self-attention masks the padding but not the future: use decoder_self_mask, causal "
+         "AND padding")
+def decode(tgt_tokens, memory, src_tokens, params):
+    _check_decode_inputs(tgt_tokens, memory, src_tokens, params)
+    pad = params.config.pad_id
+    self_mask = padding_mask(tgt_tokens, pad)  # mistake: blind_decode_padding_only
+    memory_mask = padding_mask(src_tokens, pad)
+    y = embed(tgt_tokens, params.tgt_embed)
+    for layer in params.decoder:
+        y = decoder_layer(y, memory, layer, self_mask, memory_mask)
+    return y
+
+
+@mistake("decode", "blind_decode_last_layer_only",
+         "you feed the embedding to every layer: run the layers one after the other, each on the previous "
+         "one's output")
+def decode(tgt_tokens, memory, src_tokens, params):
+    _check_decode_inputs(tgt_tokens, memory, src_tokens, params)
+    pad = params.config.pad_id
+    self_mask = decoder_self_mask(tgt_tokens, pad)
+    memory_mask = padding_mask(src_tokens, pad)
+    x = embed(tgt_tokens, params.tgt_embed)
+    y = x
+    for layer in params.decoder:
+        y = decoder_layer(x, memory, layer, self_mask, memory_mask)  # mistake: blind_decode_last_layer_only
+    return y

@@ -98,3 +98,203 @@ variant("greedy_decode", "finished_forgotten",
         "after its padding: accumulate it, finished |= next_token == eos_id",
         {"finished |= next_token == c.eos_id":
          "finished = next_token == c.eos_id  # mistake: finished_forgotten"})
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("transformer_forward", "blind_fwd_missing_b_out",
+         "your output layer has no bias: logits = decoder_out W_out + b_out")
+def transformer_forward(src_tokens, tgt_tokens, params):
+    memory = encode(src_tokens, params)
+    out = decode(tgt_tokens, memory, src_tokens, params)
+    return out @ params.W_out  # mistake: blind_fwd_missing_b_out
+
+
+@mistake("transformer_forward", "blind_fwd_returns_probabilities",
+         "you return the softmax of the logits: transformer_forward returns the logits themselves")
+def transformer_forward(src_tokens, tgt_tokens, params):
+    from .ex02_softmax import softmax
+    memory = encode(src_tokens, params)
+    out = decode(tgt_tokens, memory, src_tokens, params)
+    return softmax(out @ params.W_out + params.b_out)  # mistake: blind_fwd_returns_probabilities
+
+
+@mistake("transformer_forward", "blind_fwd_tgt_as_source_tokens",
+         "you pass the target tokens as decode's third argument: it is the SOURCE tokens, whose padding "
+         "masks the memory")
+def transformer_forward(src_tokens, tgt_tokens, params):
+    memory = encode(src_tokens, params)
+    out = decode(tgt_tokens, memory, tgt_tokens, params)  # mistake: blind_fwd_tgt_as_source_tokens
+    return out @ params.W_out + params.b_out
+
+
+@mistake("greedy_decode", "blind_greedy_finished_rows_not_padded",
+         "a row that produced eos_id keeps generating: once a row has finished, append pad_id to it, not "
+         "the model's arg-max")
+def greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        last = decode(tokens, memory, src_tokens, params)[:, -1]
+        # mistake: blind_greedy_finished_rows_not_padded
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "blind_greedy_never_stops_early",
+         "your loop always runs max_len steps: stop as soon as every row has finished")
+def greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        last = decode(tokens, memory, src_tokens, params)[:, -1]
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id  # mistake: blind_greedy_never_stops_early
+    return tokens
+
+
+@mistake("greedy_decode", "blind_greedy_first_position_logits",
+         "you take the first position's logits: the next token is predicted by the LAST position of the "
+         "prefix, decode(...)[:, -1]")
+def greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        last = decode(tokens, memory, src_tokens, params)[:, 0]  # mistake: blind_greedy_first_position_logits
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "blind_greedy_one_step_short",
+         "you generate one token too few: max_len counts the NEW tokens, run up to max_len steps (up to "
+         "max_len + 1 columns with bos)")
+def greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    while tokens.shape[1] < max_len:  # mistake: blind_greedy_one_step_short
+        last = decode(tokens, memory, src_tokens, params)[:, -1]
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "blind_greedy_stops_when_any_row_finishes",
+         "you stop as soon as one row has finished: stop only when EVERY row has, finished.all()")
+def greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        last = decode(tokens, memory, src_tokens, params)[:, -1]
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.any():  # mistake: blind_greedy_stops_when_any_row_finishes
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "blind_greedy_eos_replaced_by_pad",
+         "you write pad_id in place of a row's eos_id: the eos_id itself is written, only the tokens after "
+         "it are pad_id; update `finished` after this step's tokens")
+def greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        last = decode(tokens, memory, src_tokens, params)[:, -1]
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1)
+        finished |= next_token == c.eos_id  # mistake: blind_greedy_eos_replaced_by_pad
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "blind_greedy_max_len_zero_accepted",
+         "you accept max_len = 0 and return only bos: max_len must be at least 1, raise ValueError")
+def greedy_decode(src_tokens, params, max_len):
+    # mistake: blind_greedy_max_len_zero_accepted
+    if not isinstance(max_len, int | np.integer) or max_len < 0:
+        raise ValueError(f"max_len must be an integer >= 0, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        last = decode(tokens, memory, src_tokens, params)[:, -1]
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1)
+        next_token = np.where(finished, c.pad_id, next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("greedy_decode", "blind_greedy_int32_tokens",
+         "your tokens are int32: they are int64, np.full(..., dtype=np.int64)")
+def greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int32)  # mistake: blind_greedy_int32_tokens
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        last = decode(tokens, memory, src_tokens, params)[:, -1]
+        next_token = np.argmax(last @ params.W_out + params.b_out, axis=-1).astype(np.int32)
+        next_token = np.where(finished, np.int32(c.pad_id), next_token)
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens

@@ -12,6 +12,8 @@ import numpy as np
 from catalogue import base, mistake, variant
 from solutions.ex13_kv_cache import (
     LayerCache,
+    _check_decoder_step_inputs,
+    _check_step_inputs,
     add_and_norm,
     decoder_step,
     empty_cache,
@@ -380,4 +382,326 @@ def cached_greedy_decode(src_tokens, params, max_len):
         finished |= next_token == c.eos_id
         if finished.all():
             break
+    return tokens
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("empty_cache", "blind_cache_width_D",
+         "your cache has D features per head: each head caches d_k = D / H, the cache is [B, H, 0, d_k]")
+def empty_cache(params, batch_size):
+    if not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    caches = []
+    for layer in params.decoder:
+        p = layer.self_attn
+        # mistake: blind_cache_width_D
+        empty = np.zeros((batch_size, p.num_heads, 0, p.W_k.shape[1]), dtype=p.W_k.dtype)
+        caches.append(LayerCache(keys=empty, values=empty.copy()))
+    return caches
+
+
+@mistake("empty_cache", "blind_cache_float64",
+         "your empty cache is float64 whatever the parameters' dtype: pass dtype=W.dtype to np.zeros")
+def empty_cache(params, batch_size):
+    if not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    caches = []
+    for layer in params.decoder:
+        p = layer.self_attn
+        H = p.num_heads
+        empty = np.zeros((batch_size, H, 0, p.W_k.shape[1] // H))  # mistake: blind_cache_float64
+        caches.append(LayerCache(keys=empty, values=empty.copy()))
+    return caches
+
+
+@mistake("empty_cache", "blind_cache_one_for_all_layers",
+         "you return one LayerCache: each decoder layer needs its own, return len(params.decoder) of them")
+def empty_cache(params, batch_size):
+    if not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    p = params.decoder[0].self_attn
+    H = p.num_heads
+    empty = np.zeros((batch_size, H, 0, p.W_k.shape[1] // H), dtype=p.W_k.dtype)
+    return [LayerCache(keys=empty, values=empty.copy())]  # mistake: blind_cache_one_for_all_layers
+
+
+@mistake("empty_cache", "blind_cache_zero_batch_accepted",
+         "you accept batch_size = 0: it must be at least 1, raise ValueError")
+def empty_cache(params, batch_size):
+    # mistake: blind_cache_zero_batch_accepted
+    if not isinstance(batch_size, int | np.integer) or batch_size < 0:
+        raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
+    caches = []
+    for layer in params.decoder:
+        p = layer.self_attn
+        H = p.num_heads
+        empty = np.zeros((batch_size, H, 0, p.W_k.shape[1] // H), dtype=p.W_k.dtype)
+        caches.append(LayerCache(keys=empty, values=empty.copy()))
+    return caches
+
+
+@mistake("self_attention_step", "blind_step_attends_before_appending",
+         "you attend before appending the new key and value, so position t never sees itself: append first, "
+         "then attend")
+def self_attention_step(x, p, cache):
+    _check_step_inputs(x, p, cache)
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    k = split_heads(x @ p.W_k + p.b_k, H)
+    v = split_heads(x @ p.W_v + p.b_v, H)
+    # mistake: blind_step_attends_before_appending
+    heads, _ = scaled_dot_product_attention(q, cache.keys, cache.values)
+    K = np.concatenate([cache.keys, k], axis=2)
+    V = np.concatenate([cache.values, v], axis=2)
+    out = merge_heads(heads) @ p.W_o + p.b_o
+    return out, LayerCache(keys=K, values=V)
+
+
+@mistake("self_attention_step", "blind_step_cache_not_grown",
+         "you return the old cache: return one with this position's key and value appended")
+def self_attention_step(x, p, cache):
+    _check_step_inputs(x, p, cache)
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    k = split_heads(x @ p.W_k + p.b_k, H)
+    v = split_heads(x @ p.W_v + p.b_v, H)
+    K = np.concatenate([cache.keys, k], axis=2)
+    V = np.concatenate([cache.values, v], axis=2)
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    out = merge_heads(heads) @ p.W_o + p.b_o
+    return out, LayerCache(keys=cache.keys, values=cache.values)  # mistake: blind_step_cache_not_grown
+
+
+@mistake("self_attention_step", "blind_step_values_from_keys",
+         "you append the new key to the values: append k to the cached keys and v to the cached values")
+def self_attention_step(x, p, cache):
+    _check_step_inputs(x, p, cache)
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    k = split_heads(x @ p.W_k + p.b_k, H)
+    K = np.concatenate([cache.keys, k], axis=2)
+    V = np.concatenate([cache.values, k], axis=2)  # mistake: blind_step_values_from_keys
+    heads, _ = scaled_dot_product_attention(q, K, V)
+    out = merge_heads(heads) @ p.W_o + p.b_o
+    return out, LayerCache(keys=K, values=V)
+
+
+@mistake("self_attention_step", "blind_step_mutates_cache",
+         "you assign cache.keys and cache.values, which changes the cache you were given: build a NEW "
+         "LayerCache")
+def self_attention_step(x, p, cache):
+    _check_step_inputs(x, p, cache)
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    k = split_heads(x @ p.W_k + p.b_k, H)
+    v = split_heads(x @ p.W_v + p.b_v, H)
+    cache.keys = np.concatenate([cache.keys, k], axis=2)  # mistake: blind_step_mutates_cache
+    cache.values = np.concatenate([cache.values, v], axis=2)
+    heads, _ = scaled_dot_product_attention(q, cache.keys, cache.values)
+    out = merge_heads(heads) @ p.W_o + p.b_o
+    return out, cache
+
+
+@mistake("self_attention_step", "blind_step_unprojected_cache",
+         "you cache the raw input: cache the PROJECTED keys and values (x W_k + b_k, x W_v + b_v), split "
+         "into heads")
+def self_attention_step(x, p, cache):
+    _check_step_inputs(x, p, cache)
+    H = p.num_heads
+    q = split_heads(x @ p.W_q + p.b_q, H)
+    raw = split_heads(x, H)  # mistake: blind_step_unprojected_cache
+    K = np.concatenate([cache.keys, raw], axis=2)
+    V = np.concatenate([cache.values, raw], axis=2)
+    Kp = split_heads(merge_heads(K) @ p.W_k + p.b_k, H)
+    Vp = split_heads(merge_heads(V) @ p.W_v + p.b_v, H)
+    heads, _ = scaled_dot_product_attention(q, Kp, Vp)
+    out = merge_heads(heads) @ p.W_o + p.b_o
+    return out, LayerCache(keys=K, values=V)
+
+
+@mistake("decoder_step", "blind_dstep_position_off_by_one",
+         "you add PE[t + 1]: the token fed at step t sits at position t, the cache's length, so add PE[t]")
+def decoder_step(token, memory, src_tokens, params, cache):
+    _check_decoder_step_inputs(token, memory, src_tokens, params, cache)
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    # mistake: blind_dstep_position_off_by_one
+    PE_t = sinusoidal_encoding(t + 2, D)[t + 1].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    memory_mask = padding_mask(src_tokens, params.config.pad_id)
+    new_cache = []
+    for layer, layer_cache in zip(params.decoder, cache, strict=True):
+        attn, grown = self_attention_step(y, layer.self_attn, layer_cache)
+        y = add_and_norm(y, attn, layer.norm1)
+        cross, _ = multi_head_attention(y, memory, layer.cross_attn, memory_mask)
+        y = add_and_norm(y, cross, layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new_cache.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new_cache
+
+
+@mistake("decoder_step", "blind_dstep_no_sqrt_scale",
+         "you embed the token without the factor sqrt(D): tgt_embed[token] * sqrt(D) + PE[t], as embed() "
+         "does")
+def decoder_step(token, memory, src_tokens, params, cache):
+    _check_decoder_step_inputs(token, memory, src_tokens, params, cache)
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] + PE_t)[:, None, :]  # mistake: blind_dstep_no_sqrt_scale
+    memory_mask = padding_mask(src_tokens, params.config.pad_id)
+    new_cache = []
+    for layer, layer_cache in zip(params.decoder, cache, strict=True):
+        attn, grown = self_attention_step(y, layer.self_attn, layer_cache)
+        y = add_and_norm(y, attn, layer.norm1)
+        cross, _ = multi_head_attention(y, memory, layer.cross_attn, memory_mask)
+        y = add_and_norm(y, cross, layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new_cache.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new_cache
+
+
+@mistake("decoder_step", "blind_dstep_no_memory_mask",
+         "your cross-attention reads the source padding: mask it with padding_mask(src_tokens, pad_id)")
+def decoder_step(token, memory, src_tokens, params, cache):
+    _check_decoder_step_inputs(token, memory, src_tokens, params, cache)
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    new_cache = []
+    for layer, layer_cache in zip(params.decoder, cache, strict=True):
+        attn, grown = self_attention_step(y, layer.self_attn, layer_cache)
+        y = add_and_norm(y, attn, layer.norm1)
+        cross, _ = multi_head_attention(y, memory, layer.cross_attn)  # mistake: blind_dstep_no_memory_mask
+        y = add_and_norm(y, cross, layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new_cache.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new_cache
+
+
+@mistake("decoder_step", "blind_dstep_first_layer_cache_everywhere",
+         "you give every layer the cache of layer 0: layer l reads and grows cache[l]")
+def decoder_step(token, memory, src_tokens, params, cache):
+    _check_decoder_step_inputs(token, memory, src_tokens, params, cache)
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    memory_mask = padding_mask(src_tokens, params.config.pad_id)
+    new_cache = []
+    for layer in params.decoder:
+        # mistake: blind_dstep_first_layer_cache_everywhere
+        attn, grown = self_attention_step(y, layer.self_attn, cache[0])
+        y = add_and_norm(y, attn, layer.norm1)
+        cross, _ = multi_head_attention(y, memory, layer.cross_attn, memory_mask)
+        y = add_and_norm(y, cross, layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+        new_cache.append(grown)
+    return y[:, 0] @ params.W_out + params.b_out, new_cache
+
+
+@mistake("decoder_step", "blind_dstep_returns_old_cache",
+         "you return the caches you received: return the NEW ones self_attention_step gave back")
+def decoder_step(token, memory, src_tokens, params, cache):
+    _check_decoder_step_inputs(token, memory, src_tokens, params, cache)
+    D = params.tgt_embed.shape[1]
+    t = cache[0].keys.shape[2]
+    PE_t = sinusoidal_encoding(t + 1, D)[t].astype(params.tgt_embed.dtype)
+    y = (params.tgt_embed[token] * math.sqrt(D) + PE_t)[:, None, :]
+    memory_mask = padding_mask(src_tokens, params.config.pad_id)
+    for layer, layer_cache in zip(params.decoder, cache, strict=True):
+        attn, _ = self_attention_step(y, layer.self_attn, layer_cache)
+        y = add_and_norm(y, attn, layer.norm1)
+        cross, _ = multi_head_attention(y, memory, layer.cross_attn, memory_mask)
+        y = add_and_norm(y, cross, layer.norm2)
+        y = add_and_norm(y, feed_forward(y, layer.ffn), layer.norm3)
+    return y[:, 0] @ params.W_out + params.b_out, cache  # mistake: blind_dstep_returns_old_cache
+
+
+@mistake("cached_greedy_decode", "blind_cgreedy_feeds_bos_every_step",
+         "you feed the first token at every step: feed the LAST token written, tokens[:, -1]")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    cache = empty_cache(params, B)
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        # mistake: blind_cgreedy_feeds_bos_every_step
+        logits, cache = decoder_step(tokens[:, 0], memory, src_tokens, params, cache)
+        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("cached_greedy_decode", "blind_cgreedy_cache_not_kept",
+         "you drop the cache decoder_step returns, so every step is decoded at position 0 without its past: "
+         "keep it for the next step")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    cache = empty_cache(params, B)
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        # mistake: blind_cgreedy_cache_not_kept
+        logits, _ = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("cached_greedy_decode", "blind_cgreedy_no_padding",
+         "a row that produced eos_id keeps generating: finished rows get pad_id from then on, as in "
+         "greedy_decode")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    cache = empty_cache(params, B)
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        next_token = np.argmax(logits, axis=-1)  # mistake: blind_cgreedy_no_padding
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id
+        if finished.all():
+            break
+    return tokens
+
+
+@mistake("cached_greedy_decode", "blind_cgreedy_never_stops_early",
+         "your loop always runs max_len steps: stop once every row has produced eos_id")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if not isinstance(max_len, int | np.integer) or max_len < 1:
+        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+    c = params.config
+    memory = encode(src_tokens, params)
+    B = src_tokens.shape[0]
+    cache = empty_cache(params, B)
+    tokens = np.full((B, 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    for _ in range(max_len):
+        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= next_token == c.eos_id  # mistake: blind_cgreedy_never_stops_early
     return tokens

@@ -7,10 +7,12 @@ mistakes draw like the most common learner code: ``u = rng.random(B)`` and the f
 cumulative probability exceeds ``u``.
 """
 
+import math
+
 import numpy as np
 
 from catalogue import base, mistake, variant
-from solutions.ex14_gpt import causal_mask, embed, encoder_layer, gpt_forward, softmax
+from solutions.ex14_gpt import _check_tokens, causal_mask, embed, encoder_layer, gpt_forward, softmax
 
 # --- gpt_forward -------------------------------------------------------------------------------------
 
@@ -253,4 +255,235 @@ def sample(params, prompt, steps, rng, temperature=1.0):
         cdf = np.cumsum(softmax(logits / temperature), axis=-1)  # mistake: zero_temperature_divides
         next_token = np.argmax(cdf > rng.random(len(tokens))[:, None], axis=-1)
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+    return tokens
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("gpt_forward", "blind_gpt_no_causal_mask",
+         "your blocks run without a mask, so each position reads the future: run every block under "
+         "causal_mask(T)")
+def gpt_forward(tokens, params):
+    V = params.embed.shape[0]
+    _check_tokens(tokens, V, "tokens")
+    x = embed(tokens, params.embed)
+    for layer in params.layers:
+        x = encoder_layer(x, layer)  # mistake: blind_gpt_no_causal_mask
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "blind_gpt_mask_excludes_current_token",
+         "your causal mask hides the diagonal: position t reads tokens 0 to t, ITSELF included")
+def gpt_forward(tokens, params):
+    V = params.embed.shape[0]
+    _check_tokens(tokens, V, "tokens")
+    T = tokens.shape[1]
+    x = embed(tokens, params.embed)
+    mask = np.tril(np.ones((T, T), dtype=bool), k=-1)  # mistake: blind_gpt_mask_excludes_current_token
+    for layer in params.layers:
+        x = encoder_layer(x, layer, mask)
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "blind_gpt_mask_transposed",
+         "you transpose the causal mask, so every query reads the future instead of the past: causal[i, j] "
+         "= (j <= i)")
+def gpt_forward(tokens, params):
+    V = params.embed.shape[0]
+    _check_tokens(tokens, V, "tokens")
+    T = tokens.shape[1]
+    x = embed(tokens, params.embed)
+    mask = causal_mask(T).T  # mistake: blind_gpt_mask_transposed
+    for layer in params.layers:
+        x = encoder_layer(x, layer, mask)
+    return x @ params.W_out + params.b_out
+
+
+@mistake("gpt_forward", "blind_gpt_missing_b_out",
+         "your output layer has no bias: logits = x W_out + b_out")
+def gpt_forward(tokens, params):
+    V = params.embed.shape[0]
+    _check_tokens(tokens, V, "tokens")
+    T = tokens.shape[1]
+    x = embed(tokens, params.embed)
+    mask = causal_mask(T)
+    for layer in params.layers:
+        x = encoder_layer(x, layer, mask)
+    return x @ params.W_out  # mistake: blind_gpt_missing_b_out
+
+
+@mistake("sample", "blind_sample_temperature_ignored",
+         "you sample at temperature 1 whatever the argument: divide the last logits by the temperature "
+         "before the softmax")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    V = params.embed.shape[0]
+    _check_tokens(prompt, V, "prompt")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.integer | np.floating) \
+            or not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            p = softmax(logits)  # mistake: blind_sample_temperature_ignored
+            cdf = np.cumsum(p, axis=-1)
+            u = rng.random(tokens.shape[0]) * cdf[:, -1]
+            next_token = np.minimum((cdf <= u[:, None]).sum(axis=-1), V - 1)
+        tokens = np.concatenate([tokens, next_token[:, None].astype(np.int64)], axis=1)
+    return tokens
+
+
+@mistake("sample", "blind_sample_multiplies_by_temperature",
+         "you multiply the logits by the temperature, which does the opposite: DIVIDE them (below 1 "
+         "sharpens, above 1 flattens)")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    V = params.embed.shape[0]
+    _check_tokens(prompt, V, "prompt")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.integer | np.floating) \
+            or not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            p = softmax(logits * float(temperature))  # mistake: blind_sample_multiplies_by_temperature
+            cdf = np.cumsum(p, axis=-1)
+            u = rng.random(tokens.shape[0]) * cdf[:, -1]
+            next_token = np.minimum((cdf <= u[:, None]).sum(axis=-1), V - 1)
+        tokens = np.concatenate([tokens, next_token[:, None].astype(np.int64)], axis=1)
+    return tokens
+
+
+@mistake("sample", "blind_sample_zero_temperature_draws",
+         "at temperature 0 you still draw from rng: temperature 0 is the arg-max and draws nothing")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    V = params.embed.shape[0]
+    _check_tokens(prompt, V, "prompt")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.integer | np.floating) \
+            or not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        p = softmax(logits / max(float(temperature), 1e-8))  # mistake: blind_sample_zero_temperature_draws
+        cdf = np.cumsum(p, axis=-1)
+        u = rng.random(tokens.shape[0]) * cdf[:, -1]
+        next_token = np.minimum((cdf <= u[:, None]).sum(axis=-1), V - 1)
+        tokens = np.concatenate([tokens, next_token[:, None].astype(np.int64)], axis=1)
+    return tokens
+
+
+@mistake("sample", "blind_sample_first_position_logits",
+         "you draw from the first position's logits: the next token is scored by the LAST position, "
+         "gpt_forward(...)[:, -1]")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    V = params.embed.shape[0]
+    _check_tokens(prompt, V, "prompt")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.integer | np.floating) \
+            or not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, 0]  # mistake: blind_sample_first_position_logits
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            p = softmax(logits / float(temperature))
+            cdf = np.cumsum(p, axis=-1)
+            u = rng.random(tokens.shape[0]) * cdf[:, -1]
+            next_token = np.minimum((cdf <= u[:, None]).sum(axis=-1), V - 1)
+        tokens = np.concatenate([tokens, next_token[:, None].astype(np.int64)], axis=1)
+    return tokens
+
+
+@mistake("sample", "blind_sample_always_argmax",
+         "you always take the arg-max: at a positive temperature the next token is DRAWN from the "
+         "distribution with rng")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    V = params.embed.shape[0]
+    _check_tokens(prompt, V, "prompt")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.integer | np.floating) \
+            or not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        next_token = np.argmax(logits, axis=-1)  # mistake: blind_sample_always_argmax
+        tokens = np.concatenate([tokens, next_token[:, None].astype(np.int64)], axis=1)
+    return tokens
+
+
+@mistake("sample", "blind_sample_reads_last_token_only",
+         "you run the model on the last token alone: run it on everything so far, the prompt and the drawn "
+         "tokens")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    V = params.embed.shape[0]
+    _check_tokens(prompt, V, "prompt")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.integer | np.floating) \
+            or not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens[:, -1:], params)[:, -1]  # mistake: blind_sample_reads_last_token_only
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            p = softmax(logits / float(temperature))
+            cdf = np.cumsum(p, axis=-1)
+            u = rng.random(tokens.shape[0]) * cdf[:, -1]
+            next_token = np.minimum((cdf <= u[:, None]).sum(axis=-1), V - 1)
+        tokens = np.concatenate([tokens, next_token[:, None].astype(np.int64)], axis=1)
+    return tokens
+
+
+@mistake("sample", "blind_sample_negative_temperature_accepted",
+         "you accept a negative temperature: raise ValueError naming temperature")
+def sample(params, prompt, steps, rng, temperature=1.0):
+    V = params.embed.shape[0]
+    _check_tokens(prompt, V, "prompt")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    # mistake: blind_sample_negative_temperature_accepted
+    tokens = prompt.astype(np.int64)
+    for _ in range(steps):
+        logits = gpt_forward(tokens, params)[:, -1]
+        if temperature == 0:
+            next_token = np.argmax(logits, axis=-1)
+        else:
+            p = softmax(logits / float(temperature))
+            cdf = np.cumsum(p, axis=-1)
+            u = rng.random(tokens.shape[0]) * cdf[:, -1]
+            next_token = np.minimum((cdf <= u[:, None]).sum(axis=-1), V - 1)
+        tokens = np.concatenate([tokens, next_token[:, None].astype(np.int64)], axis=1)
     return tokens

@@ -510,3 +510,263 @@ def cross_entropy(logits, targets, ignore_id=None):
     loss = -float(np.where(counted, log_p, 0).sum()) / N
     dlogits = (softmax(logits) - (np.arange(V) == safe)) * counted[..., None] / N
     return loss, dlogits
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("softmax_backward", "blind_smb_missing_probs_factor",
+         "you leave out the factor y: the Jacobian is y_j (delta_ij - y_i), so multiply (g - sum(g * y)) by "
+         "the probabilities y")
+def softmax_backward(grad_out, probs, axis=-1):
+    _check_like(grad_out, probs, "grad_out", "probs")
+    # mistake: blind_smb_missing_probs_factor
+    return grad_out - (grad_out * probs).sum(axis=axis, keepdims=True)
+
+
+@mistake("softmax_backward", "blind_smb_shape_not_checked",
+         "you broadcast a grad_out shaped unlike probs: raise ValueError naming grad_out")
+def softmax_backward(grad_out, probs, axis=-1):
+    # mistake: blind_smb_shape_not_checked
+    return probs * (grad_out - (grad_out * probs).sum(axis=axis, keepdims=True))
+
+
+@mistake("scaled_dot_product_attention_backward", "blind_attn_bwd_no_scale",
+         "dQ and dK miss the factor 1/sqrt(d_k): the scores were divided by sqrt(d_k), so dS = "
+         "softmax_backward(dP, P) / sqrt(d_k)")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dP = grad_out @ np.swapaxes(V, -1, -2)
+    dS = softmax_backward(dP, P)  # mistake: blind_attn_bwd_no_scale
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "blind_attn_bwd_dV_not_transposed",
+         "you compute dV = P @ g: it is P^T g, transpose the weights (one row per key)")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = P @ grad_out  # mistake: blind_attn_bwd_dV_not_transposed
+    dP = grad_out @ np.swapaxes(V, -1, -2)
+    dS = softmax_backward(dP, P) / math.sqrt(d_k)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "blind_attn_bwd_mask_ignored",
+         "you recompute the forward weights without the mask: the backward must use the same masked P")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V)  # mistake: blind_attn_bwd_mask_ignored
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dP = grad_out @ np.swapaxes(V, -1, -2)
+    dS = softmax_backward(dP, P) / math.sqrt(d_k)
+    return dS @ K, np.swapaxes(dS, -1, -2) @ Q, dV
+
+
+@mistake("scaled_dot_product_attention_backward", "blind_attn_bwd_dK_not_transposed",
+         "you compute dK from dS without transposing it: dK = dS^T Q, one row per key")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dP = grad_out @ np.swapaxes(V, -1, -2)
+    dS = softmax_backward(dP, P) / math.sqrt(d_k)
+    return dS @ K, dS @ Q, dV  # mistake: blind_attn_bwd_dK_not_transposed
+
+
+@mistake("scaled_dot_product_attention_backward", "blind_attn_bwd_scaled_twice",
+         "you divide by sqrt(d_k) twice, in dS and again in dQ and dK: divide once")
+def scaled_dot_product_attention_backward(grad_out, Q, K, V, mask=None):
+    out, P = scaled_dot_product_attention(Q, K, V, mask)
+    _check_like(grad_out, out, "grad_out", "the attention output")
+    d_k = Q.shape[-1]
+    dV = np.swapaxes(P, -1, -2) @ grad_out
+    dP = grad_out @ np.swapaxes(V, -1, -2)
+    dS = softmax_backward(dP, P) / math.sqrt(d_k)
+    s = math.sqrt(d_k)
+    return dS @ K / s, np.swapaxes(dS, -1, -2) @ Q / s, dV  # mistake: blind_attn_bwd_scaled_twice
+
+
+@mistake("layer_norm_backward", "blind_lnb_missing_xhat_term",
+         "your dx leaves out that x_hat depends on x through sigma: dx = (dx_hat - mean(dx_hat) - x_hat * "
+         "mean(dx_hat * x_hat)) / sigma")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)) / sigma  # mistake: blind_lnb_missing_xhat_term
+    leading = tuple(range(x.ndim - 1))
+    return dx, LayerNormParams(gamma=(grad_out * x_hat).sum(axis=leading), beta=grad_out.sum(axis=leading))
+
+
+@mistake("layer_norm_backward", "blind_lnb_dgamma_uses_x",
+         "your dgamma sums g * x: it is the sum of g * x_hat, the NORMALISED input")
+def layer_norm_backward(grad_out, x, p, eps=1e-5):
+    _check_like(grad_out, x, "grad_out", "x")
+    mean = x.mean(axis=-1, keepdims=True)
+    sigma = np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) / sigma
+    dx_hat = grad_out * p.gamma
+    dx = (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=-1, keepdims=True)) / sigma
+    leading = tuple(range(x.ndim - 1))
+    # mistake: blind_lnb_dgamma_uses_x
+    return dx, LayerNormParams(gamma=(grad_out * x).sum(axis=leading), beta=grad_out.sum(axis=leading))
+
+
+@mistake("feed_forward_backward", "blind_ffb_mean_over_positions",
+         "you average the parameters' gradients over the positions: a parameter used at every position SUMS "
+         "them")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    N = x2.shape[0]
+    a = x2 @ p.W_1 + p.b_1
+    h = np.maximum(a, 0)
+    da = (g2 @ p.W_2.T) * (a > 0)
+    grads = FeedForwardParams(W_1=x2.T @ da / N, b_1=da.mean(axis=0), W_2=h.T @ g2 / N,
+                              b_2=g2.mean(axis=0))  # mistake: blind_ffb_mean_over_positions
+    return (da @ p.W_1.T).reshape(x.shape), grads
+
+
+@mistake("feed_forward_backward", "blind_ffb_dx_uses_W2",
+         "you send dx back through W_2: dx = da W_1^T, through the layer that read x")
+def feed_forward_backward(grad_out, x, p):
+    _check_like(grad_out, x, "grad_out", "x")
+    D = p.W_1.shape[0]
+    x2, g2 = x.reshape(-1, D), grad_out.reshape(-1, D)
+    a = x2 @ p.W_1 + p.b_1
+    h = np.maximum(a, 0)
+    da = (g2 @ p.W_2.T) * (a > 0)
+    grads = FeedForwardParams(W_1=x2.T @ da, b_1=da.sum(axis=0), W_2=h.T @ g2, b_2=g2.sum(axis=0))
+    return (da @ p.W_2).reshape(x.shape), grads  # mistake: blind_ffb_dx_uses_W2
+
+
+@mistake("cross_entropy", "blind_ce_N_counts_ignored_positions",
+         "your N counts the ignored positions too: N is the number of COUNTED positions, targets != "
+         "ignore_id")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets must be an integer array of logits' leading shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError(f"targets must be ids in 0..{V - 1}")
+    N = max(targets.size, 1)  # mistake: blind_ce_N_counts_ignored_positions
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    onehot = np.arange(V) == safe
+    dlogits = (softmax(logits) - onehot) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "blind_ce_log_of_softmax",
+         "log(softmax) is -inf where the softmax underflows: use log_softmax for the loss")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets must be an integer array of logits' leading shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError(f"targets must be ids in 0..{V - 1}")
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    probs = softmax(logits)
+    log_p = np.log(np.take_along_axis(probs, safe, axis=-1)[..., 0])  # mistake: blind_ce_log_of_softmax
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    onehot = np.arange(V) == safe
+    dlogits = (probs - onehot) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "blind_ce_gradient_at_ignored_positions",
+         "your gradient is not zero at the ignored positions: zero their rows of the gradient as well as "
+         "their loss")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets must be an integer array of logits' leading shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError(f"targets must be ids in 0..{V - 1}")
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    onehot = np.arange(V) == safe
+    dlogits = (softmax(logits) - onehot) / N  # mistake: blind_ce_gradient_at_ignored_positions
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "blind_ce_sum_not_mean",
+         "you return the sum over the counted positions: the loss is the mean, divide the loss and its "
+         "gradient by N")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets must be an integer array of logits' leading shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError(f"targets must be ids in 0..{V - 1}")
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum())  # mistake: blind_ce_sum_not_mean
+    onehot = np.arange(V) == safe
+    dlogits = (softmax(logits) - onehot) * counted[..., None]  # mistake: blind_ce_sum_not_mean
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "blind_ce_all_ignored_divides_by_zero",
+         "you divide by N = 0 when every position is ignored: then the loss is 0.0 and the gradient 0")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets must be an integer array of logits' leading shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    ids = targets[counted]
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError(f"targets must be ids in 0..{V - 1}")
+    N = int(counted.sum())  # mistake: blind_ce_all_ignored_divides_by_zero
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    onehot = np.arange(V) == safe
+    dlogits = (softmax(logits) - onehot) * counted[..., None] / N
+    return loss, dlogits
+
+
+@mistake("cross_entropy", "blind_ce_range_not_checked",
+         "a counted target outside 0..V-1 must raise ValueError naming `targets`; numpy raises IndexError "
+         "or wraps a negative id around")
+def cross_entropy(logits, targets, ignore_id=None):
+    V = logits.shape[-1]
+    if not isinstance(targets, np.ndarray) or targets.dtype.kind not in "iu" \
+            or targets.shape != logits.shape[:-1]:
+        raise ValueError("targets must be an integer array of logits' leading shape")
+    counted = np.ones(targets.shape, dtype=bool) if ignore_id is None else targets != ignore_id
+    # mistake: blind_ce_range_not_checked
+    N = max(int(counted.sum()), 1)
+    safe = np.where(counted, targets, 0)[..., None]
+    log_p = np.take_along_axis(log_softmax(logits), safe, axis=-1)[..., 0]
+    loss = -float(np.where(counted, log_p, 0).sum()) / N
+    onehot = np.arange(V) == safe
+    dlogits = (softmax(logits) - onehot) * counted[..., None] / N
+    return loss, dlogits

@@ -559,3 +559,555 @@ def train_step(params, state, src_tokens, tgt_tokens, lr):
     loss, grads = loss_and_grads(src_tokens, tgt_tokens, params)
     params, state = adam_step(params, grads, adam_init(params), lr)  # mistake: state_reset_every_step
     return params, state, loss
+
+# Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
+# the entries that repeated a mistake above exactly were left out.
+
+
+@mistake("multi_head_attention_backward", "blind_mhab_dx_kv_keys_only",
+         "your dx_kv follows the keys only: x_kv feeds the keys and the values, dx_kv = dK W_k^T + dV W_v^T")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError("grad_out must have the shape of the output")
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    _dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    grads = MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+    return dx_q, dx_k, grads  # mistake: blind_mhab_dx_kv_keys_only
+
+
+@mistake("multi_head_attention_backward", "blind_mhab_mask_without_head_axis",
+         "your mask has no head axis, so B lines up with H: give it one, mask[..., None, :, :], as in the "
+         "forward pass")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError("grad_out must have the shape of the output")
+    H = p.num_heads
+    # mistake: blind_mhab_mask_without_head_axis
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    grads = MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+    return dx_q, dx_k + dx_v, grads
+
+
+@mistake("multi_head_attention_backward", "blind_mhab_db_o_over_batch_only",
+         "you sum db_o over the batch only: b_o serves every position of every sequence, sum over the batch "
+         "AND time axes to get [D]")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError("grad_out must have the shape of the output")
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, _ = _linear_backward(grad_out, concat, p.W_o)
+    db_o = grad_out.sum(axis=0)  # mistake: blind_mhab_db_o_over_batch_only
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    grads = MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+    return dx_q, dx_k + dx_v, grads
+
+
+@mistake("multi_head_attention_backward", "blind_mhab_dW_o_transposed",
+         "your dW_o is transposed: dW_o = concat^T g, shape [D_in, D_out]")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError("grad_out must have the shape of the output")
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dW_o = dW_o.T  # mistake: blind_mhab_dW_o_transposed
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    grads = MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+    return dx_q, dx_k + dx_v, grads
+
+
+@mistake("multi_head_attention_backward", "blind_mhab_dx_q_through_W_k",
+         "you send dx_q back through W_k: dx_q = dQ W_q^T")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError("grad_out must have the shape of the output")
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    _, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_q = merge_heads(dQ) @ p.W_k.T  # mistake: blind_mhab_dx_q_through_W_k
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    grads = MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+    return dx_q, dx_k + dx_v, grads
+
+
+@mistake("multi_head_attention_backward", "blind_mhab_float64_accumulator",
+         "np.zeros(shape) is float64, so accumulating into it turns float32 gradients into float64: use "
+         "np.zeros_like, or just add them")
+def multi_head_attention_backward(grad_out, x_q, x_kv, p, mask=None):
+    out, _ = multi_head_attention(x_q, x_kv, p, mask)
+    if np.shape(grad_out) != out.shape:
+        raise ValueError("grad_out must have the shape of the output")
+    H = p.num_heads
+    if mask is not None:
+        mask = np.asarray(mask)[..., None, :, :]
+    Q = split_heads(x_q @ p.W_q + p.b_q, H)
+    K = split_heads(x_kv @ p.W_k + p.b_k, H)
+    V = split_heads(x_kv @ p.W_v + p.b_v, H)
+    concat = merge_heads(scaled_dot_product_attention(Q, K, V, mask)[0])
+    dconcat, dW_o, db_o = _linear_backward(grad_out, concat, p.W_o)
+    dQ, dK, dV = scaled_dot_product_attention_backward(split_heads(dconcat, H), Q, K, V, mask)
+    dx_q, dW_q, db_q = _linear_backward(merge_heads(dQ), x_q, p.W_q)
+    dx_k, dW_k, db_k = _linear_backward(merge_heads(dK), x_kv, p.W_k)
+    dx_v, dW_v, db_v = _linear_backward(merge_heads(dV), x_kv, p.W_v)
+    dx_kv = np.zeros(x_kv.shape)  # mistake: blind_mhab_float64_accumulator
+    dx_kv += dx_k
+    dx_kv += dx_v
+    grads = MultiHeadParams(dW_q, dW_k, dW_v, dW_o, db_q, db_k, db_v, db_o, H)
+    return dx_q, dx_kv, grads
+
+
+@mistake("encoder_layer_backward", "blind_encb_norm_inputs_wrong",
+         "you give each layer norm's backward the layer's output: it needs ITS input, x + a for norm1 and h "
+         "+ FFN(h) for norm2")
+def encoder_layer_backward(grad_out, x, p, mask=None):
+    a, _ = multi_head_attention(x, x, p.self_attn, mask)
+    h = layer_norm(x + a, p.norm1)
+    dr, d_norm2 = layer_norm_backward(grad_out, h, p.norm2)  # mistake: blind_encb_norm_inputs_wrong
+    dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
+    ds, d_norm1 = layer_norm_backward(dr + dh_ffn, x, p.norm1)  # mistake: blind_encb_norm_inputs_wrong
+    dx_q, dx_kv, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn, mask)
+    return ds + dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
+
+
+@mistake("encoder_layer_backward", "blind_encb_mask_dropped",
+         "you backpropagate through the attention without its mask: pass mask on, as in the forward pass")
+def encoder_layer_backward(grad_out, x, p, mask=None):
+    a, _ = multi_head_attention(x, x, p.self_attn, mask)
+    h = layer_norm(x + a, p.norm1)
+    dr, d_norm2 = layer_norm_backward(grad_out, h + feed_forward(h, p.ffn), p.norm2)
+    dh_ffn, d_ffn = feed_forward_backward(dr, h, p.ffn)
+    ds, d_norm1 = layer_norm_backward(dr + dh_ffn, x + a, p.norm1)
+    # mistake: blind_encb_mask_dropped
+    dx_q, dx_kv, d_attn = multi_head_attention_backward(ds, x, x, p.self_attn)
+    return ds + dx_q + dx_kv, EncoderLayerParams(d_attn, d_norm1, d_ffn, d_norm2)
+
+
+@mistake("decoder_layer_backward", "blind_decb_cross_query_grad_dropped",
+         "you drop the gradient of the cross-attention's queries: h_1 feeds the residual AND those queries, "
+         "its gradient is dr2 + dh1_q")
+def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=None):
+    a, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    h1 = layer_norm(y + a, p.norm1)
+    c, _ = multi_head_attention(h1, memory, p.cross_attn, memory_mask)
+    h2 = layer_norm(h1 + c, p.norm2)
+    dr3, d_norm3 = layer_norm_backward(grad_out, h2 + feed_forward(h2, p.ffn), p.norm3)
+    dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
+    dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
+    _dh1_q, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn, memory_mask)
+    dr1, d_norm1 = layer_norm_backward(dr2, y + a, p.norm1)  # mistake: blind_decb_cross_query_grad_dropped
+    dy_q, dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn, self_mask)
+    return dr1 + dy_q + dy_kv, dmemory, DecoderLayerParams(d_self, d_norm1, d_cross, d_norm2, d_ffn, d_norm3)
+
+
+@mistake("decoder_layer_backward", "blind_decb_cross_backward_at_y",
+         "you backpropagate the cross-attention at y: it read h_1, the output of the first add & norm")
+def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=None):
+    a, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    h1 = layer_norm(y + a, p.norm1)
+    c, _ = multi_head_attention(h1, memory, p.cross_attn, memory_mask)
+    h2 = layer_norm(h1 + c, p.norm2)
+    dr3, d_norm3 = layer_norm_backward(grad_out, h2 + feed_forward(h2, p.ffn), p.norm3)
+    dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
+    dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
+    # mistake: blind_decb_cross_backward_at_y
+    dh1_q, dmemory, d_cross = multi_head_attention_backward(dr2, y, memory, p.cross_attn, memory_mask)
+    dr1, d_norm1 = layer_norm_backward(dr2 + dh1_q, y + a, p.norm1)
+    dy_q, dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn, self_mask)
+    return dr1 + dy_q + dy_kv, dmemory, DecoderLayerParams(d_self, d_norm1, d_cross, d_norm2, d_ffn, d_norm3)
+
+
+@mistake("decoder_layer_backward", "blind_decb_self_kv_path_dropped",
+         "you drop the self-attention's key and value path: y is queries, keys and values, dy = dr1 + dy_q "
+         "+ dy_kv")
+def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=None):
+    a, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    h1 = layer_norm(y + a, p.norm1)
+    c, _ = multi_head_attention(h1, memory, p.cross_attn, memory_mask)
+    h2 = layer_norm(h1 + c, p.norm2)
+    dr3, d_norm3 = layer_norm_backward(grad_out, h2 + feed_forward(h2, p.ffn), p.norm3)
+    dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
+    dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
+    dh1_q, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn, memory_mask)
+    dr1, d_norm1 = layer_norm_backward(dr2 + dh1_q, y + a, p.norm1)
+    dy_q, _dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn, self_mask)
+    # mistake: blind_decb_self_kv_path_dropped
+    return dr1 + dy_q, dmemory, DecoderLayerParams(d_self, d_norm1, d_cross, d_norm2, d_ffn, d_norm3)
+
+
+@mistake("decoder_layer_backward", "blind_decb_masks_dropped",
+         "you backpropagate through the attentions without their masks: pass self_mask and memory_mask to "
+         "the backward calls too")
+def decoder_layer_backward(grad_out, y, memory, p, self_mask=None, memory_mask=None):
+    a, _ = multi_head_attention(y, y, p.self_attn, self_mask)
+    h1 = layer_norm(y + a, p.norm1)
+    c, _ = multi_head_attention(h1, memory, p.cross_attn, memory_mask)
+    h2 = layer_norm(h1 + c, p.norm2)
+    dr3, d_norm3 = layer_norm_backward(grad_out, h2 + feed_forward(h2, p.ffn), p.norm3)
+    dh2_ffn, d_ffn = feed_forward_backward(dr3, h2, p.ffn)
+    dr2, d_norm2 = layer_norm_backward(dr3 + dh2_ffn, h1 + c, p.norm2)
+    # mistake: blind_decb_masks_dropped
+    dh1_q, dmemory, d_cross = multi_head_attention_backward(dr2, h1, memory, p.cross_attn)
+    dr1, d_norm1 = layer_norm_backward(dr2 + dh1_q, y + a, p.norm1)
+    # mistake: blind_decb_masks_dropped
+    dy_q, dy_kv, d_self = multi_head_attention_backward(dr1, y, y, p.self_attn)
+    return dr1 + dy_q + dy_kv, dmemory, DecoderLayerParams(d_self, d_norm1, d_cross, d_norm2, d_ffn, d_norm3)
+
+
+@mistake("loss_and_grads", "blind_lg_targets_not_shifted",
+         "you score the model against the tokens it reads: with teacher forcing it reads tgt[:, :-1] and is "
+         "scored against the NEXT tokens, tgt[:, 1:]")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError("tgt_tokens must be [B, T_tgt] with T_tgt >= 2")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, :-1]  # mistake: blind_lg_targets_not_shifted
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    grads = TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                              _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder, dW_out, db_out)
+    return loss, grads
+
+
+@mistake("loss_and_grads", "blind_lg_embedding_fancy_index_add",
+         "grad[tokens] += ... keeps only one use of a repeated token: accumulate with np.add.at(grad, "
+         "tokens, ...)")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError("tgt_tokens must be [B, T_tgt] with T_tgt >= 2")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+
+    def embed_grad(d, tokens, table):
+        grad = np.zeros_like(table)
+        grad[tokens] += d * math.sqrt(table.shape[1])  # mistake: blind_lg_embedding_fancy_index_add
+        return grad
+
+    grads = TransformerParams(c, embed_grad(dx, src_tokens, params.src_embed),
+                              embed_grad(dy, tgt_in, params.tgt_embed), encoder, decoder, dW_out, db_out)
+    return loss, grads
+
+
+@mistake("loss_and_grads", "blind_lg_padding_counted",
+         "you count the padding targets in the loss: pass ignore_id=pad_id to cross_entropy")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError("tgt_tokens must be [B, T_tgt] with T_tgt >= 2")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    # mistake: blind_lg_padding_counted
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    grads = TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                              _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder, dW_out, db_out)
+    return loss, grads
+
+
+@mistake("loss_and_grads", "blind_lg_memory_gradient_overwritten",
+         "you keep only the last decoder layer's memory gradient: every layer reads the memory, add them up "
+         "(dmemory += dmem)")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError("tgt_tokens must be [B, T_tgt] with T_tgt >= 2")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory = dmem  # mistake: blind_lg_memory_gradient_overwritten
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    grads = TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                              _embed_backward(dy, tgt_in, params.tgt_embed), encoder, decoder, dW_out, db_out)
+    return loss, grads
+
+
+@mistake("loss_and_grads", "blind_lg_embedding_without_sqrt_D",
+         "your embedding gradient misses the factor sqrt(D): the rows were multiplied by sqrt(D) in the "
+         "forward pass, so their gradient is dx * sqrt(D)")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError("tgt_tokens must be [B, T_tgt] with T_tgt >= 2")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    D = params.src_embed.shape[1]
+    # mistake: blind_lg_embedding_without_sqrt_D
+    grads = TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed) / math.sqrt(D),
+                              # mistake: blind_lg_embedding_without_sqrt_D
+                              _embed_backward(dy, tgt_in, params.tgt_embed) / math.sqrt(D),
+                              encoder, decoder, dW_out, db_out)
+    return loss, grads
+
+
+@mistake("loss_and_grads", "blind_lg_embed_grad_to_targets",
+         "you send the target embedding's gradient to the predicted tokens tgt[:, 1:]: it goes to the rows "
+         "of the tokens the decoder READ, tgt[:, :-1]")
+def loss_and_grads(src_tokens, tgt_tokens, params):
+    if not isinstance(tgt_tokens, np.ndarray) or tgt_tokens.ndim != 2 or tgt_tokens.shape[1] < 2:
+        raise ValueError("tgt_tokens must be [B, T_tgt] with T_tgt >= 2")
+    c = params.config
+    tgt_in, tgt_out = tgt_tokens[:, :-1], tgt_tokens[:, 1:]
+    src_mask = padding_mask(src_tokens, c.pad_id)
+    tgt_mask = decoder_self_mask(tgt_in, c.pad_id)
+    xs = [embed(src_tokens, params.src_embed)]
+    for layer in params.encoder:
+        xs.append(encoder_layer(xs[-1], layer, src_mask))
+    memory = xs.pop()
+    ys = [embed(tgt_in, params.tgt_embed)]
+    for layer in params.decoder:
+        ys.append(decoder_layer(ys[-1], memory, layer, tgt_mask, src_mask))
+    loss, dlogits = cross_entropy(ys[-1] @ params.W_out + params.b_out, tgt_out, c.pad_id)
+    dy, dW_out, db_out = _linear_backward(dlogits, ys.pop(), params.W_out)
+    dmemory = np.zeros_like(memory)
+    decoder = []
+    for layer, y in zip(reversed(params.decoder), reversed(ys), strict=True):
+        dy, dmem, d_layer = decoder_layer_backward(dy, y, memory, layer, tgt_mask, src_mask)
+        dmemory += dmem
+        decoder.insert(0, d_layer)
+    dx, encoder = dmemory, []
+    for layer, x in zip(reversed(params.encoder), reversed(xs), strict=True):
+        dx, d_layer = encoder_layer_backward(dx, x, layer, src_mask)
+        encoder.insert(0, d_layer)
+    grads = TransformerParams(c, _embed_backward(dx, src_tokens, params.src_embed),
+                              # mistake: blind_lg_embed_grad_to_targets
+                              _embed_backward(dy, tgt_out, params.tgt_embed),
+                              encoder, decoder, dW_out, db_out)
+    return loss, grads
+
+
+@mistake("adam_init", "blind_adam_init_float64_moments",
+         "your moments are float64 (np.zeros(shape)): they have the parameters' dtype, use np.zeros_like")
+def adam_init(params):
+    def zeros(a):
+        return np.zeros(a.shape)  # mistake: blind_adam_init_float64_moments
+
+    return AdamState(step=0, m=tree_map(zeros, params), v=tree_map(zeros, params))
+
+
+@mistake("adam_step", "blind_adam_no_bias_correction",
+         "you leave out the bias correction: the moments start at zero, divide by (1 - beta1^t) and (1 - "
+         "beta2^t)")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    # mistake: blind_adam_no_bias_correction
+    new = tree_map(lambda theta, m, v: theta - lr * m / (np.sqrt(v) + eps), params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "blind_adam_updates_in_place",
+         "theta -= ... changes the caller's parameters: theta - lr * ... builds a new array")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+
+    def update(theta, m, v):
+        theta -= lr * (m / c1) / (np.sqrt(v / c2) + eps)  # mistake: blind_adam_updates_in_place
+        return theta
+
+    new = tree_map(update, params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "blind_adam_negative_lr_accepted",
+         "you accept a negative or infinite learning rate: raise ValueError naming lr")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    # mistake: blind_adam_negative_lr_accepted
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("adam_step", "blind_adam_float64_corrections",
+         "numpy float64 scalars (np.float64(beta1) ** t) turn float32 arrays into float64: keep the "
+         "parameters' dtype")
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.98, eps=1e-9):
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    t = state.step + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state.m, grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.v, grads)
+    # mistake: blind_adam_float64_corrections
+    c1, c2 = 1 - np.power(np.float64(beta1), t), 1 - np.power(np.float64(beta2), t)
+    new = tree_map(lambda theta, m, v: theta - lr * (m / c1) / (np.sqrt(v / c2) + eps), params, m, v)
+    return new, AdamState(step=t, m=m, v=v)
+
+
+@mistake("train_step", "blind_train_loss_after_update",
+         "you return the loss after the update: return the batch's loss BEFORE it, the one loss_and_grads "
+         "gave")
+def train_step(params, state, src_tokens, tgt_tokens, lr):
+    loss, grads = loss_and_grads(src_tokens, tgt_tokens, params)
+    params, state = adam_step(params, grads, state, lr)
+    loss, _ = loss_and_grads(src_tokens, tgt_tokens, params)  # mistake: blind_train_loss_after_update
+    return params, state, loss
+
+
+@mistake("train_step", "blind_train_state_not_advanced",
+         "you return the old Adam state, so the moments and the step count never move: return the one "
+         "adam_step gave back")
+def train_step(params, state, src_tokens, tgt_tokens, lr):
+    loss, grads = loss_and_grads(src_tokens, tgt_tokens, params)
+    new_params, _ = adam_step(params, grads, state, lr)
+    return new_params, state, loss  # mistake: blind_train_state_not_advanced
+
+
+@mistake("train_step", "blind_train_gradient_ascent",
+         "you negate the gradients, which climbs the loss: pass them to adam_step as they are")
+def train_step(params, state, src_tokens, tgt_tokens, lr):
+    loss, grads = loss_and_grads(src_tokens, tgt_tokens, params)
+    grads = tree_map(lambda g: -g, grads)  # mistake: blind_train_gradient_ascent
+    params, state = adam_step(params, grads, state, lr)
+    return params, state, loss
