@@ -294,7 +294,8 @@ def test_feed_forward_matches_reference(case):
 
 @pytest.mark.parametrize("x_shape", [(2, 3, 5), ()], ids=["width 5", "0-D"])
 def test_feed_forward_width_mismatch_raises(x_shape):
-    """x whose last axis is not W_1's first axis, or that has no axis, raises ValueError, ideally naming `x`."""
+    """x whose last axis is not W_1's first axis, or that has no axis, raises ValueError, ideally naming
+    `x`."""
     p = S.random_feed_forward(0, 4, 6)
     with raises_value_error("x"):
         ex09.feed_forward(np.ones(x_shape), p)
