@@ -96,14 +96,14 @@ def forecast(history: np.ndarray, c: float, phi: np.ndarray, steps: int) -> np.n
         history: the observed series, shape [n] with n >= p, oldest first.
         c: the intercept.
         phi: the coefficients, shape [p].
-        steps: how many values to forecast, an integer >= 0.
+        steps: how many values to forecast, >= 0.
 
     Returns:
         The forecasts, shape [steps] (empty for steps = 0). The dtype is float32 when ``history``
         and ``phi`` are float32 and float64 otherwise (``np.result_type`` of the two, at least float).
 
     Raises:
-        ValueError: naming ``steps`` if it is negative or not an integer; naming ``phi`` or ``history`` as
+        ValueError: naming ``steps`` if it is negative; naming ``phi`` or ``history`` as
             :func:`predict_next` does.
     """
     raise NotImplementedError("ex01: predict one step, append it to the window, repeat steps times")
@@ -126,17 +126,16 @@ def simulate_ar(
     Args:
         c: the intercept.
         phi: the coefficients, shape [p], ``phi[0]`` for the most recent value.
-        n: the number of values returned, an integer >= 0.
+        n: the number of values returned, >= 0.
         rng: the generator the noise is drawn from (``rng.standard_normal``); the only randomness.
         noise_std: the standard deviation of eps_t, >= 0; with 0 the series is the deterministic
             recursion.
-        burn_in: the number of first values dropped, an integer >= 0.
+        burn_in: the number of first values dropped, >= 0.
 
     Returns:
         The series, shape [n], float64.
 
     Raises:
-        ValueError: naming ``phi``, ``n``, ``noise_std`` or ``burn_in`` when it is out of range
-            (``n`` and ``burn_in`` must be integers).
+        ValueError: naming ``phi``, ``n``, ``noise_std`` or ``burn_in`` when it is out of range.
     """
     raise NotImplementedError("ex01: recursion from zeros with noise_std * rng noise; drop burn_in values")

@@ -83,6 +83,6 @@ def attend(scores: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
     Raises:
         ValueError: naming ``values`` if it has fewer than 2 dimensions or its T differs from the
-            scores' T, and naming ``values`` or ``scores`` if ``scores`` is 0-D (it has no T).
+            scores' T.
     """
     raise NotImplementedError("ex03: softmax the scores over the last axis, then weigh the values")

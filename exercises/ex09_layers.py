@@ -60,7 +60,7 @@ def feed_forward(x: np.ndarray, p: FeedForwardParams) -> np.ndarray:
         An array of ``x``'s shape and dtype.
 
     Raises:
-        ValueError: if ``x`` has no axis or its last axis is not ``p.W_1.shape[0]`` (names ``x``), or the
+        ValueError: if the last axis of ``x`` is not ``p.W_1.shape[0]`` (names ``x``), or the
             parameters' shapes do not fit together (names ``p``).
     """
     raise NotImplementedError("ex09: return relu(x @ W_1 + b_1) @ W_2 + b_2")

@@ -105,7 +105,7 @@ def attend(scores: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
     Raises:
         ValueError: naming ``values`` if it has fewer than 2 dimensions or its T differs from the
-            scores' T, and naming ``values`` or ``scores`` if ``scores`` is 0-D (it has no T).
+            scores' T.
     """
     if values.ndim < 2 or scores.ndim < 1 or values.shape[-2] != scores.shape[-1]:
         raise ValueError(f"values must have shape [..., T={scores.shape[-1:]}, d_v], got {values.shape}")

@@ -292,13 +292,11 @@ def test_feed_forward_matches_reference(case):
     assert_close(got, ref09.feed_forward(x.astype(np.float64), p64), "feed_forward(x, p)", **tol(x.dtype))
 
 
-@pytest.mark.parametrize("x_shape", [(2, 3, 5), ()], ids=["width 5", "0-D"])
-def test_feed_forward_width_mismatch_raises(x_shape):
-    """x whose last axis is not W_1's first axis, or that has no axis, raises ValueError, ideally naming
-    `x`."""
+def test_feed_forward_width_mismatch_raises():
+    """x whose last axis is not W_1's first axis raises ValueError, ideally naming `x`."""
     p = S.random_feed_forward(0, 4, 6)
     with raises_value_error("x"):
-        ex09.feed_forward(np.ones(x_shape), p)
+        ex09.feed_forward(np.ones((2, 3, 5)), p)
 
 
 @pytest.mark.parametrize(("field", "shape"), [("b_1", (5,)), ("b_1", (1,)), ("W_2", (6, 1)), ("b_2", (1,))],
