@@ -68,6 +68,14 @@ def _recursion(c: float, phi: np.ndarray, length: int) -> np.ndarray:
     return np.array(y[len(phi):])
 
 
+def _recursion_from(history: np.ndarray, c: float, phi: np.ndarray, steps: int) -> np.ndarray:
+    """The forecast by its definition, in float64: each prediction appended to the history."""
+    y = [float(v) for v in history]
+    for _ in range(steps):
+        y.append(_predict(np.array(y), c, phi))
+    return np.array(y[len(history):])
+
+
 def _companion(phi: np.ndarray) -> np.ndarray:
     p = len(phi)
     A = np.zeros((p, p))
@@ -181,12 +189,26 @@ def test_lag_matrix_with_one_row():
     assert_equal(as_array(target_, "target", (1,), np.float64), np.array([3.0]), "target")
 
 
+@given(series())
+def test_lag_matrix_returns_new_arrays(case):
+    """lag_matrix returns new arrays: neither X nor target shares memory with y.
+
+    Hint: y[p:] and a sliding window of y are views of y: copy them (.copy()) before returning.
+    """
+    y, p = case
+    X, target_ = ex01.lag_matrix(y, p)
+    for name, part in (("X", X), ("target", target_)):
+        assert not np.shares_memory(part, y), (
+            f"{name} of lag_matrix(y, p={p}) is a view of y: return a new array")
+
+
 @pytest.mark.parametrize(("y", "p", "name"), [
     (np.arange(8.0), 0, "p"),
     (np.arange(8.0), -2, "p"),
     (np.arange(3.0), 3, "y"),
     (np.arange(8.0).reshape(2, 4), 1, "y"),
-], ids=["p=0", "p<0", "too-short", "2-D"])
+    (np.arange(8.0), 1.5, "p"),
+], ids=["p=0", "p<0", "too-short", "2-D", "p=1.5"])
 def test_lag_matrix_bad_arguments_raise(y, p, name):
     """lag_matrix raises ValueError when p < 1, or when y is not 1-D or has <= p values."""
     with raises_value_error(name):
@@ -309,17 +331,28 @@ def test_predict_next_definition(case, dtype):
                  rtol=rtol, atol=atol)
 
 
-def test_predict_next_needs_p_values():
+@pytest.mark.parametrize(("history", "phi", "expected"), [
+    (np.array([1.0, 2.0, 4.0]), np.array([0.5, -0.25, 0.125]), 1.0 + 2.0 - 0.5 + 0.125),
+    (np.array([4.0]), np.array([0.5]), 3.0),
+], ids=["p=3", "p=1"])
+def test_predict_next_needs_p_values(history, phi, expected):
     """predict_next works on a history of exactly p values."""
-    phi = np.array([0.5, -0.25, 0.125])
-    got = ex01.predict_next(np.array([1.0, 2.0, 4.0]), 1.0, phi)
-    assert got == pytest.approx(1.0 + 2.0 - 0.5 + 0.125), f"predict_next([1, 2, 4], 1, phi) gave {got}"
+    got = ex01.predict_next(history, 1.0, phi)
+    assert got == pytest.approx(expected), (
+        f"predict_next({history.tolist()}, 1, phi={phi.tolist()}) gave {got}")
 
 
-def test_predict_next_short_history_raises():
-    """predict_next raises ValueError, ideally naming `history` when it has fewer than p values."""
-    with raises_value_error("history"):
-        ex01.predict_next(np.array([1.0, 2.0]), 1.0, np.array([0.5, -0.25, 0.125]))
+@pytest.mark.parametrize(("history", "phi", "name"), [
+    (np.array([1.0, 2.0]), np.array([0.5, -0.25, 0.125]), "history"),
+    (np.arange(6.0).reshape(3, 2), PHI_EX, "history"),
+    (np.arange(4.0), np.array([[0.5, 0.25], [0.1, 0.2]]), "phi"),
+    (np.arange(4.0), np.array([]), "phi"),
+], ids=["short history", "2-D history", "2-D phi", "empty phi"])
+def test_predict_next_short_history_raises(history, phi, name):
+    """predict_next raises ValueError, ideally naming `history` when it is not 1-D or has fewer than p
+    values, and `phi` when it is not a non-empty 1-D array."""
+    with raises_value_error(name):
+        ex01.predict_next(history, 1.0, phi)
 
 
 # ---------------------------------------------------------------- forecast
@@ -378,12 +411,30 @@ def test_forecast_keeps_float32(case, steps):
     assert_close(f, expected, "forecast of float32 inputs", rtol=1e-4, atol=1e-4)
 
 
-def test_forecast_bad_arguments_raise():
-    """forecast raises ValueError when steps < 0 and when history is shorter than p."""
-    with raises_value_error("steps"):
-        ex01.forecast(np.arange(5.0), 0.0, PHI_EX, -1)
-    with raises_value_error("history"):
-        ex01.forecast(np.array([1.0]), 0.0, PHI_EX, 3)
+@pytest.mark.parametrize(("hdtype", "phi_dtype"), [
+    (np.float32, np.float64), (np.float64, np.float32), (np.int64, np.int64), (np.int32, np.float32),
+], ids=["float32 history, float64 phi", "float64 history, float32 phi", "integer history and phi",
+        "integer history, float32 phi"])
+def test_forecast_is_float64_unless_both_are_float32(hdtype, phi_dtype):
+    """forecast is float64 unless history and phi are both float32, whatever the dtype of the other.
+
+    Hint: take the dtype of the forecasts from both inputs: np.result_type(history, phi, np.float32).
+    """
+    history, phi = np.array([3, 1, 2], dtype=hdtype), np.array([1, -1], dtype=phi_dtype)
+    f = as_array(ex01.forecast(history, 0.5, phi, 4), f"forecast of a {np.dtype(hdtype)} history with "
+                 f"{np.dtype(phi_dtype)} phi", (4,), np.float64)
+    assert_close(f, _recursion_from(history, 0.5, phi, 4), "forecast([3, 1, 2], c=0.5, phi=[1, -1], steps=4)")
+
+
+@pytest.mark.parametrize(("history", "steps", "name"), [
+    (np.arange(5.0), -1, "steps"),
+    (np.array([1.0]), 3, "history"),
+    (np.arange(6.0).reshape(3, 2), 0, "history"),
+], ids=["steps<0", "short history", "2-D history, steps=0"])
+def test_forecast_bad_arguments_raise(history, steps, name):
+    """forecast raises ValueError when steps < 0 and when history is not 1-D or shorter than p."""
+    with raises_value_error(name):
+        ex01.forecast(history, 0.0, PHI_EX, steps)
 
 
 # ---------------------------------------------------------------- simulate_ar
@@ -428,6 +479,18 @@ def test_simulate_ar_default_burn_in_forgets_the_start():
     y = as_array(y, "simulate_ar(noise_std=0)", (5,), np.float64)
     assert_close(y, np.full(5, C3 / (1 - PHI3.sum())), "simulate_ar(noise_std=0) after 100 burn-in steps",
                  rtol=1e-6, atol=1e-6)
+
+
+def test_simulate_ar_defaults():
+    """Leaving out noise_std and burn_in gives the series of their defaults, noise_std=1.0 and burn_in=100.
+
+    Hint: keep the signature of the contract: noise_std: float = 1.0, burn_in: int = 100.
+    """
+    implicit = ex01.simulate_ar(C2, PHI2, 20, np.random.default_rng(3))
+    explicit = ex01.simulate_ar(C2, PHI2, 20, np.random.default_rng(3), noise_std=1.0, burn_in=100)
+    assert_equal(as_array(implicit, "simulate_ar without noise_std and burn_in", (20,), np.float64),
+                 as_array(explicit, "simulate_ar(noise_std=1.0, burn_in=100)", (20,), np.float64),
+                 "simulate_ar without noise_std and burn_in, versus with 1.0 and 100 (the same seed)")
 
 
 def test_simulate_ar_draws_only_from_rng():

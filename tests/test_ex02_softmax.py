@@ -138,10 +138,13 @@ def test_log_softmax_is_finite_where_softmax_underflows(dtype, magnitude):
 
     Hint: compute (x - m) - log(sum(exp(x - m))) instead of log(softmax(x)).
     """
-    x = np.array([[0.0, -magnitude, magnitude], [magnitude, 0.0, -magnitude]], dtype=dtype)
+    # the last row lies far below the others: it needs its own maximum, not the array's
+    x = np.array([[0.0, -magnitude, magnitude], [magnitude, 0.0, -magnitude],
+                  [-2 * magnitude, -3 * magnitude, -2 * magnitude]], dtype=dtype)
     got = as_array(ex02.log_softmax(x), "log_softmax(x)", x.shape, dtype)
     assert_finite(got, f"log_softmax of scores up to {magnitude:g}")
     expected = x.astype(np.float64) - magnitude
+    expected[2] = [-np.log(2.0), -magnitude - np.log(2.0), -np.log(2.0)]
     assert_close(got, expected, f"log_softmax of scores up to {magnitude:g}")
 
 

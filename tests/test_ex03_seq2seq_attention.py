@@ -161,7 +161,8 @@ def test_additive_scores_query_goes_through_W_q_only(B, T, A, seed):
     (((4, 2), (2, 2), (2,)), "W_q"),
     (((3, 2), (3, 2), (2,)), "W_k"),
     (((3, 2), (2, 2), (3,)), "v"),
-], ids=["W_q rows", "W_k rows", "v size"])
+    (((3, 2), (2, 2), (1,)), "v"),
+], ids=["W_q rows", "W_k rows", "v size", "v size 1"])
 def test_additive_scores_bad_shapes_raise(shapes, name):
     """additive_scores raises ValueError, ideally naming `W_q`, `W_k` or `v` when its shape does not fit
     (query [3], keys [5, 2])."""
@@ -290,14 +291,14 @@ def test_attend_rows_are_independent(B, T, d_v, seed):
         assert_close(c[b], as_array(c_b, "context", (d_v,), np.float64), f"context of row {b} versus alone")
 
 
-@pytest.mark.parametrize(("scores", "values"), [
-    (np.zeros(3), np.zeros((4, 2))),
-    (np.zeros((2, 3)), np.zeros((2, 2, 3))),
-    (np.zeros(3), np.zeros(3)),
+@pytest.mark.parametrize(("scores", "values", "names"), [
+    (np.zeros(3), np.zeros((4, 2)), ("values",)),
+    (np.zeros((2, 3)), np.zeros((2, 2, 3)), ("values",)),
+    (np.zeros(3), np.zeros(3), ("values",)),
 ], ids=["T differs", "T differs, batched", "values 1-D"])
-def test_attend_bad_shapes_raise(scores, values):
+def test_attend_bad_shapes_raise(scores, values, names):
     """attend raises ValueError, ideally naming `values` when its T differs from the scores' or it is 1-D."""
-    with raises_value_error("values"):
+    with raises_value_error(*names):
         ex03.attend(scores, values)
 
 

@@ -108,15 +108,20 @@ def test_project_qkv_multiplies_by_each_matrix(lead, T, dtype, seed):
         assert_close(got, x @ W.astype(np.float64), f"{name} = X @ W_{name.lower()}")
 
 
-@pytest.mark.parametrize("bad", ["W_q", "W_k", "W_v"])
-def test_project_qkv_rejects_a_weight_of_the_wrong_height(bad):
-    """A weight matrix whose number of rows is not X's width D raises ValueError, ideally naming it."""
+@pytest.mark.parametrize(("bad", "shape", "names"), [
+    ("W_q", (5, 3), ["W_q"]), ("W_k", (5, 3), ["W_k"]), ("W_v", (5, 2), ["W_v"]),
+    ("W_q", (4,), ["W_q"]), ("W_k", (4,), ["W_k"]), ("W_v", (4,), ["W_v"]),
+    ("W_k", (4, 2), ["W_k", "W_q"]),
+], ids=["W_q height", "W_k height", "W_v height", "W_q 1-D", "W_k 1-D", "W_v 1-D", "W_k width"])
+def test_project_qkv_rejects_a_weight_of_the_wrong_height(bad, shape, names):
+    """A weight that is not 2-D with X's width D as its number of rows, or a W_k whose width differs from
+    W_q's, raises ValueError, ideally naming it."""
     g = S.rng(0)
     X = g.standard_normal((2, 3, 4))
     weights = {"W_q": g.standard_normal((4, 3)), "W_k": g.standard_normal((4, 3)),
                "W_v": g.standard_normal((4, 2))}
-    weights[bad] = g.standard_normal((5, weights[bad].shape[1]))
-    with raises_value_error(bad):
+    weights[bad] = g.standard_normal(shape)
+    with raises_value_error(*names):
         ex05.project_qkv(X, weights["W_q"], weights["W_k"], weights["W_v"])
 
 
@@ -426,7 +431,8 @@ def test_one_query_one_key(dtype):
 # ---------------------------------------------------------------------------------------------
 
 def test_mismatched_shapes_raise_value_error():
-    """K with another d_k than Q, V with another T_k than K, or a mask that does not fit raise ValueError.
+    """K with another d_k than Q, V with another T_k than K (even a single row), or a mask that does not
+    fit or is not boolean raise ValueError.
 
     Hint: check K.shape[-1] == Q.shape[-1] and V.shape[-2] == K.shape[-2] and name the argument.
     """
@@ -435,8 +441,12 @@ def test_mismatched_shapes_raise_value_error():
         ex05.scaled_dot_product_attention(Q, K[..., :3], V)
     with raises_value_error("V"):
         ex05.scaled_dot_product_attention(Q, K, V[:, :4])
+    with raises_value_error("V"):
+        ex05.scaled_dot_product_attention(Q, K, V[:, :1])
     with raises_value_error("mask"):
         ex05.scaled_dot_product_attention(Q, K, V, np.ones((2, 3, 4), dtype=bool))
+    with raises_value_error("mask"):
+        ex05.scaled_dot_product_attention(Q, K, V, np.ones((2, 3, 5), dtype=np.int64))
 
 
 # ---------------------------------------------------------------------------------------------

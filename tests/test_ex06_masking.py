@@ -89,9 +89,9 @@ def test_causal_mask_of_one():
     assert_equal(causal(1), np.array([[True]]), "causal_mask(1)")
 
 
-@pytest.mark.parametrize("T", [-1, -3])
+@pytest.mark.parametrize("T", [-1, -3, 0])
 def test_causal_mask_rejects_a_negative_length(T):
-    """A negative length raises ValueError, ideally naming T."""
+    """A length that is not a positive integer (negative or 0) raises ValueError, ideally naming T."""
     with raises_value_error("T"):
         ex06.causal_mask(T)
 

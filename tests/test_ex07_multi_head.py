@@ -170,9 +170,10 @@ def test_merge_heads_inverts_split_heads(z, dtype, seed):
     assert_equal(again, Y, f"split_heads(merge_heads(Y), {z.H})")
 
 
-@pytest.mark.parametrize(("D", "H"), [(8, 3), (6, 4), (5, 2)])
+@pytest.mark.parametrize(("D", "H"), [(8, 3), (6, 4), (5, 2), (6, 0)])
 def test_split_heads_rejects_num_heads_not_dividing_D(D, H):
-    """split_heads with a num_heads that does not divide D raises ValueError, ideally naming num_heads."""
+    """split_heads with a num_heads that is not a positive divisor of D (0 included) raises ValueError,
+    ideally naming num_heads."""
     with raises_value_error("num_heads"):
         ex07.split_heads(np.zeros((2, 3, D)), H)
 
@@ -279,6 +280,21 @@ def test_mask_is_shared_by_all_heads(c):
                      f"sums of head {h}'s rows that may attend some key", rtol=0.0, atol=atol)
 
 
+@given(mha_cases(masked=True, min_batch=2, full_mask=True))
+def test_a_2d_mask_is_shared_by_every_batch_row(c):
+    """A mask [T_q, T_k] without a batch axis applies to every batch row and every head.
+
+    Hint: put the head axis in front of the last two axes, mask[..., None, :, :]: mask[:, None] is
+    right for a [B, T_q, T_k] mask only.
+    """
+    mask = c.mask[0]  # (T_q, T_k)
+    out, weights = mha(c.x_q, c.x_kv, c.p, mask)
+    ref_out, ref_weights = ref07.multi_head_attention(c.x_q.astype(np.float64), c.x_kv.astype(np.float64),
+                                                      as64(c.p), mask[None])
+    assert_close(weights, ref_weights, f"weights with a mask of shape {mask.shape}")
+    assert_close(out, ref_out, f"out with a mask of shape {mask.shape}")
+
+
 @given(mha_cases(masked=True, min_batch=2), st.data())
 def test_fully_masked_query_outputs_the_output_bias(c, data):
     """A query that may attend no key gets zero weights in every head, so its output is exactly b_o."""
@@ -382,9 +398,10 @@ def test_cross_attention_example():
     assert_close(out, ref_out, "out")
 
 
-@pytest.mark.parametrize(("D", "H"), [(8, 3), (6, 4)])
+@pytest.mark.parametrize(("D", "H"), [(8, 3), (6, 4), (6, 0)])
 def test_mha_rejects_num_heads_not_dividing_D(D, H):
-    """multi_head_attention with num_heads not dividing D raises ValueError, ideally naming num_heads."""
+    """multi_head_attention with a num_heads that is not a positive divisor of D (0 included) raises
+    ValueError, ideally naming num_heads."""
     p = dataclasses.replace(S.random_multi_head(0, D, 1), num_heads=H)
     x = np.zeros((2, 3, D))
     with raises_value_error("num_heads"):

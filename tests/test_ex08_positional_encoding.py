@@ -222,7 +222,8 @@ def test_embed_matches_reference(case):
 
 @given(embed_cases())
 def test_embed_rows_are_independent(case):
-    """Each row of the batch is embedded on its own: embedding one row alone gives the same result."""
+    """Each row of the batch is embedded on its own: embedding one row alone, as a batch of one or as
+    1-D tokens [T], gives the same result."""
     tokens, table = case
     whole = as_array(ex08.embed(tokens, table), "embed(tokens, table)", (*tokens.shape, table.shape[1]),
                      table.dtype)
@@ -230,6 +231,9 @@ def test_embed_rows_are_independent(case):
         alone = as_array(ex08.embed(tokens[b: b + 1], table), f"embed(tokens[{b}:{b + 1}], table)",
                          (1, tokens.shape[1], table.shape[1]), table.dtype)
         assert_close(whole[b: b + 1], alone, f"row {b} of embed(tokens, table) and that row embedded alone")
+        flat = as_array(ex08.embed(tokens[b], table), f"embed(tokens[{b}], table)",
+                        (tokens.shape[1], table.shape[1]), table.dtype)
+        assert_close(whole[b], flat, f"row {b} of embed(tokens, table) and embed(tokens[{b}], table)")
 
 
 @pytest.mark.parametrize("bad", [5, 9, -1])
@@ -241,6 +245,18 @@ def test_embed_tokens_out_of_range_raise(bad):
     tokens = np.array([[1, 2, 3], [4, bad, 0]])
     with raises_value_error("tokens"):
         ex08.embed(tokens, embedding_table(0, 5, 6, np.float64))
+
+
+@pytest.mark.parametrize(("tokens", "table", "name"), [
+    (np.array([[1.0, 2.0]]), np.zeros((5, 4)), "tokens"),
+    (np.array(1), np.zeros((5, 4)), "tokens"),
+    (np.array([[1, 2]]), np.zeros(4), "table"),
+], ids=["float tokens", "0-D tokens", "1-D table"])
+def test_embed_bad_arguments_raise(tokens, table, name):
+    """Tokens that are not integers or have no axis, or a table that is not 2-D, raise ValueError, ideally
+    naming the argument."""
+    with raises_value_error(name):
+        ex08.embed(tokens, table)
 
 
 def test_embed_odd_width_raises():

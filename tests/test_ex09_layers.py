@@ -299,11 +299,14 @@ def test_feed_forward_width_mismatch_raises():
         ex09.feed_forward(np.ones((2, 3, 5)), p)
 
 
-def test_feed_forward_bad_bias_shape_raises():
-    """A bias b_1 whose shape is not [F] raises ValueError, ideally naming `p` (or the field)."""
+@pytest.mark.parametrize(("field", "shape"), [("b_1", (5,)), ("b_1", (1,)), ("W_2", (6, 1)), ("b_2", (1,))],
+                         ids=["b_1 [5]", "b_1 [1]", "W_2 [F, 1]", "b_2 [1]"])
+def test_feed_forward_bad_bias_shape_raises(field, shape):
+    """A b_1 that is not [F], a W_2 that is not [F, D] or a b_2 that is not [D] raises ValueError, even
+    when it would broadcast, ideally naming `p` (or the field)."""
     p = S.random_feed_forward(0, 4, 6)
-    p.b_1 = np.zeros(5)
-    with raises_value_error("p", "b_1"):
+    setattr(p, field, np.zeros(shape))
+    with raises_value_error("p", field):
         ex09.feed_forward(np.ones((2, 3, 4)), p)
 
 

@@ -256,6 +256,24 @@ def test_encode_pinned_padding():
     assert_close(out[1, :3], alone[0], "row 1 (3 real tokens) of encode(src) compared with the row alone")
 
 
+def test_encode_pads_with_config_pad_id():
+    """The padding id is config.pad_id, whatever it is: with pad_id = 3, a row's real outputs equal
+    those of its real tokens encoded alone.
+
+    Hint: build the mask with padding_mask(src_tokens, params.config.pad_id), not with a fixed 0.
+    """
+    config = dataclasses.replace(S.small_config(), pad_id=3)
+    params = S.random_transformer(3, config)
+    src = S.lengths_to_tokens([6, 3], 6, config.src_vocab, config.pad_id, S.rng(4))
+    src[:, 0] = 0  # token 0 is a real word here
+    out = as_array(ex10.encode(src, params), "encode(src, params) with pad_id=3", (2, 6, 8), np.float64)
+    alone = as_array(ex10.encode(src[1:, :3], params), "encode(src[1:, :3]) with pad_id=3", (1, 3, 8),
+                     np.float64)
+    assert_close(out[1, :3], alone[0], "row 1 (3 real tokens, then pad_id=3) of encode(src) compared with "
+                 "the row alone")
+    assert_close(out, ref10.encode(src, params), "encode(src, params) with pad_id=3")
+
+
 @given(S.seeds, configs(), S.float_dtypes, sources())
 def test_encode_reads_the_whole_sentence(seed, config, dtype, src):
     """The encoder is not causal: changing the last real token changes the output at position 0.

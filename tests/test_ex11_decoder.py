@@ -238,12 +238,13 @@ def test_decoder_layer_rows_are_independent(case):
                      *model_tolerance(y.dtype))
 
 
-@pytest.mark.parametrize("bad", ["memory", "y"])
+@pytest.mark.parametrize("bad", ["memory", "y", "memory batch"])
 def test_decoder_layer_wrong_width_raises(bad):
-    """A memory (or y) whose width is not the parameters' D raises ValueError, ideally naming it."""
+    """A memory (or y) whose width is not the parameters' D, or a memory with another batch size than y
+    (even 1, which would broadcast), raises ValueError, ideally naming it."""
     y, memory, p, _, _ = revealing_layer()
-    args = (y, memory[..., :6]) if bad == "memory" else (y[..., :6], memory)
-    with raises_value_error(bad):
+    args = {"memory": (y, memory[..., :6]), "y": (y[..., :6], memory), "memory batch": (y, memory[:1])}[bad]
+    with raises_value_error(bad.split()[0]):
         ex11.decoder_layer(*args, p)
 
 
@@ -388,24 +389,36 @@ def test_decode_reads_memory(seed, config, dtype, tokens):
     assert (change > 1e-5).all(), "some real target positions did not change when the memory was replaced"
 
 
-@pytest.mark.parametrize("bad", ["tgt_too_large", "tgt_negative", "tgt_float", "memory_width", "src_one_dim"])
+@pytest.mark.parametrize("bad", [
+    "tgt_too_large", "tgt_negative", "tgt_float", "memory_width", "src_one_dim",
+    "memory_width_no_layers", "batch_mismatch_no_layers", "tgt_one_dim_no_layers",
+])
 def test_decode_bad_arguments_raise(bad):
-    """Target ids outside 0..V_tgt-1, a memory of the wrong width, 1-D src_tokens: ValueError."""
+    """Target ids outside 0..V_tgt-1, a memory that does not fit the tokens or the model, tokens that are not
+    [B, T]: ValueError, even for a model with no decoder layers."""
     params = S.random_transformer(5, S.small_config())
     tgt, src = fixed_tokens([4, 2], 4, 13, seed=6), fixed_tokens([6, 3], 6, 11, seed=7)
     memory = memory_for(src, 8, 8, np.float64)
-    name = "tgt_tokens"
-    if bad == "tgt_too_large":
+    names = ["tgt_tokens"]
+    if bad.endswith("_no_layers"):
+        params = dataclasses.replace(params, decoder=[])
+    if bad == "memory_width_no_layers":
+        memory, names = memory[..., :6], ["memory"]
+    elif bad == "batch_mismatch_no_layers":
+        tgt, names = tgt[:1], ["memory", "tgt_tokens", "src_tokens"]
+    elif bad == "tgt_one_dim_no_layers":
+        tgt = tgt[:, 0]  # [B]: as long as the batch, so only its number of axes is wrong
+    elif bad == "tgt_too_large":
         tgt[0, 0] = params.config.tgt_vocab
     elif bad == "tgt_negative":
         tgt[1, 0] = -1
     elif bad == "tgt_float":
         tgt = tgt.astype(np.float64)
     elif bad == "memory_width":
-        memory, name = memory[..., :6], "memory"
+        memory, names = memory[..., :6], ["memory"]
     else:
-        src, name = src[0], "src_tokens"
-    with raises_value_error(name):
+        src, names = src[0], ["src_tokens"]
+    with raises_value_error(*names):
         ex11.decode(tgt, memory, src, params)
 
 

@@ -161,11 +161,13 @@ def call_greedy(src, params, max_len, what="greedy_decode(src, params, max_len)"
 @settings(max_examples=10)
 @given(greedy_cases())
 def test_greedy_shape_and_first_token(case):
-    """greedy_decode returns integers [B, L] with 2 <= L <= max_len + 1, every row starting with bos_id.
+    """greedy_decode returns int64 tokens [B, L] with 2 <= L <= max_len + 1, every row starting with bos_id.
 
-    Hint: start from np.full((B, 1), bos_id) and append one column per step, at most max_len steps.
+    Hint: start from np.full((B, 1), bos_id, dtype=np.int64) and append one column per step, at most
+    max_len steps.
     """
-    call_greedy(*case.build())
+    out = call_greedy(*case.build())
+    assert out.dtype == np.int64, f"greedy_decode returned {out.dtype} tokens, expected int64"
 
 
 @settings(max_examples=10)

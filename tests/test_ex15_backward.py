@@ -341,9 +341,10 @@ def test_softmax_backward_of_a_fully_masked_row_is_zero(dtype):
     assert_equal(dx[1], np.zeros(3), "row 1 (all-zero probs) of softmax_backward(g, probs)")
 
 
-@pytest.mark.parametrize("shape", [(2, 4), (3, 4, 1), (4, 3)])
+@pytest.mark.parametrize("shape", [(2, 4), (3, 4, 1), (4, 3), (1, 4), (4,)])
 def test_softmax_backward_rejects_grad_out_of_another_shape(shape):
-    """grad_out not shaped like probs raises ValueError, ideally naming `grad_out`."""
+    """grad_out not shaped like probs raises ValueError, even when it would broadcast, ideally naming
+    `grad_out`."""
     probs = ref02.softmax(np.zeros((3, 4)))
     with raises_value_error("grad_out"):
         ex15.softmax_backward(np.ones(shape), probs)

@@ -11,6 +11,8 @@ def project_qkv(X, W_q, W_k, W_v):
         if W.ndim != 2 or W.shape[0] != X.shape[-1]:
             raise ValueError(f"{name} must have X's width as its number of rows")
     d_k = W_q.shape[1]
+    if W_k.shape[1] != d_k:
+        raise ValueError("W_k must have W_q's width d_k")
     QKV = X @ np.concatenate([W_q, W_k, W_v], axis=1)  # one matrix product for all three
     return QKV[..., :d_k], QKV[..., d_k:2 * d_k], QKV[..., 2 * d_k:]
 
@@ -25,6 +27,8 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = np.einsum("...qd,...kd->...qk", Q, K) * Q.dtype.type(1.0 / np.sqrt(d_k))
     if mask is None:
         mask = np.ones(scores.shape, dtype=bool)
+    if np.asarray(mask).dtype != bool:
+        raise ValueError("mask must be boolean")
     try:
         allowed = np.broadcast_to(mask, np.broadcast_shapes(np.shape(mask), scores.shape))
     except ValueError:
@@ -49,6 +53,8 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
         raise ValueError("V has the wrong number of rows")
     T_q, T_k = Q.shape[-2], K.shape[-2]
     mask = np.ones((T_q, T_k), dtype=bool) if mask is None else np.asarray(mask)
+    if mask.dtype != bool:
+        raise ValueError("the mask must be boolean")
     try:
         lead = np.broadcast_shapes(Q.shape[:-2], K.shape[:-2], V.shape[:-2], mask.shape[:-2])
         mask = np.broadcast_to(mask, (*lead, T_q, T_k))

@@ -46,6 +46,6 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     Q = np.einsum("btd,dhk->bhtk", x_q, p.W_q.reshape(D, H, d_k)) + p.b_q.reshape(H, 1, d_k)
     K = np.einsum("btd,dhk->bhtk", x_kv, p.W_k.reshape(D, H, d_k)) + p.b_k.reshape(H, 1, d_k)
     V = np.einsum("btd,dhk->bhtk", x_kv, p.W_v.reshape(D, H, d_k)) + p.b_v.reshape(H, 1, d_k)
-    heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else np.expand_dims(mask, 1))
+    heads, weights = scaled_dot_product_attention(Q, K, V, None if mask is None else np.expand_dims(mask, -3))
     out = np.einsum("bhtk,hkd->btd", heads, p.W_o.reshape(H, d_k, D)) + p.b_o
     return out, weights

@@ -30,8 +30,10 @@ def embed(tokens, table):
     if table.ndim != 2 or table.shape[1] % 2:
         raise ValueError("table must be [V, D] with an even D")
     V, D = table.shape
+    if tokens.ndim < 1 or tokens.shape[-1] < 1 or not np.issubdtype(tokens.dtype, np.integer):
+        raise ValueError("tokens must be integer ids [..., T] with T >= 1")
     if np.any((tokens < 0) | (tokens >= V)):
         raise ValueError(f"tokens must be in [0, {V})")
     rows = np.take(table, tokens, axis=0)
-    PE = sinusoidal_encoding(tokens.shape[1], D)
+    PE = sinusoidal_encoding(tokens.shape[-1], D)
     return (rows * np.sqrt(D) + PE).astype(table.dtype)

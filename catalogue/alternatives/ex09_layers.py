@@ -21,6 +21,8 @@ def feed_forward(x, p):
         raise ValueError("x does not fit W_1")
     if p.b_1.shape != (p.W_1.shape[1],):
         raise ValueError("p.b_1 must have shape [F]")
+    if p.W_2.shape != p.W_1.shape[::-1] or p.b_2.shape != (p.W_1.shape[0],):
+        raise ValueError("p.W_2 must be [F, D] and p.b_2 [D]")
     h = np.einsum("...d,df->...f", x, p.W_1) + p.b_1
     h = np.where(h > 0, h, 0).astype(x.dtype)
     return np.einsum("...f,fd->...d", h, p.W_2) + p.b_2
