@@ -278,19 +278,50 @@ KOREAN_PO = LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{DOMAIN}.po"
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
 
-def _mistake_says(dec: ast.expr) -> str:
-    """The diagnosis of a ``@mistake(function, id, says)`` decorator (positional or ``says=``)."""
-    if not (isinstance(dec, ast.Call) and (getattr(dec.func, "id", "") == "mistake"
-                                           or getattr(dec.func, "attr", "") == "mistake")):
+def _mistake_says(dec: ast.AST) -> str:
+    """The diagnosis of a ``@mistake(function, id, says)`` decorator or a ``variant(function, id,
+    says, changes)`` call (positional or ``says=``)."""
+    if not (isinstance(dec, ast.Call) and {getattr(dec.func, "id", ""), getattr(dec.func, "attr", "")}
+            & {"mistake", "variant"}):
         return ""
     said = [k.value for k in dec.keywords if k.arg == "says"] or dec.args[2:3]
     return ast.literal_eval(said[0]) if said else ""
 
 
+MESSAGE_CODE = ("grader.py", "train.py", "course/*.py", "grading/*.py")  # where the grader's sentences are
+WORDS = ("Outcome", "Status")  # the classes of grading/model.py whose values a report shows as words
+
+
+def _is_message(node: ast.AST) -> bool:
+    """``node`` is a call of the marker :func:`course.i18n.message` with a literal template."""
+    if not isinstance(node, ast.Call):
+        return False
+    return ("message" in (getattr(node.func, "id", ""), getattr(node.func, "attr", ""))
+            and bool(node.args) and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str))
+
+
+def grader_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
+    """The grader's own sentences, as (English template, file, line): every ``message("...")`` in
+    MESSAGE_CODE, and the values of the WORDS enums of grading/model.py."""
+    found = []
+    for path in sorted({p for pattern in MESSAGE_CODE for p in root.glob(pattern)}):
+        name = path.relative_to(root).as_posix()
+        calls = [n for n in ast.walk(ast.parse(path.read_text())) if _is_message(n)]
+        found += [(n.args[0].value, name, n.lineno) for n in sorted(calls, key=lambda n: n.lineno)]
+    model = root / "grading" / "model.py"
+    for cls in ast.parse(model.read_text()).body:
+        if isinstance(cls, ast.ClassDef) and cls.name in WORDS:
+            found += [(n.value.value, "grading/model.py", n.lineno) for n in cls.body
+                      if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)]
+    return found
+
+
 def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
     """Every learner-facing message of the course, as (English text, file, line), in course order:
     per exercise its title, hints and requirement names (info.toml), its tests' properties and
-    hints (their docstrings), and its catalogued mistakes' diagnoses."""
+    hints (their docstrings), and its catalogued mistakes' diagnoses; then the grader's own
+    sentences (:func:`grader_messages`)."""
     info = root / INFO_FILE.relative_to(ROOT)
     toml_text, messages = info.read_text(), []
     toml_name = str(info.relative_to(root))
@@ -310,11 +341,11 @@ def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
                     messages.append((text, f"tests/{e.test_file}", fn.lineno))
         mistakes = root / "catalogue" / "mistakes" / e.file_name
         if mistakes.is_file():
-            for node in ast.walk(ast.parse(mistakes.read_text())):
-                if isinstance(node, ast.FunctionDef):
-                    messages += [(says, f"catalogue/mistakes/{e.file_name}", dec.lineno)
-                                 for dec in node.decorator_list if (says := _mistake_says(dec))]
-    return messages
+            calls = sorted((n for n in ast.walk(ast.parse(mistakes.read_text())) if isinstance(n, ast.Call)),
+                           key=lambda n: n.lineno)
+            messages += [(says, f"catalogue/mistakes/{e.file_name}", n.lineno)
+                         for n in calls if (says := _mistake_says(n))]
+    return messages + grader_messages(root)
 
 
 def message_template(messages: list[tuple[str, str, int]]):  # -> babel.messages.catalog.Catalog
