@@ -46,8 +46,9 @@ def _catalogue(lang: str) -> gettext.NullTranslations:
 
 
 def translate(text: str, lang: str) -> str:
-    """``text`` in ``lang``; English, or a message the catalogue lacks, comes back unchanged."""
-    return text if lang == ENGLISH else _catalogue(lang).gettext(text)
+    """``text`` in ``lang``; English, "" (whose gettext is the catalogue's header), or a message the
+    catalogue lacks, comes back unchanged."""
+    return text if lang == ENGLISH or not text else _catalogue(lang).gettext(text)
 
 
 def translate_plural(singular: str, plural: str, n: int, lang: str) -> str:
