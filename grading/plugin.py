@@ -194,7 +194,8 @@ class GradingPlugin:
             yield
         advice = sorted({str(w.message) for w in caught if issubclass(w.category, Advice)})
         if advice:
-            self.send(protocol.Note(_short(f"advice from {_name(item)}: {advice[0]}")))
+            self.send(protocol.Note(_short(message("advice from {test}: {advice}", test=_name(item),
+                                                   advice=advice[0]))))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):

@@ -145,13 +145,14 @@ def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
             out.append(_indent(t.traceback, "      | "))
     if len(failing) > len(shown):
         out.append("  " + message("... and {count} more failing tests (--verbose shows all)", lang,
-                           count=len(failing) - len(shown)))
+                                  count=len(failing) - len(shown)))
     for d in e.diagnoses:
         out.append("  " + message("Diagnosis: your {function} behaves like a known mistake: {says}", lang,
-                           function=d.function, says=d.says))
+                                  function=d.function, says=d.says))
     if e.integrated and e.integrated.not_run:
         out.append("  " + message("Not run with your own {names}: {why}.", lang,
-                           names=", ".join(e.integrated.failing_prerequisites), why=e.integrated.not_run))
+                                  names=", ".join(e.integrated.failing_prerequisites),
+                                  why=e.integrated.not_run))
     elif e.integrated:
         i = e.integrated
         out.append("  " + message("With your own {names} instead of the reference's, {passed} of {total} "
