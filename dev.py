@@ -288,10 +288,40 @@ def _mistake_says(call: ast.expr) -> str:
     return ast.literal_eval(said[0]) if said else ""
 
 
+MESSAGE_CODE = ("grader.py", "train.py", "course/*.py", "grading/*.py")  # where the grader's sentences are
+WORDS = ("Outcome", "Status")  # the classes of grading/model.py whose values a report shows as words
+
+
+def _is_message(node: ast.AST) -> bool:
+    """``node`` is a call of the marker :func:`course.i18n.message` with a literal template."""
+    if not isinstance(node, ast.Call):
+        return False
+    return ("message" in (getattr(node.func, "id", ""), getattr(node.func, "attr", ""))
+            and bool(node.args) and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str))
+
+
+def grader_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
+    """The grader's own sentences, as (English template, file, line): every ``message("...")`` in
+    MESSAGE_CODE, and the values of the WORDS enums of grading/model.py."""
+    found = []
+    for path in sorted({p for pattern in MESSAGE_CODE for p in root.glob(pattern)}):
+        name = path.relative_to(root).as_posix()
+        calls = [n for n in ast.walk(ast.parse(path.read_text())) if _is_message(n)]
+        found += [(n.args[0].value, name, n.lineno) for n in sorted(calls, key=lambda n: n.lineno)]
+    model = root / "grading" / "model.py"
+    for cls in ast.parse(model.read_text()).body:
+        if isinstance(cls, ast.ClassDef) and cls.name in WORDS:
+            found += [(n.value.value, "grading/model.py", n.lineno) for n in cls.body
+                      if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)]
+    return found
+
+
 def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
     """Every learner-facing message of the course, as (English text, file, line), in course order:
     per exercise its title, hints and requirement names (info.toml), its tests' properties and
-    hints (their docstrings), and its catalogued mistakes' diagnoses."""
+    hints (their docstrings), and its catalogued mistakes' diagnoses; then the grader's own
+    sentences (:func:`grader_messages`)."""
     info = root / INFO_FILE.relative_to(ROOT)
     toml_text, messages = info.read_text(), []
     toml_name = str(info.relative_to(root))
@@ -316,7 +346,7 @@ def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
                     node.value] if isinstance(node, ast.Expr) else []
                 messages += [(says, f"catalogue/mistakes/{e.file_name}", call.lineno)
                              for call in calls if (says := _mistake_says(call))]
-    return messages
+    return messages + grader_messages(root)
 
 
 def message_template(messages: list[tuple[str, str, int]]):  # -> babel.messages.catalog.Catalog

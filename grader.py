@@ -5,6 +5,8 @@
     python grader.py --target DIR         grade any directory laid out like exercises/
     python grader.py hint ex05            the next hint of an exercise
     python grader.py watch                re-grade the exercise you are editing on every save
+    python grader.py --lang ko            in Korean (so does a Korean locale, LANG=ko_KR.UTF-8);
+                                          --lang en for English; on every command
 
 For instructors:
     python grader.py release OUT_DIR                       a student copy without reference code
@@ -26,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from course.i18n import ENGLISH, LANGUAGES, language, localize, message, translate
 from course.info import ROOT, Exercise, find_exercise, load_course
 from grading import protocol
 from grading import report as rp
@@ -36,11 +39,14 @@ from grading.release import ReleaseError, release
 from grading.runner import Limits, RunKey
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
+LANG_OPTION = argparse.ArgumentParser(add_help=False)
+LANG_OPTION.add_argument("--lang", choices=LANGUAGES,
+                         help="the language to speak (default: from LANGUAGE, LC_ALL or LANG, else English)")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grader.py", description="Grade the Transformer exercises.",
-                                epilog="Other commands: `hint EXERCISE`, `watch`.")
+                                epilog="Other commands: `hint EXERCISE`, `watch`.", parents=[LANG_OPTION])
     p.add_argument("exercises", nargs="*", help="exercises to grade (default: all), e.g. ex05 or 05")
     p.add_argument("--target", default="exercises", help="directory to grade (default: exercises)")
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="the engine's JSON report")
@@ -66,9 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 class Progress:
     """One line on stderr that says what is being graded, rewritten in place on a terminal."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, total: int, enabled: bool, lang: str = ENGLISH) -> None:
         self.total, self.done, self.tests = total, 0, 0
-        self.enabled = enabled
+        self.enabled, self.lang = enabled, lang
         self.tty = sys.stderr.isatty()
         self.start = time.monotonic()
 
@@ -82,8 +88,9 @@ class Progress:
             self.done += 1
         else:
             return
-        line = (f"grading: {self.done}/{self.total} exercises, {self.tests} tests run, "
-                f"{time.monotonic() - self.start:.1f} s  [{key}]")
+        line = message("grading: {done}/{total} exercises, {tests} tests run, {seconds} s",
+                       self.lang, done=self.done, total=self.total, tests=self.tests,
+                       seconds=f"{time.monotonic() - self.start:.1f}") + f"  [{key}]"
         if self.tty:
             sys.stderr.write("\r" + line.ljust(78)[:100])
         elif done:
@@ -107,21 +114,21 @@ class UsageError(Exception):
     """A command line that cannot be graded, with what to do instead."""
 
 
-def _options(args: argparse.Namespace, course: list[Exercise]) -> Options:
+def _options(args: argparse.Namespace, course: list[Exercise], lang: str) -> Options:
     """What the command line asks to grade; :class:`UsageError` when it cannot be."""
     try:
         chosen = [find_exercise(course, key) for key in args.exercises] or None
     except KeyError as e:
-        raise UsageError(e.args[0]) from None
+        raise UsageError(localize(e.args[0], lang)) from None
     target = ROOT / args.target if args.target in ("exercises", "solutions") else Path(args.target)
     if not target.is_dir():
-        raise UsageError(f"{args.target} is not a directory; pass --target with a folder laid out "
-                         "like exercises/")
+        raise UsageError(message("{target} is not a directory; pass --target with a folder laid out "
+                                 "like exercises/", lang, target=args.target))
     try:
         target = locate(target, course)  # a submission may nest its files in a folder
     except (SubmissionError, OSError):
-        raise UsageError(f"{args.target} holds no exercise files; pass --target with a folder laid "
-                         "out like exercises/") from None
+        raise UsageError(message("{target} holds no exercise files; pass --target with a folder laid "
+                                 "out like exercises/", lang, target=args.target)) from None
     limits = Limits(test_seconds=args.test_timeout, exercise_seconds=args.exercise_timeout,
                     memory_bytes=int(args.memory_gb * 2**30))
     return Options(target=target, exercises=chosen, jobs=args.jobs, limits=limits,
@@ -129,23 +136,23 @@ def _options(args: argparse.Namespace, course: list[Exercise]) -> Options:
                    integrated=not args.no_integrated)
 
 
-def cmd_grade(argv: list[str]) -> int:
+def cmd_grade(argv: list[str], lang: str = ENGLISH) -> int:
     args = _parser().parse_args(argv)
     course = load_course()
     try:
-        options = _options(args, course)
+        options = _options(args, course, lang)
     except UsageError as e:
         print(f"grader.py: {e}", file=sys.stderr)
         return rp.EXIT_USAGE
-    machine = [(args.gradescope, lambda r: json.dumps(rp.to_gradescope(r), indent=2)),
-               (args.json, rp.to_json), (args.junit, rp.to_junit)]
+    machine = [(args.gradescope, lambda r: json.dumps(rp.to_gradescope(r, lang), indent=2)),
+               (args.json, lambda r: rp.to_json(r, lang)), (args.junit, lambda r: rp.to_junit(r, lang))]
 
     def checkpoint(partial: rp.Report) -> None:  # a crash half way still leaves a results file
         for dest, render in machine:
             if dest and dest != "-":
                 _emit(dest, render(partial))
 
-    progress = Progress(len(options.exercises or course), enabled=not args.quiet)
+    progress = Progress(len(options.exercises or course), enabled=not args.quiet, lang=lang)
     try:
         report = grade(options, progress=progress, checkpoint=checkpoint)
     finally:
@@ -154,35 +161,37 @@ def cmd_grade(argv: list[str]) -> int:
         if dest:
             _emit(dest, render(report))
     if not any(dest == "-" for dest, _ in machine):
-        print(rp.render_text(report, verbose=args.verbose, color=sys.stdout.isatty()))
+        print(rp.render_text(report, verbose=args.verbose, color=sys.stdout.isatty(), lang=lang))
     return rp.exit_code(report, args.strict)
 
 
-def cmd_hint(argv: list[str]) -> int:
+def cmd_hint(argv: list[str], lang: str = ENGLISH) -> int:
     if len(argv) != 1:
-        print("usage: python grader.py hint EXERCISE   (e.g. hint ex05)", file=sys.stderr)
+        print(message("usage: python grader.py hint EXERCISE   (e.g. hint ex05)", lang), file=sys.stderr)
         return rp.EXIT_USAGE
     course = load_course()
     try:
         e = find_exercise(course, argv[0])
     except KeyError as err:
-        print(f"grader.py: {err.args[0]}", file=sys.stderr)
+        print(f"grader.py: {localize(err.args[0], lang)}", file=sys.stderr)
         return rp.EXIT_USAGE
     state = json.loads(HINT_STATE.read_text()) if HINT_STATE.is_file() else {}
     shown = state.get(e.id, 0)
     if not e.hints:
-        print(f"{e.id} has no hints.")
+        print(message("{id} has no hints.", lang, id=e.id))
         return rp.EXIT_OK
     k = min(shown, len(e.hints) - 1)
-    print(f"{e.id} {e.title}, hint {k + 1} of {len(e.hints)}:\n  {e.hints[k]}")
+    print(message("{id} {title}, hint {number} of {count}:", lang, id=e.id, title=e.title, number=k + 1,
+                  count=len(e.hints)))
+    print("  " + translate(e.hints[k], lang))
     if k + 1 < len(e.hints):
-        print("(run it again for the next hint)")
+        print(message("(run it again for the next hint)", lang))
     state[e.id] = k + 1
     rp.write_atomically(HINT_STATE, json.dumps(state))
     return rp.EXIT_OK
 
 
-def cmd_watch(argv: list[str]) -> int:
+def cmd_watch(argv: list[str], lang: str = ENGLISH) -> int:
     target = Path(argv[0]) if argv else ROOT / "exercises"
     course = load_course()
 
@@ -191,9 +200,10 @@ def cmd_watch(argv: list[str]) -> int:
                 for e in course if (target / e.file_name).is_file()}
 
     report = grade(Options(target=target, integrated=False))
-    print(rp.render_text(report, color=sys.stdout.isatty()))
+    print(rp.render_text(report, color=sys.stdout.isatty(), lang=lang))
     seen = stamps()
-    print("\nWatching for changes (Ctrl-C to stop)...")
+    watching = "\n" + message("Watching for changes (Ctrl-C to stop)...", lang)
+    print(watching)
     try:
         while True:
             time.sleep(0.5)
@@ -202,13 +212,13 @@ def cmd_watch(argv: list[str]) -> int:
             seen = now
             if changed:
                 report = grade(Options(target=target, exercises=changed, integrated=False))
-                print("\n" + rp.render_text(report, color=sys.stdout.isatty()))
-                print("\nWatching for changes (Ctrl-C to stop)...")
+                print("\n" + rp.render_text(report, color=sys.stdout.isatty(), lang=lang))
+                print(watching)
     except KeyboardInterrupt:
         return rp.EXIT_OK
 
 
-def cmd_release(argv: list[str]) -> int:
+def cmd_release(argv: list[str], lang: str = ENGLISH) -> int:
     p = argparse.ArgumentParser(prog="grader.py release",
                                 description="Write a student copy: stubs, tests, grader, no reference code.")
     p.add_argument("out", help="a new (or empty) folder")
@@ -218,19 +228,22 @@ def cmd_release(argv: list[str]) -> int:
     except ReleaseError as e:
         print(f"grader.py release: {e}", file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
-    print(f"Wrote a student release to {out}. Students run: python -m pip install -e . && python grader.py")
+    print(message("Wrote a student release to {out}. Students run: python -m pip install -e . && "
+                  "python grader.py", lang, out=out))
     return rp.EXIT_OK
 
 
-def cmd_batch(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="grader.py batch", description="Grade every submission in a folder.")
+def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
+    p = argparse.ArgumentParser(prog="grader.py batch", description="Grade every submission in a folder.",
+                                parents=[LANG_OPTION])
     p.add_argument("submissions", help="folder of submissions: one directory or .zip per student")
     p.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2)
     args = p.parse_args(argv)
     submissions = Path(args.submissions)
     if not submissions.is_dir():
-        print(f"grader.py batch: {submissions} is not a folder of submissions", file=sys.stderr)
+        print("grader.py batch: " + message("{path} is not a folder of submissions", lang, path=submissions),
+              file=sys.stderr)
         return rp.EXIT_USAGE
     start = time.monotonic()
 
@@ -239,29 +252,31 @@ def cmd_batch(argv: list[str]) -> int:
         sys.stderr.write(f"\r[{bar:30}] {done}/{total} {student[:30]:30} {time.monotonic() - start:6.0f} s")
         sys.stderr.flush()
 
-    rows = batch(submissions, Path(args.out), jobs=args.jobs, progress=progress)
+    rows = batch(submissions, Path(args.out), jobs=args.jobs, progress=progress, lang=lang)
     sys.stderr.write("\n")
     not_graded = sum(bool(r.reason) for r in rows)
     flagged = sum(bool(r.flags) for r in rows)
-    print(f"Graded {len(rows) - not_graded} of {len(rows)} submissions ({flagged} flagged) in "
-          f"{time.monotonic() - start:.0f} s: {Path(args.out) / 'grades.csv'}")
+    print(message("Graded {graded} of {count} submissions ({flagged} flagged) in {seconds} s: {path}", lang,
+                  graded=len(rows) - not_graded, count=len(rows), flagged=flagged,
+                  seconds=f"{time.monotonic() - start:.0f}", path=Path(args.out) / "grades.csv"))
     return rp.EXIT_OK
 
 
-def cmd_gradescope_bundle(argv: list[str]) -> int:
+def cmd_gradescope_bundle(argv: list[str], lang: str = ENGLISH) -> int:
     if len(argv) != 1 or not argv[0].endswith(".zip"):
-        print("usage: python grader.py gradescope-bundle OUT.zip", file=sys.stderr)
+        print(message("usage: python grader.py gradescope-bundle OUT.zip", lang), file=sys.stderr)
         return rp.EXIT_USAGE
     try:
         out = gradescope_bundle(Path(argv[0]))
     except ReleaseError as e:
         print(f"grader.py gradescope-bundle: {e}", file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
-    print(f"Wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
+    print(message("Wrote {out}: upload it as the autograder of a Gradescope programming assignment.", lang,
+                  out=out))
     return rp.EXIT_OK
 
 
-def cmd_classroom_workflow(argv: list[str]) -> int:
+def cmd_classroom_workflow(argv: list[str], lang: str = ENGLISH) -> int:
     sys.stdout.write(classroom_workflow())
     return rp.EXIT_OK
 
@@ -271,16 +286,18 @@ COMMANDS = {"hint": cmd_hint, "watch": cmd_watch, "release": cmd_release, "batch
 
 
 def main(argv: list[str]) -> int:
+    chosen, argv = LANG_OPTION.parse_known_args(argv)  # --lang goes with every command
+    lang = language(chosen.lang, os.environ)
     command = COMMANDS.get(argv[0]) if argv else None
     try:
-        return command(argv[1:]) if command else cmd_grade(argv)
+        return command(argv[1:], lang) if command else cmd_grade(argv, lang)
     except KeyboardInterrupt:
-        print("\ngrader.py: interrupted", file=sys.stderr)
+        print("\ngrader.py: " + message("interrupted", lang), file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
     except Exception as e:
-        print(f"grader.py: the grader itself failed: {type(e).__name__}: {e}\n"
-              "Nothing was graded. Re-run with a fresh clone, or report this with the command you ran.",
-              file=sys.stderr)
+        print("grader.py: " + message("the grader itself failed: {error}: {detail}\nNothing was graded. "
+                                      "Re-run with a fresh clone, or report this with the command you ran.",
+                                      lang, error=type(e).__name__, detail=str(e)), file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
 
 

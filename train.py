@@ -3,6 +3,7 @@
 
     python train.py                      the reference (solutions/), about 70 s on this 2-core machine
     python train.py --target exercises   your own exercises (the default where there is no solutions/)
+    python train.py --lang ko            in Korean (so does a Korean locale); --lang en for English
 
 The task: the source is 4 to 8 random digits, the target the same digits in reverse order
 (``3 1 4 1 5`` -> ``5 1 4 1 3``). The model never sees the held-out sequences, and the accuracy
@@ -18,6 +19,7 @@ import argparse
 import dataclasses
 import importlib
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from course.i18n import ENGLISH, LANGUAGES, language, message
 from course.info import ROOT, one_blas_thread
 
 one_blas_thread()  # the matrices are small: one BLAS thread is faster than two
@@ -55,6 +58,7 @@ class Options:
     held_out: int = 1000
     seed: int = 0
     figures: Path = ROOT / "figures"
+    lang: str = ENGLISH  # the language of what it prints
 
 
 def reversal_batch(
@@ -97,13 +101,15 @@ def learning_rate(step: int, options: Options) -> float:
     return options.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def progress_bar(step: int, total: int, loss: float, accuracy: float | None, started: float) -> str:
+def progress_bar(step: int, total: int, loss: float, accuracy: float | None, started: float,
+                 lang: str = ENGLISH) -> str:
     """One line: a bar, the step, the loss, the last held-out accuracy and the time so far."""
     width = 30
     filled = int(width * step / total)
     acc = "   -  " if accuracy is None else f"{100 * accuracy:5.1f}%"
-    return (f"\r[{'#' * filled}{'.' * (width - filled)}] {step:>5}/{total}  loss {loss:6.3f}  "
-            f"held-out exact {acc}  {time.perf_counter() - started:5.0f} s")
+    return (f"\r[{'#' * filled}{'.' * (width - filled)}] {step:>5}/{total}  "
+            + message("loss {loss}  held-out exact {accuracy}  {seconds} s", lang, loss=f"{loss:6.3f}",
+                      accuracy=acc, seconds=f"{time.perf_counter() - started:5.0f}"))
 
 
 def train(options: Options, modules: dict[str, ModuleType]) -> tuple[TransformerParams, float, float]:
@@ -124,7 +130,7 @@ def train(options: Options, modules: dict[str, ModuleType]) -> tuple[Transformer
         params, state, loss = training.train_step(params, state, src, tgt, learning_rate(step - 1, options))
         if step % options.eval_every == 0 or step == options.steps:
             accuracy = exact_accuracy(modules, params, test_src, test_tgt)
-        print(progress_bar(step, options.steps, loss, accuracy, started), end="", flush=True)
+        print(progress_bar(step, options.steps, loss, accuracy, started, options.lang), end="", flush=True)
     print()
     return params, float(accuracy), time.perf_counter() - started
 
@@ -200,12 +206,14 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def load_modules(target: str) -> dict[str, ModuleType]:
+def load_modules(target: str, lang: str = ENGLISH) -> dict[str, ModuleType]:
     """The exercise modules of ``target`` (``solutions`` or ``exercises``), imported as a package."""
     if target not in ("solutions", "exercises"):
-        raise SystemExit(f"--target must be 'solutions' or 'exercises', got {target!r}")
+        raise SystemExit(message("--target must be 'solutions' or 'exercises', got {target}", lang,
+                                 target=repr(target)))
     if not (ROOT / target / "ex16_training.py").is_file():
-        raise SystemExit(f"{target}/ex16_training.py is missing: train with --target exercises")
+        raise SystemExit(message("{target}/ex16_training.py is missing: train with --target exercises", lang,
+                                 target=target))
     names = ["ex06_masking", "ex07_multi_head", "ex08_positional_encoding", "ex09_layers", "ex10_encoder",
              "ex11_decoder", "ex12_transformer", "ex16_training"]
     return {name: importlib.import_module(f"{target}.{name}") for name in names}
@@ -220,27 +228,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the data and the model")
     parser.add_argument("--figures", type=Path, default=defaults.figures, help="where the pictures go")
     parser.add_argument("--no-figures", action="store_true", help="do not save pictures")
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help="the language to speak (default: from LANGUAGE, LC_ALL or LANG, else English)")
     args = parser.parse_args(argv)
-    options = Options(target=args.target, steps=args.steps, seed=args.seed, figures=args.figures)
-    modules = load_modules(options.target)
-    print(f"Training a {options.num_layers}+{options.num_layers}-layer Transformer (D={options.d_model}, "
-          f"H={options.num_heads}, F={options.d_ff}) to reverse {options.min_len} to {options.max_len} "
-          f"digits, {options.steps} steps of {options.batch}, with {options.target}/")
+    options = Options(target=args.target, steps=args.steps, seed=args.seed, figures=args.figures,
+                      lang=language(args.lang, os.environ))
+    lang = options.lang
+    modules = load_modules(options.target, lang)
+    print(message("Training a {layers}+{layers}-layer Transformer (D={d_model}, H={heads}, F={d_ff}) to "
+                  "reverse {shortest} to {longest} digits, {steps} steps of {batch}, with {target}/", lang,
+                  layers=options.num_layers, d_model=options.d_model, heads=options.num_heads,
+                  d_ff=options.d_ff, shortest=options.min_len, longest=options.max_len, steps=options.steps,
+                  batch=options.batch, target=options.target))
     try:
         params, accuracy, seconds = train(options, modules)
     except NotImplementedError as e:
-        print(f"\n{options.target}/ is not finished ({e}): complete exercises 15 and 16 first, "
-              "or train the reference with --target solutions")
+        print("\n" + message("{target}/ is not finished ({error}): complete exercises 15 and 16 first, "
+                             "or train the reference with --target solutions", lang, target=options.target,
+                             error=str(e)))
         return 1
-    print(f"held-out exact-sequence accuracy: {100 * accuracy:.1f}% in {seconds:.0f} s")
+    print(message("held-out exact-sequence accuracy: {accuracy}% in {seconds} s", lang,
+                  accuracy=f"{100 * accuracy:.1f}", seconds=f"{seconds:.0f}"))
     if not args.no_figures:
         try:
             paths = save_figures(options, modules, params)
         except ImportError:
-            print('matplotlib is not installed, so no pictures: pip install -e ".[plots]"')
+            print(message('matplotlib is not installed, so no pictures: pip install -e ".[plots]"', lang))
         else:
             shown = [p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p for p in paths]
-            print("pictures:", ", ".join(map(str, shown)))
+            print(message("pictures: {paths}", lang, paths=", ".join(map(str, shown))))
     return 0 if accuracy >= 0.99 else 1
 
 

@@ -1,8 +1,11 @@
 """The learner's language, and the translation of the course's messages (standard library only).
 
 Messages are English; ``locale/<lang>/LC_MESSAGES/course.mo`` holds their translations (written by
-``python dev.py messages`` from ``course.po``). Placeholders are ``{name}`` (``str.format``), so a
-translation may put them in any order: translate first, format after.
+``python dev.py messages`` from ``course.po``). The course's content (titles, hints, properties,
+diagnoses) is translated whole with :func:`translate` and never formatted (a hint may contain
+``y_{t-1}``). The grader's own sentences are written ``message("template {name}", name=value)``
+(``dev.py messages`` extracts every such call with a literal): the template is translated first and
+formatted after, so a translation may put the placeholders in any order.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ def _catalogue(lang: str) -> gettext.NullTranslations:
 
 
 def translate(text: str, lang: str) -> str:
-    """``text`` in ``lang``; English, or a message the catalogue lacks, comes back unchanged."""
-    return text if lang == ENGLISH else _catalogue(lang).gettext(text)
+    """``text`` in ``lang``; English, "" (whose gettext is the catalogue's header), or a message the
+    catalogue lacks, comes back unchanged."""
+    return text if lang == ENGLISH or not text else _catalogue(lang).gettext(text)
 
 
 def translate_plural(singular: str, plural: str, n: int, lang: str) -> str:
@@ -52,6 +56,37 @@ def translate_plural(singular: str, plural: str, n: int, lang: str) -> str:
     if lang == ENGLISH:
         return singular if n == 1 else plural
     return _catalogue(lang).ngettext(singular, plural, n)
+
+
+class Message(str):
+    """A sentence of the grader's, in English or once said in some language, that keeps its template
+    and values so that :func:`localize` can say it again in another language."""
+
+    template: str
+    named: dict[str, object]
+
+
+def message(template: str, /, lang: str = ENGLISH, **named: object) -> Message:
+    """``template`` in ``lang`` with its ``{placeholders}`` filled from ``named`` (text values are
+    localized too: a note may name a title or hold another message)."""
+    text = translate(template, lang).format(**{k: localize(v, lang) if isinstance(v, str) else v
+                                               for k, v in named.items()})
+    said = Message(text)
+    said.template, said.named = template, named
+    return said
+
+
+def joined(separator: str, parts: list[str]) -> Message:
+    """``parts`` joined by ``separator``, each part localized when the whole is."""
+    template = separator.join(f"{{part{k}}}" for k in range(len(parts)))
+    return message(template, **{f"part{k}": part for k, part in enumerate(parts)})
+
+
+def localize(text: str, lang: str) -> str:
+    """``text`` in ``lang``: a :class:`Message` is said again, anything else translated whole."""
+    if isinstance(text, Message):
+        return message(text.template, lang, **text.named)
+    return translate(text, lang)
 
 
 def doc_parts(doc: str) -> tuple[str, str]:

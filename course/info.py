@@ -109,5 +109,7 @@ def find_exercise(course: list[Exercise], key: str) -> Exercise:
     matches = [e for e in course if e.module.startswith(k) or e.id.startswith(k)]
     if len(matches) == 1:
         return matches[0]
-    names = ", ".join(e.id for e in course)
-    raise KeyError(f"no exercise matches {key!r}; choose one of {names}")
+    from course.i18n import message  # course.i18n reads ROOT from this module
+
+    raise KeyError(message("no exercise matches {key}; choose one of {names}", key=repr(key),
+                           names=", ".join(e.id for e in course)))

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from course.i18n import ENGLISH, message
 from course.info import ROOT, Exercise, load_course
 from grading import report as rp
 from grading.engine import Options, grade
@@ -58,24 +59,26 @@ def locate(folder: Path, course: list[Exercise]) -> Path:
         if count > best_count:
             best, best_count = d, count
     if best is None:
-        raise SubmissionError("no exercise files found (expected files such as ex01_autoregressive.py)")
+        raise SubmissionError(message("no exercise files found (expected files such as "
+                                      "ex01_autoregressive.py)"))
     return best
 
 
 def unzip(archive: Path, dest: Path) -> Path:
     """Extract ``archive`` into ``dest``, refusing anything that would write outside it."""
     if not zipfile.is_zipfile(archive):
-        raise SubmissionError("not a valid zip file")
+        raise SubmissionError(message("not a valid zip file"))
     with zipfile.ZipFile(archive) as z:
         members = [m for m in z.infolist() if not m.is_dir()]
         if not members:
-            raise SubmissionError("the zip is empty")
+            raise SubmissionError(message("the zip is empty"))
         if sum(m.file_size for m in members) > MAX_UNZIPPED:
-            raise SubmissionError("the zip unpacks to more than 200 MB")
+            raise SubmissionError(message("the zip unpacks to more than 200 MB"))
         for m in members:
             path = PurePosixPath(m.filename.replace("\\", "/"))
             if path.is_absolute() or ".." in path.parts or stat.S_ISLNK(m.external_attr >> 16):
-                raise SubmissionError(f"the zip would write outside its folder ({m.filename})")
+                raise SubmissionError(message("the zip would write outside its folder ({name})",
+                                              name=m.filename))
         for m in members:
             target = dest / PurePosixPath(m.filename.replace("\\", "/"))
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,16 +114,31 @@ def _student(entry: Path) -> str:
     return entry.name.removesuffix(".zip")
 
 
+@dataclass(frozen=True)
+class _Feedback:
+    """Where each student's feedback goes, and in which language."""
+
+    folder: Path
+    lang: str
+
+    def write(self, student: str, text: str, suffix: str = ".txt") -> None:
+        (self.folder / f"{student}{suffix}").write_text(text)
+
+    def not_graded(self, student: str, reason: str) -> None:
+        self.write(student, message("Not graded: {reason}", self.lang, reason=reason) + "\n")
+
+
 def _grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits,
-               feedback: Path, exercises: list[Exercise] | None, cache: dict[str, ExerciseResult]) -> Row:
+               feedback: _Feedback, exercises: list[Exercise] | None,
+               cache: dict[str, ExerciseResult]) -> Row:
     row = Row(student=_student(entry))
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         try:
             folder = unzip(entry, Path(tmp)) if entry.is_file() else entry
             folder = locate(folder, course)
         except (SubmissionError, OSError, zipfile.BadZipFile) as e:
-            row.reason = str(e)
-            (feedback / f"{row.student}.txt").write_text(f"Not graded: {row.reason}\n")
+            row.reason = e.args[0] if isinstance(e, SubmissionError) else str(e)
+            feedback.not_graded(row.student, row.reason)
             return row
         stubs = {e.id: normalised_hash(ROOT / "exercises" / e.file_name) for e in course}
         for e in course:
@@ -131,12 +149,13 @@ def _grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits,
             report = grade(Options(target=folder, exercises=exercises, jobs=jobs, limits=limits,
                                    cache=cache))
         except Exception as e:
-            row.reason = f"the grader failed on this submission: {type(e).__name__}: {e}"
-            (feedback / f"{row.student}.txt").write_text(f"Not graded: {row.reason}\n")
+            row.reason = message("the grader failed on this submission: {error}: {detail}",
+                                 error=type(e).__name__, detail=str(e))
+            feedback.not_graded(row.student, row.reason)
             return row
     _fill(row, report)
-    (feedback / f"{row.student}.txt").write_text(rp.render_text(report) + "\n")
-    (feedback / f"{row.student}.json").write_text(rp.to_json(report))
+    feedback.write(row.student, rp.render_text(report, lang=feedback.lang) + "\n")
+    feedback.write(row.student, rp.to_json(report, feedback.lang), ".json")
     return row
 
 
@@ -152,16 +171,16 @@ def _fill(row: Row, report: Report) -> None:
 
 def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = None,
           progress: Callable[[int, int, str], None] | None = None,
-          exercises: list[Exercise] | None = None) -> list[Row]:
+          exercises: list[Exercise] | None = None, lang: str = ENGLISH) -> list[Row]:
     """Grade every submission in ``submissions``; write ``grades.csv`` and feedback into ``out``.
 
-    ``exercises``: only these (default: the whole course).
+    ``exercises``: only these (default: the whole course); ``lang``: the language of the feedback.
     """
     course = exercises or load_course()
     entries = sorted(p for p in submissions.iterdir()
                      if p.is_dir() or p.suffix.lower() == ".zip")
-    feedback = out / "feedback"
-    feedback.mkdir(parents=True, exist_ok=True)
+    feedback = _Feedback(out / "feedback", lang)
+    feedback.folder.mkdir(parents=True, exist_ok=True)
     state_file = out / STATE
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
     rows: list[Row] = []

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from course.i18n import joined, message
 from course.info import ROOT, Exercise, load_course
 from grading import protocol, sandbox
 from grading.fingerprint import same
@@ -178,16 +179,18 @@ def _blank(e: Exercise, *notes: str) -> ExerciseResult:
 
 def missing_result(e: Exercise) -> ExerciseResult:
     """The grade of an exercise whose file the target lacks."""
-    result = _blank(e, f"{e.file_name} is missing from the target: copy it from exercises/")
+    result = _blank(e, message("{file} is missing from the target: copy it from exercises/",
+                               file=e.file_name))
     result.status = Status.NOT_STARTED
     return result
 
 
 def refused_result(e: Exercise, violations: list[sandbox.Violation]) -> ExerciseResult:
     """The grade of an exercise whose module the sandbox refuses to run."""
-    reasons = "; ".join(map(str, violations[:3]))
-    result = _blank(e, f"{e.file_name} was not run: it uses what no exercise needs ({reasons}). "
-                       f"Exercises may import {sandbox.allowed_imports()} only.")
+    reasons = joined("; ", [str(v) for v in violations[:3]])
+    result = _blank(e, message("{file} was not run: it uses what no exercise needs ({reasons}). "
+                               "Exercises may import {allowed} only.",
+                               file=e.file_name, reasons=reasons, allowed=sandbox.allowed_imports()))
     result.status = Status.REFUSED
     result.flags = {Flag.REFUSED} | ({Flag.REACHES_GRADER} if any(v.reaches_grader for v in violations)
                                      else set())
@@ -207,8 +210,8 @@ def exercise_result(e: Exercise, run: Run, catalogue: dict[str, Any]) -> Exercis
     result.flags = {OUTCOME_FLAGS[t.outcome] for t in result.tests if t.outcome in OUTCOME_FLAGS}
     if run.tampering:
         result.flags.add(Flag.TAMPERED)
-        result.notes.append("your module changed code the grader relies on ("
-                            + ", ".join(run.tampering) + "): no points for this exercise")
+        result.notes.append(message("your module changed code the grader relies on ({names}): "
+                                    "no points for this exercise", names=", ".join(run.tampering)))
         result.points = 0.0
         for t in result.tests:
             t.points = 0.0
@@ -218,7 +221,7 @@ def exercise_result(e: Exercise, run: Run, catalogue: dict[str, Any]) -> Exercis
     elif outcomes == {Outcome.NOT_STARTED} or (not result.tests and not run.notes):
         result.status = Status.NOT_STARTED
     if not result.tests and not result.notes:
-        result.notes.append("no test ran")
+        result.notes.append(message("no test ran"))
     result.diagnoses = diagnose(e.module, run.fingerprints, catalogue)
     return result
 
@@ -342,7 +345,7 @@ class _Grading:
     def assemble(self, *, complete: bool) -> Report:
         """The results so far, every exercise asked for in course order."""
         rows = [self.results.get(e.id)
-                or _blank(e, "not graded: the run stopped before this exercise finished")
+                or _blank(e, message("not graded: the run stopped before this exercise finished"))
                 for e in self.chosen]
         self.meta["seconds"] = round(time.monotonic() - self.started, 2)
         return Report(target=str(self.learner), exercises=rows, meta=dict(self.meta), complete=complete)
@@ -382,15 +385,18 @@ def _prerequisites(exercise: Exercise, by_id: dict[str, Exercise]) -> list[str]:
     return [key for key in by_id if key in found]
 
 
-_UNUSABLE = {Flag.REFUSED: "was refused by the sandbox", Flag.DID_NOT_RETURN: "does not return",
-             Flag.CRASHED: "crashes", Flag.NOT_RUN: "could not run all its tests"}
+_UNUSABLE: dict[Flag, Callable[[str], str]] = {
+    Flag.REFUSED: lambda id: message("{id} was refused by the sandbox", id=id),
+    Flag.DID_NOT_RETURN: lambda id: message("{id} does not return", id=id),
+    Flag.CRASHED: lambda id: message("{id} crashes", id=id),
+    Flag.NOT_RUN: lambda id: message("{id} could not run all its tests", id=id)}
 
 
 def _unusable(result: ExerciseResult) -> str | None:
     """Why the learner's module must not stand in for the reference in other exercises' runs: it
     was refused, or it hangs, crashes or could not finish loading or its tests (running it again
     would only cost that time again)."""
-    return next((why for flag, why in _UNUSABLE.items() if flag in result.flags), None)
+    return next((why(result.id) for flag, why in _UNUSABLE.items() if flag in result.flags), None)
 
 
 def _integrated(grading: _Grading) -> None:
@@ -420,10 +426,10 @@ def _integrated_runs(grading: _Grading) -> list[tuple[list[str], Run]]:
         mine = results.get(e.id)
         if not bad or mine is None or not mine.tests or mine.status == Status.NOT_STARTED:
             continue
-        stuck = [f"{r} {unusable[r]}" for r in _prerequisites(e, by_id) if r in unusable]
+        stuck = [unusable[r] for r in _prerequisites(e, by_id) if r in unusable]
         if stuck:
             mine.integrated = Integrated(passed=0, total=0, failing_prerequisites=bad,
-                                         not_run="; ".join(stuck))
+                                         not_run=joined("; ", stuck))
             continue
         directory = _compose(grading.work / f"{e.id}-integrated", learner, usable, options.reference, course)
         run = _new_run(e, directory, limits, grading.protected, integrated=True, options=options)

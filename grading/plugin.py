@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from course.i18n import Message, message
 from course.info import REFERENCE_PACKAGE
 from grading import protocol, sandbox
 from grading.fingerprint import fingerprints_of
@@ -32,6 +33,9 @@ WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests
 
 
 def _short(text: str, limit: int = MAX_FIELD) -> str:
+    """``text`` within ``limit`` characters; a :class:`Message` that fits stays one."""
+    if isinstance(text, Message) and len(text) <= limit:
+        return text
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 15] + " ... (cut)"
 
@@ -75,13 +79,15 @@ def _counterexample(exc: BaseException, function: str) -> str:
 
 def _message(exc: BaseException) -> str:
     if isinstance(exc, AssertionError | target.NotStarted | target.TargetError | target.DoesNotReturn):
+        if exc.args and isinstance(exc.args[0], Message):  # a test's message that can be translated
+            return _short(exc.args[0])
         text = str(exc).split("\nassert ")[0]  # drop pytest's assertion introspection
-        return _short(text or "an assertion failed")
+        return _short(text or message("an assertion failed"))
     if isinstance(exc, MemoryError):
-        return "your code ran out of memory (MemoryError): it allocates far more than the task needs"
+        return message("your code ran out of memory (MemoryError): it allocates far more than the task needs")
     if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: the file-size limit
-        return "your code printed or wrote too much output (over the grader's limit)"
-    return _short(f"your code raised {type(exc).__name__}: {exc}")
+        return message("your code printed or wrote too much output (over the grader's limit)")
+    return _short(message("your code raised {error}: {detail}", error=type(exc).__name__, detail=str(exc)))
 
 
 # Modules whose every attribute must stay put; elsewhere only callables and classes are watched
@@ -164,9 +170,11 @@ class GradingPlugin:
         try:
             target.load(self.module)
         except BaseException as e:
-            where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
+            said = {"module": self.module, "error": type(e).__name__, "detail": str(e)}
             self.send(protocol.Note(_short(
-                f"{self.module}.py could not be imported: {type(e).__name__}{where}: {e}")))
+                message("{module}.py could not be imported: {error} (line {line}): {detail}",
+                        line=e.lineno, **said) if isinstance(e, SyntaxError)
+                else message("{module}.py could not be imported: {error}: {detail}", **said))))
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.send(protocol.Collected([_name(item) for item in items]))
@@ -186,7 +194,8 @@ class GradingPlugin:
             yield
         advice = sorted({str(w.message) for w in caught if issubclass(w.category, Advice)})
         if advice:
-            self.send(protocol.Note(_short(f"advice from {_name(item)}: {advice[0]}")))
+            self.send(protocol.Note(_short(message("advice from {test}: {advice}", test=_name(item),
+                                                   advice=advice[0]))))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -207,7 +216,7 @@ class GradingPlugin:
         shown = exc is not None and outcome == Outcome.FAILED
         return protocol.Finished(
             name, outcome, prop=prop, duration=duration, hint=hint,
-            message=_message(exc) if exc is not None else "failed",
+            message=_message(exc) if exc is not None else message("failed"),
             counterexample=_counterexample(exc, getattr(item, "originalname", item.name)) if shown else "",
             traceback=str(report.longrepr)[-MAX_TRACEBACK:],
         )

@@ -2,15 +2,19 @@
 
 The child writes one JSON line per event on a pipe; :func:`encode` and :func:`decode` are the only
 code that knows the wire format. The parent does not trust the child's process (it runs the learner's
-code): :func:`decode` drops what it cannot read and cuts every text to its limit below.
+code): :func:`decode` drops what it cannot read and cuts every text to its limit below. A text that is
+a :class:`~course.i18n.Message` travels as its template and values, so the parent can say it in the
+learner's language.
 """
 
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from course.i18n import Message, message
 from grading.model import Outcome, TestResult
 
 MAX_LINE = 1 << 20  # bytes of one event line the parent keeps buffering
@@ -101,14 +105,35 @@ _KINDS: dict[str, type] = {"collected": Collected, "start": Started, "result": F
 _NAMES = {kind: name for name, kind in _KINDS.items()}
 
 
+def _wire(value: Any) -> Any:
+    if isinstance(value, Message):
+        return {"template": value.template, "named": {k: str(v) for k, v in value.named.items()}}
+    return value
+
+
 def encode(event: Event) -> bytes:
     """One line of the wire format."""
-    data = {"event": _NAMES[type(event)], **{f.name: getattr(event, f.name) for f in fields(event)}}
+    data = {"event": _NAMES[type(event)], **{f.name: _wire(getattr(event, f.name)) for f in fields(event)}}
     return (json.dumps(data, default=str) + "\n").encode()
 
 
+def _said(value: dict[str, Any], limit: int) -> str:
+    """The message a child sent as ``{"template": ..., "named": {...}}``; "" unless every field of
+    the template is a plain ``{name}`` it gives a value for, and the message fits in ``limit``."""
+    template, named = value.get("template"), value.get("named")
+    if not (isinstance(template, str) and isinstance(named, dict) and len(template) <= limit):
+        return ""
+    named = {str(k): str(v)[:limit] for k, v in named.items()}
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (spec or conversion or name not in named):
+            return ""
+    said = message(template, **named)
+    return said if len(said) <= limit else said[:limit]
+
+
 def _text(data: dict[str, Any], key: str, limit: int) -> str:
-    return str(data.get(key, ""))[:limit]
+    value = data.get(key, "")
+    return _said(value, limit) if isinstance(value, dict) else str(value)[:limit]
 
 
 def _finished(data: dict[str, Any]) -> Finished:

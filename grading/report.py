@@ -5,6 +5,7 @@ A report renders itself and decides the exit code; the command line only chooses
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -12,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from course.i18n import ENGLISH, localize, message, translate
 from grading.model import ExerciseResult, Outcome, Report, Status, TestResult
 
 EXIT_OK = 0
@@ -42,37 +44,56 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
-def test_feedback(t: TestResult, limit: int = OUTPUT_LIMIT) -> str:
+def localized(report: Report, lang: str) -> Report:
+    """``report`` with its content (titles, properties, hints, diagnoses, notes) in ``lang``; the
+    report itself when ``lang`` is English."""
+    if lang == ENGLISH:
+        return report
+    said = copy.deepcopy(report)
+    for e in said.exercises:
+        e.title = translate(e.title, lang)
+        e.notes = [localize(note, lang) for note in e.notes]
+        e.hints = [translate(hint, lang) for hint in e.hints]
+        for t in e.tests:
+            t.prop, t.hint = translate(t.prop, lang), translate(t.hint, lang)
+            t.message = localize(t.message, lang)
+        for d in e.diagnoses:
+            d.says = translate(d.says, lang)
+        if e.integrated:
+            e.integrated.not_run = localize(e.integrated.not_run, lang)
+    return said
+
+
+def test_feedback(t: TestResult, limit: int = OUTPUT_LIMIT, lang: str = ENGLISH) -> str:
     """What broke, on which input, and a hint: a few short lines within ``limit`` characters.
 
     A long counterexample is cut first, then the message; the hint keeps up to half the room.
+    ``t`` is in ``lang`` already (see :func:`localized`); ``lang`` is for the words around it.
     """
-    hint = _cut("hint: " + t.hint, limit // 2) if t.hint else ""
-    example = "smallest failing input: " + t.counterexample if t.counterexample else ""
+    hint = _cut(message("hint: {hint}", lang, hint=t.hint), limit // 2) if t.hint else ""
+    example = (message("smallest failing input: {example}", lang, example=t.counterexample)
+               if t.counterexample else "")
     room = limit - len(hint) - 2
-    message = _cut(t.message or t.outcome.value, room - min(len(example), room // 2))
-    example = _cut(example, room - len(message)) if example else ""
-    return "\n".join(part for part in (message, example, hint) if part)
+    said = _cut(t.message or translate(t.outcome.value, lang), room - min(len(example), room // 2))
+    example = _cut(example, room - len(said)) if example else ""
+    return "\n".join(part for part in (said, example, hint) if part)
 
 
-def _start_here(e: ExerciseResult) -> str:
+def _start_here(e: ExerciseResult, lang: str) -> str:
     """What to do about an exercise not started (said once, not once per test)."""
-    return (f"Open exercises/{e.module}.py, read the docstrings, replace each "
-            f"`raise NotImplementedError`, then run: python grader.py {e.id}\n"
-            f"Stuck? python grader.py hint {e.id}")
+    return message("Open exercises/{module}.py, read the docstrings, replace each "
+                   "`raise NotImplementedError`, then run: python grader.py {id}\n"
+                   "Stuck? python grader.py hint {id}", lang, module=e.module, id=e.id)
 
 
-def _summary(e: ExerciseResult) -> str:
+def _summary(e: ExerciseResult, lang: str) -> str:
     """One exercise whose tests are not listed: its notes, or what to do when not started."""
     if e.notes:
         return " ".join(e.notes)
     if e.status == Status.NOT_STARTED:
-        return f"not started ({len(e.tests)} tests): " + _start_here(e)
-    return e.status.value
-
-
-def _status_word(e: ExerciseResult) -> str:
-    return e.status.value
+        return message("not started ({count} tests): {start}", lang, count=len(e.tests),
+                       start=_start_here(e, lang))
+    return translate(e.status.value, lang)
 
 
 _COLORS = {Status.PASSED: "32", Status.FAILED: "31", Status.NOT_STARTED: "33", Status.REFUSED: "31"}
@@ -82,100 +103,112 @@ def _paint(text: str, code: str, *, color: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if color else text
 
 
-def render_text(report: Report, verbose: bool = False, color: bool = False) -> str:
-    """The learner's view: one row per exercise, then what to fix, most useful first."""
+def render_text(report: Report, verbose: bool = False, color: bool = False, lang: str = ENGLISH) -> str:
+    """The learner's view in ``lang``: one row per exercise, then what to fix, most useful first."""
+    report = localized(report, lang)
     nxt = report.next_exercise
     width = max((len(e.title) for e in report.exercises), default=10)
-    out = [f"Grading {report.target}", ""]
+    out = [message("Grading {target}", lang, target=report.target), ""]
     for e in report.exercises:
-        marker = "  <- next" if e is nxt else ""
-        word = _paint(f"{_status_word(e):12}", _COLORS[e.status], color=color)
+        marker = "  " + message("<- next", lang) if e is nxt else ""
+        word = _paint(f"{translate(e.status.value, lang):12}", _COLORS[e.status], color=color)
         out.append(f"  {e.id}  {e.title:{width}}  {e.points:>5g} / {e.max_points:<4g} {word}{marker}")
     out.append("")
-    out.append(f"Total: {report.points:g} / {report.max_points:g}"
-               + ("" if report.complete else "  (incomplete run)"))
+    out.append(message("Total: {points} / {max_points}", lang, points=f"{report.points:g}",
+                       max_points=f"{report.max_points:g}")
+               + ("" if report.complete else "  " + message("(incomplete run)", lang)))
     for e in report.exercises:
         if e.status == Status.PASSED and not e.notes:  # a passed exercise may still get advice
             continue
         if e.status == Status.NOT_STARTED and not verbose and e is not nxt:
             continue
         out.append("")
-        out.append(_paint(f"{e.id} {e.title}: {e.points:g} / {e.max_points:g}, {e.status.value}", "1",
-                          color=color))
+        out.append(_paint(f"{e.id} {e.title}: {e.points:g} / {e.max_points:g}, "
+                          f"{translate(e.status.value, lang)}", "1", color=color))
         out.extend(_indent(note, "  ! ") for note in e.notes)
         if e.status == Status.NOT_STARTED:
-            out.append(_indent(_start_here(e), "  "))
+            out.append(_indent(_start_here(e, lang), "  "))
             continue
-        out.extend(_what_to_fix(e, verbose=verbose))
+        out.extend(_what_to_fix(e, verbose=verbose, lang=lang))
     return "\n".join(out)
 
 
-def _what_to_fix(e: ExerciseResult, *, verbose: bool) -> list[str]:
+def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     """An exercise's failing tests, diagnoses, integrated run and where to find help."""
     out = []
     failing = [t for t in e.tests if t.outcome != Outcome.PASSED]
     shown = failing if verbose else failing[:SHOWN_FAILURES]
     for t in shown:
-        out.append(f"  x {t.prop or t.name}  [{t.name}, {t.outcome.value}]")
-        out.append(_indent(test_feedback(t, FULL_FEEDBACK if verbose else TEXT_FEEDBACK), "      "))
+        out.append(f"  x {t.prop or t.name}  [{t.name}, {translate(t.outcome.value, lang)}]")
+        out.append(_indent(test_feedback(t, FULL_FEEDBACK if verbose else TEXT_FEEDBACK, lang), "      "))
         if verbose and t.traceback:
             out.append(_indent(t.traceback, "      | "))
     if len(failing) > len(shown):
-        out.append(f"  ... and {len(failing) - len(shown)} more failing tests (--verbose shows all)")
+        out.append("  " + message("... and {count} more failing tests (--verbose shows all)", lang,
+                                  count=len(failing) - len(shown)))
     for d in e.diagnoses:
-        out.append(f"  Diagnosis: your {d.function} behaves like a known mistake: {d.says}")
+        out.append("  " + message("Diagnosis: your {function} behaves like a known mistake: {says}", lang,
+                                  function=d.function, says=d.says))
     if e.integrated and e.integrated.not_run:
-        out.append(f"  Not run with your own {', '.join(e.integrated.failing_prerequisites)}: "
-                   f"{e.integrated.not_run}.")
+        out.append("  " + message("Not run with your own {names}: {why}.", lang,
+                                  names=", ".join(e.integrated.failing_prerequisites),
+                                  why=e.integrated.not_run))
     elif e.integrated:
         i = e.integrated
-        out.append(f"  With your own {', '.join(i.failing_prerequisites)} instead of the reference's, "
-                   f"{i.passed} of {i.total} tests of {e.id} pass "
-                   "(the score above uses the reference's).")
+        out.append("  " + message("With your own {names} instead of the reference's, {passed} of {total} "
+                                  "tests of {id} pass (the score above uses the reference's).", lang,
+                                  names=", ".join(i.failing_prerequisites), passed=i.passed,
+                                  total=i.total, id=e.id))
     if e.hints and not e.diagnoses and e.status != Status.PASSED:
-        out.append(f"  More help: python grader.py hint {e.id}")
+        out.append("  " + message("More help: python grader.py hint {id}", lang, id=e.id))
     return out
 
 
-def to_json(report: Report) -> str:
-    """The engine's own schema (documented in README.md, "The JSON report")."""
-    return json.dumps(report.to_dict(), indent=2, default=str)
+def to_json(report: Report, lang: str = ENGLISH) -> str:
+    """The engine's own schema (documented in README.md, "The JSON report"), its content in ``lang``."""
+    return json.dumps(localized(report, lang).to_dict(), indent=2, default=str)
 
 
-def _repro(report: Report) -> str:
+def _repro(report: Report, lang: str) -> str:
     m = report.meta
-    return (f"profile {m.get('profile')} (derandomised, seed {m.get('seed')}), tests {m.get('tests_hash')}, "
-            f"Python {m.get('python')}, numpy {m.get('numpy')}, hypothesis {m.get('hypothesis')}")
+    return message("profile {profile} (derandomised, seed {seed}), tests {tests}, Python {python}, "
+                   "numpy {numpy}, hypothesis {hypothesis}", lang, profile=m.get("profile"),
+                   seed=m.get("seed"), tests=m.get("tests_hash"), python=m.get("python"),
+                   numpy=m.get("numpy"), hypothesis=m.get("hypothesis"))
 
 
-def to_gradescope(report: Report) -> dict[str, Any]:
-    """Gradescope's ``results.json``: one entry per listed test (one per exercise not started),
-    feedback under a few hundred characters."""
+def to_gradescope(report: Report, lang: str = ENGLISH) -> dict[str, Any]:
+    """Gradescope's ``results.json`` in ``lang``: one entry per listed test (one per exercise not
+    started), feedback under a few hundred characters."""
+    report = localized(report, lang)
     tests: list[dict[str, Any]] = []
     for n, e in enumerate(report.exercises, start=1):
         listed = e.listed_tests
         if not listed:
             tests.append({"name": f"{e.id} {e.title}", "number": f"{n}", "score": 0.0,
                           "max_score": e.max_points, "status": "failed", "tags": [e.id],
-                          "output": _cut(_summary(e), OUTPUT_LIMIT), "visibility": "visible"})
+                          "output": _cut(_summary(e, lang), OUTPUT_LIMIT), "visibility": "visible"})
             continue
-        extra = _cut(" ".join([*e.notes, *(f"Diagnosis: {d.says}" for d in e.diagnoses)]), OUTPUT_LIMIT // 2)
+        diagnoses = [message("Diagnosis: {says}", lang, says=d.says) for d in e.diagnoses]
+        extra = _cut(" ".join([*e.notes, *diagnoses]), OUTPUT_LIMIT // 2)
         first_failed = next((t for t in listed if t.outcome != Outcome.PASSED), None)
         for k, t in enumerate(listed, start=1):
             passed = t.outcome == Outcome.PASSED
-            output = "" if passed else test_feedback(t)
+            output = "" if passed else test_feedback(t, lang=lang)
             if t is first_failed and extra:
-                output = test_feedback(t, OUTPUT_LIMIT - len(extra) - 1) + "\n" + extra
+                output = test_feedback(t, OUTPUT_LIMIT - len(extra) - 1, lang) + "\n" + extra
             tests.append({"name": f"{e.id} {t.prop or t.name}", "number": f"{n}.{k}",
                           "score": round(t.points, 4), "max_score": round(t.max_points, 4),
                           "status": "passed" if passed else "failed", "tags": [e.id],
                           "output": output, "visibility": "visible"})
-    summary = f"{report.points:g} / {report.max_points:g} points. " + (
-        "" if report.complete else "The run stopped early: exercises not graded score 0. ")
+    summary = message("{points} / {max_points} points. ", lang, points=f"{report.points:g}",
+                      max_points=f"{report.max_points:g}") + (
+        "" if report.complete else message("The run stopped early: exercises not graded score 0. ", lang))
     return {
         "score": report.points,
         "execution_time": int(report.meta.get("seconds", 0)),
-        "output": _cut(summary + "Reproducible with " + _repro(report) + ".", SUMMARY_LIMIT),
+        "output": _cut(summary + message("Reproducible with {how}.", lang, how=_repro(report, lang)),
+                       SUMMARY_LIMIT),
         "output_format": "text",
         "test_output_format": "text",
         "visibility": "visible",
@@ -184,11 +217,13 @@ def to_gradescope(report: Report) -> dict[str, Any]:
     }
 
 
-def to_junit(report: Report) -> str:
-    """JUnit XML: one testsuite per exercise, one testcase per listed test (one if none is)."""
+def to_junit(report: Report, lang: str = ENGLISH) -> str:
+    """JUnit XML in ``lang``: one testsuite per exercise, one testcase per listed test (one if none is)."""
+    report = localized(report, lang)
     root = ET.Element("testsuites", name="transformer-course")
     for e in report.exercises:
-        cases = e.listed_tests or [TestResult(name=e.module, outcome=Outcome.NOT_RUN, message=_summary(e))]
+        cases = e.listed_tests or [TestResult(name=e.module, outcome=Outcome.NOT_RUN,
+                                              message=_summary(e, lang))]
         failures = sum(t.outcome != Outcome.PASSED for t in cases)
         suite = ET.SubElement(root, "testsuite", name=f"{e.id} {e.title}", tests=str(len(cases)),
                               failures=str(failures), errors="0", skipped="0", time=f"{e.duration:.3f}")
@@ -200,9 +235,10 @@ def to_junit(report: Report) -> str:
             case = ET.SubElement(suite, "testcase", classname=e.module, name=t.name, time=f"{t.duration:.3f}")
             if t.outcome != Outcome.PASSED:
                 fail = ET.SubElement(case, "failure",  # attributes in this order: message, type
-                                     message=_cut(t.message or t.outcome.value, FAILURE_MESSAGE),
+                                     message=_cut(t.message or translate(t.outcome.value, lang),
+                                                  FAILURE_MESSAGE),
                                      type=t.outcome.value)
-                fail.text = test_feedback(t, FULL_FEEDBACK)
+                fail.text = test_feedback(t, FULL_FEEDBACK, lang)
     root.set("tests", str(len(root.findall(".//testcase"))))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from course.i18n import message
 from course.info import ROOT
 from grading import protocol
 from grading.model import Outcome, TestResult
@@ -150,11 +151,12 @@ def _cpu_seconds(pid: int) -> float | None:
 def _signal_name(status: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        names = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL: "SIGKILL",
-                 signal.SIGXCPU: "the CPU time limit (SIGXCPU)", signal.SIGABRT: "an abort (SIGABRT)",
-                 signal.SIGBUS: "a bus error (SIGBUS)"}
-        return f"was killed by {names.get(sig, signal.Signals(sig).name)}"
-    return f"exited with status {os.WEXITSTATUS(status)}"
+        names = {signal.SIGSEGV: message("a segmentation fault (SIGSEGV)"), signal.SIGKILL: "SIGKILL",
+                 signal.SIGXCPU: message("the CPU time limit (SIGXCPU)"),
+                 signal.SIGABRT: message("an abort (SIGABRT)"),
+                 signal.SIGBUS: message("a bus error (SIGBUS)")}
+        return message("was killed by {what}", what=names.get(sig, signal.Signals(sig).name))
+    return message("exited with status {status}", status=os.WEXITSTATUS(status))
 
 
 def preload(runs: list[Run]) -> None:
@@ -294,10 +296,12 @@ class Scheduler:
             wall = now - since
             used = wall if cpu is None else cpu - cpu_since
             if used > limits.test_seconds or wall > WALL_FACTOR * limits.test_seconds:
-                return Outcome.TIMED_OUT, (f"timed out after {limits.test_seconds:g} s "
-                                           "(an endless loop, or far too slow)")
+                return Outcome.TIMED_OUT, message(
+                    "timed out after {seconds} s (an endless loop, or far too slow)",
+                    seconds=f"{limits.test_seconds:g}")
         if _spent(run, child, now) > limits.exercise_seconds:
-            return Outcome.TIMED_OUT, f"the exercise's time limit of {limits.exercise_seconds:g} s ran out"
+            return Outcome.TIMED_OUT, message("the exercise's time limit of {seconds} s ran out",
+                                              seconds=f"{limits.exercise_seconds:g}")
         return None
 
     def _finish(self, child: _Child, running: dict[int, _Child], pending: list[Run],
@@ -311,14 +315,16 @@ class Scheduler:
         if child.done:
             run.finished = time.monotonic()
             return
-        outcome, died = reason or (Outcome.CRASHED, f"the test process {_signal_name(status)}")
+        outcome, died = reason or (Outcome.CRASHED,
+                                   message("the test process {how}", how=_signal_name(status)))
         if child.current and run.collected is not None:
             current = child.current
             run.results[current.test] = TestResult(
-                name=current.test, outcome=outcome, message=f"{died} during this test",
+                name=current.test, outcome=outcome, message=message("{what} during this test", what=died),
                 prop=current.prop, hint=current.hint)
         elif not child.progressed:
-            run.notes.append(f"the tests could not start: {died} while loading {run.module}.py")
+            run.notes.append(message("the tests could not start: {what} while loading {module}.py",
+                                     what=died, module=run.module))
         out_of_time = _spent(run, None, time.monotonic()) > run.limits.exercise_seconds
         if (run.remaining() and child.progressed and not out_of_time
                 and run.restarts < MAX_RESTARTS):
@@ -327,7 +333,7 @@ class Scheduler:
             return
         for name in run.remaining():
             run.results[name] = TestResult(name=name, outcome=Outcome.NOT_RUN,
-                                           message=f"not run: {died}")
+                                           message=message("not run: {what}", what=died))
         if run.collected is None:
             run.collected = []
         run.finished = time.monotonic()

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course.i18n import message
 from course.info import REFERENCE_PACKAGE, TARGET_PACKAGE
 
 # What exercise code may import (besides its earlier exercises, by a relative import): numpy, the
@@ -70,7 +71,7 @@ class Violation:
     reaches_grader: bool = field(default=False, kw_only=True)  # names the reference, the tests or the grader
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.what}"
+        return message("line {line}: {what}", line=self.line, what=self.what)
 
 
 def _violation(node: ast.AST, what: str, named: str) -> Violation:
@@ -80,7 +81,8 @@ def _violation(node: ast.AST, what: str, named: str) -> Violation:
 def allowed_imports() -> str:
     """The allow-list in words, for the learner."""
     modules = sorted(m for m in ALLOWED_IMPORTS if m != "__future__")
-    return ", ".join(f"`{m}`" for m in modules) + " and your earlier exercises (`from .ex05_... import`)"
+    return message("{modules} and your earlier exercises (`from .ex05_... import`)",
+                   modules=", ".join(f"`{m}`" for m in modules))
 
 
 def check_policy(path: Path, sibling_modules: Iterable[str]) -> list[Violation]:
@@ -100,22 +102,23 @@ def check_policy(path: Path, sibling_modules: Iterable[str]) -> list[Violation]:
 def _node_violations(node: ast.AST, siblings: set[str]) -> list[Violation]:
     """An import, a name, an attribute or a string constant the policy refuses."""
     if isinstance(node, ast.Import):
-        return [_violation(node, f"imports `{alias.name}`", alias.name) for alias in node.names
+        return [_violation(node, message("imports `{name}`", name=alias.name), alias.name)
+                for alias in node.names
                 if alias.name.split(".")[0] not in ALLOWED_IMPORTS and alias.name not in ALLOWED_IMPORTS]
     if isinstance(node, ast.ImportFrom):
         name = node.module or ""
         if node.level == 1 and name in siblings:
             return []
         if node.level or (name.split(".")[0] not in ALLOWED_IMPORTS):
-            return [_violation(node, f"imports from `{'.' * node.level}{name}`", name)]
+            return [_violation(node, message("imports from `{name}`", name="." * node.level + name), name)]
     elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
-        return [_violation(node, f"uses `{node.id}`", node.id)]
+        return [_violation(node, message("uses `{name}`", name=node.id), node.id)]
     elif isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
-        return [_violation(node, f"uses `.{node.attr}`", "")]
+        return [_violation(node, message("uses `.{name}`", name=node.attr), "")]
     elif isinstance(node, ast.Constant) and isinstance(node.value, str) and any(
         word in node.value for word in SUSPECT_STRINGS
     ):
-        return [_violation(node, f"names `{node.value[:40]}`", node.value[:40])]
+        return [_violation(node, message("names `{text}`", text=node.value[:40]), node.value[:40])]
     return []
 
 
@@ -129,7 +132,7 @@ def _assignments_into(node: ast.AST, module_aliases: set[str]) -> list[Violation
         while isinstance(base, ast.Attribute | ast.Subscript):
             base = base.value
         if t is not base and isinstance(base, ast.Name) and base.id in module_aliases:
-            found.append(_violation(node, f"assigns into the module `{base.id}`", base.id))
+            found.append(_violation(node, message("assigns into the module `{name}`", name=base.id), base.id))
     return found
 
 

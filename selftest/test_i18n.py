@@ -1,0 +1,179 @@
+"""The learner's language: Korean with ``--lang ko`` or a Korean locale, English otherwise, and the
+English output exactly as it was before there was a choice.
+
+Reports are translated when they are rendered: the engine's values stay English. The tests' own
+failure messages (``softmax of scores up to 1000 has ...``) and hypothesis's counterexamples are
+not the grader's to translate: they stay English until tests/ marks them with ``message``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from course.i18n import Message, localize, message, translate
+from course.info import ROOT, find_exercise, load_course
+from grading import protocol
+from grading import report as rp
+from grading.engine import Options, grade
+from grading.model import Diagnosis, ExerciseResult, Integrated, Outcome, Report, Status
+from grading.model import TestResult as Result  # not a test class
+
+COURSE = load_course()
+HANGUL = re.compile("[\uac00-\ud7a3]")
+ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}")  # three English words in a row
+WRONG_SOFTMAX = ("    z = np.exp(x - x.max(axis=axis, keepdims=True))  # every exponent <= 0: no overflow",
+                 "    z = np.exp(x)")
+WRONG_MASK = ("    return np.tril(np.ones((T, T), dtype=bool))  # (T, T)",
+              "    return np.tril(np.ones((T, T), dtype=bool), k=-1)  # (T, T)")
+
+
+def english_lines(text: str, report: Report) -> Iterator[str]:
+    """The lines of ``text`` that hold an English sentence (three English words in a row, outside
+    backticks and without Hangul), besides the tests' own messages and counterexamples."""
+    theirs = [t.message + "\n" + t.counterexample for e in report.exercises for t in e.tests]
+    for line in text.splitlines():
+        if HANGUL.search(line) or not ENGLISH_SENTENCE.search(re.sub(r"`[^`]*`", "", line)):
+            continue
+        if not any(line.strip().removesuffix(" ...") in said for said in theirs):
+            yield line
+
+
+def _edit(path, wrong: tuple[str, str]) -> None:
+    assert wrong[0] in path.read_text()
+    path.write_text(path.read_text().replace(*wrong))
+
+
+@pytest.fixture(scope="module")
+def gradings(tmp_path_factory) -> list[Report]:
+    """The stubs; a wrong softmax and a wrong mask; a passing submission."""
+    wrong = tmp_path_factory.mktemp("wrong") / "submission"
+    shutil.copytree(ROOT / "solutions", wrong, ignore=shutil.ignore_patterns("__pycache__"))
+    _edit(wrong / "ex02_softmax.py", WRONG_SOFTMAX)
+    _edit(wrong / "ex06_masking.py", WRONG_MASK)
+    chosen = [find_exercise(COURSE, k) for k in ("ex01", "ex02", "ex05", "ex06", "ex07")]
+    return [grade(Options(target=ROOT / "exercises", exercises=chosen, jobs=2)),
+            grade(Options(target=wrong, exercises=chosen, jobs=2)),
+            grade(Options(target=ROOT / "solutions", exercises=chosen[:3], jobs=2))]
+
+
+def test_korean_reports_hold_no_english_sentence(gradings):
+    for report in gradings:
+        text = rp.render_text(report, lang="ko")
+        assert not list(english_lines(text, report)), text
+        results = rp.to_gradescope(report, "ko")
+        outputs = [results["output"], *(t[key] for t in results["tests"] for key in ("name", "output"))]
+        assert not list(english_lines("\n".join(outputs), report))
+        junit = ET.fromstring(rp.to_junit(report, "ko").split("?>", 1)[1])
+        failures = [f.get("message", "") + "\n" + (f.text or "") for f in junit.iter("failure")]
+        assert not list(english_lines("\n".join(failures), report))
+        data = json.loads(rp.to_json(report, "ko"))
+        assert all(HANGUL.search(e["title"]) for e in data["exercises"])
+    wrong = gradings[1]
+    assert any(e.diagnoses for e in wrong.exercises)  # the diagnoses were translated too
+    assert rp.render_text(wrong, lang="ko").count("진단: ") == sum(len(e.diagnoses) for e in wrong.exercises)
+
+
+def test_a_korean_rendering_leaves_the_report_english(gradings):
+    wrong = gradings[1]
+    before = rp.to_json(wrong)
+    rp.render_text(wrong, lang="ko")
+    rp.to_gradescope(wrong, "ko")
+    assert rp.to_json(wrong) == before
+
+
+def made_up_report() -> Report:
+    """A report with every part the table shows, its text made up (no catalogue has it)."""
+    failing = Result("test_finite[float32]", Outcome.FAILED, prop="softmax of huge scores is finite.",
+                         message="softmax of scores up to 1000 has 1 NaN entries, at (1,)",
+                         counterexample="test_finite(\n    n=1,\n)", hint="subtract the maximum first.",
+                         max_points=1)
+    slow = Result("test_axis", Outcome.TIMED_OUT, prop="softmax normalises the last axis.",
+                      message=message("{what} during this test", what=message(
+                          "timed out after {seconds} s (an endless loop, or far too slow)", seconds="2")))
+    return Report(target="/submission", complete=False, meta={
+        "profile": "grading", "seed": 0, "tests_hash": "0123456789abcdef", "python": "3.12", "numpy": "2",
+        "hypothesis": "6"}, exercises=[
+        ExerciseResult("ex01", "Lags", "ex01_lags", Status.PASSED, 2, 2,
+                       tests=[Result("test_a", Outcome.PASSED, points=2, max_points=2)]),
+        ExerciseResult("ex02", "Softmax", "ex02_softmax", Status.FAILED, 1, 6,
+                       tests=[failing, slow, failing, failing], hints=["one hint"],
+                       diagnoses=[Diagnosis("softmax", "no_max", "exp overflows: subtract the max first")]),
+        ExerciseResult("ex03", "Masks", "ex03_masks", Status.NOT_STARTED, 0, 4, tests=[slow], notes=[
+            message("{file} is missing from the target: copy it from exercises/", file="ex03_masks.py")]),
+        ExerciseResult("ex04", "Heads", "ex04_heads", Status.FAILED, 0, 5, tests=[failing], hints=["h"],
+                       integrated=Integrated(3, 9, ["ex02"])),
+        ExerciseResult("ex05", "Stack", "ex05_stack", Status.FAILED, 0, 5, tests=[failing],
+                       integrated=Integrated(0, 0, ["ex02", "ex04"],
+                                             not_run="ex02 crashes; ex04 does not return")),
+    ])
+
+
+# made_up_report() as the grader rendered it before it spoke Korean.
+ENGLISH_TABLE = Path(__file__).parent / "data" / "english_table.txt"
+ENGLISH_SUMMARY = ("3 / 22 points. The run stopped early: exercises not graded score 0. Reproducible with "
+                   "profile grading (derandomised, seed 0), tests 0123456789abcdef, Python 3.12, numpy 2, "
+                   "hypothesis 6.")
+ENGLISH_TIMEOUT = "timed out after 2 s (an endless loop, or far too slow) during this test"
+
+
+def test_the_english_output_is_unchanged():
+    report = made_up_report()
+    table = ENGLISH_TABLE.read_text().removesuffix("\n")
+    assert rp.render_text(report) == rp.render_text(report, lang="en") == table
+    results = rp.to_gradescope(report)
+    assert results["output"] == ENGLISH_SUMMARY and results["tests"][2]["output"] == ENGLISH_TIMEOUT
+
+
+def test_the_grader_s_sentences_are_said_again_in_korean():
+    text = rp.render_text(made_up_report(), lang="ko")
+    assert "2초 안에 끝나지 않았습니다" in text and "합계: 3 / 22  (실행이 끝나지 않음)" in text
+    assert "[test_axis, 시간 초과]" in text and "실패한 테스트가 1개 더 있습니다" in text
+    assert "참조 구현 대신 직접 작성한 ex02을(를) 쓰면 ex04의 테스트 9개 중 3개를 통과합니다" in text
+
+
+def test_content_is_translated_whole_and_never_formatted():
+    hint = "y_{t-1} is the previous value"  # a placeholder-like brace in content
+    said = message("hint: {hint}", "ko", hint=hint)
+    assert said == "힌트: " + hint and localize(said, "en") == "hint: " + hint
+    assert translate("", "ko") == "" and translate("no such sentence", "ko") == "no such sentence"
+    title = COURSE[1].title
+    assert HANGUL.search(translate(title, "ko")) and message("{id} {title}, hint {number} of {count}:", "ko",
+                                                             id="ex02", title=title, number=1, count=2) \
+        .startswith("ex02 " + translate(title, "ko"))
+
+
+def test_a_message_crosses_the_pipe_with_its_template():
+    note = message("{module}.py could not be imported: {error}: {detail}", module="ex02_softmax",
+                   error="ImportError", detail="no module named x")
+    event = protocol.decode(protocol.encode(protocol.Note(note)))
+    assert isinstance(event.text, Message) and event.text == note
+    assert localize(event.text, "ko").startswith("ex02_softmax.py를 import하지 못했습니다")
+    for template in ("{x:>999999999}", "{x.__class__}", "{missing}", "{0}"):  # only plain {name} fields
+        line = json.dumps({"event": "note", "text": {"template": template, "named": {"x": "1"}}}).encode()
+        assert protocol.decode(line) == protocol.Note("")
+
+
+def _grader(*args: str, lang_env: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    proc = subprocess.run([sys.executable, str(ROOT / "grader.py"), "-q", *args], capture_output=True,
+                          text=True, env={**env, "LANG": lang_env}, cwd=ROOT, timeout=300, check=True)
+    return proc.stdout
+
+
+def test_a_korean_locale_speaks_korean_and_lang_en_english():
+    korean = _grader("ex02", lang_env="ko_KR.UTF-8")
+    assert korean.startswith("채점 대상: ") and "시작 전" in korean and "<- 다음" in korean
+    english = _grader("ex02", "--lang", "en", lang_env="ko_KR.UTF-8")
+    assert english.startswith("Grading ") and "not started" in english and not HANGUL.search(english)
+    assert _grader("ex02", lang_env="C.UTF-8") == english
+    assert _grader("--lang", "ko", "ex02", lang_env="C.UTF-8") == korean
