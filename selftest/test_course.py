@@ -166,10 +166,11 @@ def _code_names() -> set[str]:
 
 
 def test_every_message_of_every_exercise_reads_in_korean():
-    """Titles, hints, requirements, test properties and mistake diagnoses: each has Korean text from
-    the compiled catalogue (what learners get, no Babel needed), unless it is a pure formula."""
+    """Titles, hints, requirements, test properties, mistake diagnoses and the grader's own messages:
+    each has Korean text from the compiled catalogue (what learners get, no Babel needed), unless it
+    is a pure formula."""
     messages = dev.course_messages()
-    assert {path.split("/")[0] for _, path, _ in messages} == {"exercises", "tests", "catalogue"}
+    assert {path.split("/")[0] for _, path, _ in messages} >= {"exercises", "tests", "catalogue", "grading"}
     names = _code_names()
     untranslated = [(text, f"{path}:{line}") for text, path, line in messages
                     if not i18n.translate(text, "ko").strip() or (
