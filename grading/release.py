@@ -19,7 +19,7 @@ from pathlib import Path
 from course.info import ROOT
 
 SHIPPED = ("exercises", "tests", "grading", "course", "docs", "grader.py", "train.py", "README.md",
-           "README.ko.md", "pyproject.toml", ".gitignore", "classroom")
+           "README.ko.md", "locale", "pyproject.toml", ".gitignore", "classroom")
 NEVER = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".hypothesis", "reference_data*",
                                "*.egg-info")
 
