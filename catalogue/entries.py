@@ -30,13 +30,19 @@ class Entry:
 
     def materialise(self, dest: Path) -> Path:
         """A copy of ``solutions/`` in ``dest`` whose ``function`` is this entry's code."""
-        dest.mkdir(parents=True, exist_ok=True)
-        for f in SOLUTIONS.glob("ex*.py"):
-            shutil.copy(f, dest / f.name)
+        copy_solutions(dest)
         with (dest / f"{self.module}.py").open("a") as out:
             out.write(f"\n\n# --- catalogue entry {self.id}: replaces {self.function} ---\n")
             out.write(self.source + "\n")
         return dest
+
+
+def copy_solutions(dest: Path) -> Path:
+    """``dest``, created, holding a copy of every module of ``solutions/``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in SOLUTIONS.glob("ex*.py"):
+        shutil.copy(f, dest / f.name)
+    return dest
 
 
 def _literal_args(call: ast.Call) -> list:

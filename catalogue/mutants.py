@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import shutil
 import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalogue.entries import CATALOGUE, SOLUTIONS
+from catalogue.entries import CATALOGUE, SOLUTIONS, copy_solutions
 
 EQUIVALENTS = CATALOGUE / "equivalent_mutants.toml"
 
@@ -51,9 +50,7 @@ class Mutant:
 
     def materialise(self, dest: Path) -> Path:
         """A copy of ``solutions/`` in ``dest`` whose ``module`` is this mutant."""
-        dest.mkdir(parents=True, exist_ok=True)
-        for f in SOLUTIONS.glob("ex*.py"):
-            shutil.copy(f, dest / f.name)
+        copy_solutions(dest)
         (dest / f"{self.module}.py").write_text(self.source)
         return dest
 
