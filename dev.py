@@ -81,7 +81,27 @@ def exercise_problems(e: Exercise) -> list[str]:
             problems.append(f"{e.id}: {name} has no docstring")
     if len(e.hints) < 1:
         problems.append(f"{e.id}: no hints in info.toml")
-    return problems + requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
+    return (problems + requirement_problems(e, test) + error_rule_problems(e, test, sol_fns)
+            + sentence_problems(e, test))
+
+
+def sentence_problems(e: Exercise, test_file: Path) -> list[str]:
+    """Every test's property and hint reach the learner whole: each fits in the protocol's
+    MAX_SENTENCE characters (longer ones are cut), and "Hint:" only starts a paragraph (a second
+    "Hint:" line in the same paragraph would be shown inside the first hint)."""
+    from grading.protocol import MAX_SENTENCE
+
+    problems = []
+    for name, fn in _test_functions(test_file).items():
+        doc = ast.get_docstring(fn, clean=False) or ""
+        for kind, text in zip(("property", "hint"), doc_parts(doc), strict=True):
+            if len(text) > MAX_SENTENCE:
+                problems.append(f"{e.id}: {name}'s {kind} has {len(text)} characters, more than "
+                                f"{MAX_SENTENCE} (grading/protocol.py's MAX_SENTENCE): shorten it")
+        if re.search(r"\S[ \t]*\n[ \t]*Hint:", doc):
+            problems.append(f"{e.id}: {name} has a 'Hint:' line inside a paragraph: start the hint's "
+                            "paragraph with 'Hint:' once, or leave a blank line before each hint")
+    return problems
 
 
 def course_problems() -> list[str]:

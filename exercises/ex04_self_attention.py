@@ -2,8 +2,10 @@
 
 In self-attention a sequence attends to itself: every token is a query that scores every token of
 the same sequence (itself included) by a dot product, and its output is the softmax-weighted
-average of all the tokens. The seed uses the token vectors themselves as queries, keys and values
-and does not scale the scores; exercise 05 adds learned projections and the 1/sqrt(d_k) factor.
+average of all the tokens. "The seed" is the Korean blog series this course follows (docs/API.md).
+It writes self-attention as softmax(X X^T) X: the token vectors themselves are the queries, keys
+and values, and the scores are NOT divided by sqrt(d). Exercise 05 adds learned projections and
+the 1/sqrt(d_k) factor of the paper; here, leave the scores unscaled.
 
     weights = softmax(X X^T)   (row-wise: row i is a distribution over the keys j)
     out = weights X

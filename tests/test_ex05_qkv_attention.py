@@ -195,6 +195,7 @@ def test_unscaled_scores_would_saturate():
 
     Unscaled dot products have variance d_k = 512 (standard deviation 22.6), so their softmax puts
     almost all the weight on one key: the reason for the paper's 1/sqrt(d_k).
+
     Hint: divide the scores by sqrt(d_k) before the softmax.
     """
     Q, K, V = make_qkv(7, (2,), 6, 8, 512, 3)
@@ -327,6 +328,7 @@ def test_fully_masked_row_gives_zeros_not_nan(case, data):
     """A query whose keys are all masked gets all-zero weights and an all-zero output, never NaN.
 
     The other rows are unaffected.
+
     Hint: exp(-inf - (-inf)) is NaN; find rows with no allowed key (mask.any(axis=-1)) and give them zeros.
     """
     Q, K, V, mask = case

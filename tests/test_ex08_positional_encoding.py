@@ -123,6 +123,7 @@ def test_encoding_relative_position_is_a_rotation(T, D, data):
     """Moving k positions ahead is a fixed linear map: PE[pos + k] = PE[pos] @ M_k for every pos.
 
     M_k rotates each (sin, cos) pair by the angle k * w_i, with w_i = 1 / 10000^(2i/D).
+
     Hint: columns 2i and 2i+1 must share the frequency w_i, with sin in the even column.
     """
     k = data.draw(st.integers(1, T - 1), label="k")

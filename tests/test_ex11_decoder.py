@@ -177,6 +177,7 @@ def test_decoder_layer_keys_come_from_memory(case):
 
     When all keys are equal, every query spreads the same weights over equal values, whatever it is;
     if the keys came from y (whose rows differ), the query and key projections would matter.
+
     Hint: queries from y, but keys AND values from memory: multi_head_attention(y, memory, p.cross_attn, ...).
     """
     y, memory, p, _, _ = case.build()

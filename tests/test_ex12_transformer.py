@@ -176,6 +176,7 @@ def test_greedy_appends_the_argmax_of_the_last_position(case):
     """Every new token is the arg-max of the last position's logits of transformer_forward on the prefix.
 
     Checked with your transformer_forward and with the reference's, for every row not yet finished.
+
     Hint: logits[:, -1] is the prediction after the whole prefix; logits[:, 0] only saw bos.
     """
     src, params, max_len = case.build()

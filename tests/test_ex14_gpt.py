@@ -277,6 +277,7 @@ def test_sample_zero_temperature_is_greedy(case, steps):
     """At temperature 0 every new token is the arg-max of the last position's logits on everything so far.
 
     The expected tokens are the reference gpt_forward run greedily on the same prompt.
+
     Hint: logits = gpt_forward(tokens, params)[:, -1]; next = argmax over the vocabulary; append; repeat.
     """
     prompt, params = case.build()

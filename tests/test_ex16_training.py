@@ -242,7 +242,7 @@ def test_mha_backward_matches_finite_differences():
     """dx_q, dx_kv and every weight and bias gradient equal finite differences (H=2, T_q=2, T_k=3, masked).
 
     Hint: dconcat = g W_o^T, split into heads like Q; then scaled_dot_product_attention_backward(..., mask).
-    Hint: dx_q = dQ W_q^T, dx_kv = dK W_k^T + dV W_v^T (heads merged), dW = x^T dQ over all (B*T) rows.
+    dx_q = dQ W_q^T, dx_kv = dK W_k^T + dV W_v^T (heads merged), dW = x^T dQ over all (B*T) rows.
     """
     g, x_q, x_kv, p = mha_inputs(160, 2, 2, 3, 2, 2)
     mask = fully_masked_row_mask()
@@ -383,7 +383,7 @@ def test_encoder_backward_matches_finite_differences():
     """dx and a sample of every parameter's gradient equal finite differences (rows of 3 and 2 tokens).
 
     Hint: dr = LayerNorm_2'(g) at h + FFN(h); dh = dr + FFN'(dr): h feeds the FFN AND the residual.
-    Hint: ds = LayerNorm_1'(dh) at x + a (the norm's INPUT); dx = ds + dx_q + dx_kv of the self-attention.
+    ds = LayerNorm_1'(dh) at x + a (the norm's INPUT); dx = ds + dx_q + dx_kv of the self-attention.
     """
     x, p, mask = EncoderCase(2, 3, 2, 2, 5, np.float64, 163, (3, 2)).build()
     g = grad_out_for(x, 163)
@@ -414,7 +414,7 @@ def test_decoder_backward_matches_finite_differences():
     """dy, dmemory and a sample of every parameter's gradient equal finite differences (causal + padding).
 
     Hint: h_1 feeds the cross-attention's queries AND the residual: its gradient is the sum of both.
-    Hint: dmemory is the cross-attention's dx_kv; the self-attention's backward needs self_mask.
+    dmemory is the cross-attention's dx_kv; the self-attention's backward needs self_mask.
     """
     case = DecoderCase(2, 3, 4, 2, 2, 5, np.float64, 164, ((3, 2), (4, 2)))  # T_tgt=3, T_src=4, D=4, F=5
     y, memory, p, self_mask, memory_mask = case.build()
@@ -529,7 +529,7 @@ def test_loss_and_grads_matches_finite_differences():
     """Gradients equal finite differences of the loss (2+2 layers: embeddings, W_out, norms, attention).
 
     Hint: every decoder layer reads the memory: dmemory is the SUM over the decoder layers.
-    Hint: the embedding's gradient is np.add.at(grad, tokens, dx * sqrt(D)): a token used twice gets both.
+    the embedding's gradient is np.add.at(grad, tokens, dx * sqrt(D)): a token used twice gets both.
     """
     params = S.random_transformer(165, tiny_config(2))
     src, tgt = tiny_batch()
@@ -679,7 +679,7 @@ def test_adam_first_step_exact_values(dtype):
     """One step from zero moments equals Adam's formula (betas 0.8/0.95, eps 1e-6), m and v included.
 
     Hint: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; t = step + 1;
-    Hint: theta - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), eps outside the square root.
+    theta - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), eps outside the square root.
     """
     params, grads = small_tree(175, dtype), gradient_tree(176, dtype)
     zeros = dataclasses.replace(params, **{f: np.zeros_like(a) for f, a in vars(params).items()})
