@@ -15,9 +15,7 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
-import sysconfig
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,9 +42,6 @@ from grading.runner import Limits, Run, RunKey, Scheduler
 
 FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
 PROFILE = "grading"
-TRACEBACK_LIMIT = 1000  # characters of a failed test's traceback that a report keeps (the end)
-_LIBRARY = tuple(sorted({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}))
-_FRAME = re.compile(r'\s*File "([^"]+)", line \d+')
 
 
 @dataclass
@@ -128,25 +123,6 @@ def _verdict_key(e: Exercise, learner_file: Path, options: Options, basis: str) 
     return _files_digest([learner_file, *options.extra_tests(e.module)], basis + e.id)
 
 
-def learner_traceback(text: str, limit: int = TRACEBACK_LIMIT) -> str:
-    """The frames of a traceback outside Python's library and installed packages (pytest, pluggy,
-    hypothesis), at most ``limit`` characters ending with the error; "" when no such frame is left."""
-    kept, frames, skipping = [], 0, False
-    for line in text.splitlines():
-        frame = _FRAME.match(line)
-        if frame:
-            skipping = frame.group(1).startswith(_LIBRARY)
-            frames += not skipping
-        elif not line.startswith("    "):  # a frame's source lines are indented by four spaces
-            skipping = False
-        if not skipping:
-            kept.append(line)
-    if not frames:
-        return ""
-    text = "\n".join(kept).strip()
-    return text if len(text) <= limit else "... " + text[len(text) - limit + 4:]
-
-
 def _scored(exercise: Exercise, tests: list[TestResult]) -> float:
     for t, most in zip(tests, exercise.max_points([t.name for t in tests]), strict=True):
         t.max_points = round(most, 4)
@@ -202,8 +178,6 @@ def exercise_result(e: Exercise, run: Run, catalogue: dict[str, Any]) -> Exercis
     of :func:`load_fingerprints`, to name a known mistake)."""
     result = _blank(e)
     result.tests = [run.results[name] for name in (run.collected or []) if name in run.results]
-    for t in result.tests:
-        t.traceback = learner_traceback(t.traceback) if t.outcome == Outcome.FAILED else ""
     result.notes.extend(run.notes)
     result.duration = round(run.finished - run.started, 3)
     result.points = _scored(e, result.tests)
@@ -232,7 +206,8 @@ def _new_run(e: Exercise, directory: Path, limits: Limits, protected: list[Path]
     return Run(key=RunKey(e.id, integrated=integrated), module=e.module, functions=list(e.functions),
                target_dir=directory, limits=limits, protected=protected, fail_fast=fail_fast,
                tests_dir=options.tests if options else ROOT / "tests",
-               extra_tests=options.extra_tests(e.module) if options else [])
+               extra_tests=options.extra_tests(e.module) if options else [],
+               shown_dir=options.target if options else None)
 
 
 @dataclass(frozen=True)

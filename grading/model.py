@@ -45,19 +45,34 @@ OUTCOME_FLAGS = {Outcome.TIMED_OUT: Flag.TIMED_OUT, Outcome.DID_NOT_RETURN: Flag
 
 
 @dataclass
+class Failure:
+    """One distinct failure of a test (hypothesis may find several in one test)."""
+
+    message: str  # what broke, one or two lines
+    counterexample: str = ""  # the smallest input hypothesis found for it
+    traceback: str = ""  # the learner's frames and the error, for --verbose ("" when none is the learner's)
+
+
+@dataclass
 class TestResult:
     """One test of one exercise."""
 
     name: str  # the test function, with parameters: test_bad_axis[softmax]
     outcome: Outcome
-    prop: str = ""  # the property it checks, in plain words (first line of its docstring)
+    prop: str = ""  # the property it checks, in plain words (the first paragraph of its docstring)
     message: str = ""  # what broke, one or two lines
     counterexample: str = ""  # the smallest input hypothesis found
-    hint: str = ""
-    traceback: str = ""  # for --verbose
+    hint: str = ""  # the docstring's "Hint:" paragraph
+    traceback: str = ""  # the learner's frames and the error, for --verbose ("" when none is the learner's)
     duration: float = 0.0
     points: float = 0.0
     max_points: float = 0.0
+    others: list[Failure] = field(default_factory=list)  # further distinct failures, after the one above
+
+    @property
+    def failures(self) -> list[Failure]:
+        """Every distinct failure of the test, the one its own fields hold first."""
+        return [Failure(self.message, self.counterexample, self.traceback), *self.others]
 
 
 @dataclass

@@ -9,9 +9,10 @@ learner's functions so the parent can name a catalogued mistake.
 from __future__ import annotations
 
 import importlib
+import linecache
 import os
 import sys
-import textwrap
+import traceback
 import types
 import warnings
 from pathlib import Path
@@ -19,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from course.i18n import Message, message
+from course.i18n import Message, doc_parts, message
 from course.info import REFERENCE_PACKAGE
 from grading import protocol, sandbox
 from grading.fingerprint import fingerprints_of
-from grading.model import Outcome
-from grading.protocol import MAX_FIELD, MAX_TRACEBACK
+from grading.model import Failure, Outcome
+from grading.protocol import MAX_FIELD, MAX_OTHERS, MAX_TRACEBACK
 from tests.support import target
 from tests.support.checks import Advice
 
@@ -41,14 +42,10 @@ def _short(text: str, limit: int = MAX_FIELD) -> str:
 
 
 def _doc_parts(item: pytest.Item) -> tuple[str, str]:
-    """(property, hint) from the test function's docstring: its first paragraph, whole, and the
-    paragraph that starts with ``Hint:``."""
-    doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
-    paragraphs = [" ".join(line.strip() for line in p.splitlines())
-                  for p in textwrap.dedent(doc).strip().split("\n\n") if p.strip()]
-    prop = next((p for p in paragraphs if not p.startswith("Hint:")), item.name)
-    hint = " ".join(p.removeprefix("Hint:").strip() for p in paragraphs if p.startswith("Hint:"))
-    return prop, hint
+    """(property, hint) from the test function's docstring, whole paragraphs (the test's name when
+    it has no property)."""
+    prop, hint = doc_parts(getattr(getattr(item, "obj", None), "__doc__", None) or "")
+    return prop or item.name, hint
 
 
 def _name(item: pytest.Item) -> str:
@@ -60,11 +57,29 @@ def _name(item: pytest.Item) -> str:
 _OUTCOMES = {target.NotStarted: Outcome.NOT_STARTED, target.DoesNotReturn: Outcome.DID_NOT_RETURN}
 
 
-def _first(exc: BaseException) -> BaseException:
-    """The first of several failures hypothesis found (an exception group), else ``exc`` itself."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The distinct failures in ``exc``: those of an exception group (hypothesis raises one when it
+    finds several), else ``exc`` itself."""
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+MAX_FRAMES = 6  # the learner's innermost frames a traceback keeps
+
+
+def learner_traceback(exc: BaseException, learner_file: str, shown_as: str) -> str:
+    """The frames of ``exc``'s traceback in the learner's file (named ``shown_as``): file, line and
+    the line of code, innermost last, then the error; "" when no frame is the learner's (the test
+    itself found the result wrong)."""
+    frames = [(frame.f_code.co_name, line) for frame, line in traceback.walk_tb(exc.__traceback__)
+              if os.path.realpath(frame.f_code.co_filename) == learner_file]
+    if not frames:
+        return ""
+    lines = [f'  File "{shown_as}", line {line}, in {name}\n'
+             f"    {linecache.getline(learner_file, line).strip()}" for name, line in frames[-MAX_FRAMES:]]
+    text = "\n".join(lines) + "\n" + _short(f"{type(exc).__name__}: {exc}")
+    return text[-MAX_TRACEBACK:]
 
 
 def _counterexample(exc: BaseException, function: str) -> str:
@@ -137,13 +152,17 @@ class GradingPlugin:
     """Streams outcomes of one exercise's tests to the parent."""
 
     def __init__(self, fd: int, module: str, functions: list[str], protected: list[Path],
-                 target_dir: Path, skip: set[str]) -> None:
+                 target_dir: Path, skip: set[str], shown_dir: Path | None = None) -> None:
         self.fd = fd
         self.skip = skip
         self.module = module
         self.functions = functions
         self.protected = protected
         self.target_dir = target_dir
+        # The learner's file as the tests load it, and as the learner knows it (``shown_dir``).
+        self.learner_file = os.path.realpath(target_dir / f"{module}.py")
+        shown = (shown_dir or target_dir).resolve() / f"{module}.py"
+        self.shown_as = str(shown.relative_to(Path.cwd()) if shown.is_relative_to(Path.cwd()) else shown)
         self.cases: dict[str, list[tuple]] = {}
         self.integrity: Integrity | None = None
         self.any_failed = False
@@ -211,15 +230,23 @@ class GradingPlugin:
         if report.passed:
             return protocol.Finished(name, Outcome.PASSED, prop=prop, duration=duration)
         self.any_failed = True
-        exc = _first(call.excinfo.value) if call.excinfo else None
-        outcome = _OUTCOMES.get(type(exc), Outcome.FAILED)
-        shown = exc is not None and outcome == Outcome.FAILED
-        return protocol.Finished(
-            name, outcome, prop=prop, duration=duration, hint=hint,
-            message=_message(exc) if exc is not None else message("failed"),
-            counterexample=_counterexample(exc, getattr(item, "originalname", item.name)) if shown else "",
-            traceback=str(report.longrepr)[-MAX_TRACEBACK:],
-        )
+        if call.excinfo is None:
+            return protocol.Finished(name, Outcome.FAILED, prop=prop, duration=duration, hint=hint,
+                                     message=message("failed"))
+        leaves = _leaves(call.excinfo.value)
+        outcome = _OUTCOMES.get(type(leaves[0]), Outcome.FAILED)
+        first, *others = [self._failure(item, exc, shown=outcome == Outcome.FAILED)
+                          for exc in leaves[:MAX_OTHERS + 1]]
+        return protocol.Finished(name, outcome, prop=prop, duration=duration, hint=hint,
+                                 message=first.message, counterexample=first.counterexample,
+                                 traceback=first.traceback, others=others)
+
+    def _failure(self, item: pytest.Item, exc: BaseException, *, shown: bool) -> Failure:
+        """What one failure says; its smallest input and the learner's frames only if ``shown``
+        (a function not started, or one that never returns, has nothing more to tell)."""
+        function = getattr(item, "originalname", item.name)
+        return Failure(message=_message(exc), counterexample=_counterexample(exc, function) if shown else "",
+                       traceback=learner_traceback(exc, self.learner_file, self.shown_as) if shown else "")
 
     # -- end: integrity and diagnosis, before pytest's own clean-up undoes its patches -------
     @pytest.hookimpl(tryfirst=True)

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import string
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from course.i18n import Message, message
-from grading.model import Outcome, TestResult
+from grading.model import Failure, Outcome, TestResult
 
 MAX_LINE = 1 << 20  # bytes of one event line the parent keeps buffering
 MAX_SENTENCE = 300  # characters of a property or a hint (a test docstring's paragraph)
 MAX_FIELD = 600  # characters of a message, a counterexample or a note
 MAX_TRACEBACK = 4000  # characters of a failed test's traceback a child sends: the end, where the error is
+MAX_OTHERS = 4  # further distinct failures of one test a child sends (hypothesis may find several)
 MAX_NOTES = 5  # notes one run keeps
 MAX_NAMES = 5  # tampered names one run keeps
 
@@ -58,10 +59,11 @@ class Finished:
     hint: str = ""
     traceback: str = ""
     duration: float = 0.0
+    others: list[Failure] = field(default_factory=list)
 
     def result(self) -> TestResult:
         """The test's result, before it is scored."""
-        values = asdict(self)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
         return TestResult(name=values.pop("test"), **values)
 
 
@@ -108,6 +110,10 @@ _NAMES = {kind: name for name, kind in _KINDS.items()}
 def _wire(value: Any) -> Any:
     if isinstance(value, Message):
         return {"template": value.template, "named": {k: str(v) for k, v in value.named.items()}}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _wire(getattr(value, f.name)) for f in fields(value)}
     return value
 
 
@@ -136,17 +142,24 @@ def _text(data: dict[str, Any], key: str, limit: int) -> str:
     return _said(value, limit) if isinstance(value, dict) else str(value)[:limit]
 
 
+def _failure(data: dict[str, Any]) -> Failure:
+    return Failure(message=_text(data, "message", MAX_FIELD),
+                   counterexample=_text(data, "counterexample", MAX_FIELD),
+                   traceback=str(data.get("traceback", ""))[-MAX_TRACEBACK:])
+
+
 def _finished(data: dict[str, Any]) -> Finished:
     try:
         outcome = Outcome(data.get("outcome"))
     except ValueError:
         outcome = Outcome.FAILED
+    first = _failure(data)
+    others = data.get("others") or []
     return Finished(
-        test=str(data.get("test")), outcome=outcome,
-        prop=_text(data, "prop", MAX_SENTENCE), message=_text(data, "message", MAX_FIELD),
-        counterexample=_text(data, "counterexample", MAX_FIELD), hint=_text(data, "hint", MAX_SENTENCE),
-        traceback=str(data.get("traceback", ""))[-MAX_TRACEBACK:],
-        duration=float(data.get("duration", 0.0) or 0.0))
+        test=str(data.get("test")), outcome=outcome, prop=_text(data, "prop", MAX_SENTENCE),
+        message=first.message, counterexample=first.counterexample, hint=_text(data, "hint", MAX_SENTENCE),
+        traceback=first.traceback, duration=float(data.get("duration", 0.0) or 0.0),
+        others=[_failure(d) for d in others[:MAX_OTHERS] if isinstance(d, dict)])
 
 
 _DECODERS = {

@@ -22,9 +22,10 @@ EXIT_USAGE = 2
 EXIT_GRADER_FAILED = 3
 SHOWN_FAILURES = 3
 # Characters of feedback, by where it is shown.
-OUTPUT_LIMIT = 480  # one Gradescope test's output
-TEXT_FEEDBACK = 700  # one failed test in the learner's table
-FULL_FEEDBACK = 2000  # one failed test with --verbose, and in JUnit XML
+OUTPUT_LIMIT = 800  # one Gradescope test's output
+TEXT_FEEDBACK = 700  # one failure of a test in the learner's table
+FULL_FEEDBACK = 2000  # one failure of a test with --verbose, and in JUnit XML
+MIN_FAILURE_ROOM = 80  # the least room one failure's message and input get, however long the hint
 SUMMARY_LIMIT = 1000  # Gradescope's summary of the whole run
 FAILURE_MESSAGE = 200  # JUnit's one-line failure message
 
@@ -57,6 +58,8 @@ def localized(report: Report, lang: str) -> Report:
         for t in e.tests:
             t.prop, t.hint = translate(t.prop, lang), translate(t.hint, lang)
             t.message = localize(t.message, lang)
+            for f in t.others:
+                f.message = localize(f.message, lang)
         for d in e.diagnoses:
             d.says = translate(d.says, lang)
         if e.integrated:
@@ -64,19 +67,39 @@ def localized(report: Report, lang: str) -> Report:
     return said
 
 
-def test_feedback(t: TestResult, limit: int = OUTPUT_LIMIT, lang: str = ENGLISH) -> str:
-    """What broke, on which input, and a hint: a few short lines within ``limit`` characters.
+def test_feedback(t: TestResult, limit: int = OUTPUT_LIMIT, lang: str = ENGLISH, *,
+                  tracebacks: bool = False) -> str:
+    """What broke, on which input, and a hint: a few short lines within about ``limit`` characters.
 
-    A long counterexample is cut first, then the message; the hint keeps up to half the room.
-    ``t`` is in ``lang`` already (see :func:`localized`); ``lang`` is for the words around it.
+    The hint is whole (a test's hint is at most MAX_SENTENCE characters); each distinct failure
+    (hypothesis may find several) gets an equal share of the rest, where a long counterexample is
+    cut first, then the message; with ``tracebacks``, each failure's traceback follows it, its lines
+    starting with "| ". ``t`` is in ``lang`` already (see :func:`localized`); ``lang`` is for the
+    words around it.
     """
-    hint = _cut(message("hint: {hint}", lang, hint=t.hint), limit // 2) if t.hint else ""
-    example = (message("smallest failing input: {example}", lang, example=t.counterexample)
-               if t.counterexample else "")
-    room = limit - len(hint) - 2
-    said = _cut(t.message or translate(t.outcome.value, lang), room - min(len(example), room // 2))
+    hint = message("hint: {hint}", lang, hint=t.hint) if t.hint else ""
+    failures = t.failures
+    room = max(MIN_FAILURE_ROOM, (limit - len(hint) - 1) // len(failures) - 1)
+    parts = []
+    for k, f in enumerate(failures, start=1):
+        said = f.message or translate(t.outcome.value, lang)
+        if len(failures) > 1:
+            said = message("failure {number} of {count}: {message}", lang, number=k, count=len(failures),
+                           message=said)
+        parts.append(_said_on(said, f.counterexample, room, lang))
+        if tracebacks and f.traceback:
+            parts.append(_indent(f.traceback, "| "))
+    return "\n".join(part for part in (*parts, hint) if part)
+
+
+def _said_on(said: str, counterexample: str, room: int, lang: str) -> str:
+    """A failure's message and its smallest input within ``room`` characters: the input is cut
+    first, down to half the room, then the message."""
+    example = (message("smallest failing input: {example}", lang, example=counterexample)
+               if counterexample else "")
+    said = _cut(said, room - min(len(example), room // 2))
     example = _cut(example, room - len(said)) if example else ""
-    return "\n".join(part for part in (said, example, hint) if part)
+    return "\n".join(part for part in (said, example) if part)
 
 
 def _start_here(e: ExerciseResult, lang: str) -> str:
@@ -140,9 +163,8 @@ def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     shown = failing if verbose else failing[:SHOWN_FAILURES]
     for t in shown:
         out.append(f"  x {t.prop or t.name}  [{t.name}, {translate(t.outcome.value, lang)}]")
-        out.append(_indent(test_feedback(t, FULL_FEEDBACK if verbose else TEXT_FEEDBACK, lang), "      "))
-        if verbose and t.traceback:
-            out.append(_indent(t.traceback, "      | "))
+        room = (FULL_FEEDBACK if verbose else TEXT_FEEDBACK) * len(t.failures)
+        out.append(_indent(test_feedback(t, room, lang, tracebacks=verbose), "      "))
     if len(failing) > len(shown):
         out.append("  " + message("... and {count} more failing tests (--verbose shows all)", lang,
                                   count=len(failing) - len(shown)))
@@ -190,7 +212,7 @@ def to_gradescope(report: Report, lang: str = ENGLISH) -> dict[str, Any]:
                           "output": _cut(_summary(e, lang), OUTPUT_LIMIT), "visibility": "visible"})
             continue
         diagnoses = [message("Diagnosis: {says}", lang, says=d.says) for d in e.diagnoses]
-        extra = _cut(" ".join([*e.notes, *diagnoses]), OUTPUT_LIMIT // 2)
+        extra = _cut(" ".join([*e.notes, *diagnoses]), OUTPUT_LIMIT // 4)
         first_failed = next((t for t in listed if t.outcome != Outcome.PASSED), None)
         for k, t in enumerate(listed, start=1):
             passed = t.outcome == Outcome.PASSED
@@ -238,7 +260,7 @@ def to_junit(report: Report, lang: str = ENGLISH) -> str:
                                      message=_cut(t.message or translate(t.outcome.value, lang),
                                                   FAILURE_MESSAGE),
                                      type=t.outcome.value)
-                fail.text = test_feedback(t, FULL_FEEDBACK, lang)
+                fail.text = test_feedback(t, FULL_FEEDBACK * len(t.failures), lang)
     root.set("tests", str(len(root.findall(".//testcase"))))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -71,6 +71,7 @@ class Run:
     extra_tests: list[Path] = field(default_factory=list)  # an instructor's hidden tests
     fail_fast: bool = False  # stop at the first failing test (enough to know a mistake is caught)
     protected: list[Path] = field(default_factory=list)
+    shown_dir: Path | None = None  # where the learner keeps the module (tracebacks name it there)
     collected: list[str] | None = None
     results: dict[str, TestResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -105,7 +106,7 @@ def _child_main(run: Run, wfd: int) -> None:
         sandbox.limit_resources(run.limits.memory_bytes, int(run.limits.exercise_seconds) + 5,
                                 run.limits.file_bytes)
         plugin = GradingPlugin(wfd, run.module, run.functions, run.protected, run.target_dir,
-                               skip=set(run.results))
+                               skip=set(run.results), shown_dir=run.shown_dir)
         import pytest
 
         pytest.main(

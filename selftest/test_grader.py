@@ -364,16 +364,21 @@ def test_every_event_survives_the_pipe_and_a_child_cannot_send_more_than_the_lim
     """The child's events are encoded and decoded in one place (grading/protocol.py); what cannot
     be read is dropped, and every text is cut to its limit."""
     from grading import protocol
-    from grading.model import Outcome
+    from grading.model import Failure, Outcome
 
     events = [protocol.Collected(["test_a", "test_b"]), protocol.Started("test_a", prop="p", hint="h"),
               protocol.Finished("test_a", Outcome.DID_NOT_RETURN, message="m", duration=0.5),
+              protocol.Finished("test_b", Outcome.FAILED, message="m", counterexample="c", traceback="t",
+                                others=[Failure("m2", "c2", "t2"), Failure("m3")]),
               protocol.Note("n"), protocol.Tampered(["numpy.allclose"]),
               protocol.Fingerprints({"f": [["float64[2]", [1.0]]]}), protocol.Debug("d"), protocol.Done()]
     assert [protocol.decode(protocol.encode(e)) for e in events] == events
     long = protocol.decode(protocol.encode(protocol.Finished("t", Outcome.FAILED, message="x" * 10**4,
                                                              traceback="y" * 10**5)))
     assert len(long.message) == protocol.MAX_FIELD and len(long.traceback) == protocol.MAX_TRACEBACK
+    many = protocol.decode(protocol.encode(protocol.Finished("t", Outcome.FAILED, message="m",
+                                                             others=[Failure("x" * 10**4)] * 50)))
+    assert len(many.others) == protocol.MAX_OTHERS and len(many.others[0].message) == protocol.MAX_FIELD
     unknown = protocol.encode(protocol.Finished("t", "no such outcome"))
     assert protocol.decode(unknown).outcome == Outcome.FAILED
     assert [protocol.decode(line) for line in (b"not json", b"[1]", b'{"event": "nothing"}')] == [None] * 3
