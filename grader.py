@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from course.i18n import ENGLISH, LANGUAGES, language, localize, message, translate
+from course.i18n import ENGLISH, LANGUAGES, language, localize, message
 from course.info import ROOT, Exercise, find_exercise, load_course
 from grading import protocol
 from grading import report as rp
@@ -114,21 +114,26 @@ class UsageError(Exception):
     """A command line that cannot be graded, with what to do instead."""
 
 
+def _target(given: str, lang: str, course: list[Exercise] | None = None) -> Path:
+    """The folder of exercise files that ``given`` names; :class:`UsageError` when there is none."""
+    target = ROOT / given if given in ("exercises", "solutions") else Path(given)
+    if not target.is_dir():
+        raise UsageError(message("{target} is not a directory; pass --target with a folder laid out "
+                                 "like exercises/", lang, target=given))
+    try:
+        return locate(target, course or load_course())  # a submission may nest its files in a folder
+    except (SubmissionError, OSError):
+        raise UsageError(message("{target} holds no exercise files; pass --target with a folder laid "
+                                 "out like exercises/", lang, target=given)) from None
+
+
 def _options(args: argparse.Namespace, course: list[Exercise], lang: str) -> Options:
     """What the command line asks to grade; :class:`UsageError` when it cannot be."""
     try:
         chosen = [find_exercise(course, key) for key in args.exercises] or None
     except KeyError as e:
         raise UsageError(localize(e.args[0], lang)) from None
-    target = ROOT / args.target if args.target in ("exercises", "solutions") else Path(args.target)
-    if not target.is_dir():
-        raise UsageError(message("{target} is not a directory; pass --target with a folder laid out "
-                                 "like exercises/", lang, target=args.target))
-    try:
-        target = locate(target, course)  # a submission may nest its files in a folder
-    except (SubmissionError, OSError):
-        raise UsageError(message("{target} holds no exercise files; pass --target with a folder laid "
-                                 "out like exercises/", lang, target=args.target)) from None
+    target = _target(args.target, lang, course)
     limits = Limits(test_seconds=args.test_timeout, exercise_seconds=args.exercise_timeout,
                     memory_bytes=int(args.memory_gb * 2**30))
     return Options(target=target, exercises=chosen, jobs=args.jobs, limits=limits,
@@ -166,27 +171,25 @@ def cmd_grade(argv: list[str], lang: str = ENGLISH) -> int:
 
 
 def cmd_hint(argv: list[str], lang: str = ENGLISH) -> int:
-    if len(argv) != 1:
-        print(message("usage: python grader.py hint EXERCISE   (e.g. hint ex05)", lang), file=sys.stderr)
-        return rp.EXIT_USAGE
+    p = argparse.ArgumentParser(prog="grader.py hint", parents=[LANG_OPTION],
+                                description="The next hint of an exercise: first those of the properties "
+                                            "that fail now, then the exercise's own.")
+    p.add_argument("exercise", help="e.g. ex05 or 05")
+    p.add_argument("--target", default="exercises", help="directory to grade (default: exercises)")
+    args = p.parse_args(argv)
     course = load_course()
     try:
-        e = find_exercise(course, argv[0])
-    except KeyError as err:
+        target = _target(args.target, lang)
+        e = find_exercise(course, args.exercise)
+    except (UsageError, KeyError) as err:
         print(f"grader.py: {localize(err.args[0], lang)}", file=sys.stderr)
         return rp.EXIT_USAGE
+    result = grade(Options(target=target, exercises=[e], integrated=False)).exercises[0]
     state = json.loads(HINT_STATE.read_text()) if HINT_STATE.is_file() else {}
-    shown = state.get(e.id, 0)
-    if not e.hints:
-        print(message("{id} has no hints.", lang, id=e.id))
-        return rp.EXIT_OK
-    k = min(shown, len(e.hints) - 1)
-    print(message("{id} {title}, hint {number} of {count}:", lang, id=e.id, title=e.title, number=k + 1,
-                  count=len(e.hints)))
-    print("  " + translate(e.hints[k], lang))
-    if k + 1 < len(e.hints):
-        print(message("(run it again for the next hint)", lang))
-    state[e.id] = k + 1
+    shown = state.get(e.id) if isinstance(state.get(e.id), list) else []
+    print(rp.render_hint(result, shown, lang))
+    unseen = [hint for hint, _ in result.ordered_hints() if hint not in shown]
+    state[e.id] = [*shown, unseen[0]] if unseen else []  # all seen: the next run starts over
     rp.write_atomically(HINT_STATE, json.dumps(state))
     return rp.EXIT_OK
 

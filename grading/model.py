@@ -118,6 +118,14 @@ class ExerciseResult:
         test would only say so (its ``tests`` still holds them, for the score)."""
         return [] if self.status == Status.NOT_STARTED else self.tests
 
+    def ordered_hints(self) -> list[tuple[str, str]]:
+        """Every hint as (hint, the failing property it is attached to, or ""): first the hints of
+        the tests that fail now, in test order, then the exercise's own; each hint once."""
+        failing = [(t.hint, t.prop) for t in self.tests if t.outcome == Outcome.FAILED and t.hint]
+        seen: set[str] = set()
+        return [(hint, prop) for hint, prop in [*failing, *((h, "") for h in self.hints)]
+                if not (hint in seen or seen.add(hint))]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(replace(self, tests=self.listed_tests))
         del data["flags"]

@@ -186,6 +186,29 @@ def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     return out
 
 
+def render_hint(result: ExerciseResult, shown: list[str], lang: str = ENGLISH) -> str:
+    """The first of ``result``'s hints (:meth:`~grading.model.ExerciseResult.ordered_hints`) not
+    in ``shown``, with the failing property it is about, or that every hint has been seen."""
+    hints = result.ordered_hints()
+    if not hints:
+        return message("{id} has no hints.", lang, id=result.id)
+    unseen = [(hint, prop) for hint, prop in hints if hint not in shown]
+    if not unseen:
+        return message("You have seen all {count} hints of {id}; run it again to see them from the first.",
+                       lang, count=len(hints), id=result.id)
+    hint, prop = unseen[0]
+    out = [message("{id} {title}, hint {number} of {count}:", lang, id=result.id,
+                   title=translate(result.title, lang), number=len(hints) - len(unseen) + 1,
+                   count=len(hints)),
+           "  " + translate(hint, lang)]
+    if prop:
+        out.append("  " + message("(about a property that fails now: {prop})", lang,
+                                  prop=translate(prop, lang)))
+    if len(unseen) > 1:
+        out.append(message("(run it again for the next hint)", lang))
+    return "\n".join(out)
+
+
 def to_json(report: Report, lang: str = ENGLISH) -> str:
     """The engine's own schema (documented in README.md, "The JSON report"), its content in ``lang``."""
     return json.dumps(localized(report, lang).to_dict(), indent=2, default=str)
