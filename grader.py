@@ -4,7 +4,7 @@
     python grader.py ex05                 grade one exercise (also: 05, 5, ex05_qkv_attention)
     python grader.py --target DIR         grade any directory laid out like exercises/
     python grader.py hint ex05            the next hint of an exercise
-    python grader.py watch                re-grade the exercise you are editing on every save
+    python grader.py watch [ex05]         re-grade the exercise you are editing on every save
     python grader.py --lang ko            in Korean (so does a Korean locale, LANG=ko_KR.UTF-8);
                                           --lang en for English; on every command
 
@@ -195,14 +195,32 @@ def cmd_hint(argv: list[str], lang: str = ENGLISH) -> int:
 
 
 def cmd_watch(argv: list[str], lang: str = ENGLISH) -> int:
-    target = Path(argv[0]) if argv else ROOT / "exercises"
+    p = argparse.ArgumentParser(prog="grader.py watch", parents=[LANG_OPTION],
+                                description="Grade, then grade again each exercise file you save "
+                                            "(Ctrl-C stops).")
+    p.add_argument("exercises", nargs="*", help="exercises to watch (default: all), e.g. ex05 or 05")
+    p.add_argument("--target", default="exercises", help="directory to watch (default: exercises)")
+    args = p.parse_args(argv)
+    folders = [a for a in args.exercises if "/" in a or os.sep in a or Path(a).is_dir()]
+    if folders:  # `watch DIR`, the older spelling of `watch --target DIR`
+        args.target, args.exercises = folders[-1], [a for a in args.exercises if a not in folders]
     course = load_course()
+    try:
+        target = _target(args.target, lang, course)
+        chosen = [find_exercise(course, key) for key in args.exercises] or course
+    except (UsageError, KeyError) as e:
+        print(f"grader.py watch: {localize(e.args[0], lang)}", file=sys.stderr)
+        return rp.EXIT_USAGE
+    return _watch(target, chosen, lang)
 
+
+def _watch(target: Path, chosen: list[Exercise], lang: str) -> int:
+    """Grade ``chosen`` in ``target``, then each of them again whenever its file changes."""
     def stamps() -> dict[str, float]:
         return {e.id: (target / e.file_name).stat().st_mtime
-                for e in course if (target / e.file_name).is_file()}
+                for e in chosen if (target / e.file_name).is_file()}
 
-    report = grade(Options(target=target, integrated=False))
+    report = grade(Options(target=target, exercises=chosen, integrated=False))
     print(rp.render_text(report, color=sys.stdout.isatty(), lang=lang))
     seen = stamps()
     watching = "\n" + message("Watching for changes (Ctrl-C to stop)...", lang)
@@ -211,7 +229,7 @@ def cmd_watch(argv: list[str], lang: str = ENGLISH) -> int:
         while True:
             time.sleep(0.5)
             now = stamps()
-            changed = [e for e in course if now.get(e.id) != seen.get(e.id)]
+            changed = [e for e in chosen if now.get(e.id) != seen.get(e.id)]
             seen = now
             if changed:
                 report = grade(Options(target=target, exercises=changed, integrated=False))

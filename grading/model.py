@@ -13,6 +13,7 @@ class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     NOT_STARTED = "not started"  # the function still raises NotImplementedError
+    NOT_IMPORTED = "not imported"  # the module could not be imported (a syntax error): not run
     TIMED_OUT = "timed out"  # the test as a whole ran past its limit (shrinking a slow failure, too)
     DID_NOT_RETURN = "did not return"  # a call of the learner's function ran past its CPU budget
     CRASHED = "crashed"  # the process died: os._exit, a signal, the memory limit
@@ -113,10 +114,22 @@ class ExerciseResult:
     flags: set[Flag] = field(default_factory=set)  # not in the JSON report, whose schema predates it
 
     @property
+    def not_imported(self) -> bool:
+        """Its module could not be imported (a note says why), so none of its tests ran."""
+        return bool(self.tests) and all(t.outcome == Outcome.NOT_IMPORTED for t in self.tests)
+
+    @property
     def listed_tests(self) -> list[TestResult]:
-        """The tests a report lists one by one: none for an exercise not started, whose every
-        test would only say so (its ``tests`` still holds them, for the score)."""
-        return [] if self.status == Status.NOT_STARTED else self.tests
+        """The tests a report lists one by one: none for an exercise not started or not imported,
+        whose every test would only say so (its ``tests`` still holds them, for the score)."""
+        return [] if self.status == Status.NOT_STARTED or self.not_imported else self.tests
+
+    @property
+    def integrated_differs(self) -> bool:
+        """The run with the learner's own earlier exercises did not end as this one did."""
+        i = self.integrated
+        passed = sum(t.outcome == Outcome.PASSED for t in self.tests)
+        return i is not None and (bool(i.not_run) or (i.passed, i.total) != (passed, len(self.tests)))
 
     def ordered_hints(self) -> list[tuple[str, str]]:
         """Every hint as (hint, the failing property it is attached to, or ""): first the hints of

@@ -166,6 +166,7 @@ class GradingPlugin:
         self.cases: dict[str, list[tuple]] = {}
         self.integrity: Integrity | None = None
         self.any_failed = False
+        self.not_imported = ""  # why the learner's module could not be imported
 
     def send(self, event: protocol.Event) -> None:
         view = memoryview(protocol.encode(event))
@@ -190,14 +191,22 @@ class GradingPlugin:
             target.load(self.module)
         except BaseException as e:
             said = {"module": self.module, "error": type(e).__name__, "detail": str(e)}
-            self.send(protocol.Note(_short(
+            self.not_imported = _short(
                 message("{module}.py could not be imported: {error} (line {line}): {detail}",
                         line=e.lineno, **said) if isinstance(e, SyntaxError)
-                else message("{module}.py could not be imported: {error}: {detail}", **said))))
+                else message("{module}.py could not be imported: {error}: {detail}", **said))
+            self.send(protocol.Note(self.not_imported))
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Say which tests there are; run those not yet run, none when the module cannot be imported
+        (each would only fail with the same error: the note says it once)."""
         self.send(protocol.Collected([_name(item) for item in items]))
         items[:] = [item for item in items if _name(item) not in self.skip]
+        if self.not_imported:
+            for item in items:
+                self.send(protocol.Finished(_name(item), Outcome.NOT_IMPORTED, prop=_doc_parts(item)[0],
+                                            message=self.not_imported))
+            items[:] = []
 
     # -- tests ------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)

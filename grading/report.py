@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from course.i18n import ENGLISH, localize, message, translate
+from course.info import Exercise, load_course
 from grading.model import ExerciseResult, Outcome, Report, Status, TestResult
 
 EXIT_OK = 0
@@ -140,9 +141,14 @@ def render_text(report: Report, verbose: bool = False, color: bool = False, lang
     out.append(message("Total: {points} / {max_points}", lang, points=f"{report.points:g}",
                        max_points=f"{report.max_points:g}")
                + ("" if report.complete else "  " + message("(incomplete run)", lang)))
+    following = _following(report) if nxt is None and report.complete else None
+    if following is not None:
+        out.append("")
+        out.append(message("Every exercise graded passes. Next: {id} {title}: python grader.py {id}", lang,
+                           id=following.id, title=translate(following.title, lang)))
     for e in report.exercises:
-        if e.status == Status.PASSED and not e.notes:  # a passed exercise may still get advice
-            continue
+        if e.status == Status.PASSED and not e.notes and not e.integrated_differs:  # advice, or its
+            continue  # integrated run, may still be worth a word
         if e.status == Status.NOT_STARTED and not verbose and e is not nxt:
             continue
         out.append("")
@@ -156,10 +162,18 @@ def render_text(report: Report, verbose: bool = False, color: bool = False, lang
     return "\n".join(out)
 
 
+def _following(report: Report) -> Exercise | None:
+    """The course's first exercise after the last one ``report`` graded, if any."""
+    course = load_course()
+    graded = {e.id for e in report.exercises}
+    last = max((k for k, e in enumerate(course) if e.id in graded), default=len(course))
+    return next((e for e in course[last + 1:] if e.id not in graded), None)
+
+
 def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     """An exercise's failing tests, diagnoses, integrated run and where to find help."""
     out = []
-    failing = [t for t in e.tests if t.outcome != Outcome.PASSED]
+    failing = [t for t in e.listed_tests if t.outcome != Outcome.PASSED]
     shown = failing if verbose else failing[:SHOWN_FAILURES]
     for t in shown:
         out.append(f"  x {t.prop or t.name}  [{t.name}, {translate(t.outcome.value, lang)}]")
@@ -171,17 +185,17 @@ def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     for d in e.diagnoses:
         out.append("  " + message("Diagnosis: your {function} behaves like a known mistake: {says}", lang,
                                   function=d.function, says=d.says))
-    if e.integrated and e.integrated.not_run:
+    if e.integrated_differs and e.integrated.not_run:
         out.append("  " + message("Not run with your own {names}: {why}.", lang,
                                   names=", ".join(e.integrated.failing_prerequisites),
                                   why=e.integrated.not_run))
-    elif e.integrated:
+    elif e.integrated_differs:
         i = e.integrated
         out.append("  " + message("With your own {names} instead of the reference's, {passed} of {total} "
                                   "tests of {id} pass (the score above uses the reference's).", lang,
                                   names=", ".join(i.failing_prerequisites), passed=i.passed,
                                   total=i.total, id=e.id))
-    if e.hints and not e.diagnoses and e.status != Status.PASSED:
+    if e.hints and not e.diagnoses and e.status != Status.PASSED and not e.not_imported:
         out.append("  " + message("More help: python grader.py hint {id}", lang, id=e.id))
     return out
 
