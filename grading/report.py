@@ -37,6 +37,11 @@ def exit_code(report: Report, strict: bool) -> int:
     return EXIT_OK
 
 
+def shown_points(value: float) -> str:
+    """Points as every report writes them, a row and the total alike: to 0.01, no trailing zeros."""
+    return f"{round(value, 2):g}"
+
+
 def _cut(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 5].rstrip() + " ..."
@@ -136,10 +141,11 @@ def render_text(report: Report, verbose: bool = False, color: bool = False, lang
     for e in report.exercises:
         marker = "  " + message("<- next", lang) if e is nxt else ""
         word = _paint(f"{translate(e.status.value, lang):12}", _COLORS[e.status], color=color)
-        out.append(f"  {e.id}  {e.title:{width}}  {e.points:>5g} / {e.max_points:<4g} {word}{marker}")
+        scored = f"{shown_points(e.points):>5} / {shown_points(e.max_points):<4}"
+        out.append(f"  {e.id}  {e.title:{width}}  {scored} {word}{marker}")
     out.append("")
-    out.append(message("Total: {points} / {max_points}", lang, points=f"{report.points:g}",
-                       max_points=f"{report.max_points:g}")
+    out.append(message("Total: {points} / {max_points}", lang, points=shown_points(report.points),
+                       max_points=shown_points(report.max_points))
                + ("" if report.complete else "  " + message("(incomplete run)", lang)))
     following = _following(report) if nxt is None and report.complete else None
     if following is not None:
@@ -152,7 +158,7 @@ def render_text(report: Report, verbose: bool = False, color: bool = False, lang
         if e.status == Status.NOT_STARTED and not verbose and e is not nxt:
             continue
         out.append("")
-        out.append(_paint(f"{e.id} {e.title}: {e.points:g} / {e.max_points:g}, "
+        out.append(_paint(f"{e.id} {e.title}: {shown_points(e.points)} / {shown_points(e.max_points)}, "
                           f"{translate(e.status.value, lang)}", "1", color=color))
         out.extend(_indent(note, "  ! ") for note in e.notes)
         if e.status == Status.NOT_STARTED:
@@ -260,8 +266,8 @@ def to_gradescope(report: Report, lang: str = ENGLISH) -> dict[str, Any]:
                           "score": round(t.points, 4), "max_score": round(t.max_points, 4),
                           "status": "passed" if passed else "failed", "tags": [e.id],
                           "output": output, "visibility": "visible"})
-    summary = message("{points} / {max_points} points. ", lang, points=f"{report.points:g}",
-                      max_points=f"{report.max_points:g}") + (
+    summary = message("{points} / {max_points} points. ", lang, points=shown_points(report.points),
+                      max_points=shown_points(report.max_points)) + (
         "" if report.complete else message("The run stopped early: exercises not graded score 0. ", lang))
     return {
         "score": report.points,
@@ -289,7 +295,8 @@ def to_junit(report: Report, lang: str = ENGLISH) -> str:
         props = ET.SubElement(suite, "properties")
         for key in ("tests_hash", "profile", "python", "numpy", "hypothesis"):
             ET.SubElement(props, "property", name=key, value=str(report.meta.get(key, "")))
-        ET.SubElement(props, "property", name="points", value=f"{e.points:g}/{e.max_points:g}")
+        ET.SubElement(props, "property", name="points",
+                      value=f"{shown_points(e.points)}/{shown_points(e.max_points)}")
         for t in cases:
             case = ET.SubElement(suite, "testcase", classname=e.module, name=t.name, time=f"{t.duration:.3f}")
             if t.outcome != Outcome.PASSED:
