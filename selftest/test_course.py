@@ -24,6 +24,45 @@ def test_course_is_consistent():
     assert dev.course_problems() == []
 
 
+def test_the_check_finds_a_sentence_that_would_be_cut_or_a_hint_inside_a_paragraph(tmp_path):
+    """A property or hint reaches the learner whole: `dev.py check` fails on one longer than the
+    protocol carries, and on a "Hint:" line that does not start its paragraph (it would be lost, or
+    shown inside another hint)."""
+    from grading.protocol import MAX_SENTENCE
+
+    tests = tmp_path / "test_ex99.py"
+    tests.write_text(f'''
+def test_fine():
+    """A property,
+    on two lines.
+
+    Hint: a hint,
+    on two lines too.
+    """
+
+
+def test_long():
+    """{"x" * MAX_SENTENCE}."""
+
+
+def test_hidden_hint():
+    """A property.
+    Hint: lost, for it does not start a paragraph.
+    """
+
+
+def test_two_hints():
+    """A property.
+
+    Hint: one.
+    Hint: two.
+    """
+''')
+    problems = dev.sentence_problems(find_exercise(load_course(), "ex01"), tests)
+    assert [p.split()[1] for p in problems] == ["test_long's", "test_hidden_hint", "test_two_hints"]
+    assert f"more than {MAX_SENTENCE}" in problems[0]
+
+
 @pytest.mark.parametrize("exercise", load_course(), ids=lambda e: e.id)
 def test_dev_stub_rewrites_a_stub_unchanged(exercise):
     """`dev.py stub` keeps the messages already written in exercises/: run on today's stubs, it

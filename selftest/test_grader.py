@@ -22,7 +22,8 @@ from course.info import ROOT, find_exercise, load_course
 from grading import report as rp
 from grading.engine import Options, grade
 from grading.engine import tests_hash as hash_of_tests
-from grading.model import Outcome, Status
+from grading.model import ExerciseResult, Outcome, Report, Status
+from grading.model import TestResult as Result
 from grading.runner import Limits
 
 SOLUTIONS = ROOT / "solutions"
@@ -278,15 +279,75 @@ def test_cli_writes_a_partial_results_file_and_gradescope(tmp_path):
     assert json.loads(out.read_text())["score"] == 6
 
 
-def test_hints_come_one_at_a_time(tmp_path, monkeypatch):
+def test_hints_come_one_at_a_time_those_of_the_failing_properties_first(tmp_path, monkeypatch, capsys):
     import grader
 
+    e = find_exercise(COURSE, "ex05")
+    failing = Result("test_b", Outcome.FAILED, prop="b holds.", hint="hint of b")
+    graded = Report(target="t", meta={}, exercises=[ExerciseResult(
+        e.id, e.title, e.module, Status.FAILED, 0, e.points, tests=[failing], hints=list(e.hints))])
+    asked = []
+    monkeypatch.setattr(grader, "grade", lambda options: asked.append(options) or graded)
     monkeypatch.setattr(grader, "HINT_STATE", tmp_path / "hints.json")
-    seen = []
-    for _ in range(2):
+    said = []
+    for _ in range(len(e.hints) + 3):  # the failing property's, the exercise's, all seen, the first again
         assert grader.cmd_hint(["ex05"]) == 0
-        seen.append(json.loads((tmp_path / "hints.json").read_text())["ex05"])
-    assert seen == [1, 2]
+        said.append(capsys.readouterr().out)
+    assert asked[0].exercises == [e] and asked[0].target == ROOT / "exercises" and not asked[0].integrated
+    assert said[0].splitlines()[1:3] == ["  hint of b", "  (about a property that fails now: b holds.)"]
+    assert [text.splitlines()[1].strip() for text in said[1:-2]] == list(e.hints)
+    assert said[-2].startswith(f"You have seen all {len(e.hints) + 1} hints of ex05")
+    assert said[-1] == said[0]  # then from the first again
+    assert grader.main(["hint", "ex05", "--target", str(tmp_path / "nowhere")]) == rp.EXIT_USAGE
+
+
+def test_watch_takes_an_exercise_and_rejects_what_it_cannot_watch(monkeypatch, capsys):
+    import grader
+
+    watched = []
+    monkeypatch.setattr(grader, "_watch", lambda target, chosen, lang: watched.append((target, chosen)) or 0)
+    assert grader.main(["watch", "ex06"]) == 0
+    assert watched == [(ROOT / "exercises", [find_exercise(COURSE, "ex06")])]
+    assert grader.main(["watch", str(SOLUTIONS)]) == 0 and watched[-1] == (SOLUTIONS, COURSE)
+    capsys.readouterr()
+    for wrong in (["/no/such/dir"], ["ex99"], ["ex06", "--target", "/no/such/dir"]):
+        assert grader.main(["watch", *wrong]) == rp.EXIT_USAGE
+        err = capsys.readouterr().err
+        assert err.startswith("grader.py watch: ") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as help_asked:
+        grader.main(["watch", "--help"])
+    assert help_asked.value.code == 0 and "exercises to watch" in capsys.readouterr().out
+    assert len(watched) == 2
+
+
+def test_a_module_that_cannot_be_imported_runs_no_test(tmp_path):
+    report = grade(Options(target=submission(tmp_path, "def softmax(x:\n"), exercises=GRADED[:1],
+                           limits=FAST, integrated=False))
+    ex02 = report.exercises[0]
+    assert ex02.not_imported and {t.outcome for t in ex02.tests} == {Outcome.NOT_IMPORTED}
+    assert len(ex02.notes) == 1 and "SyntaxError" in ex02.notes[0]
+    assert rp.render_text(report).count("SyntaxError") == 1
+
+
+def test_every_distinct_failure_is_reported_with_the_learners_frames(tmp_path):
+    """A self-attention that transposes with X.T fails batched inputs with a ValueError and 2-D ones
+    with wrong values: hypothesis finds both in one test, and the report keeps both."""
+    sub = tmp_path / "submission"
+    shutil.copytree(SOLUTIONS, sub)
+    mine = sub / "ex04_self_attention.py"
+    mine.write_text(mine.read_text().replace("X @ np.swapaxes(X, -1, -2)", "X @ X.T / np.sqrt(X.shape[-1])"))
+    report = grade(Options(target=sub, exercises=[find_exercise(COURSE, "ex04")], limits=FAST,
+                           integrated=False))
+    several = [t for t in report.exercises[0].tests if t.others]
+    assert several, [t.message for t in report.exercises[0].tests]
+    failures = several[0].failures
+    assert all(f.message and f.counterexample for f in failures)
+    frames = [f.traceback for f in failures if f.traceback]
+    shown = f'File "{mine.resolve()}", line '
+    assert frames and all(shown in text and ("X @ X.T" in text or "weights @ X" in text) for text in frames)
+    machinery = ("_pytest", "pluggy", "hypothesis", "tests/")
+    assert not any(word in text for text in frames for word in machinery)
+    assert "failure 2 of" in rp.render_text(report) and "others" in rp.to_json(report)
 
 
 def test_time_limits_count_the_cpu_seconds_of_the_test_process():
