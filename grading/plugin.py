@@ -24,6 +24,7 @@ from course.info import REFERENCE_PACKAGE
 from grading import protocol, sandbox
 from grading.fingerprint import fingerprints_of
 from grading.model import Outcome
+from grading.pictures import pictures_of
 from grading.protocol import MAX_FIELD, MAX_TRACEBACK
 from tests.support import target
 from tests.support.checks import Advice
@@ -219,6 +220,7 @@ class GradingPlugin:
             message=_message(exc) if exc is not None else message("failed"),
             counterexample=_counterexample(exc, getattr(item, "originalname", item.name)) if shown else "",
             traceback=str(report.longrepr)[-MAX_TRACEBACK:],
+            pictures=pictures_of(exc) if shown else [],
         )
 
     # -- end: integrity and diagnosis, before pytest's own clean-up undoes its patches -------

@@ -15,6 +15,7 @@ from typing import Any
 
 from course.i18n import ENGLISH, localize, message, translate
 from grading.model import ExerciseResult, Outcome, Report, Status, TestResult
+from grading.pictures import heatmap
 
 EXIT_OK = 0
 EXIT_NOT_FULL = 1  # --strict and not every point earned
@@ -141,6 +142,7 @@ def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     for t in shown:
         out.append(f"  x {t.prop or t.name}  [{t.name}, {translate(t.outcome.value, lang)}]")
         out.append(_indent(test_feedback(t, FULL_FEEDBACK if verbose else TEXT_FEEDBACK, lang), "      "))
+        out.extend(_indent(heatmap(p, lang), "      ") for p in t.pictures)
         if verbose and t.traceback:
             out.append(_indent(t.traceback, "      | "))
     if len(failing) > len(shown):
