@@ -102,8 +102,13 @@ def _legend(p: Picture, scale: tuple[float, float], lang: str) -> str:
         parts.append(message("{true} True (may attend), {false} False", lang, true=SHADES[-1],
                              false=SHADES[0]))
     else:
-        parts.append(message("{shades} from {low} to {high}, {nan} NaN or infinite", lang, shades=SHADES,
-                             low=f"{scale[0]:.3g}", high=f"{scale[1]:.3g}", nan=NOT_A_NUMBER))
+        lo, hi = scale
+        steps = len(SHADES) - 1
+        bounds = ", ".join(f"{lo + (hi - lo) * k / steps:.3g}" for k in range(1, steps + 1))
+        parts.append(message("{lowest} = {low}, {shades} up to {bounds}", lang, lowest=SHADES[0],
+                             low=f"{lo:.3g}", shades=" ".join(SHADES[1:]), bounds=bounds))
+        if any(v is None for m in (p.learner, p.expected) for row in m for v in row):
+            parts.append(message("{nan} NaN or infinite", lang, nan=NOT_A_NUMBER))
     if p.expected:
         parts.append(message("[ ] differs from the expected", lang))
     return "; ".join(parts)
