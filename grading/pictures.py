@@ -109,26 +109,28 @@ def _legend(p: Picture, scale: tuple[float, float], lang: str) -> str:
                              low=f"{lo:.3g}", shades=" ".join(SHADES[1:]), bounds=bounds))
         if any(v is None for m in (p.learner, p.expected) for row in m for v in row):
             parts.append(message("{nan} NaN or infinite", lang, nan=NOT_A_NUMBER))
-    if p.expected:
+    if p.differing:
         parts.append(message("[ ] differs from the expected", lang))
+    elif p.expected:
+        parts.append(message("every cell is as expected", lang))
     return "; ".join(parts)
 
 
 def heatmap(p: Picture, lang: str = ENGLISH) -> str:
-    """``p`` as text: the learner's matrix and the expected one, side by side when they fit (else one
-    above the other), the differing cells in brackets, and a one-line legend."""
+    """``p`` as text: its name, the learner's matrix and the expected one side by side when they fit
+    (else one above the other), the differing cells in brackets, and a one-line legend."""
     scale = _scale(p)
     marked = {(i, j) for i, j in p.differing}
-    mine = [message("yours: {name}", lang, name=p.name), *_grid(p.learner, p, scale, marked)]
+    mine = [message("yours", lang), *_grid(p.learner, p, scale, marked)]
     if not p.expected:
-        return "\n".join([*mine, _legend(p, scale, lang)])
+        return "\n".join([p.name, *mine, _legend(p, scale, lang)])
     theirs = [message("expected", lang), *_grid(p.expected, p, scale, set())]
     width = max(len(line) for line in mine) + 4
     if width + max(len(line) for line in theirs) <= SIDE_BY_SIDE:
-        lines = [f"{a:<{width}}{b}".rstrip() for a, b in zip(mine, theirs, strict=True)]
+        lines = [f"{a:<{width}}{b}" for a, b in zip(mine, theirs, strict=True)]
     else:
         lines = [*mine, *theirs]
-    return "\n".join([*lines, _legend(p, scale, lang)])
+    return "\n".join(line.rstrip() for line in [p.name, *lines, _legend(p, scale, lang)])
 
 
 # -- drawing in a PNG -----------------------------------------------------------------------------
@@ -152,7 +154,7 @@ def save_png(drawn: list[Picture], path: Path, title: str) -> Path:
                 continue
             values = np.array([[np.nan if v is None else float(v) for v in r] for r in matrix])
             ax.imshow(values, cmap="gray_r" if p.kind == "mask" else "viridis", vmin=scale[0], vmax=scale[1])
-            ax.set_title(label)
+            ax.set_title(label, fontsize=9)
             ax.set_xlabel(p.columns)
             ax.set_ylabel(p.rows)
             for i, j in p.differing if matrix is p.learner else []:
