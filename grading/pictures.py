@@ -9,6 +9,7 @@ expected one, as a small heatmap of plain characters (or a PNG, with matplotlib)
 from __future__ import annotations
 
 import math
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,11 @@ def _legend(p: Picture, scale: tuple[float, float], lang: str) -> str:
     return "; ".join(parts)
 
 
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: two for a wide character (Hangul), one for the others."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def heatmap(p: Picture, lang: str = ENGLISH) -> str:
     """``p`` as text: its name, the learner's matrix and the expected one side by side when they fit
     (else one above the other), the differing cells in brackets, and a one-line legend."""
@@ -125,9 +131,9 @@ def heatmap(p: Picture, lang: str = ENGLISH) -> str:
     if not p.expected:
         return "\n".join([p.name, *mine, _legend(p, scale, lang)])
     theirs = [message("expected", lang), *_grid(p.expected, p, scale, set())]
-    width = max(len(line) for line in mine) + 4
-    if width + max(len(line) for line in theirs) <= SIDE_BY_SIDE:
-        lines = [f"{a:<{width}}{b}" for a, b in zip(mine, theirs, strict=True)]
+    width = max(map(_width, mine)) + 4
+    if width + max(map(_width, theirs)) <= SIDE_BY_SIDE:
+        lines = [a + " " * (width - _width(a)) + b for a, b in zip(mine, theirs, strict=True)]
     else:
         lines = [*mine, *theirs]
     return "\n".join(line.rstrip() for line in [p.name, *lines, _legend(p, scale, lang)])
