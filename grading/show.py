@@ -206,9 +206,9 @@ def show(e: Exercise, directory: Path, limits: Limits | None = None) -> Shown:
         except ProcessLookupError:
             os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-    if not finished:
-        shown.notes.append(message("your code did not finish within {seconds} s (an endless loop?): "
-                                   "nothing was drawn", seconds=f"{WALL_FACTOR * limits.test_seconds:g}"))
+    if not finished or (os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGKILL, signal.SIGXCPU)):
+        shown.notes.append(message("your code ran past its time limit of {seconds} s (an endless loop?) and "
+                                   "was stopped: nothing more was drawn", seconds=f"{limits.test_seconds:g}"))
     elif not shown.done:
         shown.notes.append(message("the process that ran your code {how}", how=signal_name(status)))
     return shown
