@@ -47,6 +47,8 @@ def failed(check, *drawn) -> AssertionError:
 
 def test_a_mask_is_drawn_beside_the_expected_with_the_differing_cells_in_brackets():
     assert heatmap(SEES_THE_NEXT_KEY) == MASK_DRAWN
+    for readme in ("README.md", "README.ko.md"):  # the README's example is this output, in the report
+        assert "\n".join("      " + line for line in MASK_DRAWN.splitlines()) in (ROOT / readme).read_text()
     korean = heatmap(SEES_THE_NEXT_KEY, "ko")
     assert "기댓값" in korean and "[█]" in korean and korean.count("\n") == MASK_DRAWN.count("\n")
 
