@@ -154,3 +154,12 @@ def test_show_stops_a_learner_function_that_never_returns(tmp_path):
     shown = show(find_exercise(COURSE, "ex06"), Path(target), Limits(test_seconds=1.0))
     assert shown.pictures == [] and len(shown.notes) == 1, shown
     assert isinstance(shown, Shown)
+
+
+def test_every_example_of_show_draws_the_solutions_as_expected():
+    from grading.show import EXAMPLES
+
+    for id, examples in EXAMPLES.items():
+        shown = show(find_exercise(COURSE, id), ROOT / "solutions")
+        assert shown.notes == [] and len(shown.pictures) == len(examples), (id, shown.notes)
+        assert all(p.expected and not p.differing for p in shown.pictures), id
