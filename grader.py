@@ -39,8 +39,6 @@ from grading.engine import Options, grade
 from grading.pictures import save_png
 from grading.release import ReleaseError, release
 from grading.runner import Limits, RunKey
-from tests.support.target import TargetError
-from tests.support.target import resolve as target_dir
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
 SHOW_PNG = HINT_STATE.with_name("show-{id}.png")  # where `show` writes its picture, with matplotlib
@@ -231,13 +229,12 @@ def cmd_show(argv: list[str], lang: str = ENGLISH) -> int:
     p.add_argument("--terminal", action="store_true", help="draw in the terminal even with matplotlib")
     args = p.parse_args(argv)
     course = load_course()
-    try:
-        e = find_exercise(course, args.exercise)
-        directory = locate(target_dir(args.target), course)
-    except (KeyError, TargetError, SubmissionError, OSError) as err:
-        said = str(err.args[0]) if err.args else str(err)
-        print(f"grader.py show: {localize(said, lang)}", file=sys.stderr)
+    try:  # the exercise and the target, checked as for grading
+        options = _options(_parser().parse_args([args.exercise, "--target", args.target]), course, lang)
+    except UsageError as err:
+        print(f"grader.py show: {err}", file=sys.stderr)
         return rp.EXIT_USAGE
+    e, directory = options.exercises[0], options.target
     if e.id not in show.EXAMPLES:
         print(message("{id} has nothing to draw: show draws masks, attention weights and the positional "
                       "encoding ({ids}).", lang, id=e.id, ids=", ".join(show.EXAMPLES)))
