@@ -5,6 +5,7 @@
     python grader.py --target DIR         grade any directory laid out like exercises/
     python grader.py hint ex05            the next hint of an exercise
     python grader.py watch [ex05]         re-grade the exercise you are editing on every save
+    python grader.py show ex06            draw your function on a fixed example (a PNG with matplotlib)
     python grader.py --lang ko            in Korean (so does a Korean locale, LANG=ko_KR.UTF-8);
                                           --lang en for English; on every command
 
@@ -30,15 +31,17 @@ from pathlib import Path
 
 from course.i18n import ENGLISH, LANGUAGES, language, localize, message
 from course.info import ROOT, Exercise, find_exercise, load_course
-from grading import protocol
+from grading import protocol, show
 from grading import report as rp
 from grading.batch import SubmissionError, batch, locate
 from grading.bundle import classroom_workflow, gradescope_bundle
 from grading.engine import Options, grade
+from grading.pictures import save_png
 from grading.release import ReleaseError, release
 from grading.runner import Limits, RunKey
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
+SHOW_PNG = HINT_STATE.with_name("show-{id}.png")  # where `show` writes its picture, with matplotlib
 LANG_OPTION = argparse.ArgumentParser(add_help=False)
 LANG_OPTION.add_argument("--lang", choices=LANGUAGES,
                          help="the language to speak (default: from LANGUAGE, LC_ALL or LANG, else English)")
@@ -239,6 +242,38 @@ def _watch(target: Path, chosen: list[Exercise], lang: str) -> int:
         return rp.EXIT_OK
 
 
+def cmd_show(argv: list[str], lang: str = ENGLISH) -> int:
+    p = argparse.ArgumentParser(prog="grader.py show", parents=[LANG_OPTION],
+                                description="Draw your function on a fixed example, beside the expected.")
+    p.add_argument("exercise", help="the exercise, e.g. ex06 or 06")
+    p.add_argument("--target", default="exercises", help="directory of your code (default: exercises)")
+    p.add_argument("--terminal", action="store_true", help="draw in the terminal even with matplotlib")
+    args = p.parse_args(argv)
+    course = load_course()
+    try:  # the exercise and the target, checked as for grading
+        options = _options(_parser().parse_args([args.exercise, "--target", args.target]), course, lang)
+    except UsageError as err:
+        print(f"grader.py show: {err}", file=sys.stderr)
+        return rp.EXIT_USAGE
+    e, directory = options.exercises[0], options.target
+    if e.id not in show.EXAMPLES:
+        print(message("{id} has nothing to draw: show draws masks, attention weights and the positional "
+                      "encoding ({ids}).", lang, id=e.id, ids=", ".join(show.EXAMPLES)))
+        return rp.EXIT_OK
+    shown = show.shown_for(e, directory, course)
+    path = SHOW_PNG.with_name(SHOW_PNG.name.format(id=e.id))
+    try:
+        written = None if args.terminal or not shown.pictures else save_png(shown.pictures, path, e.id)
+    except ImportError:
+        written = None
+    if written:
+        notes = show.render(show.Shown(notes=shown.notes), lang)
+        print(message("Wrote {path}", lang, path=written) + ("\n\n" + notes if notes else ""))
+    else:
+        print(show.render(shown, lang))
+    return rp.EXIT_OK if not shown.notes else rp.EXIT_NOT_FULL
+
+
 def cmd_release(argv: list[str], lang: str = ENGLISH) -> int:
     p = argparse.ArgumentParser(prog="grader.py release",
                                 description="Write a student copy: stubs, tests, grader, no reference code.")
@@ -302,8 +337,9 @@ def cmd_classroom_workflow(argv: list[str], lang: str = ENGLISH) -> int:
     return rp.EXIT_OK
 
 
-COMMANDS = {"hint": cmd_hint, "watch": cmd_watch, "release": cmd_release, "batch": cmd_batch,
-            "gradescope-bundle": cmd_gradescope_bundle, "classroom-workflow": cmd_classroom_workflow}
+COMMANDS = {"hint": cmd_hint, "watch": cmd_watch, "show": cmd_show, "release": cmd_release,
+            "batch": cmd_batch, "gradescope-bundle": cmd_gradescope_bundle,
+            "classroom-workflow": cmd_classroom_workflow}
 
 
 def main(argv: list[str]) -> int:

@@ -55,6 +55,19 @@ class Failure:
 
 
 @dataclass
+class Picture:
+    """A small matrix of the learner's beside the expected one, drawn when a check on it failed."""
+
+    name: str  # what is drawn, as code: "causal_mask(4)", "weights[1, 0]"
+    kind: str  # "mask" (cells are booleans) or "values" (numbers, None where not finite)
+    learner: list[list[Any]]
+    expected: list[list[Any]]  # the same shape
+    differing: list[list[int]] = field(default_factory=list)  # [row, column] of each cell that differs
+    rows: str = ""  # what the rows are: "queries", "positions"
+    columns: str = ""  # what the columns are: "keys", "dimensions"
+
+
+@dataclass
 class TestResult:
     """One test of one exercise."""
 
@@ -68,6 +81,7 @@ class TestResult:
     duration: float = 0.0
     points: float = 0.0
     max_points: float = 0.0
+    pictures: list[Picture] = field(default_factory=list)  # the failure's matrices, when small
     others: list[Failure] = field(default_factory=list)  # further distinct failures, after the one above
 
     @property

@@ -25,6 +25,7 @@ from course.info import REFERENCE_PACKAGE
 from grading import protocol, sandbox
 from grading.fingerprint import fingerprints_of
 from grading.model import Failure, Outcome
+from grading.pictures import pictures_of
 from grading.protocol import MAX_FIELD, MAX_OTHERS, MAX_TRACEBACK
 from tests.support import target
 from tests.support.checks import Advice
@@ -248,7 +249,8 @@ class GradingPlugin:
                           for exc in leaves[:MAX_OTHERS + 1]]
         return protocol.Finished(name, outcome, prop=prop, duration=duration, hint=hint,
                                  message=first.message, counterexample=first.counterexample,
-                                 traceback=first.traceback, others=others)
+                                 traceback=first.traceback, others=others,
+                                 pictures=pictures_of(leaves[0]) if outcome == Outcome.FAILED else [])
 
     def _failure(self, item: pytest.Item, exc: BaseException, *, shown: bool) -> Failure:
         """What one failure says; its smallest input and the learner's frames only if ``shown``

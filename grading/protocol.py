@@ -10,12 +10,13 @@ learner's language.
 from __future__ import annotations
 
 import json
+import math
 import string
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from course.i18n import Message, message
-from grading.model import Failure, Outcome, TestResult
+from grading.model import Failure, Outcome, Picture, TestResult
 
 MAX_LINE = 1 << 20  # bytes of one event line the parent keeps buffering
 MAX_SENTENCE = 300  # characters of a property or a hint (a test docstring's paragraph)
@@ -24,6 +25,12 @@ MAX_TRACEBACK = 4000  # characters of a failed test's traceback a child sends: t
 MAX_OTHERS = 4  # further distinct failures of one test a child sends (hypothesis may find several)
 MAX_NOTES = 5  # notes one run keeps
 MAX_NAMES = 5  # tampered names one run keeps
+# Pictures of a failed test's matrices (see tests/support/pictures.py): how many, and how large.
+MAX_PICTURES = 2
+MAX_PICTURE_ROWS = 12
+MAX_PICTURE_COLUMNS = 16
+MAX_PICTURE_NAME = 80  # characters of what a picture shows, "weights[1, 0]"
+PICTURE_KINDS = ("mask", "values")
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Finished:
     traceback: str = ""
     duration: float = 0.0
     others: list[Failure] = field(default_factory=list)
+    pictures: list[Picture] = field(default_factory=list)
 
     def result(self) -> TestResult:
         """The test's result, before it is scored."""
@@ -96,14 +104,21 @@ class Debug:
 
 
 @dataclass(frozen=True)
+class Drawn:
+    """What ``grader.py show`` drew: the learner's functions on a fixed example."""
+
+    pictures: list[Picture] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Done:
     """The child finished every test; nothing follows."""
 
 
-Event = Spawned | Collected | Started | Finished | Note | Tampered | Fingerprints | Debug | Done
+Event = Spawned | Collected | Started | Finished | Note | Tampered | Fingerprints | Debug | Drawn | Done
 _KINDS: dict[str, type] = {"collected": Collected, "start": Started, "result": Finished, "note": Note,
                            "tampering": Tampered, "fingerprints": Fingerprints, "debug": Debug,
-                           "done": Done}
+                           "drawn": Drawn, "done": Done}
 _NAMES = {kind: name for name, kind in _KINDS.items()}
 
 
@@ -159,7 +174,55 @@ def _finished(data: dict[str, Any]) -> Finished:
         test=str(data.get("test")), outcome=outcome, prop=_text(data, "prop", MAX_SENTENCE),
         message=first.message, counterexample=first.counterexample, hint=_text(data, "hint", MAX_SENTENCE),
         traceback=first.traceback, duration=float(data.get("duration", 0.0) or 0.0),
-        others=[_failure(d) for d in others[:MAX_OTHERS] if isinstance(d, dict)])
+        others=[_failure(d) for d in others[:MAX_OTHERS] if isinstance(d, dict)],
+        pictures=pictures(data.get("pictures")))
+
+
+def _cell(value: Any, kind: str) -> Any:
+    """A cell of a picture: a boolean of a mask, else a finite number or None."""
+    if kind == "mask":
+        if not isinstance(value, bool):
+            raise ValueError(value)
+        return value
+    if value is None:
+        return None
+    number = float(value)  # TypeError or ValueError for anything else
+    return number if math.isfinite(number) else None
+
+
+def _matrix(value: Any, kind: str, shape: tuple[int, int] | None = None) -> list[list[Any]]:
+    """A picture's matrix: rectangular, within the limits, of ``shape`` when given."""
+    if not (isinstance(value, list) and 0 < len(value) <= MAX_PICTURE_ROWS
+            and all(isinstance(row, list) and 0 < len(row) <= MAX_PICTURE_COLUMNS for row in value)):
+        raise ValueError("not a small matrix")
+    if len({len(row) for row in value}) != 1 or (shape and (len(value), len(value[0])) != shape):
+        raise ValueError("not rectangular")
+    return [[_cell(v, kind) for v in row] for row in value]
+
+
+def _picture(data: Any) -> Picture:
+    kind = data.get("kind")
+    if kind not in PICTURE_KINDS:
+        raise ValueError(kind)
+    learner = _matrix(data.get("learner"), kind)
+    shape = (len(learner), len(learner[0]))
+    expected = _matrix(data["expected"], kind, shape) if data.get("expected") else []
+    cells = {(int(i), int(j)) for i, j in data.get("differing", [])}
+    return Picture(name=str(data.get("name", ""))[:MAX_PICTURE_NAME], kind=kind, learner=learner,
+                   expected=expected, rows=str(data.get("rows", ""))[:MAX_PICTURE_NAME],
+                   columns=str(data.get("columns", ""))[:MAX_PICTURE_NAME],
+                   differing=[[i, j] for i, j in sorted(cells) if 0 <= i < shape[0] and 0 <= j < shape[1]])
+
+
+def pictures(value: Any) -> list[Picture]:
+    """The pictures a child sent, at most :data:`MAX_PICTURES`; one it sent wrong is dropped."""
+    found = []
+    for data in value[:MAX_PICTURES] if isinstance(value, list) else []:
+        try:
+            found.append(_picture(data))
+        except (TypeError, ValueError, AttributeError, KeyError):
+            continue
+    return found
 
 
 _DECODERS = {
@@ -172,6 +235,7 @@ _DECODERS = {
     "fingerprints": lambda d: Fingerprints(values=d["values"]) if isinstance(d.get("values"), dict)
     else None,
     "debug": lambda d: Debug(text=str(d.get("text"))),
+    "drawn": lambda d: Drawn(pictures=pictures(d.get("pictures"))),
     "done": lambda d: Done(),
 }
 

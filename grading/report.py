@@ -16,6 +16,7 @@ from typing import Any
 from course.i18n import ENGLISH, localize, message, translate
 from course.info import Exercise, load_course
 from grading.model import ExerciseResult, Outcome, Report, Status, TestResult
+from grading.pictures import heatmap
 
 EXIT_OK = 0
 EXIT_NOT_FULL = 1  # --strict and not every point earned
@@ -185,6 +186,7 @@ def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
         out.append(f"  x {t.prop or t.name}  [{t.name}, {translate(t.outcome.value, lang)}]")
         room = (FULL_FEEDBACK if verbose else TEXT_FEEDBACK) * len(t.failures)
         out.append(_indent(test_feedback(t, room, lang, tracebacks=verbose), "      "))
+        out.extend(_indent(heatmap(p, lang), "      ") for p in t.pictures)
     if len(failing) > len(shown):
         out.append("  " + message("... and {count} more failing tests (--verbose shows all)", lang,
                                   count=len(failing) - len(shown)))

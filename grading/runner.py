@@ -149,7 +149,8 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
 
 
-def _signal_name(status: int) -> str:
+def signal_name(status: int) -> str:
+    """How a child process ended: the signal that killed it, or its exit status."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         names = {signal.SIGSEGV: message("a segmentation fault (SIGSEGV)"), signal.SIGKILL: "SIGKILL",
@@ -317,7 +318,7 @@ class Scheduler:
             run.finished = time.monotonic()
             return
         outcome, died = reason or (Outcome.CRASHED,
-                                   message("the test process {how}", how=_signal_name(status)))
+                                   message("the test process {how}", how=signal_name(status)))
         if child.current and run.collected is not None:
             current = child.current
             run.results[current.test] = TestResult(

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_finite, raises_value_error, tolerance
+from tests.support.pictures import picture
 
 ex03 = target.module("ex03_seq2seq_attention")
 ref03 = target.reference("ex03_seq2seq_attention")
@@ -191,10 +192,11 @@ def test_attend_weights_are_a_distribution_over_keys(case):
     scores, values = case
     _, weights = ex03.attend(scores, values)
     w = as_array(weights, "weights", scores.shape, scores.dtype)
-    assert (w >= 0).all(), "attend gave negative weights"
-    atol = 1e-5 if scores.dtype == np.float32 else 1e-12
-    assert_close(w.sum(axis=-1), np.ones(scores.shape[:-1]), "sum of the weights over the keys", rtol=0.0,
-                 atol=atol)
+    with picture("weights", w, lambda: ref03.attend(*_f64(scores, values))[1]):
+        assert (w >= 0).all(), "attend gave negative weights"
+        atol = 1e-5 if scores.dtype == np.float32 else 1e-12
+        assert_close(w.sum(axis=-1), np.ones(scores.shape[:-1]), "sum of the weights over the keys", rtol=0.0,
+                     atol=atol)
 
 
 @given(scores_and_values())
@@ -205,7 +207,8 @@ def test_attend_matches_reference(case):
     ref_context, ref_weights = ref03.attend(*_f64(scores, values))
     w = as_array(weights, "weights", scores.shape, scores.dtype)
     c = as_array(context, "context", values.shape[:-2] + values.shape[-1:], scores.dtype)
-    assert_close(w, ref_weights, "weights")
+    with picture("weights", w, ref_weights):
+        assert_close(w, ref_weights, "weights")
     rtol, atol = tolerance(scores.dtype)
     assert_close(c, ref_context, "context", rtol=rtol, atol=atol * 10)
 

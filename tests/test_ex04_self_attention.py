@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_finite, raises_value_error
+from tests.support.pictures import picture
 
 ex04 = target.module("ex04_self_attention")
 ref04 = target.reference("ex04_self_attention")
@@ -25,6 +26,11 @@ def _call(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     T = X.shape[-2]
     return (as_array(out, "out", X.shape, X.dtype),
             as_array(weights, "weights", (*X.shape[:-1], T), X.dtype))
+
+
+def drawn(weights: np.ndarray, X: np.ndarray):
+    """Draw ``weights`` beside the reference's when a check in the block fails."""
+    return picture("weights", weights, lambda: ref04.self_attention(X.astype(np.float64))[1])
 
 
 @st.composite
@@ -47,7 +53,8 @@ def test_self_attention_example():
     scores = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 2.0]])
     expected_w = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
     out, weights = _call(X)
-    assert_close(weights, expected_w, "weights of self_attention([[1, 0], [0, 1], [1, 1]])")
+    with picture("weights", weights, expected_w):
+        assert_close(weights, expected_w, "weights of self_attention([[1, 0], [0, 1], [1, 1]])")
     assert_close(out, expected_w @ X, "out of self_attention([[1, 0], [0, 1], [1, 1]])")
 
 
@@ -73,7 +80,8 @@ def test_self_attention_matches_reference(X):
     """self_attention equals the reference for any leading batch dimensions, float32 and float64."""
     out, weights = _call(X)
     ref_out, ref_w = ref04.self_attention(X.astype(np.float64))
-    assert_close(weights, ref_w, "weights")
+    with picture("weights", weights, ref_w):
+        assert_close(weights, ref_w, "weights")
     atol = 1e-4 if X.dtype == np.float32 else None
     assert_close(out, ref_out, "out", atol=atol)
 
@@ -86,10 +94,11 @@ def test_weights_are_row_stochastic(X):
     transpose.
     """
     _, weights = _call(X)
-    assert (weights >= 0).all(), "self_attention gave negative weights"
-    atol = 1e-5 if X.dtype == np.float32 else 1e-12
-    assert_close(weights.sum(axis=-1), np.ones(X.shape[:-1]), "sum of each row of the weights", rtol=0.0,
-                 atol=atol)
+    with drawn(weights, X):
+        assert (weights >= 0).all(), "self_attention gave negative weights"
+        atol = 1e-5 if X.dtype == np.float32 else 1e-12
+        assert_close(weights.sum(axis=-1), np.ones(X.shape[:-1]), "sum of each row of the weights", rtol=0.0,
+                     atol=atol)
 
 
 @given(tokens(bound=2.0, dtypes=st.just(np.float64)))
@@ -103,8 +112,9 @@ def test_weights_are_unscaled_dot_products(X):
     scores = X @ np.swapaxes(X, -1, -2)
     with np.errstate(divide="ignore"):
         log_w = np.log(weights)
-    assert_close(log_w - log_w[..., :1], scores - scores[..., :1],
-                 "log weight differences versus dot-product differences", rtol=1e-9, atol=1e-9)
+    with drawn(weights, X):
+        assert_close(log_w - log_w[..., :1], scores - scores[..., :1],
+                     "log weight differences versus dot-product differences", rtol=1e-9, atol=1e-9)
 
 
 @given(tokens())
@@ -159,9 +169,10 @@ def test_self_attention_is_exact_for_large_tokens(dtype, s):
     """
     X = (s * np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])).astype(dtype)
     out, weights = _call(X)
-    assert_finite(weights, f"weights for tokens of size {s:g}")
-    assert_close(weights, np.array([[0.5, 0.0, 0.5], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]),
-                 f"weights for tokens of size {s:g}")
+    expected = np.array([[0.5, 0.0, 0.5], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]])
+    with picture("weights", weights, expected):
+        assert_finite(weights, f"weights for tokens of size {s:g}")
+        assert_close(weights, expected, f"weights for tokens of size {s:g}")
     assert_close(out, s * np.array([[1.0, 0.5], [0.5, 1.0], [1.0, 1.0]]), f"out for tokens of size {s:g}")
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
+from tests.support.pictures import picture
 from tests.support.strategies import make_qkv, seeded_masks
 
 ex05 = target.module("ex05_qkv_attention")
@@ -65,6 +66,11 @@ def reference(Q, K, V, mask=None):
     """The reference's ``(out, weights)`` in float64."""
     f = np.float64
     return ref05.scaled_dot_product_attention(Q.astype(f), K.astype(f), V.astype(f), mask)
+
+
+def drawn(weights, Q, K, V, mask=None):
+    """Draw ``weights`` beside the reference's when a check in the block fails."""
+    return picture("weights", weights, lambda: reference(Q, K, V, mask)[1])
 
 
 def softmax_rows(x):
@@ -148,7 +154,8 @@ def test_attention_small_example_by_hand():
     out, weights = attend(Q, K, V)
     s = 2.0 / np.sqrt(2.0)  # the first key's scaled score; the second one's is 0
     w = np.array([[np.exp(s), 1.0]]) / (np.exp(s) + 1.0)
-    assert_close(weights, w, "weights of the query [2, 0] over the keys [1, 0] and [0, 1]")
+    with picture("weights", weights, w):
+        assert_close(weights, w, "weights of the query [2, 0] over the keys [1, 0] and [0, 1]")
     assert_close(out, np.array([[w[0, 0], w[0, 1], 0.0]]), "out = weights @ V")
 
 
@@ -158,7 +165,8 @@ def test_attention_matches_reference(case):
     Q, K, V, mask = case
     out, weights = attend(Q, K, V, mask)
     ref_out, ref_weights = reference(Q, K, V, mask)
-    assert_close(weights, ref_weights, "weights")
+    with picture("weights", weights, ref_weights):
+        assert_close(weights, ref_weights, "weights")
     assert_close(out, ref_out, "out")
 
 
@@ -170,10 +178,11 @@ def test_weights_are_row_stochastic(case):
     """
     Q, K, V, _ = case
     _, weights = attend(Q, K, V)
-    assert (weights >= 0).all(), "weights has negative entries"
-    atol = 1e-5 if Q.dtype == np.float32 else 1e-12
-    assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), "sum of each row of weights",
-                 rtol=0.0, atol=atol)
+    with drawn(weights, Q, K, V):
+        assert (weights >= 0).all(), "weights has negative entries"
+        atol = 1e-5 if Q.dtype == np.float32 else 1e-12
+        assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), "sum of each row of weights",
+                     rtol=0.0, atol=atol)
 
 
 @pytest.mark.parametrize("d_k", [1, 4, 16, 256])
@@ -187,7 +196,8 @@ def test_scores_are_divided_by_sqrt_d_k(d_k):
     K = np.full((3, d_k), 1.0 / np.sqrt(d_k)) * (np.sqrt(d_k) * s)[:, None]  # q.k_j = sqrt(d_k) s_j
     V = np.eye(3, 5)  # d_v = 5, different from d_k
     _, weights = attend(Q, K, V)
-    assert_close(weights[0], softmax_rows(s), f"weights with d_k={d_k} and q.k = sqrt(d_k) * {s}")
+    with picture("weights", weights, softmax_rows(s)[None]):
+        assert_close(weights[0], softmax_rows(s), f"weights with d_k={d_k} and q.k = sqrt(d_k) * {s}")
 
 
 def test_unscaled_scores_would_saturate():
@@ -287,7 +297,9 @@ def test_masked_keys_get_exactly_zero_weight(case):
     _, weights = attend(Q, K, V, mask)
     blocked = ~np.broadcast_to(mask, weights.shape)
     if blocked.any():
-        assert_equal(weights[blocked], np.zeros(int(blocked.sum()), weights.dtype), "weights of masked keys")
+        with drawn(weights, Q, K, V, mask):
+            assert_equal(weights[blocked], np.zeros(int(blocked.sum()), weights.dtype),
+                         "weights of masked keys")
 
 
 @given(attention_inputs(masked=True))
@@ -301,8 +313,9 @@ def test_weights_sum_to_one_over_allowed_keys(case):
     mask = with_one_key_per_row(mask)
     _, weights = attend(Q, K, V, mask)
     atol = 1e-5 if Q.dtype == np.float32 else 1e-12
-    assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), "sum of each row of weights",
-                 rtol=0.0, atol=atol)
+    with drawn(weights, Q, K, V, mask):
+        assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), "sum of each row of weights",
+                     rtol=0.0, atol=atol)
 
 
 @given(attention_inputs(masked=True), S.seeds, st.sampled_from([1.0, 100.0]))
@@ -337,10 +350,11 @@ def test_fully_masked_row_gives_zeros_not_nan(case, data):
     row = data.draw(st.integers(0, T_q - 1), label="fully masked query")
     mask[..., row, :] = False
     out, weights = attend(Q, K, V, mask)
-    assert_finite(weights, "weights with a fully masked query")
-    assert_finite(out, "out with a fully masked query")
-    assert_equal(weights[..., row, :], np.zeros_like(weights[..., row, :]),
-                 f"weights of the fully masked query {row}")
+    with drawn(weights, Q, K, V, mask):
+        assert_finite(weights, "weights with a fully masked query")
+        assert_finite(out, "out with a fully masked query")
+        assert_equal(weights[..., row, :], np.zeros_like(weights[..., row, :]),
+                     f"weights of the fully masked query {row}")
     assert_equal(out[..., row, :], np.zeros_like(out[..., row, :]), f"out of the fully masked query {row}")
     ref_out, ref_weights = reference(Q, K, V, mask)
     assert_close(weights, ref_weights, "weights with a fully masked query")
@@ -367,7 +381,8 @@ def test_a_single_allowed_key_copies_its_value(case, data):
     j = np.array(data.draw(st.lists(st.integers(0, T_k - 1), min_size=T_q, max_size=T_q), label="keys"))
     mask = np.arange(T_k)[None, :] == j[:, None]  # (T_q, T_k): query i sees key j[i] only
     out, weights = attend(Q, K, V, mask)
-    assert_close(weights, np.broadcast_to(mask.astype(Q.dtype), weights.shape), "weights")
+    with picture("weights", weights, mask.astype(np.float64)):
+        assert_close(weights, np.broadcast_to(mask.astype(Q.dtype), weights.shape), "weights")
     assert_close(out, np.take(V, j, axis=-2), f"out when query i sees key {j.tolist()}[i] only")
 
 

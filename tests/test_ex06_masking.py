@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_equal, raises_value_error
+from tests.support.pictures import picture
 
 ex06 = target.module("ex06_masking")
 ref06 = target.reference("ex06_masking")
@@ -53,14 +54,18 @@ def test_causal_mask_of_three_by_hand():
     Hint: np.tril(np.ones((T, T), dtype=bool)); a mask is boolean, not 0.0 and 1.0.
     """
     expected = np.array([[True, False, False], [True, True, False], [True, True, True]])
-    assert_equal(causal(3), expected, "causal_mask(3)")
+    got = causal(3)
+    with picture("causal_mask(3)", got, expected):
+        assert_equal(got, expected, "causal_mask(3)")
 
 
 @given(st.integers(1, 12))
 def test_causal_mask_exact_values(T):
     """causal_mask(T)[i, j] is True exactly when j <= i: each position sees itself and its past."""
     i, j = np.indices((T, T))
-    assert_equal(causal(T), j <= i, f"causal_mask({T})")
+    got = causal(T)
+    with picture(f"causal_mask({T})", got, j <= i):
+        assert_equal(got, j <= i, f"causal_mask({T})")
 
 
 @given(st.integers(1, 12))
@@ -69,7 +74,9 @@ def test_causal_mask_includes_the_diagonal(T):
 
     Hint: np.tril's default k=0 keeps the diagonal; k=-1 removes it.
     """
-    assert_equal(np.diagonal(causal(T)), np.ones(T, dtype=bool), f"diagonal of causal_mask({T})")
+    got = causal(T)
+    with picture(f"causal_mask({T})", got, np.tri(T, dtype=bool)):
+        assert_equal(np.diagonal(got), np.ones(T, dtype=bool), f"diagonal of causal_mask({T})")
 
 
 @given(st.integers(2, 12))
@@ -80,8 +87,9 @@ def test_causal_mask_hides_the_future(T):
     """
     m = causal(T)
     above = np.triu(np.ones((T, T), dtype=bool), k=1)
-    assert_equal(m[above], np.zeros(int(above.sum()), dtype=bool),
-                 f"entries above the diagonal of causal_mask({T})")
+    with picture(f"causal_mask({T})", m, ~above):
+        assert_equal(m[above], np.zeros(int(above.sum()), dtype=bool),
+                     f"entries above the diagonal of causal_mask({T})")
 
 
 def test_causal_mask_of_one():
@@ -117,8 +125,10 @@ def test_padding_mask_from_token_batches(case):
     Hint: compare with the pad_id argument, not with 0: the padding id can be any token.
     """
     tokens, pad_id = case
-    assert_equal(padding(tokens, pad_id), (tokens != pad_id)[:, None, :],
-                 f"padding_mask(tokens, pad_id={pad_id})")
+    got = padding(tokens, pad_id)
+    with picture(f"padding_mask(tokens, pad_id={pad_id})[:, 0]", got[:, 0], tokens != pad_id,
+                 rows="sequences", columns="keys"):
+        assert_equal(got, (tokens != pad_id)[:, None, :], f"padding_mask(tokens, pad_id={pad_id})")
 
 
 def test_padding_mask_uses_pad_id():
@@ -172,7 +182,9 @@ def test_decoder_self_mask_exact_values(case):
     T = tokens.shape[1]
     i, j = np.indices((T, T))
     expected = (j <= i)[None] & (tokens != pad_id)[:, None, :]
-    assert_equal(decoder(tokens, pad_id), expected, f"decoder_self_mask(tokens, pad_id={pad_id})")
+    got = decoder(tokens, pad_id)
+    with picture(f"decoder_self_mask(tokens, pad_id={pad_id})", got, expected):
+        assert_equal(got, expected, f"decoder_self_mask(tokens, pad_id={pad_id})")
 
 
 @given(tokens_and_pad())
@@ -187,8 +199,9 @@ def test_decoder_self_mask_is_within_both_masks(case):
     i, j = np.indices((T, T))
     future = np.broadcast_to(j > i, m.shape)
     pads = np.broadcast_to((tokens == pad_id)[:, None, :], m.shape)
-    assert_equal(m[future], np.zeros(int(future.sum()), dtype=bool), "entries of future keys")
-    assert_equal(m[pads], np.zeros(int(pads.sum()), dtype=bool), "entries of padding keys")
+    with picture(f"decoder_self_mask(tokens, pad_id={pad_id})", m, ~future & ~pads):
+        assert_equal(m[future], np.zeros(int(future.sum()), dtype=bool), "entries of future keys")
+        assert_equal(m[pads], np.zeros(int(pads.sum()), dtype=bool), "entries of padding keys")
 
 
 @given(tokens_and_pad())

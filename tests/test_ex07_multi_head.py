@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
+from tests.support.pictures import picture
 
 ex07 = target.module("ex07_multi_head")
 ref07 = target.reference("ex07_multi_head")
@@ -194,7 +195,8 @@ def test_mha_matches_reference(c):
     out, weights = mha(c.x_q, c.x_kv, c.p, c.mask)
     ref_out, ref_weights = ref07.multi_head_attention(c.x_q.astype(np.float64), c.x_kv.astype(np.float64),
                                                       as64(c.p), c.mask)
-    assert_close(weights, ref_weights, "weights")
+    with picture("weights", weights, ref_weights):
+        assert_close(weights, ref_weights, "weights")
     assert_close(out, ref_out, "out")
 
 
@@ -208,7 +210,8 @@ def test_one_head_equals_scaled_attention(c):
     out, weights = mha(c.x_q, c.x_kv, p, c.mask)
     heads, ref_weights = heads_by_definition(c.x_q, c.x_kv, p, c.mask)
     p64 = as64(p)
-    assert_close(weights, ref_weights, "weights of the single head")
+    with picture("weights", weights, ref_weights):
+        assert_close(weights, ref_weights, "weights of the single head")
     assert_close(out, heads[:, 0] @ p64.W_o + p64.b_o, "out with one head")
 
 
@@ -221,8 +224,9 @@ def test_each_head_attends_with_its_own_slice(c):
     out, weights = mha(c.x_q, c.x_kv, c.p, c.mask)
     heads, ref_weights = heads_by_definition(c.x_q, c.x_kv, c.p, c.mask)
     p64 = as64(c.p)
-    for h in range(c.p.num_heads):
-        assert_close(weights[:, h], ref_weights[:, h], f"weights of head {h}")
+    with picture("weights", weights, ref_weights):
+        for h in range(c.p.num_heads):
+            assert_close(weights[:, h], ref_weights[:, h], f"weights of head {h}")
     concat = np.concatenate(list(np.moveaxis(heads, 1, 0)), axis=-1)  # heads side by side, in order
     assert_close(out, concat @ p64.W_o + p64.b_o, "out = concat(head_0, ..., head_H-1) @ W_o + b_o")
 
@@ -269,15 +273,16 @@ def test_mask_is_shared_by_all_heads(c):
     """
     H = c.H
     _, weights = mha(c.x_q, c.x_kv, c.p, c.mask)
-    for h in range(H):
-        blocked = ~c.mask
-        if blocked.any():
-            assert_equal(weights[:, h][blocked], np.zeros(int(blocked.sum()), weights.dtype),
-                         f"weights of head {h} where the mask is False")
-        live = c.mask.any(axis=-1)
-        atol = 1e-5 if weights.dtype == np.float32 else 1e-12
-        assert_close(weights[:, h].sum(axis=-1)[live], np.ones(int(live.sum())),
-                     f"sums of head {h}'s rows that may attend some key", rtol=0.0, atol=atol)
+    with picture("weights", weights, lambda: heads_by_definition(c.x_q, c.x_kv, c.p, c.mask)[1]):
+        for h in range(H):
+            blocked = ~c.mask
+            if blocked.any():
+                assert_equal(weights[:, h][blocked], np.zeros(int(blocked.sum()), weights.dtype),
+                             f"weights of head {h} where the mask is False")
+            live = c.mask.any(axis=-1)
+            atol = 1e-5 if weights.dtype == np.float32 else 1e-12
+            assert_close(weights[:, h].sum(axis=-1)[live], np.ones(int(live.sum())),
+                         f"sums of head {h}'s rows that may attend some key", rtol=0.0, atol=atol)
 
 
 @given(mha_cases(masked=True, min_batch=2, full_mask=True))

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
+from tests.support.pictures import picture
 
 ex08 = target.module("ex08_positional_encoding")
 ref08 = target.reference("ex08_positional_encoding")
@@ -33,6 +34,12 @@ def formula(T: int, D: int) -> np.ndarray:
             PE[pos, 2 * i] = math.sin(angle)
             PE[pos, 2 * i + 1] = math.cos(angle)
     return PE
+
+
+def drawn(PE: np.ndarray, T: int, D: int):
+    """Draw the encoding ``PE`` beside the formula's when a check in the block fails."""
+    return picture(f"sinusoidal_encoding({T}, {D})", PE, lambda: formula(T, D), rows="positions",
+                   columns="dimensions")
 
 
 def rotation(k: int, D: int) -> np.ndarray:
@@ -74,7 +81,8 @@ def test_encoding_first_position_is_zero_angle():
     Hint: positions start at 0: np.arange(T), not np.arange(1, T + 1).
     """
     PE = as_array(ex08.sinusoidal_encoding(3, 8), "sinusoidal_encoding(3, 8)", (3, 8), np.float64)
-    assert_close(PE[0], np.array([0.0, 1.0] * 4), "row 0 (position 0) of sinusoidal_encoding(3, 8)")
+    with drawn(PE, 3, 8):
+        assert_close(PE[0], np.array([0.0, 1.0] * 4), "row 0 (position 0) of sinusoidal_encoding(3, 8)")
 
 
 def test_encoding_exact_values_at_chosen_positions():
@@ -94,7 +102,8 @@ def test_encoding_exact_values_at_chosen_positions():
 def test_encoding_matches_the_formula(T, D):
     """Every entry equals sin or cos of pos / 10000^(2i/D), computed entry by entry."""
     PE = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
-    assert_close(PE, formula(T, D), f"sinusoidal_encoding({T}, {D})", rtol=1e-9, atol=1e-12)
+    with drawn(PE, T, D):
+        assert_close(PE, formula(T, D), f"sinusoidal_encoding({T}, {D})", rtol=1e-9, atol=1e-12)
 
 
 @given(lengths, widths)
@@ -105,8 +114,10 @@ def test_encoding_interleaves_sin_and_cos(T, D):
     """
     PE = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
     norms = PE[:, 0::2] ** 2 + PE[:, 1::2] ** 2
-    assert_close(norms, np.ones((T, D // 2)), "PE[:, 2i]^2 + PE[:, 2i+1]^2 (should be 1)")
-    assert_equal(PE[0], np.tile([0.0, 1.0], D // 2), "PE[0] (sin 0 = 0 in even columns, cos 0 = 1 in odd)")
+    with drawn(PE, T, D):
+        assert_close(norms, np.ones((T, D // 2)), "PE[:, 2i]^2 + PE[:, 2i+1]^2 (should be 1)")
+        assert_equal(PE[0], np.tile([0.0, 1.0], D // 2),
+                     "PE[0] (sin 0 = 0 in even columns, cos 0 = 1 in odd)")
 
 
 @given(st.integers(1, 300), widths)
@@ -128,8 +139,9 @@ def test_encoding_relative_position_is_a_rotation(T, D, data):
     """
     k = data.draw(st.integers(1, T - 1), label="k")
     PE = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
-    assert_close(PE[k:], PE[:-k] @ rotation(k, D), f"PE[pos + {k}] compared with PE[pos] @ M_{k}",
-                 rtol=1e-9, atol=1e-12)
+    with drawn(PE, T, D):
+        assert_close(PE[k:], PE[:-k] @ rotation(k, D), f"PE[pos + {k}] compared with PE[pos] @ M_{k}",
+                     rtol=1e-9, atol=1e-12)
 
 
 @given(st.integers(2, 12), widths, st.data())
@@ -198,7 +210,8 @@ def test_embed_of_a_zero_table_is_the_encoding(tokens, D):
     """With an all-zero table, every row of the batch is the positional encoding of positions 0..T-1."""
     B, T = tokens.shape
     got = as_array(ex08.embed(tokens, np.zeros((7, D))), "embed(tokens, zeros)", (B, T, D), np.float64)
-    assert_close(got, np.broadcast_to(formula(T, D), (B, T, D)), "embed(tokens, zero table)")
+    with picture("embed(tokens, zeros)", got, formula(T, D), rows="positions", columns="dimensions"):
+        assert_close(got, np.broadcast_to(formula(T, D), (B, T, D)), "embed(tokens, zero table)")
 
 
 def test_embed_exact_values():

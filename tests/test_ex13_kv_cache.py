@@ -49,6 +49,7 @@ from tests.support.models import (
     model_tolerance,
     sources,
 )
+from tests.support.pictures import picture
 
 ex13 = target.module("ex13_kv_cache")
 ref07 = target.reference("ex07_multi_head")
@@ -251,7 +252,9 @@ def test_self_attention_step_equals_causal_multi_head(case):
     """
     y, p, cache = case.build()
     outs, _, _ = run_steps(y, p, cache)
-    assert_close(outs, expected_masked_attention(y, p), "outputs of self_attention_step, step by step")
+    expected = expected_masked_attention(y, p)
+    with picture("outputs of self_attention_step", outs, expected, rows="positions", columns="dimensions"):
+        assert_close(outs, expected, "outputs of self_attention_step, step by step")
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -259,7 +262,9 @@ def test_self_attention_step_example(dtype):
     """B=2, T=4, H=2, d_k=3: the 4 steps equal the rows of the causally masked multi_head_attention."""
     y, p, cache = StepCase(2, 4, 2, 3, dtype, 7).build()
     outs, _, _ = run_steps(y, p, cache)
-    assert_close(outs, expected_masked_attention(y, p), "outputs of self_attention_step, step by step")
+    expected = expected_masked_attention(y, p)
+    with picture("outputs of self_attention_step", outs, expected, rows="positions", columns="dimensions"):
+        assert_close(outs, expected, "outputs of self_attention_step, step by step")
 
 
 @settings(max_examples=10)
