@@ -10,7 +10,10 @@
 
 For instructors:
     python grader.py release OUT_DIR                       a student copy without reference code
-    python grader.py batch SUBMISSIONS --out RESULTS_DIR   grade a class (directories or .zip files)
+    python grader.py batch SUBMISSIONS --out RESULTS_DIR   grade a class (directories or .zip files);
+                                                           also writes RESULTS_DIR/index.html
+    python grader.py batch SUBMISSIONS --out PART --shard K/N   only the K-th of N slices of the class
+    python grader.py batch merge RESULTS_DIR PART...       join the shards' results into one
     python grader.py gradescope-bundle OUT.zip             Gradescope's autograder zip
     python grader.py classroom-workflow                    a GitHub Classroom workflow, on stdout
 
@@ -32,7 +35,7 @@ from course.i18n import ENGLISH, LANGUAGES, language, localize, message, transla
 from course.info import ROOT, Exercise, find_exercise, load_course
 from grading import protocol
 from grading import report as rp
-from grading.batch import SubmissionError, batch, locate
+from grading.batch import MergeError, Shard, SubmissionError, batch, locate, merge
 from grading.bundle import classroom_workflow, gradescope_bundle
 from grading.engine import Options, grade
 from grading.release import ReleaseError, release
@@ -233,12 +236,39 @@ def cmd_release(argv: list[str], lang: str = ENGLISH) -> int:
     return rp.EXIT_OK
 
 
+def cmd_batch_merge(argv: list[str], lang: str = ENGLISH) -> int:
+    p = argparse.ArgumentParser(prog="grader.py batch merge", parents=[LANG_OPTION],
+                                description="Join the results of batch --shard K/N into one.")
+    p.add_argument("out", help="folder for the merged grades.csv, feedback/ and index.html")
+    p.add_argument("parts", nargs="+", help="the --out folders of every shard")
+    args = p.parse_args(argv)
+    try:
+        rows = merge(Path(args.out), [Path(part) for part in args.parts], lang=lang)
+    except MergeError as e:
+        print(f"grader.py batch merge: {localize(e.args[0], lang)}", file=sys.stderr)
+        return rp.EXIT_USAGE
+    print(message("Merged {count} students: {path}", lang, count=len(rows),
+                  path=Path(args.out) / "grades.csv"))
+    return rp.EXIT_OK
+
+
+def _shard(text: str, lang: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(localize(e.args[0], lang)) from e
+
+
 def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
+    if argv[:1] == ["merge"]:
+        return cmd_batch_merge(argv[1:], lang)
     p = argparse.ArgumentParser(prog="grader.py batch", description="Grade every submission in a folder.",
-                                parents=[LANG_OPTION])
+                                parents=[LANG_OPTION], epilog="Also: batch merge OUT PARTS...")
     p.add_argument("submissions", help="folder of submissions: one directory or .zip per student")
-    p.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
+    p.add_argument("--out", required=True, help="folder for grades.csv, feedback/ and index.html")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--shard", type=lambda text: _shard(text, lang), metavar="K/N",
+                   help="grade only the K-th of N slices of the class; join them with batch merge")
     args = p.parse_args(argv)
     submissions = Path(args.submissions)
     if not submissions.is_dir():
@@ -252,7 +282,7 @@ def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
         sys.stderr.write(f"\r[{bar:30}] {done}/{total} {student[:30]:30} {time.monotonic() - start:6.0f} s")
         sys.stderr.flush()
 
-    rows = batch(submissions, Path(args.out), jobs=args.jobs, progress=progress, lang=lang)
+    rows = batch(submissions, Path(args.out), jobs=args.jobs, progress=progress, lang=lang, shard=args.shard)
     sys.stderr.write("\n")
     not_graded = sum(bool(r.reason) for r in rows)
     flagged = sum(bool(r.flags) for r in rows)

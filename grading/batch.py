@@ -23,17 +23,46 @@ from pathlib import Path, PurePosixPath
 
 from course.i18n import ENGLISH, message
 from course.info import ROOT, Exercise, load_course
+from grading import dashboard
 from grading import report as rp
 from grading.engine import Options, grade
-from grading.model import ExerciseResult, Flag, Report
+from grading.model import ExerciseResult, Flag, Outcome, Report, Status
 from grading.runner import Limits
 
 MAX_UNZIPPED = 200 << 20
 STATE = ".batch-state.json"
+PART = "part.json"  # what a shard hands to `batch merge`
+FEEDBACK = "feedback"  # the folder of the students' feedback, under the results
+DASHBOARD = "index.html"
 
 
 class SubmissionError(Exception):
     """A submission that cannot be graded, with the reason in words."""
+
+
+class MergeError(Exception):
+    """Partial results that cannot be merged, with the reason in words."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The ``k``-th (from 1) of ``n`` slices of a class: every n-th submission by sorted name,
+    so that a job array or a CI matrix can share a batch (``batch merge`` joins the parts)."""
+
+    k: int
+    n: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``K/N`` with 1 <= K <= N."""
+        k, _, n = text.partition("/")
+        if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+            raise ValueError(message("--shard takes K/N with 1 <= K <= N, such as 2/8, not {text}",
+                                     text=text))
+        return cls(int(k), int(n))
+
+    def take(self, entries: list[Path]) -> list[Path]:
+        return entries[self.k - 1::self.n]
 
 
 @dataclass
@@ -46,6 +75,9 @@ class Row:
     flags: list[str] = field(default_factory=list)
     reason: str = ""
     code: dict[str, str] = field(default_factory=dict)  # exercise id -> normalised code hash
+    failed: dict[str, list[str]] = field(default_factory=dict)  # exercise id -> properties failed
+    not_started: list[str] = field(default_factory=list)  # exercises whose stubs are untouched
+    diagnoses: list[list[str]] = field(default_factory=list)  # [exercise id, mistake id, says]
 
 
 def locate(folder: Path, course: list[Exercise]) -> Path:
@@ -163,6 +195,11 @@ def _fill(row: Row, report: Report) -> None:
     row.total = report.points
     row.points = {e.id: e.points for e in report.exercises}
     for e in report.exercises:
+        if e.status == Status.NOT_STARTED:
+            row.not_started.append(e.id)
+        elif failed := [t.prop or t.name for t in e.tests if t.outcome != Outcome.PASSED]:
+            row.failed[e.id] = failed
+        row.diagnoses += [[e.id, d.mistake, d.says] for d in e.diagnoses]
         if Flag.REACHES_GRADER in e.flags:
             row.flags.append(f"{e.id}: uses the reference or the tests")
         elif Flag.TAMPERED in e.flags:
@@ -171,15 +208,18 @@ def _fill(row: Row, report: Report) -> None:
 
 def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = None,
           progress: Callable[[int, int, str], None] | None = None,
-          exercises: list[Exercise] | None = None, lang: str = ENGLISH) -> list[Row]:
-    """Grade every submission in ``submissions``; write ``grades.csv`` and feedback into ``out``.
+          exercises: list[Exercise] | None = None, lang: str = ENGLISH,
+          shard: Shard | None = None) -> list[Row]:
+    """Grade every submission in ``submissions``; write ``grades.csv``, feedback and the dashboard
+    into ``out``.
 
-    ``exercises``: only these (default: the whole course); ``lang``: the language of the feedback.
+    ``exercises``: only these (default: the whole course); ``lang``: the language of the feedback;
+    ``shard``: only that slice of the class, and a partial result for :func:`merge`.
     """
     course = exercises or load_course()
-    entries = sorted(p for p in submissions.iterdir()
-                     if p.is_dir() or p.suffix.lower() == ".zip")
-    feedback = _Feedback(out / "feedback", lang)
+    everyone = sorted(p for p in submissions.iterdir() if p.is_dir() or p.suffix.lower() == ".zip")
+    entries = shard.take(everyone) if shard else everyone
+    feedback = _Feedback(out / FEEDBACK, lang)
     feedback.folder.mkdir(parents=True, exist_ok=True)
     state_file = out / STATE
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
@@ -196,9 +236,53 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
             rp.write_atomically(state_file, json.dumps(state, indent=1))
         if progress:
             progress(i, len(entries), key)
+    if shard:
+        part = {"shard": [shard.k, shard.n], "count": len(everyone), "rows": [r.__dict__ for r in rows]}
+        rp.write_atomically(out / PART, json.dumps(part, indent=1))
+    _finish(out, rows, course, lang)
+    return rows
+
+
+def _finish(out: Path, rows: list[Row], course: list[Exercise], lang: str) -> None:
     _flag_identical(rows)
     _write_csv(out / "grades.csv", rows, course)
-    return rows
+    rp.write_atomically(out / DASHBOARD, dashboard.render(rows, course, lang, FEEDBACK))
+
+
+def _read_part(folder: Path) -> dict:
+    try:
+        return json.loads((folder / PART).read_text())
+    except (OSError, ValueError) as e:
+        raise MergeError(message("{folder} holds no partial result ({error}): run batch --shard K/N "
+                                 "--out {folder} first", folder=folder, error=e)) from e
+
+
+def merge(out: Path, parts: list[Path], exercises: list[Exercise] | None = None,
+          lang: str = ENGLISH) -> list[Row]:
+    """Join the results of ``batch --shard K/N`` (every K from 1 to N) into ``out``: the same
+    ``grades.csv``, feedback and dashboard as one batch of the whole class would write."""
+    course = exercises or load_course()
+    read = [(_read_part(p), p) for p in parts]
+    shards = sorted(tuple(d["shard"]) for d, _ in read)
+    n = shards[0][1] if shards else 0
+    if not n or shards != [(k, n) for k in range(1, n + 1)] or len({d["count"] for d, _ in read}) > 1:
+        raise MergeError(message("merge needs every shard 1/N to N/N of one class exactly once; "
+                                 "got {shards}", shards=", ".join(f"{k}/{m}" for k, m in shards) or "none"))
+    count = read[0][0]["count"]
+    rows: list[Row | None] = [None] * count
+    (out / FEEDBACK).mkdir(parents=True, exist_ok=True)
+    for data, folder in read:
+        k = data["shard"][0]
+        for index, saved in zip(range(k - 1, count, n), data["rows"], strict=False):
+            rows[index] = Row(**saved)
+        if (folder / FEEDBACK).is_dir():
+            shutil.copytree(folder / FEEDBACK, out / FEEDBACK, dirs_exist_ok=True)
+    merged = [r for r in rows if r is not None]
+    if len(merged) != count or sum(len(d["rows"]) for d, _ in read) != count:
+        raise MergeError(message("the parts hold {found} students, their class {count}: grade every "
+                                 "shard of the same folder again", found=len(merged), count=count))
+    _finish(out, merged, course, lang)
+    return merged
 
 
 def _flag_identical(rows: list[Row]) -> None:
