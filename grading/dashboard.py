@@ -69,7 +69,7 @@ class Page:
     lang: str
     feedback: str  # the folder of the feedback files, relative to the page
 
-    def say(self, template: str, **named: object) -> str:
+    def message(self, template: str, **named: object) -> str:
         """A label in the page's language, HTML-escaped."""
         return escape(message(template, self.lang, **named))
 
@@ -114,23 +114,24 @@ def _distributions(page: Page) -> list[str]:
     graded = page.graded
     maximum = sum(e.points for e in page.course)
     plot = histogram([r.total for r in graded], maximum, TOTAL_BINS, "total")
-    caption = page.say("points out of {maximum}", maximum=_number(maximum))
-    out = [f"<h2>{page.say('Total scores')}</h2>",
+    caption = page.message("points out of {maximum}", maximum=_number(maximum))
+    out = [f"<h2>{page.message('Distribution of total scores')}</h2>",
            f'<figure id="total-histogram">{plot}<figcaption>{caption}</figcaption></figure>',
-           f"<h2>{page.say('Scores per exercise')}</h2>", '<div class="plots">']
+           f"<h2>{page.message('Scores per exercise')}</h2>", '<div class="plots">']
     for e in page.course:
         plot = histogram([r.points.get(e.id, 0.0) for r in graded], e.points, EXERCISE_BINS, e.id)
-        untouched = page.say("not started: {count}", count=sum(e.id in r.not_started for r in graded))
+        untouched = page.message("not started: {count}", count=sum(e.id in r.not_started for r in graded))
         out.append(f'<figure id="histogram-{escape(e.id)}">{plot}<figcaption>{escape(e.id)} · '
                    f"{escape(translate(e.title, page.lang))} ({untouched})</figcaption></figure>")
     return [*out, "</div>"]
 
 
 def _failing_properties(page: Page) -> list[str]:
-    out = [f"<h2>{page.say('Failing properties')}</h2>",
-           f"<p>{page.say('How many students fail each property of an exercise they started.')}</p>",
-           f'<table id="failing"><thead><tr><th>{page.say("Exercise")}</th><th>{page.say("Property")}</th>'
-           f'<th class=num>{page.say("Students failing")}</th></tr></thead><tbody>']
+    out = [f"<h2>{page.message('Failing properties')}</h2>",
+           f"<p>{page.message('How many students fail each property of an exercise they started.')}</p>",
+           f'<table id="failing"><thead><tr><th>{page.message("Exercise")}</th>'
+           f'<th>{page.message("Property")}</th><th class=num>{page.message("Students failing")}</th>'
+           "</tr></thead><tbody>"]
     for e in page.course:
         failing = Counter(p for r in page.graded for p in set(r.failed.get(e.id, [])))
         out += [f"<tr><td>{escape(e.id)}</td><td>{escape(translate(p, page.lang))}</td>"
@@ -145,12 +146,12 @@ def _misconceptions(page: Page) -> list[str]:
         for exercise, mistake, says in r.diagnoses:
             students[(exercise, mistake, says)].add(r.student)
     ranked = sorted(students.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP_MISCONCEPTIONS]
-    out = [f"<h2>{page.say('Most common misconceptions')}</h2>"]
+    out = [f"<h2>{page.message('Most common misconceptions')}</h2>"]
     if not ranked:
-        return [*out, f"<p>{page.say('No misconception was diagnosed.')}</p>"]
-    out.append(f'<table id="misconceptions"><thead><tr><th class=num>{page.say("Students")}</th>'
-               f"<th>{page.say('Exercise')}</th><th>{page.say('Misconception')}</th>"
-               f"<th>{page.say('Who')}</th></tr></thead><tbody>")
+        return [*out, f"<p>{page.message('No misconception was diagnosed.')}</p>"]
+    out.append(f'<table id="misconceptions"><thead><tr><th class=num>{page.message("Students")}</th>'
+               f"<th>{page.message('Exercise')}</th><th>{page.message('Misconception')}</th>"
+               f"<th>{page.message('Who')}</th></tr></thead><tbody>")
     for (exercise, mistake, says), who in ranked:
         out.append(f'<tr><td class=num>{len(who)}</td><td>{escape(exercise)}</td>'
                    f'<td title="{escape(mistake)}">{escape(translate(says, page.lang))}</td>'
@@ -186,22 +187,22 @@ def clusters(rows: Iterable[Row]) -> list[tuple[list[str], list[str]]]:
 
 def _identical(page: Page) -> list[str]:
     found = clusters(page.rows)
-    out = [f"<h2>{page.say('Identical code')}</h2>"]
+    out = [f"<h2>{page.message('Identical code')}</h2>"]
     if not found:
-        return [*out, f"<p>{page.say('No two submissions share identical code.')}</p>"]
+        return [*out, f"<p>{page.message('No two submissions share identical code.')}</p>"]
     out.append('<ul id="clusters">')
     out += [f"<li>{', '.join(page.link(s) for s in students)}: "
-            f"{page.say('identical in {exercises}', exercises=', '.join(exercises))}</li>"
+            f"{page.message('identical in {exercises}', exercises=', '.join(exercises))}</li>"
             for students, exercises in found]
     return [*out, "</ul>"]
 
 
 def _students(page: Page) -> list[str]:
-    heads = [page.say("Student"), page.say("Total"), *(escape(e.id) for e in page.course),
-             page.say("Flags"), page.say("Not graded because")]
+    heads = [page.message("Student"), page.message("Total"), *(escape(e.id) for e in page.course),
+             page.message("Flags"), page.message("Not graded because")]
     numeric = [False, True, *(True for _ in page.course), False, False]
-    out = [f"<h2>{page.say('Students')}</h2>",
-           f"<p>{page.say('Click a column heading to sort by it.')}</p>",
+    out = [f"<h2>{page.message('Students')}</h2>",
+           f"<p>{page.message('Click a column heading to sort by it.')}</p>",
            '<table id="students"><thead><tr>'
            + "".join(f"<th{' class=num' if n else ''}>{h}</th>" for h, n in zip(heads, numeric, strict=True))
            + "</tr></thead><tbody>"]
@@ -217,10 +218,10 @@ def _students(page: Page) -> list[str]:
 
 def _summary(page: Page) -> str:
     totals = [r.total for r in page.graded]
-    text = page.say("{count} submissions: {graded} graded, {flagged} flagged.", count=len(page.rows),
+    text = page.message("{count} submissions: {graded} graded, {flagged} flagged.", count=len(page.rows),
                     graded=len(totals), flagged=sum(bool(r.flags) for r in page.rows))
     if totals:
-        text += " " + page.say("Mean total {mean}, median {median}, of {maximum} points.",
+        text += " " + page.message("Mean total {mean}, median {median}, of {maximum} points.",
                                mean=f"{statistics.mean(totals):.1f}",
                                median=_number(statistics.median(totals)),
                                maximum=_number(sum(e.points for e in page.course)))
@@ -231,7 +232,7 @@ def render(rows: list[Row], course: list[Exercise], lang: str = ENGLISH, feedbac
     """The dashboard of a batch's ``rows`` as one HTML page, its labels in ``lang``; each student's
     feedback is linked as ``<feedback>/<student>.txt``."""
     page = Page(rows, course, lang, feedback)
-    title = page.say("Class dashboard")
+    title = page.message("Class dashboard")
     body = [f"<h1>{title}</h1>", _summary(page), *_misconceptions(page), *_distributions(page),
             *_failing_properties(page), *_identical(page), *_students(page)]
     return (f'<!DOCTYPE html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
