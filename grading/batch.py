@@ -1,9 +1,10 @@
 """Grade a whole class: every submission in a folder, each a directory or a ``.zip``.
 
 Writes ``grades.csv`` (one row per student: total, points per exercise, cheating signals, and the
-reason when a submission could not be graded) and each student's feedback in the learner's format.
-Re-running skips the submissions already graded unless their content changed, so an interrupted
-batch resumes where it stopped.
+reason when a submission could not be graded), each student's feedback in the learner's format and
+``index.html``, the class dashboard (:mod:`grading.dashboard`). Re-running skips the submissions
+already graded unless their content changed, so an interrupted batch resumes where it stopped.
+``--shard K/N`` grades a slice of the class, and :func:`merge` joins the slices.
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
     for i, entry in enumerate(entries, start=1):
         key, digest = _student(entry), _content_hash(entry)
         saved = state.get(key)
-        if saved and saved.get("hash") == digest:
+        if saved and saved.get("hash") == digest and saved["row"].keys() == Row.__dataclass_fields__.keys():
             rows.append(Row(**saved["row"]))
         else:
             rows.append(_grade_one(entry, course, jobs, limits or Limits(), feedback, exercises, cache))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 TOTAL_BINS, EXERCISE_BINS = 10, 5  # the bars of the histograms
 TOP_MISCONCEPTIONS = 20  # the misconceptions listed, most frequent first
+FOLD_AFTER = 12  # longer lists of students are folded (<details>)
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 STYLE = """
@@ -140,6 +141,15 @@ def _failing_properties(page: Page) -> list[str]:
     return [*out, "</tbody></table>"]
 
 
+def _folded(page: Page, students: list[str]) -> str:
+    """Links to ``students``' feedback, folded away when there are many."""
+    links = ", ".join(page.link(s) for s in students)
+    if len(students) <= FOLD_AFTER:
+        return links
+    summary = page.message("{count} students", count=len(students))
+    return f"<details><summary>{summary}</summary>{links}</details>"
+
+
 def _misconceptions(page: Page) -> list[str]:
     students: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for r in page.graded:
@@ -155,7 +165,7 @@ def _misconceptions(page: Page) -> list[str]:
     for (exercise, mistake, says), who in ranked:
         out.append(f'<tr><td class=num>{len(who)}</td><td>{escape(exercise)}</td>'
                    f'<td title="{escape(mistake)}">{escape(translate(says, page.lang))}</td>'
-                   f"<td>{', '.join(page.link(s) for s in sorted(who))}</td></tr>")
+                   f"<td>{_folded(page, sorted(who))}</td></tr>")
     return [*out, "</tbody></table>"]
 
 
@@ -191,7 +201,7 @@ def _identical(page: Page) -> list[str]:
     if not found:
         return [*out, f"<p>{page.message('No two submissions share identical code.')}</p>"]
     out.append('<ul id="clusters">')
-    out += [f"<li>{', '.join(page.link(s) for s in students)}: "
+    out += [f"<li>{_folded(page, students)}: "
             f"{page.message('identical in {exercises}', exercises=', '.join(exercises))}</li>"
             for students, exercises in found]
     return [*out, "</ul>"]
