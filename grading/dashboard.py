@@ -11,6 +11,7 @@ trusted: every text is HTML-escaped and every link percent-encoded below the fee
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -92,13 +93,13 @@ def histogram(values: list[float], maximum: float, bins: int, label: str) -> str
     """An SVG bar chart of ``values`` over [0, ``maximum``] in ``bins`` equal bins (the last one
     includes ``maximum``). Each bar carries its range and count as data attributes."""
     width, height, bar = 24 * bins + 40, 130, 24
-    step = maximum / bins if maximum else 1
-    counts = Counter(min(int(v / step), bins - 1) for v in values)
+    edges = [float(f"{b * (maximum or bins) / bins:g}") for b in range(bins + 1)]  # as the page shows them
+    counts = Counter(min(max(bisect_right(edges, v) - 1, 0), bins - 1) for v in values)
     top = max(counts.values(), default=0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'role="img" aria-label="{escape(label)}">']
     for b in range(bins):
-        n, lo, hi = counts.get(b, 0), b * step, (b + 1) * step
+        n, lo, hi = counts.get(b, 0), edges[b], edges[b + 1]
         h = round(90 * n / top)
         x, y = 20 + b * bar, 105 - h
         parts.append(f'<rect class="bar" x="{x}" y="{y}" width="{bar - 2}" height="{h}" '

@@ -176,11 +176,13 @@ def test_the_dashboard_loads_in_a_browser_shows_grades_csv_and_links_only_existi
     shown = dom.tables["students"]
     assert shown[0] == ["Student", "Total", "ex02", "ex06", "Flags", "Not graded because"]
     assert shown[1:] == [list(r.values()) for r in table]
-    totals = [float(r["total"]) for r in table if not r["not graded because"]]
-    bars = dom.bars["total-histogram"]
-    for i, bar in enumerate(bars):
-        lo, hi, last = float(bar["data-lo"]), float(bar["data-hi"]), i == len(bars) - 1
-        assert int(bar["data-count"]) == sum(lo <= t < hi or (last and t == hi) for t in totals)
+    graded_rows = [r for r in table if not r["not graded because"]]
+    for figure, column in [("total-histogram", "total"), *((f"histogram-{e.id}", e.id) for e in QUICK)]:
+        values, bars = [float(r[column]) for r in graded_rows], dom.bars[figure]
+        for i, bar in enumerate(bars):
+            lo, hi, last = float(bar["data-lo"]), float(bar["data-hi"]), i == len(bars) - 1
+            assert int(bar["data-count"]) == sum(lo <= v < hi or (last and v == hi) for v in values), figure
+        assert sum(int(bar["data-count"]) for bar in bars) == len(values)
     assert ["1", "ex02"] in [row[:2] for row in dom.tables["misconceptions"][1:] if row[3] == "dan"]
     assert {row[0] for row in dom.tables["failing"][1:]} == {"ex02", "ex06"}
     clusters = re.sub(r"<[^>]+>", "", re.search(r'<ul id="clusters">(.*?)</ul>', dom_text, re.S)[1])
