@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -163,6 +164,17 @@ def test_merge_refuses_missing_or_repeated_shards(tmp_path):
         merge(tmp_path / "out", [tmp_path / "part1", tmp_path / "part1"], exercises=QUICK)
     with pytest.raises(MergeError, match="no partial result"):
         merge(tmp_path / "out", [tmp_path / "nowhere"], exercises=QUICK)
+
+
+def test_the_command_line_says_what_to_do_with_a_bad_shard_or_part(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "grader.py"), "batch", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    bad_shard = run(str(tmp_path), "--out", str(tmp_path / "out"), "--shard", "3/2")
+    assert bad_shard.returncode == 2 and "--shard takes K/N" in bad_shard.stderr
+    no_part = run("merge", str(tmp_path / "out"), str(tmp_path))
+    assert no_part.returncode == 2 and "run batch --shard K/N --out" in no_part.stderr
 
 
 # With a small class graded once (about 20 s on 2 cores).
