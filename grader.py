@@ -35,11 +35,12 @@ from course.i18n import ENGLISH, LANGUAGES, language, localize, message, transla
 from course.info import ROOT, Exercise, find_exercise, load_course
 from grading import protocol
 from grading import report as rp
-from grading.batch import MergeError, Shard, SubmissionError, batch, locate, merge
+from grading.batch import SubmissionError, batch, locate
 from grading.bundle import classroom_workflow, gradescope_bundle
 from grading.engine import Options, grade
 from grading.release import ReleaseError, release
 from grading.runner import Limits, RunKey
+from grading.shards import MergeError, Shard, merge
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
 LANG_OPTION = argparse.ArgumentParser(add_help=False)

@@ -4,7 +4,7 @@ Writes ``grades.csv`` (one row per student: total, points per exercise, cheating
 reason when a submission could not be graded), each student's feedback in the learner's format and
 ``index.html``, the class dashboard (:mod:`grading.dashboard`). Re-running skips the submissions
 already graded unless their content changed, so an interrupted batch resumes where it stopped.
-``--shard K/N`` grades a slice of the class, and :func:`merge` joins the slices.
+A :class:`grading.shards.Shard` grades a slice of the class; :func:`grading.shards.merge` joins them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from course.i18n import ENGLISH, message
 from course.info import ROOT, Exercise, load_course
@@ -30,40 +31,17 @@ from grading.engine import Options, grade
 from grading.model import ExerciseResult, Flag, Outcome, Report, Status
 from grading.runner import Limits
 
+if TYPE_CHECKING:
+    from grading.shards import Shard
+
 MAX_UNZIPPED = 200 << 20
 STATE = ".batch-state.json"
-PART = "part.json"  # what a shard hands to `batch merge`
 FEEDBACK = "feedback"  # the folder of the students' feedback, under the results
 DASHBOARD = "index.html"
 
 
 class SubmissionError(Exception):
     """A submission that cannot be graded, with the reason in words."""
-
-
-class MergeError(Exception):
-    """Partial results that cannot be merged, with the reason in words."""
-
-
-@dataclass(frozen=True)
-class Shard:
-    """The ``k``-th (from 1) of ``n`` slices of a class: every n-th submission by sorted name,
-    so that a job array or a CI matrix can share a batch (``batch merge`` joins the parts)."""
-
-    k: int
-    n: int
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        """``K/N`` with 1 <= K <= N."""
-        k, _, n = text.partition("/")
-        if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
-            raise ValueError(message("--shard takes K/N with 1 <= K <= N, such as 2/8, not {text}",
-                                     text=text))
-        return cls(int(k), int(n))
-
-    def take(self, entries: list[Path]) -> list[Path]:
-        return entries[self.k - 1::self.n]
 
 
 @dataclass
@@ -215,7 +193,7 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
     into ``out``.
 
     ``exercises``: only these (default: the whole course); ``lang``: the language of the feedback;
-    ``shard``: only that slice of the class, and a partial result for :func:`merge`.
+    ``shard``: only that slice of the class, and its rows for :func:`grading.shards.merge`.
     """
     course = exercises or load_course()
     everyone = sorted(p for p in submissions.iterdir() if p.is_dir() or p.suffix.lower() == ".zip")
@@ -238,52 +216,17 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
         if progress:
             progress(i, len(entries), key)
     if shard:
-        part = {"shard": [shard.k, shard.n], "count": len(everyone), "rows": [r.__dict__ for r in rows]}
-        rp.write_atomically(out / PART, json.dumps(part, indent=1))
-    _finish(out, rows, course, lang)
+        shard.save(out, [r.__dict__ for r in rows], len(everyone))
+    finish(out, rows, course, lang)
     return rows
 
 
-def _finish(out: Path, rows: list[Row], course: list[Exercise], lang: str) -> None:
+def finish(out: Path, rows: list[Row], course: list[Exercise], lang: str) -> None:
+    """Write what a whole class's ``rows`` give: ``grades.csv`` and the dashboard (identical code
+    flagged across every row)."""
     _flag_identical(rows)
     _write_csv(out / "grades.csv", rows, course)
     rp.write_atomically(out / DASHBOARD, dashboard.render(rows, course, lang, FEEDBACK))
-
-
-def _read_part(folder: Path) -> dict:
-    try:
-        return json.loads((folder / PART).read_text())
-    except (OSError, ValueError) as e:
-        raise MergeError(message("{folder} holds no partial result ({error}): run batch --shard K/N "
-                                 "--out {folder} first", folder=folder, error=e)) from e
-
-
-def merge(out: Path, parts: list[Path], exercises: list[Exercise] | None = None,
-          lang: str = ENGLISH) -> list[Row]:
-    """Join the results of ``batch --shard K/N`` (every K from 1 to N) into ``out``: the same
-    ``grades.csv``, feedback and dashboard as one batch of the whole class would write."""
-    course = exercises or load_course()
-    read = [(_read_part(p), p) for p in parts]
-    shards = sorted(tuple(d["shard"]) for d, _ in read)
-    n = shards[0][1] if shards else 0
-    if not n or shards != [(k, n) for k in range(1, n + 1)] or len({d["count"] for d, _ in read}) > 1:
-        raise MergeError(message("merge needs every shard 1/N to N/N of one class exactly once; "
-                                 "got {shards}", shards=", ".join(f"{k}/{m}" for k, m in shards) or "none"))
-    count = read[0][0]["count"]
-    rows: list[Row | None] = [None] * count
-    (out / FEEDBACK).mkdir(parents=True, exist_ok=True)
-    for data, folder in read:
-        k = data["shard"][0]
-        for index, saved in zip(range(k - 1, count, n), data["rows"], strict=False):
-            rows[index] = Row(**saved)
-        if (folder / FEEDBACK).is_dir():
-            shutil.copytree(folder / FEEDBACK, out / FEEDBACK, dirs_exist_ok=True)
-    merged = [r for r in rows if r is not None]
-    if len(merged) != count or sum(len(d["rows"]) for d, _ in read) != count:
-        raise MergeError(message("the parts hold {found} students, their class {count}: grade every "
-                                 "shard of the same folder again", found=len(merged), count=count))
-    _finish(out, merged, course, lang)
-    return merged
 
 
 def _flag_identical(rows: list[Row]) -> None:

@@ -24,8 +24,9 @@ import pytest
 from catalogue.entries import copy_solutions, mistakes
 from course.info import ROOT, load_course
 from grading import dashboard
-from grading.batch import DASHBOARD, FEEDBACK, MergeError, Row, Shard, batch, merge
+from grading.batch import DASHBOARD, FEEDBACK, Row, batch
 from grading.runner import Limits
+from grading.shards import MergeError, Shard, merge
 
 COURSE = load_course()
 QUICK = [e for e in COURSE if e.id in ("ex02", "ex06")]  # cheap exercises, to keep the batch short
