@@ -56,7 +56,7 @@ class Row:
     code: dict[str, str] = field(default_factory=dict)  # exercise id -> normalised code hash
     failed: dict[str, list[str]] = field(default_factory=dict)  # exercise id -> properties failed
     not_started: list[str] = field(default_factory=list)  # exercises whose stubs are untouched
-    diagnoses: list[list[str]] = field(default_factory=list)  # [exercise id, mistake id, says]
+    diagnoses: list[list[str]] = field(default_factory=list)  # [exercise id, function, mistake id, says]
 
 
 def locate(folder: Path, course: list[Exercise]) -> Path:
@@ -178,7 +178,7 @@ def _fill(row: Row, report: Report) -> None:
             row.not_started.append(e.id)
         elif failed := [t.prop or t.name for t in e.tests if t.outcome != Outcome.PASSED]:
             row.failed[e.id] = failed
-        row.diagnoses += [[e.id, d.mistake, d.says] for d in e.diagnoses]
+        row.diagnoses += [[e.id, d.function, d.mistake, d.says] for d in e.diagnoses]
         if Flag.REACHES_GRADER in e.flags:
             row.flags.append(f"{e.id}: uses the reference or the tests")
         elif Flag.TAMPERED in e.flags:

@@ -39,6 +39,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 #students th { cursor: pointer; background: #f4f4f4; } #students th:hover { background: #e8e8e8; }
 .plots { display: flex; flex-wrap: wrap; gap: 1em; } figure { margin: 0; }
 figcaption { font-size: .9em; color: #444; max-width: 22em; }
+#misconceptions p { margin: 0 0 .3em; }
 svg text { font: 10px sans-serif; fill: #333; } rect.bar { fill: #4a78b5; }
 .flagged { background: #fff4e0; } .ungraded { color: #999; }
 """
@@ -151,22 +152,34 @@ def _folded(page: Page, students: list[str]) -> str:
     return f"<details><summary>{summary}</summary>{links}</details>"
 
 
-def _misconceptions(page: Page) -> list[str]:
+def misconceptions(rows: Iterable[Row]) -> list[tuple[str, str, list[str], list[str]]]:
+    """The diagnosed misconceptions, most frequent first: (exercise, function, what they say,
+    students). Catalogued mistakes of one function diagnosed in exactly the same students are one
+    misconception said in several ways (their fingerprints agree), so they share an entry."""
     students: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for r in page.graded:
-        for exercise, mistake, says in r.diagnoses:
-            students[(exercise, mistake, says)].add(r.student)
-    ranked = sorted(students.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP_MISCONCEPTIONS]
+    for r in rows:
+        for exercise, function, _, says in r.diagnoses:
+            students[(exercise, function, says)].add(r.student)
+    said: dict[tuple[str, str, frozenset[str]], list[str]] = defaultdict(list)
+    for (exercise, function, says), who in sorted(students.items()):
+        said[(exercise, function, frozenset(who))].append(says)
+    found = [(exercise, function, says, sorted(who)) for (exercise, function, who), says in said.items()]
+    return sorted(found, key=lambda m: (-len(m[3]), m[0], m[1], m[3]))
+
+
+def _misconceptions(page: Page) -> list[str]:
+    ranked = misconceptions(page.graded)[:TOP_MISCONCEPTIONS]
     out = [f"<h2>{page.message('Most common misconceptions')}</h2>"]
     if not ranked:
         return [*out, f"<p>{page.message('No misconception was diagnosed.')}</p>"]
     out.append(f'<table id="misconceptions"><thead><tr><th class=num>{page.message("Students")}</th>'
                f"<th>{page.message('Exercise')}</th><th>{page.message('Misconception')}</th>"
                f"<th>{page.message('Who')}</th></tr></thead><tbody>")
-    for (exercise, mistake, says), who in ranked:
-        out.append(f'<tr><td class=num>{len(who)}</td><td>{escape(exercise)}</td>'
-                   f'<td title="{escape(mistake)}">{escape(translate(says, page.lang))}</td>'
-                   f"<td>{_folded(page, sorted(who))}</td></tr>")
+    for exercise, function, says, who in ranked:
+        words = "".join(f"<p>{escape(translate(s, page.lang))}</p>" for s in says)
+        where = f"{escape(exercise)} · <code>{escape(function)}</code>"
+        out.append(f"<tr><td class=num>{len(who)}</td><td>{where}</td><td>{words}</td>"
+                   f"<td>{_folded(page, who)}</td></tr>")
     return [*out, "</tbody></table>"]
 
 

@@ -133,7 +133,7 @@ def dump_dom(browser: str, page: Path) -> tuple[str, list[str]]:
 
 
 def test_the_page_escapes_student_names_and_keeps_links_in_the_feedback_folder():
-    rows = [Row(HOSTILE, 6.0, {"ex02": 6.0}, code={"ex02": "h"}, diagnoses=[["ex02", "m", "says <b>"]]),
+    rows = [Row(HOSTILE, 6.0, {"ex02": 6.0}, code={"ex02": "h"}, diagnoses=[["ex02", "f", "m", "says <b>"]]),
             Row("bob", 6.0, {"ex02": 6.0}, code={"ex02": "h"}), Row("../up", reason="<script>x</script>")]
     page = dashboard.render(rows, QUICK)
     assert "<img" not in page and "<b>" not in page and "<script>x" not in page
@@ -196,7 +196,7 @@ def test_the_dashboard_loads_in_a_browser_shows_grades_csv_and_links_only_existi
             lo, hi, last = float(bar["data-lo"]), float(bar["data-hi"]), i == len(bars) - 1
             assert int(bar["data-count"]) == sum(lo <= v < hi or (last and v == hi) for v in values), figure
         assert sum(int(bar["data-count"]) for bar in bars) == len(values)
-    assert ["1", "ex02"] in [row[:2] for row in dom.tables["misconceptions"][1:] if row[3] == "dan"]
+    assert ["1", "ex02 · softmax"] in [row[:2] for row in dom.tables["misconceptions"][1:] if row[3] == "dan"]
     assert {row[0] for row in dom.tables["failing"][1:]} == {"ex02", "ex06"}
     clusters = re.sub(r"<[^>]+>", "", re.search(r'<ul id="clusters">(.*?)</ul>', dom_text, re.S)[1])
     assert html.unescape(clusters).strip().startswith(f"alice, bob, dan, {HOSTILE}: ")
