@@ -40,13 +40,13 @@ class Shard:
         return cls(int(k), int(n))
 
     def take(self, entries: list[Path]) -> list[Path]:
+        """This shard's slice of the class's ``entries`` (sorted by name)."""
         return entries[self.k - 1::self.n]
 
     def save(self, out: Path, rows: list[dict[str, Any]], count: int) -> None:
         """Write this shard's ``rows`` (of a class of ``count``) for :func:`merge`."""
         part = {"shard": [self.k, self.n], "count": count, "rows": rows}
         write_atomically(out / PART, json.dumps(part, indent=1))
-
 
 
 def _read_part(folder: Path) -> dict:
