@@ -11,7 +11,10 @@
 
 For instructors:
     python grader.py release OUT_DIR                       a student copy without reference code
-    python grader.py batch SUBMISSIONS --out RESULTS_DIR   grade a class (directories or .zip files)
+    python grader.py batch SUBMISSIONS --out RESULTS_DIR   grade a class (directories or .zip files);
+                                                           also writes RESULTS_DIR/index.html
+    python grader.py batch SUBMISSIONS --out PART --shard K/N   only the K-th of N slices of the class
+    python grader.py batch merge RESULTS_DIR PART...       join the shards' results into one
     python grader.py gradescope-bundle OUT.zip             Gradescope's autograder zip
     python grader.py classroom-workflow                    a GitHub Classroom workflow, on stdout
 
@@ -39,6 +42,7 @@ from grading.engine import Options, grade
 from grading.pictures import save_png
 from grading.release import ReleaseError, release
 from grading.runner import Limits, RunKey
+from grading.shards import MergeError, Shard, merge
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
 SHOW_PNG = HINT_STATE.with_name("show-{id}.png")  # where `show` writes its picture, with matplotlib
@@ -289,12 +293,39 @@ def cmd_release(argv: list[str], lang: str = ENGLISH) -> int:
     return rp.EXIT_OK
 
 
+def cmd_batch_merge(argv: list[str], lang: str = ENGLISH) -> int:
+    p = argparse.ArgumentParser(prog="grader.py batch merge", parents=[LANG_OPTION],
+                                description="Join the results of batch --shard K/N into one.")
+    p.add_argument("out", help="folder for the merged grades.csv, feedback/ and index.html")
+    p.add_argument("parts", nargs="+", help="the --out folders of every shard")
+    args = p.parse_args(argv)
+    try:
+        rows = merge(Path(args.out), [Path(part) for part in args.parts], lang=lang)
+    except MergeError as e:
+        print(f"grader.py batch merge: {localize(e.args[0], lang)}", file=sys.stderr)
+        return rp.EXIT_USAGE
+    print(message("Merged {count} students: {path}", lang, count=len(rows),
+                  path=Path(args.out) / "grades.csv"))
+    return rp.EXIT_OK
+
+
+def _shard(text: str, lang: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(localize(e.args[0], lang)) from e
+
+
 def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
+    if argv[:1] == ["merge"]:
+        return cmd_batch_merge(argv[1:], lang)
     p = argparse.ArgumentParser(prog="grader.py batch", description="Grade every submission in a folder.",
-                                parents=[LANG_OPTION])
+                                parents=[LANG_OPTION], epilog="Also: batch merge OUT PARTS...")
     p.add_argument("submissions", help="folder of submissions: one directory or .zip per student")
-    p.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
+    p.add_argument("--out", required=True, help="folder for grades.csv, feedback/ and index.html")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--shard", type=lambda text: _shard(text, lang), metavar="K/N",
+                   help="grade only the K-th of N slices of the class; join them with batch merge")
     args = p.parse_args(argv)
     submissions = Path(args.submissions)
     if not submissions.is_dir():
@@ -308,7 +339,7 @@ def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
         sys.stderr.write(f"\r[{bar:30}] {done}/{total} {student[:30]:30} {time.monotonic() - start:6.0f} s")
         sys.stderr.flush()
 
-    rows = batch(submissions, Path(args.out), jobs=args.jobs, progress=progress, lang=lang)
+    rows = batch(submissions, Path(args.out), jobs=args.jobs, progress=progress, lang=lang, shard=args.shard)
     sys.stderr.write("\n")
     not_graded = sum(bool(r.reason) for r in rows)
     flagged = sum(bool(r.flags) for r in rows)

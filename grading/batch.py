@@ -1,9 +1,10 @@
 """Grade a whole class: every submission in a folder, each a directory or a ``.zip``.
 
 Writes ``grades.csv`` (one row per student: total, points per exercise, cheating signals, and the
-reason when a submission could not be graded) and each student's feedback in the learner's format.
-Re-running skips the submissions already graded unless their content changed, so an interrupted
-batch resumes where it stopped.
+reason when a submission could not be graded), each student's feedback in the learner's format and
+``index.html``, the class dashboard (:mod:`grading.dashboard`). Re-running skips the submissions
+already graded unless their content changed, so an interrupted batch resumes where it stopped.
+A :class:`grading.shards.Shard` grades a slice of the class; :func:`grading.shards.merge` joins them.
 """
 
 from __future__ import annotations
@@ -20,16 +21,23 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from course.i18n import ENGLISH, message
 from course.info import ROOT, Exercise, load_course
+from grading import dashboard
 from grading import report as rp
 from grading.engine import Options, grade
-from grading.model import ExerciseResult, Flag, Report
+from grading.model import ExerciseResult, Flag, Outcome, Report, Status
 from grading.runner import Limits
+
+if TYPE_CHECKING:
+    from grading.shards import Shard
 
 MAX_UNZIPPED = 200 << 20
 STATE = ".batch-state.json"
+FEEDBACK = "feedback"  # the folder of the students' feedback, under the results
+DASHBOARD = "index.html"
 
 
 class SubmissionError(Exception):
@@ -46,6 +54,9 @@ class Row:
     flags: list[str] = field(default_factory=list)
     reason: str = ""
     code: dict[str, str] = field(default_factory=dict)  # exercise id -> normalised code hash
+    failed: dict[str, list[str]] = field(default_factory=dict)  # exercise id -> properties failed
+    not_started: list[str] = field(default_factory=list)  # exercises whose stubs are untouched
+    diagnoses: list[list[str]] = field(default_factory=list)  # [exercise id, function, mistake id, says]
 
 
 def locate(folder: Path, course: list[Exercise]) -> Path:
@@ -163,6 +174,11 @@ def _fill(row: Row, report: Report) -> None:
     row.total = report.points
     row.points = {e.id: e.points for e in report.exercises}
     for e in report.exercises:
+        if e.status == Status.NOT_STARTED:
+            row.not_started.append(e.id)
+        elif failed := [t.prop or t.name for t in e.tests if t.outcome != Outcome.PASSED]:
+            row.failed[e.id] = failed
+        row.diagnoses += [[e.id, d.function, d.mistake, d.says] for d in e.diagnoses]
         if Flag.REACHES_GRADER in e.flags:
             row.flags.append(f"{e.id}: uses the reference or the tests")
         elif Flag.TAMPERED in e.flags:
@@ -171,15 +187,18 @@ def _fill(row: Row, report: Report) -> None:
 
 def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = None,
           progress: Callable[[int, int, str], None] | None = None,
-          exercises: list[Exercise] | None = None, lang: str = ENGLISH) -> list[Row]:
-    """Grade every submission in ``submissions``; write ``grades.csv`` and feedback into ``out``.
+          exercises: list[Exercise] | None = None, lang: str = ENGLISH,
+          shard: Shard | None = None) -> list[Row]:
+    """Grade every submission in ``submissions``; write ``grades.csv``, feedback and the dashboard
+    into ``out``.
 
-    ``exercises``: only these (default: the whole course); ``lang``: the language of the feedback.
+    ``exercises``: only these (default: the whole course); ``lang``: the language of the feedback;
+    ``shard``: only that slice of the class, and its rows for :func:`grading.shards.merge`.
     """
     course = exercises or load_course()
-    entries = sorted(p for p in submissions.iterdir()
-                     if p.is_dir() or p.suffix.lower() == ".zip")
-    feedback = _Feedback(out / "feedback", lang)
+    everyone = sorted(p for p in submissions.iterdir() if p.is_dir() or p.suffix.lower() == ".zip")
+    entries = shard.take(everyone) if shard else everyone
+    feedback = _Feedback(out / FEEDBACK, lang)
     feedback.folder.mkdir(parents=True, exist_ok=True)
     state_file = out / STATE
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
@@ -188,7 +207,7 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
     for i, entry in enumerate(entries, start=1):
         key, digest = _student(entry), _content_hash(entry)
         saved = state.get(key)
-        if saved and saved.get("hash") == digest:
+        if saved and saved.get("hash") == digest and saved["row"].keys() == Row.__dataclass_fields__.keys():
             rows.append(Row(**saved["row"]))
         else:
             rows.append(_grade_one(entry, course, jobs, limits or Limits(), feedback, exercises, cache))
@@ -196,9 +215,18 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
             rp.write_atomically(state_file, json.dumps(state, indent=1))
         if progress:
             progress(i, len(entries), key)
+    if shard:
+        shard.save(out, [r.__dict__ for r in rows], len(everyone))
+    finish(out, rows, course, lang)
+    return rows
+
+
+def finish(out: Path, rows: list[Row], course: list[Exercise], lang: str) -> None:
+    """Write what a whole class's ``rows`` give: ``grades.csv`` and the dashboard (identical code
+    flagged across every row)."""
     _flag_identical(rows)
     _write_csv(out / "grades.csv", rows, course)
-    return rows
+    rp.write_atomically(out / DASHBOARD, dashboard.render(rows, course, lang, FEEDBACK))
 
 
 def _flag_identical(rows: list[Row]) -> None:
