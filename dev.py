@@ -288,7 +288,8 @@ def _mistake_says(call: ast.expr) -> str:
     return ast.literal_eval(said[0]) if said else ""
 
 
-MESSAGE_CODE = ("grader.py", "train.py", "course/*.py", "grading/*.py")  # where the grader's sentences are
+MESSAGE_CODE = ("grader.py", "train.py", "course/*.py", "grading/*.py", "tests/*.py",  # where the grader's
+                "tests/support/*.py")  # sentences and the tests' failure messages are
 WORDS = ("Outcome", "Status")  # the classes of grading/model.py whose values a report shows as words
 
 

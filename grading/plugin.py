@@ -77,6 +77,12 @@ def _counterexample(exc: BaseException, function: str) -> str:
     return ""
 
 
+def _said(exc: BaseException | str) -> str:
+    """What an exception (or a warning) says: its :class:`Message`, which can be translated, or its text."""
+    first = exc.args[0] if isinstance(exc, BaseException) and exc.args else None
+    return first if isinstance(first, Message) else str(exc)
+
+
 def _message(exc: BaseException) -> str:
     if isinstance(exc, AssertionError | target.NotStarted | target.TargetError | target.DoesNotReturn):
         if exc.args and isinstance(exc.args[0], Message):  # a test's message that can be translated
@@ -192,7 +198,7 @@ class GradingPlugin:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", Advice)
             yield
-        advice = sorted({str(w.message) for w in caught if issubclass(w.category, Advice)})
+        advice = sorted({_said(w.message) for w in caught if issubclass(w.category, Advice)})
         if advice:
             self.send(protocol.Note(_short(message("advice from {test}: {advice}", test=_name(item),
                                                    advice=advice[0]))))
