@@ -32,12 +32,31 @@ WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests
                     "builtins", "math", REFERENCE_PACKAGE)
 
 
+CUT = " ... (cut)"
+
+
 def _short(text: str, limit: int = MAX_FIELD) -> str:
-    """``text`` within ``limit`` characters; a :class:`Message` that fits stays one."""
+    """``text`` within ``limit`` characters; a :class:`Message` that fits stays one, and so does one
+    whose excess is all in its last value (an array printed at the end), cut there."""
     if isinstance(text, Message) and len(text) <= limit:
         return text
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 15] + " ... (cut)"
+    plain = text.strip()
+    cut = plain if len(plain) <= limit else plain[: limit - 15] + CUT
+    return _cut_last(text, cut) if isinstance(text, Message) else cut
+
+
+def _cut_last(said: Message, cut: str) -> str:
+    """``said`` with its last value shortened so that it reads ``cut`` in English; ``cut`` itself
+    when the template does not end with a value that holds the excess."""
+    last = said.template.rpartition("{")[2].removesuffix("}")
+    value = said.named.get(last) if said.template.endswith("}") else None
+    if not isinstance(value, str) or isinstance(value, Message):
+        return cut
+    keep = len(cut) - len(CUT) - (len(said) - len(value))  # the value's characters that still fit
+    if keep < 0:
+        return cut
+    shorter = message(said.template, **{**said.named, last: message("{text} ... (cut)", text=value[:keep])})
+    return shorter if shorter == cut else cut
 
 
 def _doc_parts(item: pytest.Item) -> tuple[str, str]:
@@ -93,7 +112,7 @@ def _message(exc: BaseException) -> str:
         return message("your code ran out of memory (MemoryError): it allocates far more than the task needs")
     if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: the file-size limit
         return message("your code printed or wrote too much output (over the grader's limit)")
-    return _short(message("your code raised {error}: {detail}", error=type(exc).__name__, detail=str(exc)))
+    return _short(message("your code raised {error}: {detail}", error=type(exc).__name__, detail=_said(exc)))
 
 
 # Modules whose every attribute must stay put; elsewhere only callables and classes are watched
@@ -176,7 +195,7 @@ class GradingPlugin:
         try:
             target.load(self.module)
         except BaseException as e:
-            said = {"module": self.module, "error": type(e).__name__, "detail": str(e)}
+            said = {"module": self.module, "error": type(e).__name__, "detail": _said(e)}
             self.send(protocol.Note(_short(
                 message("{module}.py could not be imported: {error} (line {line}): {detail}",
                         line=e.lineno, **said) if isinstance(e, SyntaxError)
