@@ -419,6 +419,44 @@ def write_messages() -> str:
             f"{KOREAN_PO.relative_to(ROOT)} lacks {missing} translations")
 
 
+# Where a test's sentence reaches the learner: the exceptions a test raises, and the argument that names
+# what a check looked at. An English sentence there must be a ``message(...)`` to be translated.
+FAILURES = ("AssertionError", "TargetError", "NotStarted", "DoesNotReturn", "Advice", "PermissionError",
+            "ImportError", "ReleaseError")
+NAMED_CHECKS = {"as_array": 1, "assert_finite": 1, "assert_close": 2, "assert_equal": 2}
+ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,} +[A-Za-z]{2,}")  # two English words: a sentence, not code
+
+
+def _is_sentence(node: ast.expr | None) -> bool:
+    """``node`` is a string or f-string whose own text holds two English words in a row."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(ENGLISH_WORDS.search(node.value))
+    return isinstance(node, ast.JoinedStr) and bool(ENGLISH_WORDS.search(
+        " {} ".join(v.value for v in node.values if isinstance(v, ast.Constant))))
+
+
+def unmarked_messages(root: Path = ROOT) -> list[str]:
+    """English sentences in the tests (and the grader's sandbox and release) that reach the learner
+    without :func:`course.i18n.message`: an exception's text, an ``assert``'s message (pytest turns
+    it into plain text: raise ``AssertionError(message(...))`` instead), the name given to a check."""
+    problems = []
+    for path in sorted({*root.glob("tests/*.py"), *root.glob("tests/support/*.py"),
+                        root / "grading" / "sandbox.py", root / "grading" / "release.py"}):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assert) and node.msg is not None:
+                problems.append(f"{path.relative_to(root)}:{node.lineno}: pytest turns an assert's message "
+                                "into plain text: raise AssertionError(message(...)) instead")
+                continue
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", "") or getattr(node.func, "attr", "")
+            at = 0 if name in FAILURES else NAMED_CHECKS.get(name)
+            if at is not None and len(node.args) > at and _is_sentence(node.args[at]):
+                problems.append(f"{path.relative_to(root)}:{node.lineno}: an English sentence that cannot be "
+                                "translated: write it message(\"... {name} ...\", name=...)")
+    return problems
+
+
 def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
     """Every message of the course has a Korean translation (not fuzzy) with the same
     ``{placeholders}``, and the ``.mo`` next to ``po_path`` is what the ``.po`` compiles to."""
@@ -445,7 +483,7 @@ def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
     mo = po_path.with_suffix(".mo")
     if not mo_is_current(mo, korean):
         problems.append(f"{mo.name} is not what {name} compiles to: run python dev.py messages")
-    return problems
+    return problems + unmarked_messages(root)
 
 
 def _stub_raises(stub: Path) -> dict[str, str]:
