@@ -318,11 +318,22 @@ def grader_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
     return found
 
 
+def stub_messages(stub: Path) -> list[tuple[str, int]]:
+    """The text of every ``raise NotImplementedError("...")`` in ``stub``, with its line: the grader
+    shows it after "... is not implemented yet:"."""
+    if not stub.is_file():
+        return []
+    return [(node.exc.args[0].value, node.lineno) for node in ast.walk(ast.parse(stub.read_text()))
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+            and getattr(node.exc.func, "id", "") == "NotImplementedError" and node.exc.args
+            and isinstance(node.exc.args[0], ast.Constant) and isinstance(node.exc.args[0].value, str)]
+
+
 def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
     """Every learner-facing message of the course, as (English text, file, line), in course order:
     per exercise its title, hints and requirement names (info.toml), its tests' properties and
-    hints (their docstrings), and its catalogued mistakes' diagnoses; then the grader's own
-    sentences (:func:`grader_messages`)."""
+    hints (their docstrings), its stubs' ``NotImplementedError`` texts, and its catalogued mistakes'
+    diagnoses; then the grader's own sentences (:func:`grader_messages`)."""
     info = root / INFO_FILE.relative_to(ROOT)
     toml_text, messages = info.read_text(), []
     toml_name = str(info.relative_to(root))
@@ -340,6 +351,8 @@ def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
             for text in doc_parts(ast.get_docstring(fn, clean=False) or ""):
                 if text:
                     messages.append((text, f"tests/{e.test_file}", fn.lineno))
+        messages += [(text, f"exercises/{e.file_name}", line)
+                     for text, line in stub_messages(root / "exercises" / e.file_name)]
         mistakes = root / "catalogue" / "mistakes" / e.file_name
         if mistakes.is_file():
             for node in ast.parse(mistakes.read_text()).body:
