@@ -35,7 +35,7 @@ WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests
 CUT = " ... (cut)"
 
 
-def _short(text: str, limit: int = MAX_FIELD) -> str:
+def shorten(text: str, limit: int = MAX_FIELD) -> str:
     """``text`` within ``limit`` characters; a :class:`Message` that fits stays one, and so does one
     whose excess is all in its last value (an array printed at the end), cut there."""
     if isinstance(text, Message) and len(text) <= limit:
@@ -92,7 +92,7 @@ def _counterexample(exc: BaseException, function: str) -> str:
     for note in getattr(exc, "__notes__", []):
         _, colon, call = note.partition(": ")
         if colon and call.startswith(f"{function}("):
-            return _short(call)
+            return shorten(call)
     return ""
 
 
@@ -105,14 +105,14 @@ def _said(exc: BaseException | str) -> str:
 def _message(exc: BaseException) -> str:
     if isinstance(exc, AssertionError | target.NotStarted | target.TargetError | target.DoesNotReturn):
         if exc.args and isinstance(exc.args[0], Message):  # a test's message that can be translated
-            return _short(exc.args[0])
+            return shorten(exc.args[0])
         text = str(exc).split("\nassert ")[0]  # drop pytest's assertion introspection
-        return _short(text or message("an assertion failed"))
+        return shorten(text or message("an assertion failed"))
     if isinstance(exc, MemoryError):
         return message("your code ran out of memory (MemoryError): it allocates far more than the task needs")
     if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: the file-size limit
         return message("your code printed or wrote too much output (over the grader's limit)")
-    return _short(message("your code raised {error}: {detail}", error=type(exc).__name__, detail=_said(exc)))
+    return shorten(message("your code raised {error}: {detail}", error=type(exc).__name__, detail=_said(exc)))
 
 
 # Modules whose every attribute must stay put; elsewhere only callables and classes are watched
@@ -196,7 +196,7 @@ class GradingPlugin:
             target.load(self.module)
         except BaseException as e:
             said = {"module": self.module, "error": type(e).__name__, "detail": _said(e)}
-            self.send(protocol.Note(_short(
+            self.send(protocol.Note(shorten(
                 message("{module}.py could not be imported: {error} (line {line}): {detail}",
                         line=e.lineno, **said) if isinstance(e, SyntaxError)
                 else message("{module}.py could not be imported: {error}: {detail}", **said))))
@@ -219,7 +219,7 @@ class GradingPlugin:
             yield
         advice = sorted({_said(w.message) for w in caught if issubclass(w.category, Advice)})
         if advice:
-            self.send(protocol.Note(_short(message("advice from {test}: {advice}", test=_name(item),
+            self.send(protocol.Note(shorten(message("advice from {test}: {advice}", test=_name(item),
                                                    advice=advice[0]))))
 
     @pytest.hookimpl(hookwrapper=True)

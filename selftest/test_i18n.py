@@ -227,3 +227,25 @@ def test_every_failure_message_of_the_tests_is_said_in_korean():
         assert all(value in korean for value in named.values()), (template, korean)
         assert not PROSE.search(NOT_WORDS.sub("", re.sub(r"<\w+>", "", korean))), (template, korean)
         assert message(template, **named) == template.format(**named)  # English: the template itself
+
+
+def test_a_test_s_message_crosses_the_pipe_nested_and_cut_at_its_end():
+    """A check's sentence names what it checked with a phrase of its own; a printed array at its end
+    is cut there, so the English reads exactly as before and the Korean keeps its template."""
+    import numpy as np
+
+    from grading.plugin import shorten
+    from tests.support.checks import assert_equal
+
+    name = message("weights for scores up to {magnitude}", magnitude="1e+03")
+    said = message("{name} has {count} NaN or infinite entries, at {where}", name=name, count=1, where="(1,)")
+    event = protocol.decode(protocol.encode(protocol.Note(said)))
+    assert event.text == said
+    assert localize(event.text, "ko").startswith("최대 1e+03까지의 스코어에 대한 weights에")
+    with pytest.raises(AssertionError) as caught:
+        mask = np.tril(np.ones((12, 12), bool))
+        assert_equal(np.tril(mask, -1), mask, "causal_mask(12)")
+    long = caught.value.args[0]
+    cut = shorten(long)
+    assert isinstance(cut, Message) and str(cut) == long[:585] + " ... (cut)"
+    assert localize(protocol.decode(protocol.encode(protocol.Note(cut))).text, "ko").endswith(" ... (잘림)")
