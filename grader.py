@@ -226,7 +226,7 @@ def cmd_release(argv: list[str], lang: str = ENGLISH) -> int:
     try:
         out = release(Path(args.out))
     except ReleaseError as e:
-        print("grader.py release: " + localize(str(e.args[0]) if e.args else "", lang), file=sys.stderr)
+        print("grader.py release: " + localize(e.args[0] if e.args else "", lang), file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
     print(message("Wrote a student release to {out}. Students run: python -m pip install -e . && "
                   "python grader.py", lang, out=out))
@@ -269,7 +269,7 @@ def cmd_gradescope_bundle(argv: list[str], lang: str = ENGLISH) -> int:
     try:
         out = gradescope_bundle(Path(argv[0]))
     except ReleaseError as e:
-        print("grader.py gradescope-bundle: " + localize(str(e.args[0]) if e.args else "", lang),
+        print("grader.py gradescope-bundle: " + localize(e.args[0] if e.args else "", lang),
               file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
     print(message("Wrote {out}: upload it as the autograder of a Gradescope programming assignment.", lang,
