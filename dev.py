@@ -437,11 +437,13 @@ def write_messages() -> str:
 FAILURES = ("AssertionError", "TargetError", "NotStarted", "DoesNotReturn", "Advice", "PermissionError",
             "ImportError", "ReleaseError")
 NAMED_CHECKS = {"as_array": 1, "assert_finite": 1, "assert_close": 2, "assert_equal": 2}
-ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,} +[A-Za-z]{2,}")  # two English words: a sentence, not code
+# Two English words, or one that only prose uses ("column 0 of {what}"): a sentence, not code.
+ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,} +[A-Za-z]{2,}|(?<![\w.])(?:of|with|versus|alone|after|before|when|"
+                           r"without|than)(?![\w(=])")
 
 
 def _is_sentence(node: ast.expr | None) -> bool:
-    """``node`` is a string or f-string whose own text holds two English words in a row."""
+    """``node`` is a string or f-string whose own text holds English words (:data:`ENGLISH_WORDS`)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return bool(ENGLISH_WORDS.search(node.value))
     return isinstance(node, ast.JoinedStr) and bool(ENGLISH_WORDS.search(

@@ -340,7 +340,8 @@ def test_predict_next_definition(case, dtype):
                                      type=type(got).__name__))
     expected = _predict(history.astype(dtype), c, phi.astype(dtype))
     rtol, atol = (1e-5, 1e-5) if dtype == np.float32 else (1e-12, 1e-12)
-    assert_close(np.array(got), np.array(expected), f"predict_next(history, c={c}, phi) with p={len(phi)}",
+    assert_close(np.array(got), np.array(expected),
+                 message("predict_next(history, c={c}, phi) with p={p}", c=c, p=len(phi)),
                  rtol=rtol, atol=atol)
 
 
@@ -413,7 +414,7 @@ def test_forecast_converges_to_the_mean(model, seed):
     c, phi = model
     history = S.rng(seed).uniform(-5, 5, len(phi) + 2)
     f = as_array(ex01.forecast(history, c, phi, 150), "forecast(steps=150)", (150,), np.float64)
-    assert_close(f[-1:], np.array([c / (1 - phi.sum())]), "forecast[149] versus c / (1 - sum(phi))",
+    assert_close(f[-1:], np.array([c / (1 - phi.sum())]), message("forecast[149] versus c / (1 - sum(phi))"),
                  rtol=1e-6, atol=1e-6)
 
 

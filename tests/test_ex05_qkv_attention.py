@@ -346,8 +346,7 @@ def test_fully_masked_row_gives_zeros_not_nan(case, data):
     Q, K, V, mask = case
     T_q = Q.shape[-2]
     mask = np.broadcast_to(mask, (*mask.shape[:-2], T_q, mask.shape[-1])).copy()
-    row = data.draw(st.integers(0, T_q - 1), label=
-                    message("fully masked query"))
+    row = data.draw(st.integers(0, T_q - 1), label="fully masked query")
     mask[..., row, :] = False
     out, weights = attend(Q, K, V, mask)
     assert_finite(weights, message("weights with a fully masked query"))
@@ -394,8 +393,7 @@ def test_mask_broadcasts_like_its_full_version(case, data):
     Q, K, V, _ = case
     lead = Q.shape[:-2]
     T_q, T_k = Q.shape[-2], K.shape[-2]
-    shape = data.draw(st.sampled_from([(T_q, T_k), (1, T_k), (*lead, 1, T_k)]), label=
-                      message("mask shape"))
+    shape = data.draw(st.sampled_from([(T_q, T_k), (1, T_k), (*lead, 1, T_k)]), label="mask shape")
     small = data.draw(seeded_masks(shape), label="mask")
     full = np.broadcast_to(small, (*lead, T_q, T_k)).copy()
     out, weights = attend(Q, K, V, small)

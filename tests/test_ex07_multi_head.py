@@ -133,7 +133,8 @@ def test_split_heads_exact_values(z, dtype):
     """split_heads(X, H)[b, h, t, i] = X[b, t, h * d_k + i]: head h takes the h-th slice of each token."""
     X = np.arange(z.B * z.T_q * z.D).reshape(z.B, z.T_q, z.D).astype(dtype)
     got = as_array(ex07.split_heads(X, z.H), f"split_heads(X, {z.H})", (z.B, z.H, z.T_q, z.d_k), dtype)
-    assert_equal(got, split_by_definition(X, z.H), f"split_heads(X, {z.H}) with X = arange, shape {X.shape}")
+    assert_equal(got, split_by_definition(X, z.H),
+                 message("split_heads(X, {H}) with X = arange, shape {shape}", H=z.H, shape=X.shape))
 
 
 def test_merge_heads_by_hand():
@@ -155,7 +156,7 @@ def test_merge_heads_exact_values(z, dtype):
     expected = np.empty((z.B, z.T_q, z.D), dtype)
     for h in range(z.H):
         expected[:, :, h * z.d_k:(h + 1) * z.d_k] = Y[:, h]
-    assert_equal(got, expected, f"merge_heads(Y) with Y = arange, shape {Y.shape}")
+    assert_equal(got, expected, message("merge_heads(Y) with Y = arange, shape {shape}", shape=Y.shape))
 
 
 @given(S.attention_sizes(max_len=5, max_dk=4), S.float_dtypes, S.seeds)

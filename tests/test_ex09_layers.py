@@ -160,7 +160,7 @@ def test_layer_norm_rows_are_independent(case):
     rows = x.reshape(-1, x.shape[-1])
     whole = whole.reshape(rows.shape)
     for r in range(min(len(rows), 4)):
-        alone = as_array(ex09.layer_norm(rows[r: r + 1], p), f"layer_norm(row {r} alone)",
+        alone = as_array(ex09.layer_norm(rows[r: r + 1], p), message("layer_norm(row {r} alone)", r=r),
                          (1, x.shape[-1]), x.dtype)
         assert_close(whole[r: r + 1], alone,
                      message("row {r} of layer_norm(x) compared with that row alone", r=r))
@@ -265,8 +265,8 @@ def test_feed_forward_is_position_wise(case):
     whole = as_array(ex09.feed_forward(x, p), "feed_forward(x, p)", x.shape, x.dtype).reshape(-1, D)
     rows = x.reshape(-1, D)
     for r in range(min(len(rows), 4)):
-        alone = as_array(ex09.feed_forward(rows[r][None, None], p), f"feed_forward(position {r} alone)",
-                         (1, 1, D), x.dtype)
+        alone = as_array(ex09.feed_forward(rows[r][None, None], p),
+                         message("feed_forward(position {r} alone)", r=r), (1, 1, D), x.dtype)
         assert_close(whole[r], alone[0, 0],
                      message("position {r} of feed_forward(x) compared with it alone", r=r))
 
@@ -279,7 +279,8 @@ def test_feed_forward_relu_sits_between_the_layers():
     p = S.random_feed_forward(1, 4, 6)
     p.b_1 = np.full(6, -100.0)  # every pre-activation is far below zero
     x = S.rng(2).uniform(-1, 1, size=(2, 3, 4))
-    got = as_array(ex09.feed_forward(x, p), "feed_forward(x, p) with b_1 = -100", x.shape, np.float64)
+    got = as_array(ex09.feed_forward(x, p), message("feed_forward(x, p) with b_1 = -100"), x.shape,
+                   np.float64)
     assert_close(got, np.broadcast_to(p.b_2, x.shape),
                  message("feed_forward(x, p) with every hidden unit cut"))
 

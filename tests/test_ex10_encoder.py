@@ -147,8 +147,7 @@ def test_encoder_layer_masked_keys_are_not_read(case, data):
     """
     x, p, _ = case.build()
     B, T, _ = x.shape
-    lengths = [data.draw(st.integers(1, T), label=
-                         message("length of row {b}", b=b)) for b in range(B)]
+    lengths = [data.draw(st.integers(1, T), label=f"length of row {b}") for b in range(B)]
     mask = key_mask(lengths, T)
     real = mask[:, 0, :]  # (B, T)
     other = np.where(real[..., None], x, 5 * S.rng(int(x.size)).standard_normal(x.shape)).astype(x.dtype)

@@ -161,7 +161,8 @@ def call_greedy(src, params, max_len, what="greedy_decode(src, params, max_len)"
                                      "max_len + 1 = {columns}: bos, then 1 to max_len new tokens",
                                      what=what, shape=out.shape, shape2=src.shape[0],
                                      columns=max_len + 1))
-    assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id), f"column 0 of {what} (bos_id)")
+    assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id),
+                 message("column 0 of {what} (bos_id)", what=what))
     return out
 
 

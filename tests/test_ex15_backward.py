@@ -26,7 +26,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from course.gradcheck import numerical_gradient, relative_error
-from course.i18n import message
+from course.i18n import joined, message
 from course.params import FeedForwardParams, LayerNormParams
 from tests.support import strategies as S
 from tests.support import target
@@ -99,7 +99,8 @@ def read_params(obj: Any, cls: type, name: str, shapes: dict[str, tuple[int, ...
     if not isinstance(obj, cls):
         raise AssertionError(message("{name} should be a {type} holding the gradients, got {type2}",
                                      name=name, type=cls.__name__, type2=type(obj).__name__))
-    return {k: as_array(getattr(obj, k), f"{name}.{k}", shape, dtype) for k, shape in shapes.items()}
+    return {k: as_array(getattr(obj, k), joined("", [name, f".{k}"]), shape, dtype)
+            for k, shape in shapes.items()}
 
 
 def ln_grads(g, x, p, eps=1e-5, what="layer_norm_backward"):
@@ -124,8 +125,8 @@ def ffn_grads(g, x, p, what="feed_forward_backward"):
 def attention_grads(g, Q, K, V, mask=None, what="scaled_dot_product_attention_backward"):
     """The target's ``(dQ, dK, dV)``, checked: shaped like Q, K, V in their dtype."""
     dQ, dK, dV = read_tuple(ex15.scaled_dot_product_attention_backward(g, Q, K, V, mask), what, 3)
-    return (as_array(dQ, message("dQ of {what}", what=what), Q.shape, Q.dtype), as_array(dK,
-            message("dK of {what}", what=what), K.shape, K.dtype),
+    return (as_array(dQ, message("dQ of {what}", what=what), Q.shape, Q.dtype),
+            as_array(dK, message("dK of {what}", what=what), K.shape, K.dtype),
             as_array(dV, message("dV of {what}", what=what), V.shape, V.dtype))
 
 
@@ -301,7 +302,8 @@ def test_softmax_backward_on_each_axis_of_a_3d_array(axis):
     got = as_array(ex15.softmax_backward(g, ref02.softmax(x, axis=axis), axis=axis),
                    f"softmax_backward(g, probs, axis={axis})", x.shape, F64)
     numeric = numerical_gradient(scalarised(lambda z: ref02.softmax(z, axis=axis), g), x)
-    assert_gradient(got, numeric, f"softmax_backward(g, probs, axis={axis}) on a [2, 3, 4] array")
+    assert_gradient(got, numeric,
+                    message("softmax_backward(g, probs, axis={axis}) on a [2, 3, 4] array", axis=axis))
 
 
 @given(softmax_cases())
@@ -411,7 +413,8 @@ def test_attention_backward_example(T_q, T_k, d_k, d_v):
     got = attention_grads(g, Q, K, V, mask)
     expected = ref15.scaled_dot_product_attention_backward(g, Q, K, V, mask)
     for name, a, e in zip(("dQ", "dK", "dV"), got, expected, strict=True):
-        assert_close(a, e, f"{name} with T_q={T_q}, T_k={T_k}, d_k={d_k}, d_v={d_v}")
+        assert_close(a, e, message("{name} with T_q={T_q}, T_k={T_k}, d_k={d_k}, d_v={d_v}", name=name,
+                                   T_q=T_q, T_k=T_k, d_k=d_k, d_v=d_v))
 
 
 @given(attention_cases(masked=False), st.data())

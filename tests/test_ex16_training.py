@@ -563,7 +563,8 @@ def test_loss_and_grads_embedding_rows_of_unused_tokens_are_zero():
     tgt_grad = as_array(grads.tgt_embed, "grads.tgt_embed", params.tgt_embed.shape, np.float64)
     unused = [("grads.src_embed", [0, 1, 2, 5, 6], src_grad), ("grads.tgt_embed", [0, 5, 6], tgt_grad)]
     for name, ids, arr in unused:
-        assert_close(arr[ids], np.zeros((len(ids), 4)), f"rows {ids} of {name}", rtol=0, atol=1e-12)
+        assert_close(arr[ids], np.zeros((len(ids), 4)), message("rows {ids} of {name}", ids=ids, name=name),
+                     rtol=0, atol=1e-12)
     for name, ids, arr in [("grads.src_embed", [3, 4], src_grad), ("grads.tgt_embed", [1, 3, 4], tgt_grad)]:
         if not (np.abs(arr[ids]).max(axis=1) > 1e-6).all():
             raise AssertionError(message("rows {ids} of {name} (tokens read) got none", ids=ids, name=name))
