@@ -33,6 +33,7 @@ from tests.support.checks import as_array, assert_close, assert_equal, raises_va
 from tests.support.decoding import (
     BOS,
     EOS,
+    decoded_tokens,
     finished_before,
     greedy_cases,
     staggered_case,
@@ -543,19 +544,7 @@ def test_decoder_step_bad_arguments_raise(bad):
 
 def call_cached_greedy(src, params, max_len, what="cached_greedy_decode(src, params, max_len)"):
     """The target's tokens [B, L], checked: integers, B rows, 2 <= L <= max_len + 1, bos first."""
-    out = ex13.cached_greedy_decode(src, params, max_len)
-    if not issubclass(type(out), np.ndarray) or out.dtype.kind not in "iu":
-        raise AssertionError(message("{what} should be an integer numpy array, got {type} {dtype}",
-                                     what=what, type=type(out).__name__, dtype=getattr(out, "dtype", "")))
-    out = as_array(out, what)
-    if out.ndim != 2 or out.shape[0] != src.shape[0] or not 2 <= out.shape[1] <= max_len + 1:
-        raise AssertionError(message("{what} has shape {shape}, expected ({shape2}, L) with 2 <= L <= "
-                                     "max_len + 1 = {columns}: bos, then 1 to max_len new tokens",
-                                     what=what, shape=out.shape, shape2=src.shape[0],
-                                     columns=max_len + 1))
-    assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id),
-                 message("column 0 of {what} (bos_id)", what=what))
-    return out
+    return decoded_tokens(ex13.cached_greedy_decode(src, params, max_len), src, params, max_len, what)
 
 
 def built(case) -> tuple[np.ndarray, TransformerParams, int]:
