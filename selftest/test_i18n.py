@@ -242,9 +242,9 @@ def test_a_test_s_message_crosses_the_pipe_nested_and_cut_at_its_end():
     event = protocol.decode(protocol.encode(protocol.Note(said)))
     assert event.text == said
     assert localize(event.text, "ko").startswith("최대 1e+03까지의 스코어에 대한 weights에")
-    with pytest.raises(AssertionError) as caught:
-        mask = np.tril(np.ones((12, 12), bool))
-        assert_equal(np.tril(mask, -1), mask, "causal_mask(12)")
+    mask = np.tril(np.ones((12, 12), bool))
+    with pytest.raises(AssertionError) as caught, np.printoptions(threshold=1000, linewidth=75):
+        assert_equal(np.tril(mask, -1), mask, "causal_mask(12)")  # printed whole: over the limit
     long = caught.value.args[0]
     cut = shorten(long)
     assert isinstance(cut, Message) and str(cut) == long[:585] + " ... (cut)"
