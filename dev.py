@@ -308,7 +308,8 @@ def _mistake_says(call: ast.expr) -> str:
     return ast.literal_eval(said[0]) if said else ""
 
 
-MESSAGE_CODE = ("grader.py", "train.py", "course/*.py", "grading/*.py")  # where the grader's sentences are
+MESSAGE_CODE = ("grader.py", "train.py", "course/*.py", "grading/*.py", "tests/*.py",  # where the grader's
+                "tests/support/*.py")  # sentences and the tests' failure messages are
 WORDS = ("Outcome", "Status")  # the classes of grading/model.py whose values a report shows as words
 
 
@@ -337,11 +338,22 @@ def grader_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
     return found
 
 
+def stub_messages(stub: Path) -> list[tuple[str, int]]:
+    """The text of every ``raise NotImplementedError("...")`` in ``stub``, with its line: the grader
+    shows it after "... is not implemented yet:"."""
+    if not stub.is_file():
+        return []
+    return [(node.exc.args[0].value, node.lineno) for node in ast.walk(ast.parse(stub.read_text()))
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+            and getattr(node.exc.func, "id", "") == "NotImplementedError" and node.exc.args
+            and isinstance(node.exc.args[0], ast.Constant) and isinstance(node.exc.args[0].value, str)]
+
+
 def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
     """Every learner-facing message of the course, as (English text, file, line), in course order:
     per exercise its title, hints and requirement names (info.toml), its tests' properties and
-    hints (their docstrings), and its catalogued mistakes' diagnoses; then the grader's own
-    sentences (:func:`grader_messages`)."""
+    hints (their docstrings), its stubs' ``NotImplementedError`` texts, and its catalogued mistakes'
+    diagnoses; then the grader's own sentences (:func:`grader_messages`)."""
     info = root / INFO_FILE.relative_to(ROOT)
     toml_text, messages = info.read_text(), []
     toml_name = str(info.relative_to(root))
@@ -359,6 +371,8 @@ def course_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
             for text in doc_parts(ast.get_docstring(fn, clean=False) or ""):
                 if text:
                     messages.append((text, f"tests/{e.test_file}", fn.lineno))
+        messages += [(text, f"exercises/{e.file_name}", line)
+                     for text, line in stub_messages(root / "exercises" / e.file_name)]
         mistakes = root / "catalogue" / "mistakes" / e.file_name
         if mistakes.is_file():
             for node in ast.parse(mistakes.read_text()).body:
@@ -438,6 +452,46 @@ def write_messages() -> str:
             f"{KOREAN_PO.relative_to(ROOT)} lacks {missing} translations")
 
 
+# Where a test's sentence reaches the learner: the exceptions a test raises, and the argument that names
+# what a check looked at. An English sentence there must be a ``message(...)`` to be translated.
+FAILURES = ("AssertionError", "TargetError", "NotStarted", "DoesNotReturn", "Advice", "PermissionError",
+            "ImportError", "ReleaseError")
+NAMED_CHECKS = {"as_array": 1, "assert_finite": 1, "assert_close": 2, "assert_equal": 2}
+# Two English words, or one that only prose uses ("column 0 of {what}"): a sentence, not code.
+ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,} +[A-Za-z]{2,}|(?<![\w.])(?:of|with|versus|alone|after|before|when|"
+                           r"without|than)(?![\w(=])")
+
+
+def _is_sentence(node: ast.expr | None) -> bool:
+    """``node`` is a string or f-string whose own text holds English words (:data:`ENGLISH_WORDS`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(ENGLISH_WORDS.search(node.value))
+    return isinstance(node, ast.JoinedStr) and bool(ENGLISH_WORDS.search(
+        " {} ".join(v.value for v in node.values if isinstance(v, ast.Constant))))
+
+
+def unmarked_messages(root: Path = ROOT) -> list[str]:
+    """English sentences in the tests (and the grader's sandbox and release) that reach the learner
+    without :func:`course.i18n.message`: an exception's text, an ``assert``'s message (pytest turns
+    it into plain text: raise ``AssertionError(message(...))`` instead), the name given to a check."""
+    problems = []
+    for path in sorted({*root.glob("tests/*.py"), *root.glob("tests/support/*.py"),
+                        root / "grading" / "sandbox.py", root / "grading" / "release.py"}):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assert) and node.msg is not None:
+                problems.append(f"{path.relative_to(root)}:{node.lineno}: pytest turns an assert's message "
+                                "into plain text: raise AssertionError(message(...)) instead")
+                continue
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", "") or getattr(node.func, "attr", "")
+            at = 0 if name in FAILURES else NAMED_CHECKS.get(name)
+            if at is not None and len(node.args) > at and _is_sentence(node.args[at]):
+                problems.append(f"{path.relative_to(root)}:{node.lineno}: an English sentence that cannot be "
+                                "translated: write it message(\"... {name} ...\", name=...)")
+    return problems
+
+
 def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
     """Every message of the course has a Korean translation (not fuzzy) with the same
     ``{placeholders}``, and the ``.mo`` next to ``po_path`` is what the ``.po`` compiles to."""
@@ -464,7 +518,7 @@ def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
     mo = po_path.with_suffix(".mo")
     if not mo_is_current(mo, korean):
         problems.append(f"{mo.name} is not what {name} compiles to: run python dev.py messages")
-    return problems
+    return problems + unmarked_messages(root)
 
 
 def _stub_raises(stub: Path) -> dict[str, str]:

@@ -286,7 +286,7 @@ def cmd_release(argv: list[str], lang: str = ENGLISH) -> int:
     try:
         out = release(Path(args.out))
     except ReleaseError as e:
-        print(f"grader.py release: {e}", file=sys.stderr)
+        print("grader.py release: " + localize(e.args[0] if e.args else "", lang), file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
     print(message("Wrote a student release to {out}. Students run: python -m pip install -e . && "
                   "python grader.py", lang, out=out))
@@ -356,7 +356,8 @@ def cmd_gradescope_bundle(argv: list[str], lang: str = ENGLISH) -> int:
     try:
         out = gradescope_bundle(Path(argv[0]))
     except ReleaseError as e:
-        print(f"grader.py gradescope-bundle: {e}", file=sys.stderr)
+        print("grader.py gradescope-bundle: " + localize(e.args[0] if e.args else "", lang),
+              file=sys.stderr)
         return rp.EXIT_GRADER_FAILED
     print(message("Wrote {out}: upload it as the autograder of a Gradescope programming assignment.", lang,
                   out=out))

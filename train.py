@@ -135,6 +135,26 @@ def train(options: Options, modules: dict[str, ModuleType]) -> tuple[Transformer
     return params, float(accuracy), time.perf_counter() - started
 
 
+# Fonts with Hangul that matplotlib may find; without one, Korean labels would be drawn as empty boxes.
+HANGUL_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Malgun Gothic", "Apple SD Gothic Neo",
+                "AppleGothic", "UnDotum", "Baekmuk Gulim")
+
+
+def figure_language(lang: str) -> str:
+    """The language of the pictures' labels: ``lang`` when matplotlib has a font for it (set as the
+    font to use), else English."""
+    if lang == ENGLISH:
+        return lang
+    from matplotlib import font_manager, rcParams
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    font = next((name for name in HANGUL_FONTS if name in installed), None)
+    if font is None:
+        return ENGLISH
+    rcParams["font.family"] = [font, "DejaVu Sans"]
+    return lang
+
+
 def save_figures(options: Options, modules: dict[str, ModuleType], params: TransformerParams) -> list[Path]:
     """Cross-attention on one held-out example, the causal mask, the positional encoding."""
     import matplotlib
@@ -142,30 +162,31 @@ def save_figures(options: Options, modules: dict[str, ModuleType], params: Trans
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    lang = figure_language(options.lang)
     options.figures.mkdir(parents=True, exist_ok=True)
-    paths = [_save(_cross_attention_figure(plt, options, modules, params),
+    paths = [_save(_cross_attention_figure(plt, options, modules, params, lang),
                    options.figures / "cross_attention.png")]
 
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(modules["ex06_masking"].causal_mask(10), cmap="gray_r")
-    ax.set_title("causal_mask(10): query i may attend key j <= i")
-    ax.set_xlabel("key position j")
-    ax.set_ylabel("query position i")
+    ax.set_title(message("causal_mask(10): query i may attend key j <= i", lang))
+    ax.set_xlabel(message("key position j", lang))
+    ax.set_ylabel(message("query position i", lang))
     paths.append(_save(fig, options.figures / "causal_mask.png"))
 
     fig, ax = plt.subplots(figsize=(8, 4))
     pe = modules["ex08_positional_encoding"].sinusoidal_encoding(64, 128)  # (T, D)
     image = ax.imshow(pe, cmap="RdBu", aspect="auto")
     fig.colorbar(image, ax=ax)
-    ax.set_title("sinusoidal_encoding(64, 128): sin on even columns, cos on odd ones")
-    ax.set_xlabel("dimension")
-    ax.set_ylabel("position")
+    ax.set_title(message("sinusoidal_encoding(64, 128): sin on even columns, cos on odd ones", lang))
+    ax.set_xlabel(message("dimension", lang))
+    ax.set_ylabel(message("position", lang))
     paths.append(_save(fig, options.figures / "positional_encoding.png"))
     return paths
 
 
 def _cross_attention_figure(plt: ModuleType, options: Options, modules: dict[str, ModuleType],
-                            params: TransformerParams) -> Any:
+                            params: TransformerParams, lang: str) -> Any:
     """One head per panel: which source digit each decoder position reads, on a held-out example."""
     src, _ = reversal_batch(np.random.default_rng(options.seed + 2), 1, options.max_len, options.max_len)
     out = modules["ex12_transformer"].greedy_decode(src, params, options.max_len + 1)  # (1, T_tgt)
@@ -178,10 +199,10 @@ def _cross_attention_figure(plt: ModuleType, options: Options, modules: dict[str
         ax.imshow(weights[h], cmap="viridis", vmin=0, vmax=1)
         ax.set_xticks(range(len(digits)), digits)
         ax.set_yticks(range(len(written)), written)
-        ax.set_xlabel("source token")
-        ax.set_title(f"head {h}")
-    np.atleast_1d(axes)[0].set_ylabel("decoder input (predicts the next)")
-    fig.suptitle("Cross-attention of the last decoder layer: the reversal is an anti-diagonal")
+        ax.set_xlabel(message("source token", lang))
+        ax.set_title(message("head {h}", lang, h=h))
+    np.atleast_1d(axes)[0].set_ylabel(message("decoder input (predicts the next)", lang))
+    fig.suptitle(message("Cross-attention of the last decoder layer: the reversal is an anti-diagonal", lang))
     return fig
 
 
@@ -250,14 +271,24 @@ def main(argv: list[str] | None = None) -> int:
     print(message("held-out exact-sequence accuracy: {accuracy}% in {seconds} s", lang,
                   accuracy=f"{100 * accuracy:.1f}", seconds=f"{seconds:.0f}"))
     if not args.no_figures:
-        try:
-            paths = save_figures(options, modules, params)
-        except ImportError:
-            print(message('matplotlib is not installed, so no pictures: pip install -e ".[plots]"', lang))
-        else:
-            shown = [p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p for p in paths]
-            print(message("pictures: {paths}", lang, paths=", ".join(map(str, shown))))
+        print(draw(options, modules, params))
     return 0 if accuracy >= 0.99 else 1
+
+
+def draw(options: Options, modules: dict[str, ModuleType], params: TransformerParams) -> str:
+    """Save the pictures; what to tell the learner about them."""
+    lang = options.lang
+    try:
+        paths = save_figures(options, modules, params)
+    except ImportError:
+        return message('matplotlib is not installed, so no pictures: pip install -e ".[plots]"', lang)
+    shown = [p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p for p in paths]
+    said = message("pictures: {paths}", lang, paths=", ".join(map(str, shown)))
+    if figure_language(lang) != lang:
+        said += "\n" + message("no font with Hangul for matplotlib, so the pictures' labels are in English: "
+                               "install one (e.g. apt install fonts-noto-cjk, or fonts-nanum) to have them "
+                               "in Korean", lang)
+    return said
 
 
 if __name__ == "__main__":

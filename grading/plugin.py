@@ -34,12 +34,31 @@ WATCHED_PREFIXES = ("numpy", "pytest", "_pytest", "pluggy", "hypothesis", "tests
                     "builtins", "math", REFERENCE_PACKAGE)
 
 
-def _short(text: str, limit: int = MAX_FIELD) -> str:
-    """``text`` within ``limit`` characters; a :class:`Message` that fits stays one."""
+CUT = " ... (cut)"
+
+
+def shorten(text: str, limit: int = MAX_FIELD) -> str:
+    """``text`` within ``limit`` characters; a :class:`Message` that fits stays one, and so does one
+    whose excess is all in its last value (an array printed at the end), cut there."""
     if isinstance(text, Message) and len(text) <= limit:
         return text
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 15] + " ... (cut)"
+    plain = text.strip()
+    cut = plain if len(plain) <= limit else plain[: limit - 15] + CUT
+    return _cut_last(text, cut) if isinstance(text, Message) else cut
+
+
+def _cut_last(said: Message, cut: str) -> str:
+    """``said`` with its last value shortened so that it reads ``cut`` in English; ``cut`` itself
+    when the template does not end with a value that holds the excess."""
+    last = said.template.rpartition("{")[2].removesuffix("}")
+    value = said.named.get(last) if said.template.endswith("}") else None
+    if not isinstance(value, str) or isinstance(value, Message):
+        return cut
+    keep = len(cut) - len(CUT) - (len(said) - len(value))  # the value's characters that still fit
+    if keep < 0:
+        return cut
+    shorter = message(said.template, **{**said.named, last: message("{text} ... (cut)", text=value[:keep])})
+    return shorter if shorter == cut else cut
 
 
 def _doc_parts(item: pytest.Item) -> tuple[str, str]:
@@ -79,7 +98,7 @@ def learner_traceback(exc: BaseException, learner_file: str, shown_as: str) -> s
         return ""
     lines = [f'  File "{shown_as}", line {line}, in {name}\n'
              f"    {linecache.getline(learner_file, line).strip()}" for name, line in frames[-MAX_FRAMES:]]
-    text = "\n".join(lines) + "\n" + _short(f"{type(exc).__name__}: {exc}")
+    text = "\n".join(lines) + "\n" + shorten(f"{type(exc).__name__}: {exc}")
     return text[-MAX_TRACEBACK:]
 
 
@@ -89,21 +108,27 @@ def _counterexample(exc: BaseException, function: str) -> str:
     for note in getattr(exc, "__notes__", []):
         _, colon, call = note.partition(": ")
         if colon and call.startswith(f"{function}("):
-            return _short(call)
+            return shorten(call)
     return ""
+
+
+def _said(exc: BaseException | str) -> str:
+    """What an exception (or a warning) says: its :class:`Message`, which can be translated, or its text."""
+    first = exc.args[0] if isinstance(exc, BaseException) and exc.args else None
+    return first if isinstance(first, Message) else str(exc)
 
 
 def _message(exc: BaseException) -> str:
     if isinstance(exc, AssertionError | target.NotStarted | target.TargetError | target.DoesNotReturn):
         if exc.args and isinstance(exc.args[0], Message):  # a test's message that can be translated
-            return _short(exc.args[0])
+            return shorten(exc.args[0])
         text = str(exc).split("\nassert ")[0]  # drop pytest's assertion introspection
-        return _short(text or message("an assertion failed"))
+        return shorten(text or message("an assertion failed"))
     if isinstance(exc, MemoryError):
         return message("your code ran out of memory (MemoryError): it allocates far more than the task needs")
     if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: the file-size limit
         return message("your code printed or wrote too much output (over the grader's limit)")
-    return _short(message("your code raised {error}: {detail}", error=type(exc).__name__, detail=str(exc)))
+    return shorten(message("your code raised {error}: {detail}", error=type(exc).__name__, detail=_said(exc)))
 
 
 # Modules whose every attribute must stay put; elsewhere only callables and classes are watched
@@ -191,8 +216,8 @@ class GradingPlugin:
         try:
             target.load(self.module)
         except BaseException as e:
-            said = {"module": self.module, "error": type(e).__name__, "detail": str(e)}
-            self.not_imported = _short(
+            said = {"module": self.module, "error": type(e).__name__, "detail": _said(e)}
+            self.not_imported = shorten(
                 message("{module}.py could not be imported: {error} (line {line}): {detail}",
                         line=e.lineno, **said) if isinstance(e, SyntaxError)
                 else message("{module}.py could not be imported: {error}: {detail}", **said))
@@ -221,9 +246,9 @@ class GradingPlugin:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", Advice)
             yield
-        advice = sorted({str(w.message) for w in caught if issubclass(w.category, Advice)})
+        advice = sorted({_said(w.message) for w in caught if issubclass(w.category, Advice)})
         if advice:
-            self.send(protocol.Note(_short(message("advice from {test}: {advice}", test=_name(item),
+            self.send(protocol.Note(shorten(message("advice from {test}: {advice}", test=_name(item),
                                                    advice=advice[0]))))
 
     @pytest.hookimpl(hookwrapper=True)

@@ -123,8 +123,11 @@ _NAMES = {kind: name for name, kind in _KINDS.items()}
 
 
 def _wire(value: Any) -> Any:
+    """A :class:`Message` as its template and values (a value that is a message too stays one: a
+    test's sentence names what it checked with a phrase of its own); anything else as it is."""
     if isinstance(value, Message):
-        return {"template": value.template, "named": {k: str(v) for k, v in value.named.items()}}
+        return {"template": value.template,
+                "named": {k: _wire(v) if isinstance(v, Message) else str(v) for k, v in value.named.items()}}
     if isinstance(value, list):
         return [_wire(v) for v in value]
     if is_dataclass(value) and not isinstance(value, type):
@@ -138,13 +141,18 @@ def encode(event: Event) -> bytes:
     return (json.dumps(data, default=str) + "\n").encode()
 
 
-def _said(value: dict[str, Any], limit: int) -> str:
-    """The message a child sent as ``{"template": ..., "named": {...}}``; "" unless every field of
-    the template is a plain ``{name}`` it gives a value for, and the message fits in ``limit``."""
+MAX_NESTING = 3  # messages within a message (a test's sentence, the phrase naming what it checked)
+
+
+def _said(value: dict[str, Any], limit: int, depth: int = 0) -> str:
+    """The message a child sent as ``{"template": ..., "named": {...}}`` (a value may be such a
+    message, to MAX_NESTING levels); "" unless every field of the template is a plain ``{name}`` it
+    gives a value for, and the message fits in ``limit``."""
     template, named = value.get("template"), value.get("named")
     if not (isinstance(template, str) and isinstance(named, dict) and len(template) <= limit):
         return ""
-    named = {str(k): str(v)[:limit] for k, v in named.items()}
+    named = {str(k): _said(v, limit, depth + 1) if isinstance(v, dict) and depth < MAX_NESTING
+             else str(v)[:limit] for k, v in named.items()}
     for _, name, spec, conversion in string.Formatter().parse(template):
         if name is not None and (spec or conversion or name not in named):
             return ""

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from course.i18n import message
 from course.info import ROOT
 
 SHIPPED = ("exercises", "tests", "grading", "course", "docs", "grader.py", "train.py", "README.md",
@@ -40,13 +41,14 @@ def record_reference(dest: Path, root: Path = ROOT) -> None:
     )
     if proc.returncode != 0 or not dest.is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-        raise ReleaseError(f"the reference does not pass its own tests, so nothing was recorded:\n{tail}")
+        raise ReleaseError(message("the reference does not pass its own tests, so nothing was recorded:\n"
+                                   "{tail}", tail=tail))
 
 
 def release(out: Path, root: Path = ROOT, hidden: Path | None = None) -> Path:
     """Write a student release to ``out`` (which must not exist or be empty)."""
     if out.exists() and any(out.iterdir()):
-        raise ReleaseError(f"{out} is not empty: choose a new folder for the release")
+        raise ReleaseError(message("{out} is not empty: choose a new folder for the release", out=str(out)))
     out.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED:
         src = root / name
@@ -55,10 +57,11 @@ def release(out: Path, root: Path = ROOT, hidden: Path | None = None) -> Path:
         elif src.is_file():
             shutil.copy2(src, out / name)
     if hidden is not None:
-        raise ReleaseError("hidden tests are never released: pass them to the grader with --hidden")
+        raise ReleaseError(message("hidden tests are never released: pass them to the grader with --hidden"))
     record_reference(out / "tests" / "reference_data.pkl.gz", root)
     leaks = [p for p in out.rglob("*") if p.name in ("solutions", "catalogue", "dev.py", "selftest")
              or p.suffix == ".pyc"]
     if leaks:
-        raise ReleaseError(f"the release would leak reference material: {leaks[:3]}")
+        raise ReleaseError(message("the release would leak reference material: {paths}",
+                                   paths=str(leaks[:3])))
     return out

@@ -167,14 +167,15 @@ def install_audit_hook(protected: Iterable[Path], readable: Iterable[Path]) -> N
             )
             full = os.path.realpath(os.fsdecode(path))
             if write and full != os.devnull:
-                raise PermissionError(f"the grader does not let exercise code write files ({full})")
+                raise PermissionError(message("the grader does not let exercise code write files ({path})",
+                                              path=full))
             if full.startswith(protected_dirs) and not full.startswith(readable_dirs):
-                raise PermissionError(f"the grader does not let exercise code read {full}")
+                raise PermissionError(message("the grader does not let exercise code read {path}", path=full))
         elif event == "import":
             name = args[0] or ""
             if name.startswith(DENIED_IMPORT_PREFIXES):
-                raise ImportError(f"the grader does not let exercise code import {name}")
+                raise ImportError(message("the grader does not let exercise code import {name}", name=name))
         elif event in DENIED_EVENTS or event.startswith(("os.exec", "os.spawn", "ctypes.")):
-            raise PermissionError(f"the grader does not let exercise code use {event}")
+            raise PermissionError(message("the grader does not let exercise code use {event}", event=event))
 
     sys.addaudithook(hook)

@@ -199,9 +199,11 @@ def test_the_language_follows_the_flag_then_gettexts_locale_variables():
 
 
 def _code_names() -> set[str]:
-    """Every name the reference code uses: a message made of these alone is a formula."""
-    return {v for f in (ROOT / "solutions").glob("*.py") for n in ast.walk(ast.parse(f.read_text()))
-            for v in (getattr(n, a, None) for a in ("id", "arg", "attr", "name")) if isinstance(v, str)}
+    """Every name the reference code uses, and its constants and parameters' field names, and the
+    exercise ids (a stub says ``ex03: tanh(...)``): a message made of these alone is a formula."""
+    names = {v for f in (ROOT / "solutions").glob("*.py") for n in ast.walk(ast.parse(f.read_text()))
+             for v in (getattr(n, a, None) for a in ("id", "arg", "attr", "name")) if isinstance(v, str)}
+    return names | {"None", "True", "False", "src", "tgt"} | {e.id for e in load_course()}
 
 
 def test_every_message_of_every_exercise_reads_in_korean():

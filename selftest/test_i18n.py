@@ -2,8 +2,8 @@
 English output exactly as it was before there was a choice.
 
 Reports are translated when they are rendered: the engine's values stay English. The tests' own
-failure messages (``softmax of scores up to 1000 has ...``) and hypothesis's counterexamples are
-not the grader's to translate: they stay English until tests/ marks them with ``message``.
+failure messages (``softmax of scores up to 1000 has ...``) are messages too, said again in Korean;
+hypothesis's counterexamples are code (a call with its arguments) and stay as they are.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import string
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -31,6 +32,7 @@ from grading.model import TestResult as Result  # not a test class
 COURSE = load_course()
 HANGUL = re.compile("[\uac00-\ud7a3]")
 ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}")  # three English words in a row
+NOT_WORDS = re.compile(r"`[^`]*`|\b(?:True|False|nan|inf|None)\b")  # code, and the words of printed arrays
 WRONG_SOFTMAX = ("    z = np.exp(x - x.max(axis=axis, keepdims=True))  # every exponent <= 0: no overflow",
                  "    z = np.exp(x)")
 WRONG_MASK = ("    return np.tril(np.ones((T, T), dtype=bool))  # (T, T)",
@@ -39,10 +41,10 @@ WRONG_MASK = ("    return np.tril(np.ones((T, T), dtype=bool))  # (T, T)",
 
 def english_lines(text: str, report: Report) -> Iterator[str]:
     """The lines of ``text`` that hold an English sentence (three English words in a row, outside
-    backticks and without Hangul), besides the tests' own messages and counterexamples."""
-    theirs = [t.message + "\n" + t.counterexample for e in report.exercises for t in e.tests]
+    backticks and without Hangul), besides hypothesis's counterexamples (code)."""
+    theirs = [t.counterexample for e in report.exercises for t in e.tests]
     for line in text.splitlines():
-        if HANGUL.search(line) or not ENGLISH_SENTENCE.search(re.sub(r"`[^`]*`", "", line)):
+        if HANGUL.search(line) or not ENGLISH_SENTENCE.search(NOT_WORDS.sub("", line)):
             continue
         if not any(line.strip().removesuffix(" ...") in said for said in theirs):
             yield line
@@ -177,3 +179,73 @@ def test_a_korean_locale_speaks_korean_and_lang_en_english():
     assert english.startswith("Grading ") and "not started" in english and not HANGUL.search(english)
     assert _grader("ex02", lang_env="C.UTF-8") == english
     assert _grader("--lang", "ko", "ex02", lang_env="C.UTF-8") == korean
+
+
+CAUGHT = [("ex02_softmax", "ignores_axis"), ("ex02_softmax", "no_max_subtraction"),
+          ("ex05_qkv_attention", "mask_after_softmax"), ("ex06_masking", "diagonal_excluded"),
+          ("ex07_multi_head", "mask_without_head_axis")]  # catalogued mistakes whose failures a learner meets
+
+
+@pytest.fixture(scope="module")
+def caught(tmp_path_factory) -> list[Report]:
+    """Each mistake of CAUGHT graded alone (every failing test, not only the first)."""
+    from catalogue.entries import mistakes
+
+    chosen = [m for m in mistakes() if (m.module, m.id) in CAUGHT]
+    assert len(chosen) == len(CAUGHT)
+    return [grade(Options(target=m.materialise(tmp_path_factory.mktemp(m.id)), jobs=2,
+                          exercises=[find_exercise(COURSE, m.module)])) for m in chosen]
+
+
+def test_catalogued_mistakes_are_explained_in_korean(caught):
+    for report in caught:
+        failed = [t for e in report.exercises for t in e.tests if t.message]
+        assert failed, rp.render_text(report)
+        text = rp.render_text(report, verbose=False, lang="ko")
+        assert not list(english_lines(text, report)), text
+        assert all(HANGUL.search(localize(t.message, "ko")) for t in failed), [t.message for t in failed]
+
+
+PROSE = re.compile(r"[A-Za-z]{2,}(?: +[A-Za-z]{2,}){2,}")  # three English words (a call's arguments aside)
+
+
+def _filled(template: str) -> dict[str, str]:
+    return {name: f"<{name}>" for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_failure_message_of_the_tests_is_said_in_korean():
+    """Every sentence tests/ can fail with (its checks, its seam, its test files) reads as Korean,
+    whatever its values: Hangul, the same values, and no English sentence left."""
+    import dev
+
+    said = {text for text, path, _ in dev.grader_messages() if path.startswith("tests/")}
+    assert len(said) > 300
+    for template in said:
+        named = _filled(template)
+        korean = message(template, "ko", **named)
+        assert HANGUL.search(korean), template
+        assert all(value in korean for value in named.values()), (template, korean)
+        assert not PROSE.search(NOT_WORDS.sub("", re.sub(r"<\w+>", "", korean))), (template, korean)
+        assert message(template, **named) == template.format(**named)  # English: the template itself
+
+
+def test_a_test_s_message_crosses_the_pipe_nested_and_cut_at_its_end():
+    """A check's sentence names what it checked with a phrase of its own; a printed array at its end
+    is cut there, so the English reads exactly as before and the Korean keeps its template."""
+    import numpy as np
+
+    from grading.plugin import shorten
+    from tests.support.checks import assert_equal
+
+    name = message("weights for scores up to {magnitude}", magnitude="1e+03")
+    said = message("{name} has {count} NaN or infinite entries, at {where}", name=name, count=1, where="(1,)")
+    event = protocol.decode(protocol.encode(protocol.Note(said)))
+    assert event.text == said
+    assert localize(event.text, "ko").startswith("최대 1e+03까지의 스코어에 대한 weights에")
+    mask = np.tril(np.ones((12, 12), bool))
+    with pytest.raises(AssertionError) as caught, np.printoptions(threshold=1000, linewidth=75):
+        assert_equal(np.tril(mask, -1), mask, "causal_mask(12)")  # printed whole: over the limit
+    long = caught.value.args[0]
+    cut = shorten(long)
+    assert isinstance(cut, Message) and str(cut) == long[:585] + " ... (cut)"
+    assert localize(protocol.decode(protocol.encode(protocol.Note(cut))).text, "ko").endswith(" ... (잘림)")

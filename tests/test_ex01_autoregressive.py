@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
@@ -106,7 +107,8 @@ def _standard_errors(c: float, phi: np.ndarray, sigma: float, rows: int) -> np.n
 def _scalar(value, name: str) -> float:
     """``value`` as a float, after checking that it is one real number."""
     if np.ndim(value) != 0 or not np.isreal(value):
-        raise AssertionError(f"{name} should be one real number, got {value!r}")
+        raise AssertionError(message("{name} should be one real number, got {value}", name=name,
+                                     value=repr(value)))
     return float(value)
 
 
@@ -164,8 +166,9 @@ def test_lag_matrix_example():
     X, target_ = ex01.lag_matrix(y, 3)
     X = as_array(X, "X", (4, 3), np.float64)
     expected = np.array([[2.0, 1.0, 0.5], [4.0, 2.0, 1.0], [8.0, 4.0, 2.0], [16.0, 8.0, 4.0]])
-    assert_equal(X, expected, "X of lag_matrix(y, 3)")
-    assert_equal(as_array(target_, "target", (4,), np.float64), y[3:], "target of lag_matrix(y, 3)")
+    assert_equal(X, expected, message("X of lag_matrix(y, 3)"))
+    assert_equal(as_array(target_, "target", (4,), np.float64), y[3:],
+                 message("target of lag_matrix(y, 3)"))
 
 
 @given(series())
@@ -174,10 +177,10 @@ def test_lag_matrix_definition(case):
     y, p = case
     n = len(y)
     X, target_ = ex01.lag_matrix(y, p)
-    X = as_array(X, f"X of lag_matrix(y, p={p}) for n={n}", (n - p, p), y.dtype)
-    target_ = as_array(target_, f"target of lag_matrix(y, p={p})", (n - p,), y.dtype)
-    assert_equal(X, _lags(y, p), f"X of lag_matrix(y, p={p})")
-    assert_equal(target_, y[p:], f"target of lag_matrix(y, p={p})")
+    X = as_array(X, message("X of lag_matrix(y, p={p}) for n={n}", p=p, n=n), (n - p, p), y.dtype)
+    target_ = as_array(target_, message("target of lag_matrix(y, p={p})", p=p), (n - p,), y.dtype)
+    assert_equal(X, _lags(y, p), message("X of lag_matrix(y, p={p})", p=p))
+    assert_equal(target_, y[p:], message("target of lag_matrix(y, p={p})", p=p))
 
 
 def test_lag_matrix_with_one_row():
@@ -185,7 +188,8 @@ def test_lag_matrix_with_one_row():
     y = np.array([1.0, 2.0, 3.0])
     X, target_ = ex01.lag_matrix(y, 2)
     X = as_array(X, "X", (1, 2), np.float64)
-    assert_equal(X, np.array([[2.0, 1.0]]), "X of lag_matrix([1, 2, 3], 2)")
+    assert_equal(X, np.array([[2.0, 1.0]]),
+                 message("X of lag_matrix([1, 2, 3], 2)"))
     assert_equal(as_array(target_, "target", (1,), np.float64), np.array([3.0]), "target")
 
 
@@ -198,8 +202,9 @@ def test_lag_matrix_returns_new_arrays(case):
     y, p = case
     X, target_ = ex01.lag_matrix(y, p)
     for name, part in (("X", X), ("target", target_)):
-        assert not np.shares_memory(part, y), (
-            f"{name} of lag_matrix(y, p={p}) is a view of y: return a new array")
+        if np.shares_memory(part, y):
+            raise AssertionError(message("{name} of lag_matrix(y, p={p}) is a view of y: return a new array",
+                                         name=name, p=p))
 
 
 @pytest.mark.parametrize(("y", "p", "name"), [
@@ -223,7 +228,7 @@ def test_fit_ar_shapes_and_dtypes(p, extra, dtype, seed):
     y = (1.0 + S.rng(seed).standard_normal(2 * p + 1 + extra)).astype(dtype)
     c, phi = ex01.fit_ar(y, p)
     assert_finite(np.array(_scalar(c, "c")), "c")
-    assert_finite(as_array(phi, f"phi of fit_ar(y, p={p})", (p,), dtype), "phi")
+    assert_finite(as_array(phi, message("phi of fit_ar(y, p={p})", p=p), (p,), dtype), "phi")
 
 
 @given(st.integers(1, 4), st.integers(0, 6), S.seeds, st.sampled_from([0.0, 5.0, -40.0]))
@@ -241,7 +246,7 @@ def test_fit_ar_solves_the_normal_equations(p, extra, seed, offset):
     residual = y[p:] - design @ np.concatenate([[c], phi])
     scale = np.linalg.norm(design) * np.linalg.norm(y[p:])
     assert_close(design.T @ residual / scale, np.zeros(p + 1),
-                 "[sum of residuals, residuals . each lag column] / scale", atol=1e-10)
+                 message("[sum of residuals, residuals . each lag column] / scale"), atol=1e-10)
 
 
 @given(st.integers(1, 4), st.integers(0, 20), S.seeds)
@@ -267,10 +272,12 @@ def test_fit_ar_recovers_a_known_model(c_true, phi_true, n):
     c = _scalar(c, "c")
     phi = as_array(phi, "phi", (p,), np.float64)
     tol = 6.0 / np.sqrt(n)
-    assert_close(phi, phi_true, f"phi fitted on n={n} values of an AR({p}) with phi={phi_true}",
+    assert_close(phi, phi_true, message("phi fitted on n={n} values of an AR({p}) with phi={phi_true}", n=n,
+                                        p=p, phi_true=phi_true),
                  rtol=0.0, atol=tol)
     se_c = _standard_errors(c_true, phi_true, 1.0, n - p)[0]
-    assert_close(np.array(c), np.array(c_true), f"c fitted on n={n} values of an AR({p}) with c={c_true}",
+    assert_close(np.array(c), np.array(c_true),
+                 message("c fitted on n={n} values of an AR({p}) with c={c_true}", n=n, p=p, c_true=c_true),
                  rtol=0.0, atol=6.0 * se_c)
 
 
@@ -286,11 +293,12 @@ def test_fit_ar_recovers_random_stationary_models(model, n, seed):
     got = np.concatenate([[_scalar(c, "c")], as_array(phi, "phi", (p,), np.float64)])
     tol = 6.0 * _standard_errors(c_true, phi_true, 1.0, n - p)
     err = np.abs(got - np.concatenate([[c_true], phi_true]))
-    assert (err <= tol).all(), (
-        f"fit on n={n} values of AR({p}) with c={c_true:.3f}, phi={np.round(phi_true, 3)}: "
-        f"got c={got[0]:.3f}, phi={np.round(got[1:], 3)}; errors {np.round(err, 3)} exceed six standard "
-        f"errors {np.round(tol, 3)}"
-    )
+    if not (err <= tol).all():
+        raise AssertionError(message("fit on n={n} values of AR({p}) with c={c_true}, phi={phi_true}: got "
+                                     "c={got}, phi={got2}; errors {err} exceed six standard errors {tol}",
+                                     n=n, p=p, c_true=f"{c_true:.3f}", phi_true=np.round(phi_true, 3),
+                                     got=f"{got[0]:.3f}", got2=np.round(got[1:], 3), err=np.round(err, 3),
+                                     tol=np.round(tol, 3)))
 
 
 @pytest.mark.parametrize(("n", "p", "name"), [(20, 0, "p"), (6, 3, "y"), (2, 1, "y")],
@@ -311,8 +319,11 @@ def test_predict_next_example():
     """
     history = np.array([9.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     got = ex01.predict_next(history, 0.5, np.array([0.5, 0.25, -0.125]))
-    assert isinstance(got, float), f"predict_next should return a Python float, got {type(got).__name__}"
-    assert got == pytest.approx(0.5 + 0.5 * 5 + 0.25 * 4 - 0.125 * 3), f"predict_next gave {got}"
+    if not isinstance(got, float):
+        raise AssertionError(message("predict_next should return a Python float, got {type}",
+                                     type=type(got).__name__))
+    if got != pytest.approx(0.5 + 0.5 * 5 + 0.25 * 4 - 0.125 * 3):
+        raise AssertionError(message("predict_next gave {got}", got=got))
 
 
 @given(histories(), S.float_dtypes)
@@ -324,10 +335,13 @@ def test_predict_next_definition(case, dtype):
     """
     history, c, phi = case
     got = ex01.predict_next(history.astype(dtype), c, phi.astype(dtype))
-    assert isinstance(got, float), f"predict_next should return a Python float, got {type(got).__name__}"
+    if not isinstance(got, float):
+        raise AssertionError(message("predict_next should return a Python float, got {type}",
+                                     type=type(got).__name__))
     expected = _predict(history.astype(dtype), c, phi.astype(dtype))
     rtol, atol = (1e-5, 1e-5) if dtype == np.float32 else (1e-12, 1e-12)
-    assert_close(np.array(got), np.array(expected), f"predict_next(history, c={c}, phi) with p={len(phi)}",
+    assert_close(np.array(got), np.array(expected),
+                 message("predict_next(history, c={c}, phi) with p={p}", c=c, p=len(phi)),
                  rtol=rtol, atol=atol)
 
 
@@ -338,8 +352,9 @@ def test_predict_next_definition(case, dtype):
 def test_predict_next_needs_p_values(history, phi, expected):
     """predict_next works on a history of exactly p values."""
     got = ex01.predict_next(history, 1.0, phi)
-    assert got == pytest.approx(expected), (
-        f"predict_next({history.tolist()}, 1, phi={phi.tolist()}) gave {got}")
+    if got != pytest.approx(expected):
+        raise AssertionError(message("predict_next({history}, 1, phi={phi}) gave {got}",
+                                     history=history.tolist(), phi=phi.tolist(), got=got))
 
 
 @pytest.mark.parametrize(("history", "phi", "name"), [
@@ -362,7 +377,8 @@ def test_forecast_first_step_is_predict_next(case, steps):
     """The first forecast step equals predict_next on the same history."""
     history, c, phi = case
     f = as_array(ex01.forecast(history, c, phi, steps), "forecast", (steps,), np.float64)
-    assert_close(f[:1], np.array([ex01.predict_next(history, c, phi)]), "forecast[0] versus predict_next")
+    assert_close(f[:1], np.array([ex01.predict_next(history, c, phi)]),
+                 message("forecast[0] versus predict_next"))
 
 
 @given(histories(), st.integers(2, 7))
@@ -374,7 +390,7 @@ def test_forecast_feeds_its_predictions_back(case, steps):
     history, c, phi = case
     f = as_array(ex01.forecast(history, c, phi, steps), "forecast", (steps,), np.float64)
     expected = np.array([_predict(np.concatenate([history, f[:s]]), c, phi) for s in range(steps)])
-    assert_close(f, expected, "forecast[s] versus predict_next(history + forecast[:s])")
+    assert_close(f, expected, message("forecast[s] versus predict_next(history + forecast[:s])"))
 
 
 @given(histories(), st.integers(0, 7))
@@ -398,7 +414,7 @@ def test_forecast_converges_to_the_mean(model, seed):
     c, phi = model
     history = S.rng(seed).uniform(-5, 5, len(phi) + 2)
     f = as_array(ex01.forecast(history, c, phi, 150), "forecast(steps=150)", (150,), np.float64)
-    assert_close(f[-1:], np.array([c / (1 - phi.sum())]), "forecast[149] versus c / (1 - sum(phi))",
+    assert_close(f[-1:], np.array([c / (1 - phi.sum())]), message("forecast[149] versus c / (1 - sum(phi))"),
                  rtol=1e-6, atol=1e-6)
 
 
@@ -406,9 +422,10 @@ def test_forecast_converges_to_the_mean(model, seed):
 def test_forecast_keeps_float32(case, steps):
     """forecast of a float32 history with float32 phi is float32."""
     history, c, phi = case
-    f = as_array(ex01.forecast(history, c, phi, steps), "forecast of float32 inputs", (steps,), np.float32)
+    f = as_array(ex01.forecast(history, c, phi, steps),
+                 message("forecast of float32 inputs"), (steps,), np.float32)
     expected = ref01.forecast(history.astype(np.float64), c, phi.astype(np.float64), steps)
-    assert_close(f, expected, "forecast of float32 inputs", rtol=1e-4, atol=1e-4)
+    assert_close(f, expected, message("forecast of float32 inputs"), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(("hdtype", "phi_dtype"), [
@@ -421,8 +438,9 @@ def test_forecast_is_float64_unless_both_are_float32(hdtype, phi_dtype):
     Hint: take the dtype of the forecasts from both inputs: np.result_type(history, phi, np.float32).
     """
     history, phi = np.array([3, 1, 2], dtype=hdtype), np.array([1, -1], dtype=phi_dtype)
-    f = as_array(ex01.forecast(history, 0.5, phi, 4), f"forecast of a {np.dtype(hdtype)} history with "
-                 f"{np.dtype(phi_dtype)} phi", (4,), np.float64)
+    f = as_array(ex01.forecast(history, 0.5, phi, 4),
+                 message("forecast of a {dtype} history with {dtype2} phi", dtype=np.dtype(hdtype),
+                         dtype2=np.dtype(phi_dtype)), (4,), np.float64)
     assert_close(f, _recursion_from(history, 0.5, phi, 4), "forecast([3, 1, 2], c=0.5, phi=[1, -1], steps=4)")
 
 
@@ -477,7 +495,8 @@ def test_simulate_ar_default_burn_in_forgets_the_start():
     """With the default burn-in of 100, a noiseless stationary series already sits at c / (1 - sum(phi))."""
     y = ex01.simulate_ar(C3, PHI3, 5, np.random.default_rng(0), noise_std=0.0)
     y = as_array(y, "simulate_ar(noise_std=0)", (5,), np.float64)
-    assert_close(y, np.full(5, C3 / (1 - PHI3.sum())), "simulate_ar(noise_std=0) after 100 burn-in steps",
+    assert_close(y, np.full(5, C3 / (1 - PHI3.sum())),
+                 message("simulate_ar(noise_std=0) after 100 burn-in steps"),
                  rtol=1e-6, atol=1e-6)
 
 
@@ -488,9 +507,10 @@ def test_simulate_ar_defaults():
     """
     implicit = ex01.simulate_ar(C2, PHI2, 20, np.random.default_rng(3))
     explicit = ex01.simulate_ar(C2, PHI2, 20, np.random.default_rng(3), noise_std=1.0, burn_in=100)
-    assert_equal(as_array(implicit, "simulate_ar without noise_std and burn_in", (20,), np.float64),
+    assert_equal(as_array(implicit, message("simulate_ar without noise_std and burn_in"), (20,), np.float64),
                  as_array(explicit, "simulate_ar(noise_std=1.0, burn_in=100)", (20,), np.float64),
-                 "simulate_ar without noise_std and burn_in, versus with 1.0 and 100 (the same seed)")
+                 message("simulate_ar without noise_std and burn_in, versus with 1.0 and 100 "
+                         "(the same seed)"))
 
 
 def test_simulate_ar_draws_only_from_rng():
@@ -502,8 +522,9 @@ def test_simulate_ar_draws_only_from_rng():
     runs = [ex01.simulate_ar(C2, PHI2, 30, np.random.default_rng(s), noise_std=1.0, burn_in=5)
             for s in (7, 7, 8)]
     a, b, other = (as_array(r, "simulate_ar", (30,), np.float64) for r in runs)
-    assert_equal(b, a, "simulate_ar with default_rng(7), run twice")
-    assert np.abs(other - a).max() > 0.1, "simulate_ar gave the same series for seeds 7 and 8: use `rng`"
+    assert_equal(b, a, message("simulate_ar with default_rng(7), run twice"))
+    if not (np.abs(other - a).max() > 0.1):
+        raise AssertionError(message("simulate_ar gave the same series for seeds 7 and 8: use `rng`"))
 
 
 @pytest.mark.parametrize(("c_true", "phi_true", "sigma"), [(C2, PHI2, 0.5), (C3, PHI3, 3.0)],
@@ -521,10 +542,12 @@ def test_simulate_ar_has_the_model_statistics(c_true, phi_true, sigma):
     c, phi = _ols(y, p)
     se = _standard_errors(c_true, phi_true, sigma, n - p)
     assert_close(np.concatenate([[c], phi]), np.concatenate([[c_true], phi_true]),
-                 f"(c, phi) fitted to simulate_ar(c={c_true}, phi={phi_true}, noise_std={sigma})",
+                 message("(c, phi) fitted to simulate_ar(c={c_true}, phi={phi_true}, noise_std={sigma})",
+                         c_true=c_true, phi_true=phi_true, sigma=sigma),
                  rtol=0.0, atol=6.0 * se.max())
     residual = y[p:] - c - _lags(y, p) @ phi
-    assert_close(np.array(residual.std()), np.array(sigma), f"std of the innovations (noise_std={sigma})",
+    assert_close(np.array(residual.std()), np.array(sigma),
+                 message("std of the innovations (noise_std={sigma})", sigma=sigma),
                  rtol=6.0 / np.sqrt(2 * n), atol=0.0)
 
 
@@ -541,15 +564,17 @@ def test_simulate_ar_statistics_of_random_models(model, sigma, seed):
     got = np.concatenate([[c], phi])
     tol = 6.0 * _standard_errors(c_true, phi_true, sigma, n - p)
     err = np.abs(got - np.concatenate([[c_true], phi_true]))
-    assert (err <= tol).all(), (
-        f"AR({p}) with c={c_true:.3f}, phi={np.round(phi_true, 3)}, noise_std={sigma}: the fit of the "
-        f"simulated series gives c={got[0]:.3f}, phi={np.round(got[1:], 3)}, off by more than six standard "
-        f"errors {np.round(tol, 3)}"
-    )
+    if not (err <= tol).all():
+        raise AssertionError(message("AR({p}) with c={c_true}, phi={phi_true}, noise_std={sigma}: the fit "
+                                     "of the simulated series gives c={got}, phi={got2}, off by more than "
+                                     "six standard errors {tol}", p=p, c_true=f"{c_true:.3f}",
+                                     phi_true=np.round(phi_true, 3), sigma=sigma, got=f"{got[0]:.3f}",
+                                     got2=np.round(got[1:], 3), tol=np.round(tol, 3)))
     residual_std = (y[p:] - c - _lags(y, p) @ phi).std()
-    assert abs(residual_std / sigma - 1) < 6.0 / np.sqrt(2 * n), (
-        f"the innovations of the simulated series have std {residual_std:.3f}, expected noise_std={sigma}"
-    )
+    if not (abs(residual_std / sigma - 1) < 6.0 / np.sqrt(2 * n)):
+        raise AssertionError(message("the innovations of the simulated series have std {residual_std}, "
+                                     "expected noise_std={sigma}", residual_std=f"{residual_std:.3f}",
+                                     sigma=sigma))
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [

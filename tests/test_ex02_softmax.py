@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_finite, raises_value_error
@@ -41,10 +42,11 @@ def test_softmax_is_a_distribution_along_axis(case):
     """
     x, axis = case
     s = as_array(ex02.softmax(x, axis=axis), "softmax(x)", x.shape, x.dtype)
-    assert (s >= 0).all(), f"softmax(x) has negative entries at axis={axis}"
+    if not (s >= 0).all():
+        raise AssertionError(message("softmax(x) has negative entries at axis={axis}", axis=axis))
     atol = 1e-5 if x.dtype == np.float32 else 1e-12
     assert_close(s.sum(axis=axis), np.ones(np.delete(x.shape, axis)),
-                 f"sum of softmax(x) along axis={axis}", rtol=0.0, atol=atol)
+                 message("sum of softmax(x) along axis={axis}", axis=axis), rtol=0.0, atol=atol)
 
 
 def test_softmax_default_axis_is_last():
@@ -62,7 +64,7 @@ def test_softmax_invariant_to_adding_a_constant(case, c):
     a = as_array(ex02.softmax(x, axis=axis), "softmax(x)", x.shape, x.dtype)
     b = as_array(ex02.softmax(shifted, axis=axis), "softmax(x + c)", x.shape, x.dtype)
     rtol, atol = (1e-3, 1e-5) if x.dtype == np.float32 else (1e-9, 1e-12)
-    assert_close(b, a, f"softmax(x + {c:g}) compared with softmax(x)", rtol=rtol, atol=atol)
+    assert_close(b, a, message("softmax(x + {c}) compared with softmax(x)", c=f"{c:g}"), rtol=rtol, atol=atol)
 
 
 @given(S.float_dtypes, st.integers(1, 5), st.sampled_from([1e3, 1e4, 1e5]))
@@ -73,10 +75,10 @@ def test_softmax_is_finite_for_huge_scores(dtype, n, magnitude):
     """
     x = np.linspace(-magnitude, magnitude, n + 1).astype(dtype)
     s = as_array(ex02.softmax(x), "softmax(x)", x.shape, dtype)
-    assert_finite(s, f"softmax of scores up to {magnitude:g}")
+    assert_finite(s, message("softmax of scores up to {magnitude}", magnitude=f"{magnitude:g}"))
     expected = np.zeros(n + 1)
     expected[-1] = 1.0
-    assert_close(s, expected, f"softmax of scores up to {magnitude:g}")
+    assert_close(s, expected, message("softmax of scores up to {magnitude}", magnitude=f"{magnitude:g}"))
 
 
 @given(S.arrays(st.tuples(st.integers(2, 4), st.integers(1, 4)), np.float64),
@@ -90,12 +92,13 @@ def test_softmax_rows_are_independent(x, offsets, dtype, axis):
     x = (x + np.array(offsets[: x.shape[0]])[:, None]).astype(dtype)
     x = x if axis == 1 else x.T
     whole = as_array(ex02.softmax(x, axis=axis), "softmax(x)", x.shape, dtype)
-    assert_finite(whole, f"softmax(x, axis={axis}) of rows that differ by up to 2e4")
+    assert_finite(whole, message("softmax(x, axis={axis}) of rows that differ by up to 2e4", axis=axis))
     for i in range(x.shape[1 - axis]):
         row = np.take(x, [i], axis=1 - axis)
         alone = as_array(ex02.softmax(row, axis=axis), "softmax(row)", row.shape, dtype)
         assert_close(np.take(whole, [i], axis=1 - axis), alone,
-                     f"row {i} of softmax(x, axis={axis}) compared with that row computed alone")
+                     message("row {i} of softmax(x, axis={axis}) compared with that row computed alone", i=i,
+                             axis=axis))
 
 
 @given(scores_and_axis())
@@ -106,7 +109,8 @@ def test_softmax_preserves_order(case):
     xs = np.moveaxis(x, axis, -1)
     larger = xs[..., :, None] > xs[..., None, :]
     smaller_weight = s[..., :, None] < s[..., None, :]
-    assert not (larger & smaller_weight).any(), "a larger score got a smaller softmax weight"
+    if (larger & smaller_weight).any():
+        raise AssertionError(message("a larger score got a smaller softmax weight"))
 
 
 @given(scores_and_axis(bound=50.0))
@@ -142,10 +146,11 @@ def test_log_softmax_is_finite_where_softmax_underflows(dtype, magnitude):
     x = np.array([[0.0, -magnitude, magnitude], [magnitude, 0.0, -magnitude],
                   [-2 * magnitude, -3 * magnitude, -2 * magnitude]], dtype=dtype)
     got = as_array(ex02.log_softmax(x), "log_softmax(x)", x.shape, dtype)
-    assert_finite(got, f"log_softmax of scores up to {magnitude:g}")
+    assert_finite(got, message("log_softmax of scores up to {magnitude}", magnitude=f"{magnitude:g}"))
     expected = x.astype(np.float64) - magnitude
     expected[2] = [-np.log(2.0), -magnitude - np.log(2.0), -np.log(2.0)]
-    assert_close(got, expected, f"log_softmax of scores up to {magnitude:g}")
+    assert_close(got, expected, message("log_softmax of scores up to {magnitude}",
+                                        magnitude=f"{magnitude:g}"))
 
 
 @given(scores_and_axis(bound=50.0))

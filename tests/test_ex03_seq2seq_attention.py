@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_finite, raises_value_error, tolerance
@@ -74,7 +75,8 @@ def test_dot_scores_batched_example():
     g = np.random.default_rng(3)
     query, keys = g.normal(size=(3, 3)), g.normal(size=(3, 3, 3))
     s = as_array(ex03.dot_scores(query, keys), "dot_scores(query [3, 3], keys [3, 3, 3])", (3, 3), np.float64)
-    assert_close(s, np.einsum("bd,btd->bt", query, keys), "dot_scores of a batch")
+    assert_close(s, np.einsum("bd,btd->bt", query, keys),
+                 message("dot_scores of a batch"))
 
 
 @given(query_and_keys())
@@ -135,7 +137,9 @@ def test_additive_scores_are_bounded_by_v(case, A, seed):
                  query.dtype)
     assert_finite(s, "additive_scores")
     bound = np.abs(v.astype(np.float64)).sum() * (1 + 1e-5)
-    assert (np.abs(s) <= bound).all(), f"additive_scores reach {np.abs(s).max():.4g} > sum|v| = {bound:.4g}"
+    if not (np.abs(s) <= bound).all():
+        raise AssertionError(message("additive_scores reach {largest} > sum|v| = {bound}",
+                                     largest=f"{np.abs(s).max():.4g}", bound=f"{bound:.4g}"))
 
 
 @given(st.integers(1, 3), st.integers(2, 5), st.integers(1, 4), S.seeds)
@@ -149,13 +153,14 @@ def test_additive_scores_query_goes_through_W_q_only(B, T, A, seed):
     query, keys = g.normal(size=(B, 3)), g.normal(size=(B, T, 3))
     W_q, W_k, v = _additive_weights(seed + 1, 3, 3, A, np.float64)
     zero = np.zeros_like(W_q)
-    s = as_array(ex03.additive_scores(query, keys, W_q, zero, v), "additive_scores with W_k = 0", (B, T),
+    s = as_array(ex03.additive_scores(query, keys, W_q, zero, v),
+                 message("additive_scores with W_k = 0"), (B, T),
                  np.float64)
     expected = np.repeat((np.tanh(query @ W_q) @ v)[:, None], T, axis=1)
-    assert_close(s, expected, "additive_scores with W_k = 0 (every key scores v . tanh(query W_q))")
+    assert_close(s, expected, message("additive_scores with W_k = 0 (every key scores v . tanh(query W_q))"))
     a = as_array(ex03.additive_scores(query, keys, zero, W_k, v), "additive_scores", (B, T), np.float64)
     b = as_array(ex03.additive_scores(-query, keys, zero, W_k, v), "additive_scores", (B, T), np.float64)
-    assert_close(b, a, "additive_scores with W_q = 0, query negated versus not")
+    assert_close(b, a, message("additive_scores with W_q = 0, query negated versus not"))
 
 
 @pytest.mark.parametrize(("shapes", "name"), [
@@ -193,9 +198,11 @@ def test_attend_weights_are_a_distribution_over_keys(case):
     _, weights = ex03.attend(scores, values)
     w = as_array(weights, "weights", scores.shape, scores.dtype)
     with picture("weights", w, lambda: ref03.attend(*_f64(scores, values))[1]):
-        assert (w >= 0).all(), "attend gave negative weights"
+        if not (w >= 0).all():
+            raise AssertionError(message("attend gave negative weights"))
         atol = 1e-5 if scores.dtype == np.float32 else 1e-12
-        assert_close(w.sum(axis=-1), np.ones(scores.shape[:-1]), "sum of the weights over the keys", rtol=0.0,
+        assert_close(w.sum(axis=-1), np.ones(scores.shape[:-1]),
+                     message("sum of the weights over the keys"), rtol=0.0,
                      atol=atol)
 
 
@@ -227,7 +234,8 @@ def test_attend_context_lies_in_the_convex_hull_of_the_values(case, seed):
     slack = 1e-4 * (1 + np.abs(along_values).max(axis=-2))
     over = along_context > along_values.max(axis=-2) + slack
     under = along_context < along_values.min(axis=-2) - slack
-    assert not (over | under).any(), "the context lies outside the convex hull of the values"
+    if (over | under).any():
+        raise AssertionError(message("the context lies outside the convex hull of the values"))
 
 
 @given(st.integers(2, 6), st.integers(2, 4), st.integers(0, 5), S.seeds, S.float_dtypes)
@@ -245,8 +253,11 @@ def test_a_matching_key_takes_nearly_all_the_weight(T, d, j, seed, dtype):
     scores = as_array(ex03.dot_scores(q, k), "dot_scores", (T,), dtype)
     context, weights = ex03.attend(scores, v)
     w = as_array(weights, "weights", (T,), dtype)
-    assert w[j] > 0.999, f"key {j} matches the query best (score {scores[j]:.3g}) but gets weight {w[j]:.4g}"
-    assert_close(as_array(context, "context", (3,), dtype), values[j], f"context versus values[{j}]",
+    if not (w[j] > 0.999):
+        raise AssertionError(message("key {j} matches the query best (score {scores}) but gets weight {w}",
+                                     j=j, scores=f"{scores[j]:.3g}", w=f"{w[j]:.4g}"))
+    assert_close(as_array(context, "context", (3,), dtype), values[j],
+                 message("context versus values[{j}]", j=j),
                  rtol=0.0, atol=1e-2)
 
 
@@ -260,8 +271,9 @@ def test_attend_is_exact_for_huge_scores(dtype, magnitude):
     values = np.arange(12, dtype=dtype).reshape(2, 3, 2)
     context, weights = ex03.attend(scores, values)
     w = as_array(weights, "weights", (2, 3), dtype)
-    assert_finite(w, f"weights for scores up to {magnitude:g}")
-    assert_close(w, np.array([[1.0, 0, 0], [0, 0, 1.0]]), f"weights for scores up to {magnitude:g}")
+    assert_finite(w, message("weights for scores up to {magnitude}", magnitude=f"{magnitude:g}"))
+    assert_close(w, np.array([[1.0, 0, 0], [0, 0, 1.0]]),
+                 message("weights for scores up to {magnitude}", magnitude=f"{magnitude:g}"))
     assert_close(as_array(context, "context", (2, 2), dtype), np.array([[0.0, 1.0], [10.0, 11.0]]), "context")
 
 
@@ -273,8 +285,10 @@ def test_attend_with_one_key_copies_its_value(dtype, batch, d_v, seed):
     values = g.normal(size=(*batch, 1, d_v)).astype(dtype)
     context, weights = ex03.attend(scores, values)
     w = as_array(weights, "weights", (*batch, 1), dtype)
-    assert_close(w, np.ones((*batch, 1)), "weights for T = 1")
-    assert_close(as_array(context, "context", (*batch, d_v), dtype), values[..., 0, :], "context for T = 1")
+    assert_close(w, np.ones((*batch, 1)),
+                 message("weights for T = 1"))
+    assert_close(as_array(context, "context", (*batch, d_v), dtype), values[..., 0, :],
+                 message("context for T = 1"))
 
 
 @given(st.integers(2, 4), st.integers(1, 5), st.integers(1, 3), S.seeds)
@@ -290,8 +304,9 @@ def test_attend_rows_are_independent(B, T, d_v, seed):
     for b in range(B):
         c_b, w_b = ex03.attend(scores[b], values[b])
         w_b = as_array(w_b, "weights", (T,), np.float64)
-        assert_close(w[b], w_b, f"weights of row {b} versus that row alone")
-        assert_close(c[b], as_array(c_b, "context", (d_v,), np.float64), f"context of row {b} versus alone")
+        assert_close(w[b], w_b, message("weights of row {b} versus that row alone", b=b))
+        assert_close(c[b], as_array(c_b, "context", (d_v,), np.float64),
+                     message("context of row {b} versus alone", b=b))
 
 
 @pytest.mark.parametrize(("scores", "values", "names"), [

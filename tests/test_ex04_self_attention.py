@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_finite, raises_value_error
@@ -54,8 +55,8 @@ def test_self_attention_example():
     expected_w = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
     out, weights = _call(X)
     with picture("weights", weights, expected_w):
-        assert_close(weights, expected_w, "weights of self_attention([[1, 0], [0, 1], [1, 1]])")
-    assert_close(out, expected_w @ X, "out of self_attention([[1, 0], [0, 1], [1, 1]])")
+        assert_close(weights, expected_w, message("weights of self_attention([[1, 0], [0, 1], [1, 1]])"))
+    assert_close(out, expected_w @ X, message("out of self_attention([[1, 0], [0, 1], [1, 1]])"))
 
 
 def test_self_attention_batched_example():
@@ -69,8 +70,8 @@ def test_self_attention_batched_example():
         s = X[b] @ X[b].T
         w = np.exp(s - s.max(axis=1, keepdims=True))
         w /= w.sum(axis=1, keepdims=True)
-        assert_close(weights[b], w, f"weights of sequence {b}")
-        assert_close(out[b], w @ X[b], f"out of sequence {b}")
+        assert_close(weights[b], w, message("weights of sequence {b}", b=b))
+        assert_close(out[b], w @ X[b], message("out of sequence {b}", b=b))
 
 
 # ---------------------------------------------------------------- properties
@@ -95,9 +96,11 @@ def test_weights_are_row_stochastic(X):
     """
     _, weights = _call(X)
     with drawn(weights, X):
-        assert (weights >= 0).all(), "self_attention gave negative weights"
+        if not (weights >= 0).all():
+            raise AssertionError(message("self_attention gave negative weights"))
         atol = 1e-5 if X.dtype == np.float32 else 1e-12
-        assert_close(weights.sum(axis=-1), np.ones(X.shape[:-1]), "sum of each row of the weights", rtol=0.0,
+        assert_close(weights.sum(axis=-1), np.ones(X.shape[:-1]),
+                     message("sum of each row of the weights"), rtol=0.0,
                      atol=atol)
 
 
@@ -114,7 +117,7 @@ def test_weights_are_unscaled_dot_products(X):
         log_w = np.log(weights)
     with drawn(weights, X):
         assert_close(log_w - log_w[..., :1], scores - scores[..., :1],
-                     "log weight differences versus dot-product differences", rtol=1e-9, atol=1e-9)
+                     message("log weight differences versus dot-product differences"), rtol=1e-9, atol=1e-9)
 
 
 @given(tokens())
@@ -123,7 +126,7 @@ def test_out_is_weights_times_tokens(X):
     out, weights = _call(X)
     expected = weights.astype(np.float64) @ X.astype(np.float64)
     atol = 1e-4 if X.dtype == np.float32 else None
-    assert_close(out, expected, "out versus weights @ X", atol=atol)
+    assert_close(out, expected, message("out versus weights @ X"), atol=atol)
 
 
 @given(tokens(max_batch_dims=1), st.data())
@@ -134,9 +137,10 @@ def test_permuting_tokens_permutes_the_output(X, data):
     perm = np.array(data.draw(st.permutations(range(T)), label="permutation"))
     out, weights = _call(X)
     out_p, weights_p = _call(X[..., perm, :])
-    assert_close(out_p, out[..., perm, :], "out of the permuted tokens versus out permuted")
-    assert_close(weights_p, weights[..., perm, :][..., :, perm], "weights of the permuted tokens versus "
-                 "weights permuted")
+    assert_close(out_p, out[..., perm, :],
+                 message("out of the permuted tokens versus out permuted"))
+    assert_close(weights_p, weights[..., perm, :][..., :, perm],
+                 message("weights of the permuted tokens versus weights permuted"))
 
 
 @given(st.integers(2, 3), st.integers(1, 5), st.integers(1, 5), S.seeds)
@@ -147,8 +151,9 @@ def test_sequences_of_a_batch_are_independent(B, T, d, seed):
     out, weights = _call(X)
     for b in range(B):
         out_b, weights_b = _call(X[b])
-        assert_close(weights[b], weights_b, f"weights of sequence {b} versus that sequence alone")
-        assert_close(out[b], out_b, f"out of sequence {b} versus that sequence alone")
+        assert_close(weights[b], weights_b,
+                     message("weights of sequence {b} versus that sequence alone", b=b))
+        assert_close(out[b], out_b, message("out of sequence {b} versus that sequence alone", b=b))
 
 
 @given(S.float_dtypes, S.batch_shapes(), st.integers(1, 5), S.seeds)
@@ -156,8 +161,9 @@ def test_a_single_token_attends_to_itself(dtype, batch, d, seed):
     """With one token (T = 1) the weight is 1 and the output is the token itself."""
     X = S.rng(seed).normal(size=(*batch, 1, d)).astype(dtype)
     out, weights = _call(X)
-    assert_close(weights, np.ones((*batch, 1, 1)), "weights for T = 1")
-    assert_close(out, X, "out for T = 1")
+    assert_close(weights, np.ones((*batch, 1, 1)),
+                 message("weights for T = 1"))
+    assert_close(out, X, message("out for T = 1"))
 
 
 @given(S.float_dtypes, st.sampled_from([30.0, 100.0]))
@@ -171,9 +177,10 @@ def test_self_attention_is_exact_for_large_tokens(dtype, s):
     out, weights = _call(X)
     expected = np.array([[0.5, 0.0, 0.5], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]])
     with picture("weights", weights, expected):
-        assert_finite(weights, f"weights for tokens of size {s:g}")
-        assert_close(weights, expected, f"weights for tokens of size {s:g}")
-    assert_close(out, s * np.array([[1.0, 0.5], [0.5, 1.0], [1.0, 1.0]]), f"out for tokens of size {s:g}")
+        assert_finite(weights, message("weights for tokens of size {s}", s=f"{s:g}"))
+        assert_close(weights, expected, message("weights for tokens of size {s}", s=f"{s:g}"))
+    assert_close(out, s * np.array([[1.0, 0.5], [0.5, 1.0], [1.0, 1.0]]),
+                 message("out for tokens of size {s}", s=f"{s:g}"))
 
 
 @pytest.mark.parametrize("X", [np.ones(3), np.float64(1.0)], ids=["1-D", "scalar"])

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
@@ -155,7 +156,7 @@ def test_attention_small_example_by_hand():
     s = 2.0 / np.sqrt(2.0)  # the first key's scaled score; the second one's is 0
     w = np.array([[np.exp(s), 1.0]]) / (np.exp(s) + 1.0)
     with picture("weights", weights, w):
-        assert_close(weights, w, "weights of the query [2, 0] over the keys [1, 0] and [0, 1]")
+        assert_close(weights, w, message("weights of the query [2, 0] over the keys [1, 0] and [0, 1]"))
     assert_close(out, np.array([[w[0, 0], w[0, 1], 0.0]]), "out = weights @ V")
 
 
@@ -179,9 +180,10 @@ def test_weights_are_row_stochastic(case):
     Q, K, V, _ = case
     _, weights = attend(Q, K, V)
     with drawn(weights, Q, K, V):
-        assert (weights >= 0).all(), "weights has negative entries"
+        if not (weights >= 0).all():
+            raise AssertionError(message("weights has negative entries"))
         atol = 1e-5 if Q.dtype == np.float32 else 1e-12
-        assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), "sum of each row of weights",
+        assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), message("sum of each row of weights"),
                      rtol=0.0, atol=atol)
 
 
@@ -197,7 +199,8 @@ def test_scores_are_divided_by_sqrt_d_k(d_k):
     V = np.eye(3, 5)  # d_v = 5, different from d_k
     _, weights = attend(Q, K, V)
     with picture("weights", weights, softmax_rows(s)[None]):
-        assert_close(weights[0], softmax_rows(s), f"weights with d_k={d_k} and q.k = sqrt(d_k) * {s}")
+        assert_close(weights[0], softmax_rows(s),
+                     message("weights with d_k={d_k} and q.k = sqrt(d_k) * {s}", d_k=d_k, s=s))
 
 
 def test_unscaled_scores_would_saturate():
@@ -211,12 +214,13 @@ def test_unscaled_scores_would_saturate():
     Q, K, V = make_qkv(7, (2,), 6, 8, 512, 3)
     _, weights = attend(Q, K, V)
     largest = weights.max(axis=-1)
-    assert largest.mean() < 0.6, (
-        f"the largest weight of each row is {largest.mean():.3f} on average: the softmax saturates, "
-        "as it does when the scores are not divided by sqrt(d_k)"
-    )
+    if not (largest.mean() < 0.6):
+        raise AssertionError(message("the largest weight of each row is {mean} on average: the "
+                                     "softmax saturates, as it does when the scores are not divided by "
+                                     "sqrt(d_k)", mean=f"{largest.mean():.3f}"))
     q, k = Q.astype(np.float64), K.astype(np.float64)
-    assert_close(weights, softmax_rows(q @ np.swapaxes(k, -1, -2) / np.sqrt(512)), "weights with d_k=512")
+    assert_close(weights, softmax_rows(q @ np.swapaxes(k, -1, -2) / np.sqrt(512)),
+                 message("weights with d_k=512"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,8 +236,10 @@ def test_permuting_queries_permutes_output(case, random):
     pmask = mask if mask is None or mask.shape[-2] == 1 else np.take(mask, perm, axis=-2)
     out, weights = attend(Q, K, V, mask)
     p_out, p_weights = attend(np.take(Q, perm, axis=-2), K, V, pmask)
-    assert_close(p_weights, np.take(weights, perm, axis=-2), f"weights with the queries permuted by {perm}")
-    assert_close(p_out, np.take(out, perm, axis=-2), f"out with the queries permuted by {perm}")
+    assert_close(p_weights, np.take(weights, perm, axis=-2),
+                 message("weights with the queries permuted by {perm}", perm=perm))
+    assert_close(p_out, np.take(out, perm, axis=-2),
+                 message("out with the queries permuted by {perm}", perm=perm))
 
 
 @given(attention_inputs(), st.randoms(use_true_random=False))
@@ -248,8 +254,9 @@ def test_permuting_keys_and_values_together_changes_nothing(case, random):
     pmask = None if mask is None else np.take(mask, perm, axis=-1)
     out, weights = attend(Q, K, V, mask)
     p_out, p_weights = attend(Q, np.take(K, perm, axis=-2), np.take(V, perm, axis=-2), pmask)
-    assert_close(p_weights, np.take(weights, perm, axis=-1), f"weights with the keys permuted by {perm}")
-    assert_close(p_out, out, f"out with the keys and values permuted by {perm}")
+    assert_close(p_weights, np.take(weights, perm, axis=-1),
+                 message("weights with the keys permuted by {perm}", perm=perm))
+    assert_close(p_out, out, message("out with the keys and values permuted by {perm}", perm=perm))
 
 
 @given(st.integers(1, 5), S.float_dtypes, S.seeds, st.randoms(use_true_random=False))
@@ -261,7 +268,8 @@ def test_self_attention_is_permutation_equivariant(T, dtype, seed, random):
     perm = np.array(random.sample(range(T), T))
     out, _ = attend(*ex05.project_qkv(X, W_q, W_k, W_v))
     p_out, _ = attend(*ex05.project_qkv(X[perm], W_q, W_k, W_v))
-    assert_close(p_out, out[perm], f"self-attention output with the tokens permuted by {perm}")
+    assert_close(p_out, out[perm], message("self-attention output with the tokens permuted by {perm}",
+                                           perm=perm))
 
 
 @given(attention_inputs(lead_dims=0), st.integers(2, 3), S.seeds)
@@ -279,8 +287,9 @@ def test_batch_rows_are_independent(case, B, seed):
     out, weights = attend(Q, K, V, mask)
     for b in range(B):
         o, w = attend(Q[b], K[b], V[b], None if mask is None else mask[b])
-        assert_close(weights[b], w, f"weights of batch row {b} compared with that row computed alone")
-        assert_close(out[b], o, f"out of batch row {b} compared with that row computed alone")
+        assert_close(weights[b], w, message("weights of batch row {b} compared with that row computed alone",
+                                            b=b))
+        assert_close(out[b], o, message("out of batch row {b} compared with that row computed alone", b=b))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,7 +308,7 @@ def test_masked_keys_get_exactly_zero_weight(case):
     if blocked.any():
         with drawn(weights, Q, K, V, mask):
             assert_equal(weights[blocked], np.zeros(int(blocked.sum()), weights.dtype),
-                         "weights of masked keys")
+                         message("weights of masked keys"))
 
 
 @given(attention_inputs(masked=True))
@@ -314,7 +323,7 @@ def test_weights_sum_to_one_over_allowed_keys(case):
     _, weights = attend(Q, K, V, mask)
     atol = 1e-5 if Q.dtype == np.float32 else 1e-12
     with drawn(weights, Q, K, V, mask):
-        assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), "sum of each row of weights",
+        assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), message("sum of each row of weights"),
                      rtol=0.0, atol=atol)
 
 
@@ -332,8 +341,10 @@ def test_masked_keys_and_values_do_not_change_the_output(case, seed, size):
     V2[hidden] = (g.standard_normal(V2[hidden].shape) * size).astype(V.dtype)
     out, weights = attend(Q, K, V, key_mask)
     out2, weights2 = attend(Q, K2, V2, key_mask)
-    assert_close(weights2, np.broadcast_to(weights, weights2.shape), "weights after changing masked keys")
-    assert_close(out2, np.broadcast_to(out, out2.shape), "out after changing the masked keys and values")
+    assert_close(weights2, np.broadcast_to(weights, weights2.shape),
+                 message("weights after changing masked keys"))
+    assert_close(out2, np.broadcast_to(out, out2.shape),
+                 message("out after changing the masked keys and values"))
 
 
 @given(attention_inputs(masked=True), st.data())
@@ -351,14 +362,15 @@ def test_fully_masked_row_gives_zeros_not_nan(case, data):
     mask[..., row, :] = False
     out, weights = attend(Q, K, V, mask)
     with drawn(weights, Q, K, V, mask):
-        assert_finite(weights, "weights with a fully masked query")
-        assert_finite(out, "out with a fully masked query")
+        assert_finite(weights, message("weights with a fully masked query"))
+        assert_finite(out, message("out with a fully masked query"))
         assert_equal(weights[..., row, :], np.zeros_like(weights[..., row, :]),
-                     f"weights of the fully masked query {row}")
-    assert_equal(out[..., row, :], np.zeros_like(out[..., row, :]), f"out of the fully masked query {row}")
+                     message("weights of the fully masked query {row}", row=row))
+    assert_equal(out[..., row, :], np.zeros_like(out[..., row, :]),
+                 message("out of the fully masked query {row}", row=row))
     ref_out, ref_weights = reference(Q, K, V, mask)
-    assert_close(weights, ref_weights, "weights with a fully masked query")
-    assert_close(out, ref_out, "out with a fully masked query")
+    assert_close(weights, ref_weights, message("weights with a fully masked query"))
+    assert_close(out, ref_out, message("out with a fully masked query"))
 
 
 def test_fully_masked_example():
@@ -369,8 +381,10 @@ def test_fully_masked_example():
     out, weights = attend(Q, K, V, mask)
     assert_finite(weights, "weights")
     assert_finite(out, "out")
-    assert_equal(weights[:, 1], np.zeros((2, 4)), "weights of the fully masked query 1")
-    assert_equal(out[:, 1], np.zeros((2, 3)), "out of the fully masked query 1")
+    assert_equal(weights[:, 1], np.zeros((2, 4)),
+                 message("weights of the fully masked query 1"))
+    assert_equal(out[:, 1], np.zeros((2, 3)),
+                 message("out of the fully masked query 1"))
 
 
 @given(attention_inputs(masked=False), st.data())
@@ -383,7 +397,7 @@ def test_a_single_allowed_key_copies_its_value(case, data):
     out, weights = attend(Q, K, V, mask)
     with picture("weights", weights, mask.astype(np.float64)):
         assert_close(weights, np.broadcast_to(mask.astype(Q.dtype), weights.shape), "weights")
-    assert_close(out, np.take(V, j, axis=-2), f"out when query i sees key {j.tolist()}[i] only")
+    assert_close(out, np.take(V, j, axis=-2), message("out when query i sees key {j}[i] only", j=j.tolist()))
 
 
 @given(attention_inputs(masked=True), st.data())
@@ -397,8 +411,8 @@ def test_mask_broadcasts_like_its_full_version(case, data):
     full = np.broadcast_to(small, (*lead, T_q, T_k)).copy()
     out, weights = attend(Q, K, V, small)
     out_full, weights_full = attend(Q, K, V, full)
-    assert_close(weights, weights_full, f"weights with a {shape} mask vs its full copy")
-    assert_close(out, out_full, f"out with a {shape} mask vs its full copy")
+    assert_close(weights, weights_full, message("weights with a {shape} mask vs its full copy", shape=shape))
+    assert_close(out, out_full, message("out with a {shape} mask vs its full copy", shape=shape))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,15 +433,20 @@ def test_huge_logits_are_still_right(dtype, magnitude):
     K = np.array([[1, 1, 1, 1], [0, 0, 0, 0], [-1, -1, -1, -1]], dtype=dtype) / d_k
     V = np.array([[1, 2], [3, 4], [5, 6]], dtype=dtype)
     out, weights = attend(Q, K, V)
-    assert_finite(weights, f"weights for scores of size {magnitude:g}")
-    assert_close(weights, np.array([[1.0, 0, 0], [0, 0, 1.0]]), f"weights for scores +-{magnitude:g}")
-    assert_close(out, np.array([[1.0, 2], [5, 6]]), f"out for scores +-{magnitude:g}")
+    assert_finite(weights, message("weights for scores of size {magnitude}", magnitude=f"{magnitude:g}"))
+    assert_close(weights, np.array([[1.0, 0, 0], [0, 0, 1.0]]),
+                 message("weights for scores +-{magnitude}", magnitude=f"{magnitude:g}"))
+    assert_close(out, np.array([[1.0, 2], [5, 6]]),
+                 message("out for scores +-{magnitude}", magnitude=f"{magnitude:g}"))
     mask = np.array([[False, True, True], [True, True, False]])  # hides each query's best key
     out, weights = attend(Q, K, V, mask)
-    assert_finite(weights, f"masked weights for scores of size {magnitude:g}")
+    assert_finite(weights, message("masked weights for scores of size {magnitude}",
+                                   magnitude=f"{magnitude:g}"))
     assert_close(weights, np.array([[0, 1.0, 0], [0, 1.0, 0]]),
-                 f"weights for scores +-{magnitude:g} with each query's best key masked")
-    assert_close(out, np.array([[3.0, 4], [3, 4]]), "out with each query's best key masked")
+                 message("weights for scores +-{magnitude} with each query's best key masked",
+                         magnitude=f"{magnitude:g}"))
+    assert_close(out, np.array([[3.0, 4], [3, 4]]),
+                 message("out with each query's best key masked"))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -435,12 +454,15 @@ def test_one_query_one_key(dtype):
     """With T_q = T_k = 1 the weight is 1 and the output is the value (or 0 and 0 when masked)."""
     Q, K, V = make_qkv(1, (2,), 1, 1, 3, 2, dtype)
     out, weights = attend(Q, K, V)
-    assert_close(weights, np.ones((2, 1, 1)), "weights with one key")
-    assert_close(out, V, "out with one key")
+    assert_close(weights, np.ones((2, 1, 1)),
+                 message("weights with one key"))
+    assert_close(out, V, message("out with one key"))
     mask = np.array([[[True]], [[False]]])
     out, weights = attend(Q, K, V, mask)
-    assert_close(weights, np.array([[[1.0]], [[0.0]]]), "weights with one key, masked in row 1")
-    assert_close(out, np.stack([V[0], np.zeros_like(V[1])]), "out with one key, masked in row 1")
+    assert_close(weights, np.array([[[1.0]], [[0.0]]]),
+                 message("weights with one key, masked in row 1"))
+    assert_close(out, np.stack([V[0], np.zeros_like(V[1])]),
+                 message("out with one key, masked in row 1"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_equal, raises_value_error
@@ -76,7 +77,7 @@ def test_causal_mask_includes_the_diagonal(T):
     """
     got = causal(T)
     with picture(f"causal_mask({T})", got, np.tri(T, dtype=bool)):
-        assert_equal(np.diagonal(got), np.ones(T, dtype=bool), f"diagonal of causal_mask({T})")
+        assert_equal(np.diagonal(got), np.ones(T, dtype=bool), message("diagonal of causal_mask({T})", T=T))
 
 
 @given(st.integers(2, 12))
@@ -89,7 +90,7 @@ def test_causal_mask_hides_the_future(T):
     above = np.triu(np.ones((T, T), dtype=bool), k=1)
     with picture(f"causal_mask({T})", m, ~above):
         assert_equal(m[above], np.zeros(int(above.sum()), dtype=bool),
-                     f"entries above the diagonal of causal_mask({T})")
+                     message("entries above the diagonal of causal_mask({T})", T=T))
 
 
 def test_causal_mask_of_one():
@@ -149,7 +150,8 @@ def test_padding_mask_broadcasts_over_heads_and_queries(case, H, T_q):
     m = padding(tokens, pad_id)
     full = np.broadcast_to(m[:, None], (B, H, T_q, T))
     expected = np.broadcast_to((tokens != pad_id)[:, None, None, :], (B, H, T_q, T))
-    assert_equal(full, expected, f"padding_mask(tokens)[:, None] broadcast to [B, H, T_q, T] = {full.shape}")
+    assert_equal(full, expected, message("padding_mask(tokens)[:, None] broadcast to [B, H, T_q, T] = "
+                                         "{shape}", shape=full.shape))
 
 
 def test_padding_mask_rejects_one_dimensional_tokens():
@@ -200,8 +202,8 @@ def test_decoder_self_mask_is_within_both_masks(case):
     future = np.broadcast_to(j > i, m.shape)
     pads = np.broadcast_to((tokens == pad_id)[:, None, :], m.shape)
     with picture(f"decoder_self_mask(tokens, pad_id={pad_id})", m, ~future & ~pads):
-        assert_equal(m[future], np.zeros(int(future.sum()), dtype=bool), "entries of future keys")
-        assert_equal(m[pads], np.zeros(int(pads.sum()), dtype=bool), "entries of padding keys")
+        assert_equal(m[future], np.zeros(int(future.sum()), dtype=bool), message("entries of future keys"))
+        assert_equal(m[pads], np.zeros(int(pads.sum()), dtype=bool), message("entries of padding keys"))
 
 
 @given(tokens_and_pad())
@@ -214,7 +216,7 @@ def test_padding_queries_still_see_the_real_past(case):
     m = decoder(tokens, pad_id)
     first = tokens[:, 0] != pad_id  # rows whose first token is real
     assert_equal(m[:, :, 0], np.broadcast_to(first[:, None], m.shape[:2]),
-                 "column 0 (every query may attend the first token when it is real)")
+                 message("column 0 (every query may attend the first token when it is real)"))
 
 
 def test_decoder_self_mask_rejects_one_dimensional_tokens():

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
@@ -133,7 +134,8 @@ def test_split_heads_exact_values(z, dtype):
     """split_heads(X, H)[b, h, t, i] = X[b, t, h * d_k + i]: head h takes the h-th slice of each token."""
     X = np.arange(z.B * z.T_q * z.D).reshape(z.B, z.T_q, z.D).astype(dtype)
     got = as_array(ex07.split_heads(X, z.H), f"split_heads(X, {z.H})", (z.B, z.H, z.T_q, z.d_k), dtype)
-    assert_equal(got, split_by_definition(X, z.H), f"split_heads(X, {z.H}) with X = arange, shape {X.shape}")
+    assert_equal(got, split_by_definition(X, z.H),
+                 message("split_heads(X, {H}) with X = arange, shape {shape}", H=z.H, shape=X.shape))
 
 
 def test_merge_heads_by_hand():
@@ -143,7 +145,8 @@ def test_merge_heads_by_hand():
     """
     heads = np.array([[[[0.0, 1], [4, 5]], [[2, 3], [6, 7]]]])
     got = as_array(ex07.merge_heads(heads), "merge_heads(heads)", (1, 2, 4), heads.dtype)
-    assert_equal(got, np.arange(8.0).reshape(1, 2, 4), "merge_heads of two heads of two tokens")
+    assert_equal(got, np.arange(8.0).reshape(1, 2, 4),
+                 message("merge_heads of two heads of two tokens"))
 
 
 @given(S.attention_sizes(max_len=5, max_dk=4), S.float_dtypes)
@@ -154,7 +157,7 @@ def test_merge_heads_exact_values(z, dtype):
     expected = np.empty((z.B, z.T_q, z.D), dtype)
     for h in range(z.H):
         expected[:, :, h * z.d_k:(h + 1) * z.d_k] = Y[:, h]
-    assert_equal(got, expected, f"merge_heads(Y) with Y = arange, shape {Y.shape}")
+    assert_equal(got, expected, message("merge_heads(Y) with Y = arange, shape {shape}", shape=Y.shape))
 
 
 @given(S.attention_sizes(max_len=5, max_dk=4), S.float_dtypes, S.seeds)
@@ -211,8 +214,8 @@ def test_one_head_equals_scaled_attention(c):
     heads, ref_weights = heads_by_definition(c.x_q, c.x_kv, p, c.mask)
     p64 = as64(p)
     with picture("weights", weights, ref_weights):
-        assert_close(weights, ref_weights, "weights of the single head")
-    assert_close(out, heads[:, 0] @ p64.W_o + p64.b_o, "out with one head")
+        assert_close(weights, ref_weights, message("weights of the single head"))
+    assert_close(out, heads[:, 0] @ p64.W_o + p64.b_o, message("out with one head"))
 
 
 @given(mha_cases())
@@ -226,7 +229,7 @@ def test_each_head_attends_with_its_own_slice(c):
     p64 = as64(c.p)
     with picture("weights", weights, ref_weights):
         for h in range(c.p.num_heads):
-            assert_close(weights[:, h], ref_weights[:, h], f"weights of head {h}")
+            assert_close(weights[:, h], ref_weights[:, h], message("weights of head {h}", h=h))
     concat = np.concatenate(list(np.moveaxis(heads, 1, 0)), axis=-1)  # heads side by side, in order
     assert_close(out, concat @ p64.W_o + p64.b_o, "out = concat(head_0, ..., head_H-1) @ W_o + b_o")
 
@@ -253,12 +256,14 @@ def test_each_head_depends_only_on_its_own_slice(c, data, which):
     for other in range(H):
         if other != h:
             assert_close(weights2[:, other], weights[:, other],
-                         f"weights of head {other} after changing columns {h * d_k}..{(h + 1) * d_k - 1} "
-                         f"(head {h}) of {which}")
-    if T_k > 1:
-        assert np.abs(weights2[:, h] - weights[:, h]).max() > 1e-6, (
-            f"changing columns {h * d_k}..{(h + 1) * d_k - 1} of {which} did not change head {h}'s weights"
-        )
+                         message("weights of head {other} after changing columns "
+                                 "{first}..{last} (head {h}) of {which}",
+                                 other=other, first=h * d_k,
+                                 last=(h + 1) * d_k - 1, h=h, which=which))
+    if T_k > 1 and not (np.abs(weights2[:, h] - weights[:, h]).max() > 1e-6):
+        raise AssertionError(message("changing columns {first}..{last} of "
+                                     "{which} did not change head {h}'s weights", first=h * d_k,
+                                     last=(h + 1) * d_k - 1, which=which, h=h))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,11 +283,12 @@ def test_mask_is_shared_by_all_heads(c):
             blocked = ~c.mask
             if blocked.any():
                 assert_equal(weights[:, h][blocked], np.zeros(int(blocked.sum()), weights.dtype),
-                             f"weights of head {h} where the mask is False")
+                             message("weights of head {h} where the mask is False", h=h))
             live = c.mask.any(axis=-1)
             atol = 1e-5 if weights.dtype == np.float32 else 1e-12
             assert_close(weights[:, h].sum(axis=-1)[live], np.ones(int(live.sum())),
-                         f"sums of head {h}'s rows that may attend some key", rtol=0.0, atol=atol)
+                         message("sums of head {h}'s rows that may attend some key", h=h),
+                         rtol=0.0, atol=atol)
 
 
 @given(mha_cases(masked=True, min_batch=2, full_mask=True))
@@ -296,8 +302,8 @@ def test_a_2d_mask_is_shared_by_every_batch_row(c):
     out, weights = mha(c.x_q, c.x_kv, c.p, mask)
     ref_out, ref_weights = ref07.multi_head_attention(c.x_q.astype(np.float64), c.x_kv.astype(np.float64),
                                                       as64(c.p), mask[None])
-    assert_close(weights, ref_weights, f"weights with a mask of shape {mask.shape}")
-    assert_close(out, ref_out, f"out with a mask of shape {mask.shape}")
+    assert_close(weights, ref_weights, message("weights with a mask of shape {shape}", shape=mask.shape))
+    assert_close(out, ref_out, message("out with a mask of shape {shape}", shape=mask.shape))
 
 
 @given(mha_cases(masked=True, min_batch=2), st.data())
@@ -314,8 +320,9 @@ def test_fully_masked_query_outputs_the_output_bias(c, data):
     out, weights = mha(c.x_q, c.x_kv, c.p, mask)
     assert_finite(out, "out")
     assert_equal(weights[b, :, i], np.zeros((H, T_k), weights.dtype),
-                 f"weights of the fully masked query {i} of row {b}")
-    assert_close(out[b, i], c.p.b_o, f"out of the fully masked query {i} of row {b} (expected b_o)")
+                 message("weights of the fully masked query {i} of row {b}", i=i, b=b))
+    assert_close(out[b, i], c.p.b_o, message("out of the fully masked query {i} of row {b} (expected b_o)",
+                                             i=i, b=b))
 
 
 @given(st.integers(1, 3), st.sampled_from([(2, 4), (3, 6), (2, 6)]), S.float_dtypes, S.seeds, st.data())
@@ -333,8 +340,8 @@ def test_padding_keys_do_not_change_the_output(T_q, heads_width, dtype, seed, da
     x_kv2[tokens == 0] = (g.standard_normal((int((tokens == 0).sum()), D)) * 10).astype(dtype)
     out, weights = mha(x_q, x_kv, p, mask)
     out2, weights2 = mha(x_q, x_kv2, p, mask)
-    assert_close(weights2, weights, "weights after changing x_kv at padding positions")
-    assert_close(out2, out, "out after changing x_kv at padding positions")
+    assert_close(weights2, weights, message("weights after changing x_kv at padding positions"))
+    assert_close(out2, out, message("out after changing x_kv at padding positions"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,8 +359,9 @@ def test_keys_and_values_come_from_x_kv(c, random):
     pmask = None if c.mask is None else c.mask[..., perm]
     out, weights = mha(c.x_q, c.x_kv, c.p, c.mask)
     out2, weights2 = mha(c.x_q, c.x_kv[:, perm], c.p, pmask)
-    assert_close(weights2, weights[..., perm], f"weights with the tokens of x_kv permuted by {perm}")
-    assert_close(out2, out, f"out with the tokens of x_kv permuted by {perm}")
+    assert_close(weights2, weights[..., perm],
+                 message("weights with the tokens of x_kv permuted by {perm}", perm=perm))
+    assert_close(out2, out, message("out with the tokens of x_kv permuted by {perm}", perm=perm))
 
 
 @given(mha_cases(), st.data())
@@ -366,8 +374,10 @@ def test_each_query_row_depends_on_its_own_x_q_row_only(c, data):
     out, weights = mha(c.x_q, c.x_kv, c.p, c.mask)
     out2, weights2 = mha(x_q2, c.x_kv, c.p, c.mask)
     others = np.arange(T_q) != i
-    assert_close(weights2[:, :, others], weights[:, :, others], f"weights of the queries other than {i}")
-    assert_close(out2[:, others], out[:, others], f"out of the queries other than {i}")
+    assert_close(weights2[:, :, others], weights[:, :, others],
+                 message("weights of the queries other than {i}", i=i))
+    assert_close(out2[:, others], out[:, others],
+                 message("out of the queries other than {i}", i=i))
 
 
 @given(mha_cases(self_attention=True), st.randoms(use_true_random=False))
@@ -378,8 +388,9 @@ def test_self_attention_is_permutation_equivariant(c, random):
     x = c.x_q
     out, weights = mha(x, x, c.p)
     out2, weights2 = mha(x[:, perm], x[:, perm], c.p)
-    assert_close(out2, out[:, perm], f"out with the tokens permuted by {perm}")
-    assert_close(weights2, weights[:, :, perm][..., perm], f"weights with the tokens permuted by {perm}")
+    assert_close(out2, out[:, perm], message("out with the tokens permuted by {perm}", perm=perm))
+    assert_close(weights2, weights[:, :, perm][..., perm],
+                 message("weights with the tokens permuted by {perm}", perm=perm))
 
 
 @given(mha_cases(min_batch=2))
@@ -390,8 +401,10 @@ def test_batch_rows_are_independent(c):
     for b in range(B):
         m = None if c.mask is None else c.mask[min(b, c.mask.shape[0] - 1)][None]
         o, w = mha(c.x_q[b:b + 1], c.x_kv[b:b + 1], c.p, m)
-        assert_close(weights[b:b + 1], w, f"weights of batch row {b} compared with that row computed alone")
-        assert_close(out[b:b + 1], o, f"out of batch row {b} compared with that row computed alone")
+        assert_close(weights[b:b + 1], w,
+                     message("weights of batch row {b} compared with that row computed alone", b=b))
+        assert_close(out[b:b + 1], o, message("out of batch row {b} compared with that row computed alone",
+                                              b=b))
 
 
 def test_cross_attention_example():

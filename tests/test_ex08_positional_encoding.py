@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_equal, assert_finite, raises_value_error
@@ -82,7 +83,8 @@ def test_encoding_first_position_is_zero_angle():
     """
     PE = as_array(ex08.sinusoidal_encoding(3, 8), "sinusoidal_encoding(3, 8)", (3, 8), np.float64)
     with drawn(PE, 3, 8):
-        assert_close(PE[0], np.array([0.0, 1.0] * 4), "row 0 (position 0) of sinusoidal_encoding(3, 8)")
+        assert_close(PE[0], np.array([0.0, 1.0] * 4),
+                     message("row 0 (position 0) of sinusoidal_encoding(3, 8)"))
 
 
 def test_encoding_exact_values_at_chosen_positions():
@@ -95,7 +97,8 @@ def test_encoding_exact_values_at_chosen_positions():
         expected = []
         for w in (1.0, 0.1, 0.01, 0.001):
             expected += [math.sin(pos * w), math.cos(pos * w)]
-        assert_close(PE[pos], np.array(expected), f"row {pos} of sinusoidal_encoding(51, 8)")
+        assert_close(PE[pos], np.array(expected),
+                     message("row {pos} of sinusoidal_encoding(51, 8)", pos=pos))
 
 
 @given(lengths, widths)
@@ -115,9 +118,9 @@ def test_encoding_interleaves_sin_and_cos(T, D):
     PE = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
     norms = PE[:, 0::2] ** 2 + PE[:, 1::2] ** 2
     with drawn(PE, T, D):
-        assert_close(norms, np.ones((T, D // 2)), "PE[:, 2i]^2 + PE[:, 2i+1]^2 (should be 1)")
+        assert_close(norms, np.ones((T, D // 2)), message("PE[:, 2i]^2 + PE[:, 2i+1]^2 (should be 1)"))
         assert_equal(PE[0], np.tile([0.0, 1.0], D // 2),
-                     "PE[0] (sin 0 = 0 in even columns, cos 0 = 1 in odd)")
+                     message("PE[0] (sin 0 = 0 in even columns, cos 0 = 1 in odd)"))
 
 
 @given(st.integers(1, 300), widths)
@@ -126,7 +129,8 @@ def test_encoding_is_bounded(T, D):
     """Every entry lies in [-1, 1] and is finite, even for long sequences."""
     PE = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
     assert_finite(PE, "sinusoidal_encoding")
-    assert (np.abs(PE) <= 1.0).all(), f"sinusoidal_encoding({T}, {D}) has entries outside [-1, 1]"
+    if not (np.abs(PE) <= 1.0).all():
+        raise AssertionError(message("sinusoidal_encoding({T}, {D}) has entries outside [-1, 1]", T=T, D=D))
 
 
 @given(st.integers(2, 40), widths, st.data())
@@ -140,7 +144,8 @@ def test_encoding_relative_position_is_a_rotation(T, D, data):
     k = data.draw(st.integers(1, T - 1), label="k")
     PE = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
     with drawn(PE, T, D):
-        assert_close(PE[k:], PE[:-k] @ rotation(k, D), f"PE[pos + {k}] compared with PE[pos] @ M_{k}",
+        assert_close(PE[k:], PE[:-k] @ rotation(k, D),
+                     message("PE[pos + {k}] compared with PE[pos] @ M_{k}", k=k),
                      rtol=1e-9, atol=1e-12)
 
 
@@ -150,7 +155,8 @@ def test_encoding_prefix_does_not_depend_on_T(T, D, data):
     t = data.draw(st.integers(1, T - 1), label="shorter T")
     long = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
     short = as_array(ex08.sinusoidal_encoding(t, D), f"sinusoidal_encoding({t}, {D})", (t, D), np.float64)
-    assert_close(long[:t], short, f"first {t} rows of sinusoidal_encoding({T}, {D}) and of ({t}, {D})")
+    assert_close(long[:t], short, message("first {t} rows of sinusoidal_encoding({T}, {D}) and of ({t}, {D})",
+                                          t=t, T=T, D=D))
 
 
 @pytest.mark.parametrize("D", [1, 3, 7])
@@ -201,7 +207,8 @@ def test_embed_scales_the_lookup_by_sqrt_D(case):
     two = as_array(ex08.embed(tokens, 2 * table), "embed(tokens, 2 * table)", (*tokens.shape, D), table.dtype)
     expected = table[tokens].astype(np.float64) * np.sqrt(D)
     assert_close(two.astype(np.float64) - one, expected,
-                 f"embed(tokens, 2 * table) - embed(tokens, table), D={D} (should be table[tokens]*sqrt(D))",
+                 message("embed(tokens, 2 * table) - embed(tokens, table), D={D} (should be "
+                         "table[tokens]*sqrt(D))", D=D),
                  atol=1e-5 if table.dtype == np.float32 else None)
 
 
@@ -211,7 +218,7 @@ def test_embed_of_a_zero_table_is_the_encoding(tokens, D):
     B, T = tokens.shape
     got = as_array(ex08.embed(tokens, np.zeros((7, D))), "embed(tokens, zeros)", (B, T, D), np.float64)
     with picture("embed(tokens, zeros)", got, formula(T, D), rows="positions", columns="dimensions"):
-        assert_close(got, np.broadcast_to(formula(T, D), (B, T, D)), "embed(tokens, zero table)")
+        assert_close(got, np.broadcast_to(formula(T, D), (B, T, D)), message("embed(tokens, zero table)"))
 
 
 def test_embed_exact_values():
@@ -244,10 +251,12 @@ def test_embed_rows_are_independent(case):
     for b in range(tokens.shape[0]):
         alone = as_array(ex08.embed(tokens[b: b + 1], table), f"embed(tokens[{b}:{b + 1}], table)",
                          (1, tokens.shape[1], table.shape[1]), table.dtype)
-        assert_close(whole[b: b + 1], alone, f"row {b} of embed(tokens, table) and that row embedded alone")
+        assert_close(whole[b: b + 1], alone,
+                     message("row {b} of embed(tokens, table) and that row embedded alone", b=b))
         flat = as_array(ex08.embed(tokens[b], table), f"embed(tokens[{b}], table)",
                         (tokens.shape[1], table.shape[1]), table.dtype)
-        assert_close(whole[b], flat, f"row {b} of embed(tokens, table) and embed(tokens[{b}], table)")
+        assert_close(whole[b], flat, message("row {b} of embed(tokens, table) and embed(tokens[{b}], table)",
+                                             b=b))
 
 
 @pytest.mark.parametrize("bad", [5, 9, -1])

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from course.params import FeedForwardParams, LayerNormParams
 from tests.support import strategies as S
 from tests.support import target
@@ -97,11 +98,14 @@ def test_layer_norm_gives_mean_0_and_variance_1_per_row(dtype, shape, seed):
     Hint: average over the last axis (axis=-1, keepdims=True) and use the biased variance (divide by D).
     """
     x = spread_rows(seed, shape, dtype)
-    y = as_array(ex09.layer_norm(x, unit_norm(shape[-1], dtype)), "layer_norm(x, unit gain)", shape, dtype)
+    y = as_array(ex09.layer_norm(x, unit_norm(shape[-1], dtype)),
+                 message("layer_norm(x, unit gain)"), shape, dtype)
     y = y.astype(np.float64)
-    assert_close(y.mean(axis=-1), np.zeros(shape[:-1]), "mean of each row of layer_norm(x)",
+    assert_close(y.mean(axis=-1), np.zeros(shape[:-1]),
+                 message("mean of each row of layer_norm(x)"),
                  **mean_tol(dtype))
-    assert_close(y.var(axis=-1), np.ones(shape[:-1]), "variance of each row of layer_norm(x)",
+    assert_close(y.var(axis=-1), np.ones(shape[:-1]),
+                 message("variance of each row of layer_norm(x)"),
                  rtol=0.0, atol=1e-3)
 
 
@@ -131,7 +135,7 @@ def test_layer_norm_is_invariant_to_shifting_and_scaling_a_row(case, seed):
     a = as_array(ex09.layer_norm(x, p), "layer_norm(x, p)", x.shape, x.dtype)
     b = as_array(ex09.layer_norm(moved, p), "layer_norm(x * a + c, p)", x.shape, x.dtype)
     # eps makes the invariance approximate: |error| <= eps / var(row) ~ 1e-5 for these rows
-    assert_close(b, a, "layer_norm(x * a + c) compared with layer_norm(x)", rtol=1e-4, atol=1e-4)
+    assert_close(b, a, message("layer_norm(x * a + c) compared with layer_norm(x)"), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("shape", [(3, 5), (5, 3), (2, 3, 5), (4, 2, 3)])
@@ -141,7 +145,8 @@ def test_layer_norm_normalises_the_last_axis_only(shape):
     Hint: x.mean(axis=-1, keepdims=True) and x.var(axis=-1, keepdims=True); axis 0 or -2 mixes tokens.
     """
     x = spread_rows(7, shape, np.float64)
-    y = as_array(ex09.layer_norm(x, unit_norm(shape[-1], np.float64)), f"layer_norm(x of shape {shape})",
+    y = as_array(ex09.layer_norm(x, unit_norm(shape[-1], np.float64)),
+                 message("layer_norm(x of shape {shape})", shape=shape),
                  shape, np.float64)
     assert_close(y, formula_layer_norm(x, unit_norm(shape[-1], np.float64)), f"layer_norm(x, shape {shape})")
 
@@ -155,9 +160,10 @@ def test_layer_norm_rows_are_independent(case):
     rows = x.reshape(-1, x.shape[-1])
     whole = whole.reshape(rows.shape)
     for r in range(min(len(rows), 4)):
-        alone = as_array(ex09.layer_norm(rows[r: r + 1], p), f"layer_norm(row {r} alone)",
+        alone = as_array(ex09.layer_norm(rows[r: r + 1], p), message("layer_norm(row {r} alone)", r=r),
                          (1, x.shape[-1]), x.dtype)
-        assert_close(whole[r: r + 1], alone, f"row {r} of layer_norm(x) compared with that row alone")
+        assert_close(whole[r: r + 1], alone,
+                     message("row {r} of layer_norm(x) compared with that row alone", r=r))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -169,9 +175,10 @@ def test_layer_norm_tiny_variance_rows(dtype):
     offset = 1000.0 if dtype == np.float64 else 0.0  # float32 cannot hold 1e-3 details on top of 1000
     x = (offset + 1e-3 * spread_rows(3, (3, 6), np.float64)).astype(dtype)
     p = S.random_layer_norm(4, 6, dtype)
-    y = as_array(ex09.layer_norm(x, p), "layer_norm(x with variance ~1e-6, p)", x.shape, dtype)
-    assert_finite(y, "layer_norm(x with variance ~1e-6, p)")
-    assert_close(y, formula_layer_norm(x, p), "layer_norm(x with variance ~1e-6, p)", **tol(dtype))
+    y = as_array(ex09.layer_norm(x, p), message("layer_norm(x with variance ~1e-6, p)"), x.shape, dtype)
+    assert_finite(y, message("layer_norm(x with variance ~1e-6, p)"))
+    assert_close(y, formula_layer_norm(x, p),
+                 message("layer_norm(x with variance ~1e-6, p)"), **tol(dtype))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -179,9 +186,10 @@ def test_layer_norm_constant_row_gives_beta(dtype):
     """A constant row (variance 0) gives exactly beta, with no NaN: eps keeps the division finite."""
     x = np.array([[2.0] * 5, [-1.0] * 5], dtype=dtype)
     p = S.random_layer_norm(5, 5, dtype)
-    y = as_array(ex09.layer_norm(x, p), "layer_norm(constant rows, p)", x.shape, dtype)
-    assert_finite(y, "layer_norm(constant rows, p)")
-    assert_close(y, np.broadcast_to(p.beta, x.shape), "layer_norm(constant rows, p)")
+    y = as_array(ex09.layer_norm(x, p), message("layer_norm(constant rows, p)"), x.shape, dtype)
+    assert_finite(y, message("layer_norm(constant rows, p)"))
+    assert_close(y, np.broadcast_to(p.beta, x.shape),
+                 message("layer_norm(constant rows, p)"))
 
 
 @given(norm_cases())
@@ -192,7 +200,8 @@ def test_layer_norm_applies_gamma_then_beta(case):
     """
     x, p = case
     D = x.shape[-1]
-    plain = as_array(ex09.layer_norm(x, unit_norm(D, x.dtype)), "layer_norm(x, unit gain)", x.shape, x.dtype)
+    plain = as_array(ex09.layer_norm(x, unit_norm(D, x.dtype)),
+                     message("layer_norm(x, unit gain)"), x.shape, x.dtype)
     full = as_array(ex09.layer_norm(x, p), "layer_norm(x, p)", x.shape, x.dtype)
     assert_close(full, p.gamma.astype(np.float64) * plain + p.beta, "layer_norm(x, p)", **tol(x.dtype))
 
@@ -256,9 +265,10 @@ def test_feed_forward_is_position_wise(case):
     whole = as_array(ex09.feed_forward(x, p), "feed_forward(x, p)", x.shape, x.dtype).reshape(-1, D)
     rows = x.reshape(-1, D)
     for r in range(min(len(rows), 4)):
-        alone = as_array(ex09.feed_forward(rows[r][None, None], p), f"feed_forward(position {r} alone)",
-                         (1, 1, D), x.dtype)
-        assert_close(whole[r], alone[0, 0], f"position {r} of feed_forward(x) compared with it alone")
+        alone = as_array(ex09.feed_forward(rows[r][None, None], p),
+                         message("feed_forward(position {r} alone)", r=r), (1, 1, D), x.dtype)
+        assert_close(whole[r], alone[0, 0],
+                     message("position {r} of feed_forward(x) compared with it alone", r=r))
 
 
 def test_feed_forward_relu_sits_between_the_layers():
@@ -269,8 +279,10 @@ def test_feed_forward_relu_sits_between_the_layers():
     p = S.random_feed_forward(1, 4, 6)
     p.b_1 = np.full(6, -100.0)  # every pre-activation is far below zero
     x = S.rng(2).uniform(-1, 1, size=(2, 3, 4))
-    got = as_array(ex09.feed_forward(x, p), "feed_forward(x, p) with b_1 = -100", x.shape, np.float64)
-    assert_close(got, np.broadcast_to(p.b_2, x.shape), "feed_forward(x, p) with every hidden unit cut")
+    got = as_array(ex09.feed_forward(x, p), message("feed_forward(x, p) with b_1 = -100"), x.shape,
+                   np.float64)
+    assert_close(got, np.broadcast_to(p.b_2, x.shape),
+                 message("feed_forward(x, p) with every hidden unit cut"))
 
 
 def test_feed_forward_of_zero_input_is_relu_b1_W2_plus_b2():
@@ -342,7 +354,7 @@ def test_add_and_norm_depends_only_on_the_sum(case, seed):
     s = spread_rows(seed, x.shape, x.dtype)
     a = as_array(ex09.add_and_norm(x, s, p), "add_and_norm(x, s, p)", x.shape, x.dtype)
     b = as_array(ex09.add_and_norm(s, x, p), "add_and_norm(s, x, p)", x.shape, x.dtype)
-    assert_close(a, b, "add_and_norm(x, s, p) compared with add_and_norm(s, x, p)", **tol(x.dtype))
+    assert_close(a, b, message("add_and_norm(x, s, p) compared with add_and_norm(s, x, p)"), **tol(x.dtype))
 
 
 @given(st.sampled_from(S.FLOAT_DTYPES), row_shapes(), S.seeds)
@@ -353,12 +365,15 @@ def test_add_and_norm_output_is_normalised(dtype, shape, seed):
     """
     x = spread_rows(seed, shape, dtype)
     s = spread_rows(seed + 1, shape, dtype)
-    y = as_array(ex09.add_and_norm(x, s, unit_norm(shape[-1], dtype)), "add_and_norm(x, s, unit gain)",
+    y = as_array(ex09.add_and_norm(x, s, unit_norm(shape[-1], dtype)),
+                 message("add_and_norm(x, s, unit gain)"),
                  shape, dtype).astype(np.float64)
-    assert_close(y.mean(axis=-1), np.zeros(shape[:-1]), "mean of each row of add_and_norm(x, s)",
+    assert_close(y.mean(axis=-1), np.zeros(shape[:-1]),
+                 message("mean of each row of add_and_norm(x, s)"),
                  **mean_tol(dtype))
     var_in = (x.astype(np.float64) + s).var(axis=-1)
-    assert_close(y.var(axis=-1), var_in / (var_in + EPS), "variance of each row of add_and_norm(x, s)",
+    assert_close(y.var(axis=-1), var_in / (var_in + EPS),
+                 message("variance of each row of add_and_norm(x, s)"),
                  rtol=0.0, atol=1e-3)
 
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, raises_value_error
@@ -96,9 +97,11 @@ def test_encoder_layer_ends_with_layer_norm(case):
     p = dataclasses.replace(p, norm2=dataclasses.replace(p.norm2, gamma=np.ones(D, x.dtype),
                                                          beta=np.zeros(D, x.dtype)))
     out = as_array(ex10.encoder_layer(x, p), "encoder_layer(x, p)", x.shape, x.dtype).astype(np.float64)
-    assert_close(out.mean(-1), np.zeros(x.shape[:-1]), "mean of each output row", atol=1e-4)
+    assert_close(out.mean(-1), np.zeros(x.shape[:-1]),
+                 message("mean of each output row"), atol=1e-4)
     var = out.var(-1)  # var / (var + eps) of the normalised sum: 1 up to eps
-    assert_close(np.clip(var, 0.9, 1.0), var, "variance of each output row (between 0.9 and 1)",
+    assert_close(np.clip(var, 0.9, 1.0), var,
+                 message("variance of each output row (between 0.9 and 1)"),
                  rtol=0, atol=1e-4)
 
 
@@ -115,7 +118,7 @@ def test_encoder_layer_residuals_carry_x(case):
     out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
     h = layer_norm_rows(x, p.norm1.gamma, p.norm1.beta)
     assert_close(out, layer_norm_rows(h, p.norm2.gamma, p.norm2.beta),
-                 "encoder_layer(x) whose sublayers output zero", *model_tolerance(x.dtype))
+                 message("encoder_layer(x) whose sublayers output zero"), *model_tolerance(x.dtype))
 
 
 @given(layer_cases(), st.randoms(use_true_random=False))
@@ -131,8 +134,9 @@ def test_encoder_layer_is_permutation_equivariant(case, random):
     permuted_mask = None if mask is None else mask[:, :, perm]
     out_perm = as_array(ex10.encoder_layer(x[:, perm], p, permuted_mask), "encoder_layer(x[:, perm])",
                         x.shape, x.dtype)
-    assert_close(out_perm, out[:, perm], f"encoder_layer(x[:, perm]) compared with "
-                 f"encoder_layer(x)[:, perm], perm={perm}", *model_tolerance(x.dtype))
+    assert_close(out_perm, out[:, perm], message("encoder_layer(x[:, perm]) compared with "
+                                                 "encoder_layer(x)[:, perm], perm={perm}", perm=perm),
+                 *model_tolerance(x.dtype))
 
 
 @given(layer_cases(masked=False), st.data())
@@ -148,10 +152,12 @@ def test_encoder_layer_masked_keys_are_not_read(case, data):
     real = mask[:, 0, :]  # (B, T)
     other = np.where(real[..., None], x, 5 * S.rng(int(x.size)).standard_normal(x.shape)).astype(x.dtype)
     out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
-    out2 = as_array(ex10.encoder_layer(other, p, mask), "encoder_layer(x changed under the mask)",
+    out2 = as_array(ex10.encoder_layer(other, p, mask),
+                    message("encoder_layer(x changed under the mask)"),
                     x.shape, x.dtype)
     assert_close(np.where(real[..., None], out2, 0), np.where(real[..., None], out, 0),
-                 f"real positions of encoder_layer after changing the padded positions (lengths {lengths})")
+                 message("real positions of encoder_layer after changing the padded positions (lengths "
+                         "{lengths})", lengths=lengths))
 
 
 def test_encoder_layer_pinned_padding():
@@ -160,10 +166,12 @@ def test_encoder_layer_pinned_padding():
     other = x.copy()
     other[1, 3:] = -7.0
     out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
-    out2 = as_array(ex10.encoder_layer(other, p, mask), "encoder_layer(x changed under the mask)",
+    out2 = as_array(ex10.encoder_layer(other, p, mask),
+                    message("encoder_layer(x changed under the mask)"),
                     x.shape, x.dtype)
-    assert_close(out2[1, :3], out[1, :3], "row 1, real positions 0..2, after changing its padded positions")
-    assert_close(out2[0], out[0], "row 0 after changing row 1")
+    assert_close(out2[1, :3], out[1, :3],
+                 message("row 1, real positions 0..2, after changing its padded positions"))
+    assert_close(out2[0], out[0], message("row 0 after changing row 1"))
 
 
 @given(layer_cases())
@@ -174,7 +182,8 @@ def test_encoder_layer_rows_are_independent(case):
     for b in range(x.shape[0]):
         alone = as_array(ex10.encoder_layer(x[b:b + 1], p, None if mask is None else mask[b:b + 1]),
                          f"encoder_layer(x[{b}:{b + 1}])", x[b:b + 1].shape, x.dtype)
-        assert_close(out[b:b + 1], alone, f"row {b} of encoder_layer(x) compared with that row alone",
+        assert_close(out[b:b + 1], alone,
+                     message("row {b} of encoder_layer(x) compared with that row alone", b=b),
                      *model_tolerance(x.dtype))
 
 
@@ -226,9 +235,11 @@ def test_encode_without_layers_is_the_embedding(seed, config, dtype, src):
     Hint: use embed(src_tokens, params.src_embed) from exercise 08: it scales and adds the encoding.
     """
     params = dataclasses.replace(S.random_transformer(seed, config, dtype), encoder=[])
-    out = as_array(ex10.encode(src, params), "encode(src, params with no layers)",
+    out = as_array(ex10.encode(src, params),
+                   message("encode(src, params with no layers)"),
                    (*src.shape, config.d_model), dtype)
-    assert_close(out, embedding_oracle(src, params.src_embed), "encode(src, params with no layers)")
+    assert_close(out, embedding_oracle(src, params.src_embed),
+                 message("encode(src, params with no layers)"))
 
 
 @settings(max_examples=15)
@@ -243,8 +254,9 @@ def test_encode_padding_is_invisible(seed, config, dtype, src):
     for b, L in enumerate((src != PAD).sum(axis=1)):
         alone = as_array(ex10.encode(src[b:b + 1, :L], params), f"encode(src[{b}:{b + 1}, :{L}])",
                          (1, L, config.d_model), dtype)
-        assert_close(out[b, :L], alone[0], f"row {b} (real length {L}) of encode(src) compared with "
-                     "the row encoded alone without padding", *model_tolerance(dtype))
+        assert_close(out[b, :L], alone[0],
+                     message("row {b} (real length {L}) of encode(src) compared with the row encoded alone "
+                             "without padding", b=b, L=L), *model_tolerance(dtype))
 
 
 def test_encode_pinned_padding():
@@ -253,7 +265,8 @@ def test_encode_pinned_padding():
     src = fixed_tokens([6, 3], 6, 11, seed=4)
     out = as_array(ex10.encode(src, params), "encode(src, params)", (2, 6, 8), np.float64)
     alone = as_array(ex10.encode(src[1:, :3], params), "encode(src[1:, :3])", (1, 3, 8), np.float64)
-    assert_close(out[1, :3], alone[0], "row 1 (3 real tokens) of encode(src) compared with the row alone")
+    assert_close(out[1, :3], alone[0], message("row 1 (3 real tokens) of encode(src) compared with the row "
+                                               "alone"))
 
 
 def test_encode_pads_with_config_pad_id():
@@ -266,12 +279,15 @@ def test_encode_pads_with_config_pad_id():
     params = S.random_transformer(3, config)
     src = S.lengths_to_tokens([6, 3], 6, config.src_vocab, config.pad_id, S.rng(4))
     src[:, 0] = 0  # token 0 is a real word here
-    out = as_array(ex10.encode(src, params), "encode(src, params) with pad_id=3", (2, 6, 8), np.float64)
-    alone = as_array(ex10.encode(src[1:, :3], params), "encode(src[1:, :3]) with pad_id=3", (1, 3, 8),
+    out = as_array(ex10.encode(src, params),
+                   message("encode(src, params) with pad_id=3"), (2, 6, 8), np.float64)
+    alone = as_array(ex10.encode(src[1:, :3], params),
+                     message("encode(src[1:, :3]) with pad_id=3"), (1, 3, 8),
                      np.float64)
-    assert_close(out[1, :3], alone[0], "row 1 (3 real tokens, then pad_id=3) of encode(src) compared with "
-                 "the row alone")
-    assert_close(out, ref10.encode(src, params), "encode(src, params) with pad_id=3")
+    assert_close(out[1, :3], alone[0], message("row 1 (3 real tokens, then pad_id=3) of encode(src) "
+                                               "compared with the row alone"))
+    assert_close(out, ref10.encode(src, params),
+                 message("encode(src, params) with pad_id=3"))
 
 
 @given(S.seeds, configs(), S.float_dtypes, sources())
@@ -289,12 +305,15 @@ def test_encode_reads_the_whole_sentence(seed, config, dtype, src):
     other[b, L - 1] = 1 + other[b, L - 1] % 10  # another real token (ids 1..10)
     params = S.random_transformer(seed, config, dtype)
     out = as_array(ex10.encode(src, params), "encode(src, params)", (*src.shape, config.d_model), dtype)
-    out2 = as_array(ex10.encode(other, params), "encode(src with its last real token changed)",
+    out2 = as_array(ex10.encode(other, params),
+                    message("encode(src with its last real token changed)"),
                     out.shape, dtype)
     change = np.abs(out2[b, 0].astype(np.float64) - out[b, 0]).max()
     unread = 1e-6 if dtype == np.float32 else 1e-10  # a token left unread changes nothing at all
-    assert change > unread, (f"the output at position 0 of row {b} did not change ({change:.2g}) when its "
-                             f"last real token (position {L - 1}) changed: the encoder must see every token")
+    if not (change > unread):
+        raise AssertionError(message("the output at position 0 of row {b} did not change ({change}) when "
+                                     "its last real token (position {last}) changed: the encoder must "
+                                     "see every token", b=b, change=f"{change:.2g}", last=L - 1))
 
 
 @pytest.mark.parametrize("bad", ["too_large", "negative", "float", "one_dim"])

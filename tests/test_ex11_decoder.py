@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, raises_value_error
@@ -109,9 +110,11 @@ def test_decoder_layer_ends_with_layer_norm(case):
     p = dataclasses.replace(p, norm3=dataclasses.replace(p.norm3, gamma=np.ones(D, y.dtype),
                                                          beta=np.zeros(D, y.dtype)))
     out = call_layer(y, memory, p).astype(np.float64)
-    assert_close(out.mean(-1), np.zeros(y.shape[:-1]), "mean of each output row", atol=1e-4)
+    assert_close(out.mean(-1), np.zeros(y.shape[:-1]),
+                 message("mean of each output row"), atol=1e-4)
     var = out.var(-1)
-    assert_close(np.clip(var, 0.9, 1.0), var, "variance of each output row (between 0.9 and 1)",
+    assert_close(np.clip(var, 0.9, 1.0), var,
+                 message("variance of each output row (between 0.9 and 1)"),
                  rtol=0, atol=1e-4)
 
 
@@ -131,7 +134,8 @@ def test_decoder_layer_residuals_carry_y(case):
     expected = y
     for norm in (p.norm1, p.norm2, p.norm3):
         expected = layer_norm_rows(expected, norm.gamma, norm.beta)
-    assert_close(out, expected, "decoder_layer(y) whose sublayers output zero", *model_tolerance(y.dtype))
+    assert_close(out, expected, message("decoder_layer(y) whose sublayers output zero"),
+                 *model_tolerance(y.dtype))
 
 
 @settings(max_examples=15)
@@ -147,8 +151,10 @@ def test_decoder_layer_is_causal(case, data):
     other = y.copy()
     other[:, t + 1:] = changed(other[:, t + 1:].shape, case.seed + 2, y.dtype)
     out = call_layer(y, memory, p, causal(T))
-    out2 = call_layer(other, memory, p, causal(T), what="decoder_layer(y changed after t)")
-    assert_close(out2[:, :t + 1], out[:, :t + 1], f"outputs at positions 0..{t} after changing y after t={t}")
+    out2 = call_layer(other, memory, p, causal(T), what=
+                      message("decoder_layer(y changed after t)"))
+    assert_close(out2[:, :t + 1], out[:, :t + 1],
+                 message("outputs at positions 0..{t} after changing y after t={t}", t=t))
 
 
 @settings(max_examples=15)
@@ -163,11 +169,12 @@ def test_decoder_layer_reads_memory(case):
         return
     out = call_layer(y, memory, p)
     other = changed(memory.shape, case.seed + 2, y.dtype)
-    out2 = call_layer(y, other, p, what="decoder_layer(y, other memory)")
+    out2 = call_layer(y, other, p, what=message("decoder_layer(y, other memory)"))
     change = np.abs(out2.astype(np.float64) - out).max(axis=-1)  # (B, T_tgt)
-    assert (change > 1e-5).all(), (
-        f"the output did not change at positions {np.argwhere(change <= 1e-5).tolist()[:3]} "
-        "when the memory was replaced: the cross-attention must read memory")
+    if not (change > 1e-5).all():
+        raise AssertionError(message("the output did not change at positions {argwhere} when the memory was "
+                                     "replaced: the cross-attention must read memory",
+                                     argwhere=np.argwhere(change <= 1e-5).tolist()[:3]))
 
 
 @settings(max_examples=15)
@@ -186,10 +193,11 @@ def test_decoder_layer_keys_come_from_memory(case):
     W = S.rng(case.seed + 3).standard_normal((2, D + 1, D)).astype(y.dtype)  # other W_q, b_q and W_k, b_k
     other = dataclasses.replace(p, cross_attn=dataclasses.replace(
         p.cross_attn, W_q=W[0, :D], b_q=W[0, D], W_k=W[1, :D], b_k=W[1, D]))
-    out = call_layer(y, same, p, what="decoder_layer(y, memory of one repeated token, p)")
-    out2 = call_layer(y, same, other, what="decoder_layer(y, same memory, p with other W_q, b_q, W_k, b_k)")
-    assert_close(out2, out, "decoder_layer with other cross-attention W_q, W_k compared with the original "
-                 "(memory = one token repeated)", *model_tolerance(y.dtype))
+    out = call_layer(y, same, p, what=message("decoder_layer(y, memory of one repeated token, p)"))
+    out2 = call_layer(y, same, other, what=
+                      message("decoder_layer(y, same memory, p with other W_q, b_q, W_k, b_k)"))
+    assert_close(out2, out, message("decoder_layer with other cross-attention W_q, W_k compared with the "
+                                    "original (memory = one token repeated)"), *model_tolerance(y.dtype))
 
 
 @settings(max_examples=15)
@@ -206,8 +214,8 @@ def test_decoder_layer_one_memory_key(case, data):
     only_j[..., j] = True
     out = call_layer(y, memory, p, None, only_j, what="decoder_layer(y, memory, p, memory_mask=only j)")
     alone = call_layer(y, memory[:, j:j + 1], p, what="decoder_layer(y, memory[:, j:j+1], p)")
-    assert_close(out, alone, f"decoder_layer with memory_mask allowing memory token {j} only, compared "
-                 "with memory[:, j:j+1]", *model_tolerance(y.dtype))
+    assert_close(out, alone, message("decoder_layer with memory_mask allowing memory token {j} only, "
+                                     "compared with memory[:, j:j+1]", j=j), *model_tolerance(y.dtype))
 
 
 @settings(max_examples=15)
@@ -220,9 +228,10 @@ def test_decoder_layer_masked_memory_is_not_read(case):
     hidden = ~memory_mask[:, 0, :, None]  # (B, T_src, 1)
     other = np.where(hidden, changed(memory.shape, case.seed + 2, y.dtype), memory)
     out = call_layer(y, memory, p, self_mask, memory_mask)
-    out2 = call_layer(y, other, p, self_mask, memory_mask, what="decoder_layer(y, memory changed if masked)")
-    assert_close(out2, out, "decoder_layer after changing the masked memory "
-                 f"(source lengths {case.lengths[1]})", *model_tolerance(y.dtype))
+    out2 = call_layer(y, other, p, self_mask, memory_mask, what=
+                      message("decoder_layer(y, memory changed if masked)"))
+    assert_close(out2, out, message("decoder_layer after changing the masked memory (source lengths "
+                                    "{lengths})", lengths=case.lengths[1]), *model_tolerance(y.dtype))
 
 
 @settings(max_examples=10)
@@ -235,7 +244,7 @@ def test_decoder_layer_rows_are_independent(case):
         row = slice(b, b + 1)
         masks = [None if m is None else m[row] for m in (self_mask, memory_mask)]
         alone = call_layer(y[row], memory[row], p, *masks, what=f"decoder_layer(y[{b}:{b + 1}], ...)")
-        assert_close(out[row], alone, f"row {b} of decoder_layer compared with that row alone",
+        assert_close(out[row], alone, message("row {b} of decoder_layer compared with that row alone", b=b),
                      *model_tolerance(y.dtype))
 
 
@@ -307,8 +316,9 @@ def test_decode_without_layers_is_the_embedding(seed, config, dtype, tokens):
     tgt, src = tokens
     params = dataclasses.replace(S.random_transformer(seed, config, dtype), decoder=[])
     out = call_decode(tgt, memory_for(src, config.d_model, seed, dtype), src, params,
-                      "decode(tgt, memory, src, params with no layers)")
-    assert_close(out, embedding_oracle(tgt, params.tgt_embed), "decode(..., params with no layers)")
+                      message("decode(tgt, memory, src, params with no layers)"))
+    assert_close(out, embedding_oracle(tgt, params.tgt_embed),
+                 message("decode(..., params with no layers)"))
 
 
 @settings(max_examples=15)
@@ -328,9 +338,11 @@ def test_decode_is_causal(seed, config, dtype, tokens, data):
     params = S.random_transformer(seed, config, dtype)
     memory = memory_for(src, config.d_model, seed, dtype)
     out = call_decode(tgt, memory, src, params)
-    out2 = call_decode(other, memory, src, params, f"decode(tgt with the tokens after t={t} changed)")
-    assert_close(out2[:, :t + 1], out[:, :t + 1], f"decode outputs at positions 0..{t} after changing the "
-                 f"target tokens after t={t}")
+    out2 = call_decode(other, memory, src, params,
+                       message("decode(tgt with the tokens after t={t} changed)", t=t))
+    assert_close(out2[:, :t + 1], out[:, :t + 1],
+                 message("decode outputs at positions 0..{t} after changing the target tokens after t={t}",
+                         t=t))
 
 
 def test_decode_pinned_causality():
@@ -341,8 +353,10 @@ def test_decode_pinned_causality():
     other = tgt.copy()
     other[:, 2:] = [[3, 4], [5, 6]]
     out = call_decode(tgt, memory, src, params)
-    out2 = call_decode(other, memory, src, params, "decode(tgt with tokens 2 and 3 changed)")
-    assert_close(out2[:, :2], out[:, :2], "decode outputs at positions 0 and 1 after changing tokens 2 and 3")
+    out2 = call_decode(other, memory, src, params,
+                       message("decode(tgt with tokens 2 and 3 changed)"))
+    assert_close(out2[:, :2], out[:, :2],
+                 message("decode outputs at positions 0 and 1 after changing tokens 2 and 3"))
 
 
 @settings(max_examples=10)
@@ -360,9 +374,11 @@ def test_decode_padding_is_invisible(seed, config, dtype, tokens):
     for b in range(tgt.shape[0]):
         Lt, Ls = int((tgt[b] != PAD).sum()), int((src[b] != PAD).sum())
         alone = call_decode(tgt[b:b + 1, :Lt], memory[b:b + 1, :Ls], src[b:b + 1, :Ls], params,
-                            f"decode of row {b} alone ({Lt} target, {Ls} source tokens)")
-        assert_close(out[b, :Lt], alone[0], f"row {b} of decode compared with the row decoded alone "
-                     f"without padding ({Lt} target, {Ls} source tokens)", *model_tolerance(dtype))
+                            message("decode of row {b} alone ({Lt} target, {Ls} source tokens)", b=b, Lt=Lt,
+                                    Ls=Ls))
+        assert_close(out[b, :Lt], alone[0],
+                     message("row {b} of decode compared with the row decoded alone without padding ({Lt} "
+                             "target, {Ls} source tokens)", b=b, Lt=Lt, Ls=Ls), *model_tolerance(dtype))
 
 
 def test_decode_pinned_source_padding():
@@ -373,8 +389,9 @@ def test_decode_pinned_source_padding():
     other = memory.copy()
     other[1, 3:] = 9.0
     out = call_decode(tgt, memory, src, params)
-    out2 = call_decode(tgt, other, src, params, "decode(tgt, memory changed under the source padding)")
-    assert_close(out2, out, "decode after changing the memory at the source's padded positions")
+    out2 = call_decode(tgt, other, src, params,
+                       message("decode(tgt, memory changed under the source padding)"))
+    assert_close(out2, out, message("decode after changing the memory at the source's padded positions"))
 
 
 @settings(max_examples=10)
@@ -385,9 +402,11 @@ def test_decode_reads_memory(seed, config, dtype, tokens):
     params = S.random_transformer(seed, config, dtype)
     out = call_decode(tgt, memory_for(src, config.d_model, seed, dtype), src, params)
     out2 = call_decode(tgt, memory_for(src, config.d_model, seed + 1, dtype), src, params,
-                       "decode(tgt, other memory, src, params)")
+                       message("decode(tgt, other memory, src, params)"))
     change = np.abs(out2.astype(np.float64) - out).max(axis=-1)[tgt != PAD]
-    assert (change > 1e-5).all(), "some real target positions did not change when the memory was replaced"
+    if not (change > 1e-5).all():
+        raise AssertionError(message("some real target positions did not change when the memory was "
+                                     "replaced"))
 
 
 @pytest.mark.parametrize("bad", [

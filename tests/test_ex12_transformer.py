@@ -13,12 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
 from tests.support.checks import as_array, assert_close, assert_equal, raises_value_error
 from tests.support.decoding import (
     BOS,
     EOS,
+    decoded_tokens,
     finished_before,
     greedy_cases,
     staggered_case,
@@ -91,7 +93,8 @@ def test_forward_logits_are_affine_in_b_out(seed, config, dtype, tokens, c):
     params = S.random_transformer(seed, config, dtype)
     shifted = dataclasses.replace(params, b_out=(params.b_out + dtype(c)).astype(dtype))
     logits = call_forward(src, tgt, params)
-    logits2 = call_forward(src, tgt, shifted, f"transformer_forward with b_out + {c}")
+    logits2 = call_forward(src, tgt, shifted,
+                           message("transformer_forward with b_out + {c}", c=c))
     assert_close(logits2 - logits, np.full(logits.shape, c), f"logits(b_out + {c}) - logits(b_out)",
                  *model_tolerance(dtype))
 
@@ -109,8 +112,10 @@ def test_forward_is_causal(seed, config, tokens, data):
     other[:, t + 1:] = 1 + (tgt[:, t + 1:] + 4) % 12  # other real ids 1..12
     params = S.random_transformer(seed, config)
     logits = call_forward(src, tgt, params)
-    logits2 = call_forward(src, other, params, f"transformer_forward with the target after t={t} changed")
-    assert_close(logits2[:, :t + 1], logits[:, :t + 1], f"logits at positions 0..{t}")
+    logits2 = call_forward(src, other, params,
+                           message("transformer_forward with the target after t={t} changed", t=t))
+    assert_close(logits2[:, :t + 1], logits[:, :t + 1],
+                 message("logits at positions 0..{t}", t=t))
 
 
 @settings(max_examples=10)
@@ -123,9 +128,10 @@ def test_forward_padding_is_invisible(seed, config, tokens):
     for b in range(tgt.shape[0]):
         Lt, Ls = int((tgt[b] != PAD).sum()), int((src[b] != PAD).sum())
         alone = call_forward(src[b:b + 1, :Ls], tgt[b:b + 1, :Lt], params,
-                             f"transformer_forward of row {b} alone")
-        assert_close(logits[b, :Lt], alone[0], f"row {b} of the logits compared with the row computed alone "
-                     f"without padding ({Lt} target, {Ls} source tokens)")
+                             message("transformer_forward of row {b} alone", b=b))
+        assert_close(logits[b, :Lt], alone[0],
+                     message("row {b} of the logits compared with the row computed alone without padding "
+                             "({Lt} target, {Ls} source tokens)", b=b, Lt=Lt, Ls=Ls))
 
 
 @pytest.mark.parametrize("bad", ["src_tokens", "tgt_tokens"])
@@ -146,16 +152,7 @@ def test_forward_tokens_out_of_vocabulary_raise(bad):
 
 def call_greedy(src, params, max_len, what="greedy_decode(src, params, max_len)"):
     """The target's tokens [B, L], checked: an integer array, B rows, 2 <= L <= max_len + 1, bos first."""
-    out = ex12.greedy_decode(src, params, max_len)
-    if not issubclass(type(out), np.ndarray) or out.dtype.kind not in "iu":
-        raise AssertionError(f"{what} should be an integer numpy array, got "
-                             f"{type(out).__name__} {getattr(out, 'dtype', '')}")
-    out = as_array(out, what)
-    if out.ndim != 2 or out.shape[0] != src.shape[0] or not 2 <= out.shape[1] <= max_len + 1:
-        raise AssertionError(f"{what} has shape {out.shape}, expected ({src.shape[0]}, L) with "
-                             f"2 <= L <= max_len + 1 = {max_len + 1}: bos, then 1 to max_len new tokens")
-    assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id), f"column 0 of {what} (bos_id)")
-    return out
+    return decoded_tokens(ex12.greedy_decode(src, params, max_len), src, params, max_len, what)
 
 
 @settings(max_examples=10)
@@ -167,7 +164,9 @@ def test_greedy_shape_and_first_token(case):
     max_len steps.
     """
     out = call_greedy(*case.build())
-    assert out.dtype == np.int64, f"greedy_decode returned {out.dtype} tokens, expected int64"
+    if out.dtype != np.int64:
+        raise AssertionError(message("greedy_decode returned {dtype} tokens, expected int64",
+                                     dtype=out.dtype))
 
 
 @settings(max_examples=10)
@@ -186,17 +185,18 @@ def test_greedy_appends_the_argmax_of_the_last_position(case):
     for t in range(1, out.shape[1]):
         live, prefix = ~finished_before(out, t), out[:, :t]
         reference = ref12.transformer_forward(src, prefix, p64)
-        for name, logits in [("your transformer_forward", call_forward(src, prefix, params)),
-                             ("the reference transformer_forward", reference)]:
+        for name, logits in [(message("your transformer_forward"), call_forward(src, prefix, params)),
+                             (message("the reference transformer_forward"), reference)]:
             last = np.asarray(logits, dtype=np.float64)[:, -1]  # (B, V)
             chosen = np.take_along_axis(last, out[:, t:t + 1], axis=1)[:, 0]
             bad = live & (chosen < last.max(axis=1) - slack)
             if bad.any():
                 b = int(np.argmax(bad))
                 raise AssertionError(
-                    f"step {t}, row {b}: greedy_decode appended token {out[b, t]} but the arg-max of "
-                    f"{name}(src, tokens[:, :{t}])[{b}, -1] is {int(last[b].argmax())} "
-                    f"(prefix {prefix[b].tolist()})")
+                    message("step {t}, row {b}: greedy_decode appended token {out} but the arg-max of "
+                            "{name}(src, tokens[:, :{t}])[{b}, -1] is {argmax} (prefix {prefix})", t=t, b=b,
+                            out=out[b, t], name=name, argmax=int(last[b].argmax()),
+                            prefix=prefix[b].tolist()))
 
 
 @given(staggered_cases)
@@ -209,7 +209,8 @@ def test_greedy_pads_finished_rows(case):
     for t in range(2, out.shape[1]):
         done = finished_before(out, t)
         assert_equal(np.where(done, out[:, t], PAD), np.full(out.shape[0], PAD),
-                     f"column {t} of the tokens (rows that produced eos before it must get pad_id)")
+                     message("column {t} of the tokens (rows that produced eos before it must get pad_id)",
+                             t=t))
 
 
 @given(staggered_cases)
@@ -223,12 +224,15 @@ def test_greedy_stops_when_every_row_has_finished(case):
     L = out.shape[1]
     every_row_ended = bool(finished_before(out, L).all())
     if not every_row_ended:
-        assert max_len + 1 == L, (f"the tokens have {L} columns but a row never produced eos: expected "
-                                  f"bos and max_len={max_len} new tokens, {max_len + 1} columns")
+        if max_len + 1 != L:
+            raise AssertionError(message("the tokens have {L} columns but a row never produced eos: "
+                                         "expected bos and max_len={max_len} new tokens, {columns} "
+                                         "columns", L=L, max_len=max_len, columns=max_len + 1))
     else:
-        assert not finished_before(out, L - 1).all(), (
-            f"every row had finished before the last column {L - 1}: greedy_decode should have stopped "
-            "one step earlier")
+        if finished_before(out, L - 1).all():
+            raise AssertionError(message("every row had finished before the last column {last}: "
+                                         "greedy_decode should have stopped one step earlier",
+                                         last=L - 1))
 
 
 @settings(max_examples=10)
@@ -257,7 +261,8 @@ def test_greedy_stops_at_once_when_eos_wins(max_len):
     """When eos always wins (b_out[eos] = +100), every row is [bos_id, eos_id] and decoding stops."""
     src, params, _ = staggered_case()
     out = call_greedy(src, with_eos_bias(params, 100.0), max_len)
-    assert_equal(out, np.tile([BOS, EOS], (3, 1)), f"greedy_decode(src, params where eos wins, {max_len})")
+    assert_equal(out, np.tile([BOS, EOS], (3, 1)),
+                 message("greedy_decode(src, params where eos wins, {max_len})", max_len=max_len))
 
 
 @pytest.mark.parametrize("max_len", [1, 3])
@@ -265,8 +270,10 @@ def test_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
     """When eos never wins (b_out[eos] = -100), greedy_decode returns bos and exactly max_len new tokens."""
     src, params, _ = staggered_case()
     out = call_greedy(src, with_eos_bias(params, -100.0), max_len)
-    assert out.shape == (3, max_len + 1), (f"greedy_decode(max_len={max_len}) has shape {out.shape}, "
-                                           f"expected (3, {max_len + 1}): bos and max_len new tokens")
+    if out.shape != (3, max_len + 1):
+        raise AssertionError(message("greedy_decode(max_len={max_len}) has shape {shape}, expected (3, "
+                                     "{columns}): bos and max_len new tokens", max_len=max_len,
+                                     shape=out.shape, columns=max_len + 1))
 
 
 @settings(max_examples=10)
@@ -278,8 +285,10 @@ def test_greedy_rows_are_independent(case):
     for b in range(src.shape[0]):
         alone = call_greedy(src[b:b + 1], params, max_len, f"greedy_decode(src[{b}:{b + 1}])")
         L = alone.shape[1]
-        assert_equal(out[b, :L], alone[0], f"row {b} of greedy_decode compared with the row decoded alone")
-        assert_equal(out[b, L:], np.full(out.shape[1] - L, PAD), f"row {b} after it finished alone")
+        assert_equal(out[b, :L], alone[0],
+                     message("row {b} of greedy_decode compared with the row decoded alone", b=b))
+        assert_equal(out[b, L:], np.full(out.shape[1] - L, PAD),
+                     message("row {b} after it finished alone", b=b))
 
 
 @pytest.mark.parametrize("bad", [0, -1])

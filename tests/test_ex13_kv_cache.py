@@ -25,6 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from course.params import LayerCache, MultiHeadParams, TransformerConfig, TransformerParams
 from tests.support import strategies as S
 from tests.support import target
@@ -32,6 +33,7 @@ from tests.support.checks import as_array, assert_close, assert_equal, raises_va
 from tests.support.decoding import (
     BOS,
     EOS,
+    decoded_tokens,
     finished_before,
     greedy_cases,
     staggered_case,
@@ -99,26 +101,31 @@ def snapshot(cache: Any) -> list[tuple[Any, np.ndarray, np.ndarray, np.ndarray, 
 def assert_unchanged(cache: Any, saved: list, what: str) -> None:
     """The cache passed to ``what`` is still the same objects holding the same numbers."""
     layers = cache if isinstance(cache, list) else [cache]
-    hint = "build a new LayerCache (and a new list) with np.concatenate instead of changing the one passed"
+    hint = message("build a new LayerCache (and a new list) with np.concatenate instead of changing the one "
+                   "passed")
     if len(layers) != len(saved):
-        raise AssertionError(f"{what} changed the length of the cache list it was given "
-                             f"({len(saved)} -> {len(layers)}): {hint}")
+        raise AssertionError(message("{what} changed the length of the cache list it was given ({len_saved} "
+                                     "-> {len_layers}): {hint}", what=what, len_saved=len(saved),
+                                     len_layers=len(layers), hint=hint))
     for i, (c, (obj, keys, values, k0, v0)) in enumerate(zip(layers, saved, strict=True)):
         where = f"cache[{i}]" if isinstance(cache, list) else "cache"
         if c is not obj:
-            raise AssertionError(f"{what} replaced {where} in the list it was given: {hint}")
+            raise AssertionError(message("{what} replaced {where} in the list it was given: {hint}",
+                                         what=what, where=where, hint=hint))
         for name, arr, now, before in (("keys", keys, c.keys, k0), ("values", values, c.values, v0)):
             if now is not arr or now.shape != before.shape or not np.array_equal(now, before):
-                raise AssertionError(f"{what} changed {where}.{name} of the cache it was given "
-                                     f"(shape {before.shape} -> {np.shape(now)}): {hint}")
+                raise AssertionError(message("{what} changed {where}.{name} of the cache it was given "
+                                             "(shape {shape} -> {shape2}): {hint}", what=what, where=where,
+                                             name=name, shape=before.shape, shape2=np.shape(now), hint=hint))
 
 
 def read_cache(c: Any, what: str, shape: tuple[int, ...], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(keys, values)`` of a returned LayerCache, checked: arrays of ``shape`` and ``dtype``."""
     if not (hasattr(c, "keys") and hasattr(c, "values")):
-        raise AssertionError(f"{what} should be a LayerCache(keys, values), got {type(c).__name__}")
-    return (as_array(c.keys, f"the keys of {what}", shape, dtype),
-            as_array(c.values, f"the values of {what}", shape, dtype))
+        raise AssertionError(message("{what} should be a LayerCache(keys, values), got {type}", what=what,
+                                     type=type(c).__name__))
+    return (as_array(c.keys, message("the keys of {what}", what=what), shape, dtype),
+            as_array(c.values, message("the values of {what}", what=what), shape, dtype))
 
 
 def call_step(x: np.ndarray, p: MultiHeadParams, cache: LayerCache, what: str = "self_attention_step"):
@@ -127,9 +134,11 @@ def call_step(x: np.ndarray, p: MultiHeadParams, cache: LayerCache, what: str = 
     H, t = p.num_heads, cache.keys.shape[2]
     result = ex13.self_attention_step(x, p, cache)
     if not isinstance(result, tuple) or len(result) != 2:
-        raise AssertionError(f"{what} should return a pair (out, new_cache), got {type(result).__name__}")
-    out = as_array(result[0], f"out of {what}", (B, 1, D), x.dtype)
-    keys, values = read_cache(result[1], f"the new cache returned by {what} (t={t} positions before)",
+        raise AssertionError(message("{what} should return a pair (out, new_cache), got {type}", what=what,
+                                     type=type(result).__name__))
+    out = as_array(result[0], message("out of {what}", what=what), (B, 1, D), x.dtype)
+    keys, values = read_cache(result[1], message("the new cache returned by {what} (t={t} positions before)",
+                                                 what=what, t=t),
                               (B, H, t + 1, D // H), x.dtype)
     return out, keys, values, result[1]
 
@@ -140,14 +149,18 @@ def call_decoder_step(token, memory, src, params, cache, what: str = "decoder_st
     B, t = token.shape[0], cache[0].keys.shape[2]
     result = ex13.decoder_step(token, memory, src, params, cache)
     if not isinstance(result, tuple) or len(result) != 2:
-        raise AssertionError(f"{what} should return a pair (logits, new_cache), got {type(result).__name__}")
-    logits = as_array(result[0], f"logits of {what}", (B, c.tgt_vocab), dtype)
+        raise AssertionError(message("{what} should return a pair (logits, new_cache), got {type}",
+                                     what=what, type=type(result).__name__))
+    logits = as_array(result[0], message("logits of {what}", what=what), (B, c.tgt_vocab), dtype)
     new = result[1]
     if not isinstance(new, list | tuple) or len(new) != len(params.decoder):
-        raise AssertionError(f"{what} should return a list of {len(params.decoder)} LayerCache (one per "
-                             f"decoder layer), got {type(new).__name__} of length {len(new)}")
+        raise AssertionError(message("{what} should return a list of {len_decoder} LayerCache (one per "
+                                     "decoder layer), got {type} of length {len_new}", what=what,
+                                     len_decoder=len(params.decoder), type=type(new).__name__,
+                                     len_new=len(new)))
     for i, layer_cache in enumerate(new):
-        read_cache(layer_cache, f"new_cache[{i}] returned by {what} (t={t} positions before)",
+        read_cache(layer_cache, message("new_cache[{i}] returned by {what} (t={t} positions before)", i=i,
+                                        what=what, t=t),
                    (B, c.num_heads, t + 1, c.d_model // c.num_heads), dtype)
     return logits, list(new)
 
@@ -165,8 +178,10 @@ def test_empty_cache_shapes_and_dtype(seed, config, dtype, B):
     params = S.random_transformer(seed, config, dtype)
     cache = ex13.empty_cache(params, B)
     if not isinstance(cache, list) or len(cache) != config.num_layers:
-        raise AssertionError(f"empty_cache should return a list of num_layers={config.num_layers} "
-                             f"LayerCache, got {type(cache).__name__} of length {len(cache)}")
+        raise AssertionError(message("empty_cache should return a list of num_layers={num_layers} "
+                                     "LayerCache, got {type} of length {len_cache}",
+                                     num_layers=config.num_layers, type=type(cache).__name__,
+                                     len_cache=len(cache)))
     H = config.num_heads
     for i, c in enumerate(cache):
         read_cache(c, f"empty_cache(params, {B})[{i}]", (B, H, 0, config.d_model // H), dtype)
@@ -181,7 +196,7 @@ def test_empty_cache_starts_decoding_at_position_0(dtype):
     logits, _ = call_decoder_step(np.full(2, BOS), ref10.encode(src, params), src, params, cache,
                                   "decoder_step(bos, ..., empty_cache(params, 2))")
     expected = ref12.transformer_forward(src, np.full((2, 1), BOS), astype_params(params, np.float64))
-    assert_close(logits, expected[:, 0], "logits of the first step", *model_tolerance(dtype))
+    assert_close(logits, expected[:, 0], message("logits of the first step"), *model_tolerance(dtype))
 
 
 @pytest.mark.parametrize("bad", [0, -1])
@@ -232,7 +247,8 @@ def run_steps(y: np.ndarray, p: MultiHeadParams, cache: LayerCache):
     """Feed ``y`` one position at a time: the outputs [B, T, D] and the last keys and values."""
     outs, keys, values = [], cache.keys, cache.values
     for t in range(y.shape[1]):
-        out, keys, values, cache = call_step(y[:, t:t + 1], p, cache, f"self_attention_step at step t={t}")
+        out, keys, values, cache = call_step(y[:, t:t + 1], p, cache,
+                message("self_attention_step at step t={t}", t=t))
         outs.append(out)
     return np.concatenate(outs, axis=1), keys, values
 
@@ -254,7 +270,7 @@ def test_self_attention_step_equals_causal_multi_head(case):
     outs, _, _ = run_steps(y, p, cache)
     expected = expected_masked_attention(y, p)
     with picture("outputs of self_attention_step", outs, expected, rows="positions", columns="dimensions"):
-        assert_close(outs, expected, "outputs of self_attention_step, step by step")
+        assert_close(outs, expected, message("outputs of self_attention_step, step by step"))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -264,7 +280,7 @@ def test_self_attention_step_example(dtype):
     outs, _, _ = run_steps(y, p, cache)
     expected = expected_masked_attention(y, p)
     with picture("outputs of self_attention_step", outs, expected, rows="positions", columns="dimensions"):
-        assert_close(outs, expected, "outputs of self_attention_step, step by step")
+        assert_close(outs, expected, message("outputs of self_attention_step, step by step"))
 
 
 @settings(max_examples=10)
@@ -279,8 +295,10 @@ def test_self_attention_step_caches_projected_keys_and_values(case):
     _, keys, values = run_steps(y, p, cache)
     y64, p64 = y.astype(np.float64), astype_params(p, np.float64)
     T, H = y.shape[1], p.num_heads
-    assert_close(keys, heads(y64 @ p64.W_k + p64.b_k, H), f"cache keys after {T} steps")
-    assert_close(values, heads(y64 @ p64.W_v + p64.b_v, H), f"cache values after {T} steps")
+    assert_close(keys, heads(y64 @ p64.W_k + p64.b_k, H),
+                 message("cache keys after {T} steps", T=T))
+    assert_close(values, heads(y64 @ p64.W_v + p64.b_v, H),
+                 message("cache values after {T} steps", T=T))
 
 
 @settings(max_examples=10)
@@ -291,9 +309,11 @@ def test_self_attention_step_first_position_attends_to_itself(case):
     Hint: the only key is the new position's own: its weight is 1, so the output is its value projected.
     """
     y, p, cache = case.build()
-    out, _, _, _ = call_step(y, p, cache, "self_attention_step(x, p, empty cache)")
+    out, _, _, _ = call_step(y, p, cache,
+                             message("self_attention_step(x, p, empty cache)"))
     y64, p64 = y.astype(np.float64), astype_params(p, np.float64)
-    assert_close(out, (y64 @ p64.W_v + p64.b_v) @ p64.W_o + p64.b_o, "self_attention_step on an empty cache")
+    assert_close(out, (y64 @ p64.W_v + p64.b_v) @ p64.W_o + p64.b_o,
+                 message("self_attention_step on an empty cache"))
 
 
 @settings(max_examples=10)
@@ -308,7 +328,9 @@ def test_self_attention_step_leaves_the_cache_unchanged(case, t):
     saved = snapshot(cache)
     _, _, _, new = call_step(y[:, :1], p, cache)
     assert_unchanged(cache, saved, "self_attention_step")
-    assert new is not cache, "self_attention_step returned the LayerCache it was given: return a new one"
+    if new is cache:
+        raise AssertionError(message("self_attention_step returned the LayerCache it was given: return a "
+                                     "new one"))
 
 
 @settings(max_examples=10)
@@ -320,8 +342,9 @@ def test_self_attention_step_rows_are_independent(case, t):
     out, _, _, _ = call_step(y[:, :1], p, cache)
     for b in range(case.B):
         alone, _, _, _ = call_step(y[b:b + 1, :1], p, LayerCache(cache.keys[b:b + 1], cache.values[b:b + 1]),
-                                   f"self_attention_step on row {b} alone")
-        assert_close(out[b], alone[0], f"row {b} of self_attention_step compared with the row computed alone")
+                                   message("self_attention_step on row {b} alone", b=b))
+        assert_close(out[b], alone[0], message("row {b} of self_attention_step compared with the row "
+                                               "computed alone", b=b))
 
 
 @pytest.mark.parametrize("bad", ["x_two_positions", "x_width", "cache_batch", "cache_heads",
@@ -377,10 +400,12 @@ def check_steps_match_forward(src: np.ndarray, tgt: np.ndarray, params: Transfor
     expected = ref12.transformer_forward(src, tgt, astype_params(params, np.float64))  # (B, T, V)
     cache = zero_cache(params, src.shape[0])
     for t in range(tgt.shape[1]):
-        what = f"decoder_step at step t={t}"
+        what = message("decoder_step at step t={t}", t=t)
         logits, cache = call_decoder_step(tgt[:, t], memory, src, params, cache, what)
-        assert_close(logits, expected[:, t], f"logits of {what} compared with transformer_forward(src, "
-                     f"tgt[:, :{t + 1}])[:, {t}] (tgt[:, :{t + 1}] = {tgt[:, :t + 1].tolist()})",
+        assert_close(logits, expected[:, t],
+                     message("logits of {what} compared with transformer_forward(src, tgt[:, "
+                             ":{t_next}])[:, {t}] (tgt[:, :{t_next}] = {tgt})", what=what,
+                             t_next=t + 1, t=t, tgt=tgt[:, :t + 1].tolist()),
                      *model_tolerance(params.W_out.dtype))
 
 
@@ -423,7 +448,7 @@ def test_decoder_step_cache_grows_by_one_position(case, t):
     src, tgt, params = case.build()
     cache = random_cache(params, src.shape[0], t, case.seed + 2)
     call_decoder_step(tgt[:, 0], memory_for(src, case.config.d_model, case.seed + 3, case.dtype), src, params,
-                      cache, f"decoder_step with a cache of t={t} positions")
+                      cache, message("decoder_step with a cache of t={t} positions", t=t))
 
 
 @settings(max_examples=10)
@@ -453,9 +478,11 @@ def test_decoder_step_rows_are_independent(case, t):
         Ls = int((src[b] != PAD).sum())
         row_cache = [LayerCache(c.keys[b:b + 1], c.values[b:b + 1]) for c in cache]
         alone, _ = call_decoder_step(tgt[b:b + 1, 0], memory[b:b + 1, :Ls], src[b:b + 1, :Ls], params,
-                                     row_cache, f"decoder_step on row {b} alone")
-        assert_close(logits[b], alone[0], f"row {b} of the logits compared with the row computed alone, "
-                     f"without its source padding ({Ls} source tokens)", *model_tolerance(case.dtype))
+                                     row_cache,
+                                     message("decoder_step on row {b} alone", b=b))
+        assert_close(logits[b], alone[0],
+                     message("row {b} of the logits compared with the row computed alone, without its "
+                             "source padding ({Ls} source tokens)", b=b, Ls=Ls), *model_tolerance(case.dtype))
 
 
 @settings(max_examples=10)
@@ -473,8 +500,8 @@ def test_decoder_step_ignores_memory_under_source_padding(case, t):
     other = np.where((src == PAD)[..., None], changed(memory.shape, case.seed + 4, case.dtype), memory)
     logits, _ = call_decoder_step(tgt[:, 0], memory, src, params, cache)
     logits2, _ = call_decoder_step(tgt[:, 0], other, src, params, cache,
-                                   "decoder_step with the memory under source padding changed")
-    assert_close(logits2, logits, "logits with the memory under source padding changed",
+                                   message("decoder_step with the memory under source padding changed"))
+    assert_close(logits2, logits, message("logits with the memory under source padding changed"),
                  *model_tolerance(case.dtype))
 
 
@@ -520,16 +547,7 @@ def test_decoder_step_bad_arguments_raise(bad):
 
 def call_cached_greedy(src, params, max_len, what="cached_greedy_decode(src, params, max_len)"):
     """The target's tokens [B, L], checked: integers, B rows, 2 <= L <= max_len + 1, bos first."""
-    out = ex13.cached_greedy_decode(src, params, max_len)
-    if not issubclass(type(out), np.ndarray) or out.dtype.kind not in "iu":
-        raise AssertionError(f"{what} should be an integer numpy array, got "
-                             f"{type(out).__name__} {getattr(out, 'dtype', '')}")
-    out = as_array(out, what)
-    if out.ndim != 2 or out.shape[0] != src.shape[0] or not 2 <= out.shape[1] <= max_len + 1:
-        raise AssertionError(f"{what} has shape {out.shape}, expected ({src.shape[0]}, L) with "
-                             f"2 <= L <= max_len + 1 = {max_len + 1}: bos, then 1 to max_len new tokens")
-    assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id), f"column 0 of {what} (bos_id)")
-    return out
+    return decoded_tokens(ex13.cached_greedy_decode(src, params, max_len), src, params, max_len, what)
 
 
 def built(case) -> tuple[np.ndarray, TransformerParams, int]:
@@ -582,14 +600,18 @@ def test_cached_greedy_pads_finished_rows_and_stops(case):
     for t in range(2, L):
         done = finished_before(out, t)
         assert_equal(np.where(done, out[:, t], PAD), np.full(out.shape[0], PAD),
-                     f"column {t} of the tokens (rows that produced eos before it must get pad_id)")
+                     message("column {t} of the tokens (rows that produced eos before it must get pad_id)",
+                             t=t))
     if not finished_before(out, L).all():
-        assert max_len + 1 == L, (f"the tokens have {L} columns but a row never produced eos: expected "
-                                  f"bos and max_len={max_len} new tokens, {max_len + 1} columns")
+        if max_len + 1 != L:
+            raise AssertionError(message("the tokens have {L} columns but a row never produced eos: "
+                                         "expected bos and max_len={max_len} new tokens, {columns} "
+                                         "columns", L=L, max_len=max_len, columns=max_len + 1))
     else:
-        assert not finished_before(out, L - 1).all(), (
-            f"every row had finished before the last column {L - 1}: cached_greedy_decode should have "
-            "stopped one step earlier")
+        if finished_before(out, L - 1).all():
+            raise AssertionError(message("every row had finished before the last column {last}: "
+                                         "cached_greedy_decode should have stopped one step earlier",
+                                         last=L - 1))
 
 
 @pytest.mark.parametrize("max_len", [1, 4])
@@ -598,7 +620,7 @@ def test_cached_greedy_stops_at_once_when_eos_wins(max_len):
     src, params, _ = staggered()
     out = call_cached_greedy(src, with_eos_bias(params, 100.0), max_len)
     assert_equal(out, np.tile([BOS, EOS], (3, 1)),
-                 f"cached_greedy_decode(src, params where eos wins, {max_len})")
+                 message("cached_greedy_decode(src, params where eos wins, {max_len})", max_len=max_len))
 
 
 @pytest.mark.parametrize("max_len", [1, 5])
@@ -607,8 +629,10 @@ def test_cached_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
     src, params, _ = staggered()
     params = with_eos_bias(params, -100.0)
     out = call_cached_greedy(src, params, max_len)
-    assert out.shape == (3, max_len + 1), (f"cached_greedy_decode(max_len={max_len}) has shape {out.shape}, "
-                                           f"expected (3, {max_len + 1}): bos and max_len new tokens")
+    if out.shape != (3, max_len + 1):
+        raise AssertionError(message("cached_greedy_decode(max_len={max_len}) has shape {shape}, expected "
+                                     "(3, {columns}): bos and max_len new tokens", max_len=max_len,
+                                     shape=out.shape, columns=max_len + 1))
     assert_equal(out, ref12.greedy_decode(src, params, max_len), f"cached_greedy_decode(max_len={max_len})")
 
 

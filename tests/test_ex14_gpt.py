@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course.i18n import message
 from course.params import GPTConfig, GPTParams, init_gpt
 from tests.support import strategies as S
 from tests.support import target
@@ -121,9 +122,11 @@ def call_sample(params, prompt, steps, rng, temperature=1.0, what=None):
     V = params.config.vocab
     if out.size and (out.min() < 0 or out.max() >= V):
         bad = tuple(int(i) for i in np.argwhere((out < 0) | (out >= V))[0])
-        raise AssertionError(f"{what} holds token {out[bad]} at {bad}, outside the vocabulary 0..{V - 1}")
-    assert_equal(out[:, :prompt.shape[1]], prompt, f"the first T_prompt={prompt.shape[1]} columns of {what} "
-                 "(the prompt, unchanged)")
+        raise AssertionError(message("{what} holds token {out} at {bad}, outside the vocabulary "
+                                     "0..{last}", what=what, out=out[bad], bad=bad, last=V - 1))
+    assert_equal(out[:, :prompt.shape[1]], prompt,
+                 message("the first T_prompt={shape} columns of {what} (the prompt, unchanged)",
+                         shape=prompt.shape[1], what=what))
     return out
 
 
@@ -160,9 +163,11 @@ def assert_frequencies(drawn: np.ndarray, probs: np.ndarray, what: str) -> None:
     v = int(np.argmax(z))
     if z[v] > Z_MAX:
         raise AssertionError(
-            f"{what}: token {v} was drawn {counts[v]} times in {n} rows (frequency {freq[v]:.3f}), but its "
-            f"probability is {probs[v]:.3f} (standard error {se[v]:.3f}, {z[v]:.1f} standard errors away).\n"
-            f"frequencies:   {np.round(freq, 3).tolist()}\nprobabilities: {np.round(probs, 3).tolist()}")
+            message("{what}: token {v} was drawn {counts} times in {n} rows (frequency {freq}), but its "
+                    "probability is {probs} (standard error {se}, {z} standard errors away).\nfrequencies:   "
+                    "{freq2}\nprobabilities: {probs2}", what=what, v=v, counts=counts[v], n=n,
+                    freq=f"{freq[v]:.3f}", probs=f"{probs[v]:.3f}", se=f"{se[v]:.3f}", z=f"{z[v]:.1f}",
+                    freq2=np.round(freq, 3).tolist(), probs2=np.round(probs, 3).tolist()))
 
 
 # --- gpt_forward ------------------------------------------------------------------------------------
@@ -208,9 +213,11 @@ def test_forward_is_causal(case, data):
     other = tokens.copy()
     other[:, t + 1:] = (tokens[:, t + 1:] + 1 + np.arange(T - t - 1)) % V  # a different id everywhere
     logits = call_forward(tokens, params)
-    logits2 = call_forward(other, params, f"gpt_forward with the tokens after t={t} changed")
-    assert_close(logits2[:, :t + 1], logits[:, :t + 1], f"logits at positions 0..{t} after changing the "
-                 f"tokens after t={t}", *model_tolerance(case.dtype))
+    logits2 = call_forward(other, params,
+                           message("gpt_forward with the tokens after t={t} changed", t=t))
+    assert_close(logits2[:, :t + 1], logits[:, :t + 1],
+                 message("logits at positions 0..{t} after changing the tokens after t={t}", t=t),
+                 *model_tolerance(case.dtype))
 
 
 @settings(max_examples=10)
@@ -227,12 +234,15 @@ def test_forward_reads_the_current_token(case, data):
     other = tokens.copy()
     other[:, t] = (tokens[:, t] + data.draw(st.integers(1, V - 1), label="shift")) % V
     logits = call_forward(tokens, params).astype(np.float64)
-    logits2 = call_forward(other, params, f"gpt_forward with the token at t={t} changed").astype(np.float64)
+    logits2 = call_forward(other, params,
+                           message("gpt_forward with the token at t={t} changed", t=t)).astype(np.float64)
     change = np.abs(logits2[:, t] - logits[:, t]).max(axis=-1)  # (B,)
     b = int(np.argmin(change))
     unread = 1e-6 if params.W_out.dtype == np.float32 else 1e-10  # a token left unread changes nothing
-    assert change[b] > unread, (f"row {b}: changing tokens[{b}, {t}] from {tokens[b, t]} to {other[b, t]} "
-                                f"left the logits at position {t} unchanged (largest change {change[b]:.2g})")
+    if not (change[b] > unread):
+        raise AssertionError(message("row {b}: changing tokens[{b}, {t}] from {tokens} to {other} left the "
+                                     "logits at position {t} unchanged (largest change {change})", b=b, t=t,
+                                     tokens=tokens[b, t], other=other[b, t], change=f"{change[b]:.2g}"))
 
 
 @settings(max_examples=10)
@@ -242,8 +252,10 @@ def test_forward_rows_are_independent(case):
     tokens, params = case.build()
     logits = call_forward(tokens, params)
     for b in range(tokens.shape[0]):
-        alone = call_forward(tokens[b:b + 1], params, f"gpt_forward of row {b} alone")
-        assert_close(logits[b], alone[0], f"row {b} of the logits compared with the row computed alone",
+        alone = call_forward(tokens[b:b + 1], params,
+                             message("gpt_forward of row {b} alone", b=b))
+        assert_close(logits[b], alone[0],
+                     message("row {b} of the logits compared with the row computed alone", b=b),
                      *model_tolerance(case.dtype))
 
 
@@ -282,8 +294,9 @@ def test_sample_zero_temperature_is_greedy(case, steps):
     """
     prompt, params = case.build()
     out = call_sample(params, prompt, steps, np.random.default_rng(0), 0.0)
-    assert_equal(out, reference_greedy(prompt, params, steps), f"sample(params, prompt, steps={steps}, "
-                 "rng, temperature=0) compared with the greedy tokens")
+    assert_equal(out, reference_greedy(prompt, params, steps),
+                 message("sample(params, prompt, steps={steps}, rng, temperature=0) compared with the "
+                         "greedy tokens", steps=steps))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -304,7 +317,8 @@ def test_sample_zero_temperature_leaves_rng_alone():
     rng = np.random.default_rng(3)
     before = rng.bit_generator.state
     call_sample(params, prompt, 3, rng, 0.0)
-    assert rng.bit_generator.state == before, "sample(..., temperature=0) drew numbers from rng"
+    if rng.bit_generator.state != before:
+        raise AssertionError(message("sample(..., temperature=0) drew numbers from rng"))
 
 
 def test_sample_tiny_temperature_is_greedy_at_every_step():
@@ -315,8 +329,8 @@ def test_sample_tiny_temperature_is_greedy_at_every_step():
     """
     params, prompt = separated_case()
     out = call_sample(params, prompt, 4, np.random.default_rng(4), 1e-3)
-    assert_equal(out, reference_greedy(prompt, params, 4), "sample(params, prompt, 4, rng, temperature=1e-3) "
-                 "compared with the greedy tokens")
+    assert_equal(out, reference_greedy(prompt, params, 4),
+                 message("sample(params, prompt, 4, rng, temperature=1e-3) compared with the greedy tokens"))
 
 
 @pytest.mark.parametrize("temperature", TEMPERATURES)
@@ -328,12 +342,15 @@ def test_sample_same_generator_state_same_tokens(temperature):
     params, prompt = spread_model(), spread_prompt(4)
     first = call_sample(params, prompt, 6, np.random.default_rng(11), temperature)
     again = call_sample(params, prompt, 6, np.random.default_rng(11), temperature,
-                        f"a second call of sample(..., temperature={temperature}) with the same seed")
-    assert_equal(again, first, f"sample(..., temperature={temperature}) called twice with default_rng(11)")
+                        message("a second call of sample(..., temperature={temperature}) with the same seed",
+                                temperature=temperature))
+    assert_equal(again, first, message("sample(..., temperature={temperature}) called twice with "
+                                       "default_rng(11)", temperature=temperature))
     other = call_sample(params, prompt, 6, np.random.default_rng(12), temperature)
-    assert not np.array_equal(other, first), (
-        f"sample(..., temperature={temperature}) gave the same 24 tokens with default_rng(11) and "
-        "default_rng(12): the draws must come from the `rng` argument")
+    if np.array_equal(other, first):
+        raise AssertionError(message("sample(..., temperature={temperature}) gave the same 24 tokens with "
+                                     "default_rng(11) and default_rng(12): the draws must come from the "
+                                     "`rng` argument", temperature=temperature))
 
 
 # --- sample: the distribution -----------------------------------------------------------------------
@@ -363,12 +380,14 @@ def test_sample_second_token_follows_the_first():
     first = int(np.argmax(reference_forward(prompt[:1], params)[0, -1]))
     rows = out[:, 3] == first
     if rows.sum() < 300:
-        raise AssertionError(f"only {rows.sum()} of 2000 rows drew token {first} first, whose probability "
-                             "is about 0.3: the first step does not follow the model")
+        raise AssertionError(message("only {count} of 2000 rows drew token {first} first, whose "
+                                     "probability is about 0.3: the first step does not follow the model",
+                                     count=rows.sum(), first=first))
     extended = np.concatenate([prompt[:1], [[first]]], axis=1)
     probs = softmax64(reference_forward(extended, params)[0, -1])
-    assert_frequencies(out[rows, 4], probs, f"the second token drawn after {extended[0].tolist()} "
-                       f"({rows.sum()} rows)")
+    assert_frequencies(out[rows, 4], probs,
+                       message("the second token drawn after {extended} ({count} rows)",
+                               extended=extended[0].tolist(), count=rows.sum()))
 
 
 # --- sample: bad arguments --------------------------------------------------------------------------

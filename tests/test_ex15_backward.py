@@ -26,6 +26,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from course.gradcheck import numerical_gradient, relative_error
+from course.i18n import joined, message
 from course.params import FeedForwardParams, LayerNormParams
 from tests.support import strategies as S
 from tests.support import target
@@ -71,9 +72,10 @@ def assert_gradient(analytic: np.ndarray, numeric: np.ndarray, name: str) -> Non
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
     index = tuple(int(i) for i in worst)
     raise AssertionError(
-        f"{name} differs from the central finite differences (the numerical gradient): relative error "
-        f"{err:.3g} (a right gradient gives about 1e-9); largest difference at index {index}: got "
-        f"{float(analytic[worst]):.6g}, finite differences give {float(numeric[worst]):.6g}"
+        message("{name} differs from the central finite differences (the numerical gradient): relative "
+                "error {err} (a right gradient gives about 1e-9); largest difference at index {index}: got "
+                "{analytic}, finite differences give {numeric}", name=name, err=f"{err:.3g}", index=index,
+                analytic=f"{float(analytic[worst]):.6g}", numeric=f"{float(numeric[worst]):.6g}")
     )
 
 
@@ -84,57 +86,65 @@ def scalarised(forward: Callable[[np.ndarray], np.ndarray], g: np.ndarray) -> Ca
 
 def read_tuple(result: Any, name: str, n: int) -> tuple:
     if not isinstance(result, tuple) or len(result) != n:
-        raise AssertionError(f"{name} should return a tuple of {n} items, got {type(result).__name__}"
-                             + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
+        raise AssertionError(
+            message("{name} should return a tuple of {n} items, got {type} of length {length}", name=name,
+                    n=n, type=type(result).__name__, length=len(result)) if isinstance(result, tuple)
+            else message("{name} should return a tuple of {n} items, got {type}", name=name, n=n,
+                         type=type(result).__name__))
     return result
 
 
 def read_params(obj: Any, cls: type, name: str, shapes: dict[str, tuple[int, ...]], dtype: Any) -> dict:
     """The arrays of a returned parameter dataclass, checked: its class, each field's shape and dtype."""
     if not isinstance(obj, cls):
-        raise AssertionError(f"{name} should be a {cls.__name__} holding the gradients, "
-                             f"got {type(obj).__name__}")
-    return {k: as_array(getattr(obj, k), f"{name}.{k}", shape, dtype) for k, shape in shapes.items()}
+        raise AssertionError(message("{name} should be a {type} holding the gradients, got {type2}",
+                                     name=name, type=cls.__name__, type2=type(obj).__name__))
+    return {k: as_array(getattr(obj, k), joined("", [name, f".{k}"]), shape, dtype)
+            for k, shape in shapes.items()}
 
 
 def ln_grads(g, x, p, eps=1e-5, what="layer_norm_backward"):
     """The target's ``(dx, {"gamma": dgamma, "beta": dbeta})``, checked for type, shape and dtype."""
     dx, grads = read_tuple(ex15.layer_norm_backward(g, x, p, eps=eps), what, 2)
     D = x.shape[-1]
-    dx = as_array(dx, f"dx of {what}", x.shape, x.dtype)
-    return dx, read_params(grads, LayerNormParams, f"parameter gradients of {what}",
+    dx = as_array(dx, message("dx of {what}", what=what), x.shape, x.dtype)
+    return dx, read_params(grads, LayerNormParams,
+                           message("parameter gradients of {what}", what=what),
                            {"gamma": (D,), "beta": (D,)}, x.dtype)
 
 
 def ffn_grads(g, x, p, what="feed_forward_backward"):
     """The target's ``(dx, {"W_1": .., "b_1": .., "W_2": .., "b_2": ..})``, checked."""
     dx, grads = read_tuple(ex15.feed_forward_backward(g, x, p), what, 2)
-    dx = as_array(dx, f"dx of {what}", x.shape, x.dtype)
+    dx = as_array(dx, message("dx of {what}", what=what), x.shape, x.dtype)
     shapes = {k: getattr(p, k).shape for k in ("W_1", "b_1", "W_2", "b_2")}
-    return dx, read_params(grads, FeedForwardParams, f"parameter gradients of {what}", shapes, x.dtype)
+    return dx, read_params(grads, FeedForwardParams,
+                           message("parameter gradients of {what}", what=what), shapes, x.dtype)
 
 
 def attention_grads(g, Q, K, V, mask=None, what="scaled_dot_product_attention_backward"):
     """The target's ``(dQ, dK, dV)``, checked: shaped like Q, K, V in their dtype."""
     dQ, dK, dV = read_tuple(ex15.scaled_dot_product_attention_backward(g, Q, K, V, mask), what, 3)
-    return (as_array(dQ, f"dQ of {what}", Q.shape, Q.dtype), as_array(dK, f"dK of {what}", K.shape, K.dtype),
-            as_array(dV, f"dV of {what}", V.shape, V.dtype))
+    return (as_array(dQ, message("dQ of {what}", what=what), Q.shape, Q.dtype),
+            as_array(dK, message("dK of {what}", what=what), K.shape, K.dtype),
+            as_array(dV, message("dV of {what}", what=what), V.shape, V.dtype))
 
 
-def read_loss(loss: Any, what: str = "the loss of cross_entropy") -> float:
+def read_loss(loss: Any, what: str = message("the loss of cross_entropy")) -> float:
     """A real scalar (a Python float, a numpy float or a 0-d float array) as a Python float."""
     if isinstance(loss, bool) or not isinstance(loss, float | int | np.floating | np.integer | np.ndarray) \
             or np.ndim(loss) != 0 or np.asarray(loss).dtype.kind not in "fiu":
-        raise AssertionError(f"{what} should be a real number (a Python float), got "
-                             f"{type(loss).__name__} of shape {np.shape(loss)}: return float(loss)")
+        raise AssertionError(message("{what} should be a real number (a Python float), got {type} of shape "
+                                     "{shape}: return float(loss)", what=what, type=type(loss).__name__,
+                                     shape=np.shape(loss)))
     return float(loss)
 
 
 def ce(logits, targets, ignore_id=None, what="cross_entropy"):
     """The target's ``(loss, dlogits)``, checked: a real scalar and an array shaped like logits."""
     loss, dlogits = read_tuple(ex15.cross_entropy(logits, targets, ignore_id), what, 2)
-    return read_loss(loss, f"the loss of {what}"), as_array(dlogits, f"dlogits of {what}", logits.shape,
-                                                            logits.dtype)
+    return (read_loss(loss, message("the loss of {what}", what=what)),
+            as_array(dlogits, message("dlogits of {what}", what=what), logits.shape, logits.dtype))
 
 
 def nll(logits: np.ndarray, targets: np.ndarray, ignore_id: int | None = None) -> float:
@@ -292,7 +302,8 @@ def test_softmax_backward_on_each_axis_of_a_3d_array(axis):
     got = as_array(ex15.softmax_backward(g, ref02.softmax(x, axis=axis), axis=axis),
                    f"softmax_backward(g, probs, axis={axis})", x.shape, F64)
     numeric = numerical_gradient(scalarised(lambda z: ref02.softmax(z, axis=axis), g), x)
-    assert_gradient(got, numeric, f"softmax_backward(g, probs, axis={axis}) on a [2, 3, 4] array")
+    assert_gradient(got, numeric,
+                    message("softmax_backward(g, probs, axis={axis}) on a [2, 3, 4] array", axis=axis))
 
 
 @given(softmax_cases())
@@ -316,7 +327,8 @@ def test_softmax_backward_sums_to_zero_along_axis(case):
                   "softmax_backward(g, probs)", x.shape, x.dtype)
     atol = 1e-5 if x.dtype == np.float32 else 1e-12
     assert_close(dx.astype(F64).sum(axis=axis), np.zeros(np.delete(x.shape, axis)),
-                 f"sum of softmax_backward(g, probs) along axis={axis}", rtol=0.0, atol=atol)
+                 message("sum of softmax_backward(g, probs) along axis={axis}", axis=axis),
+                 rtol=0.0, atol=atol)
 
 
 @given(softmax_cases(), S.floats(bound=5.0))
@@ -337,8 +349,8 @@ def test_softmax_backward_of_a_fully_masked_row_is_zero(dtype):
     probs = np.array([[0.2, 0.5, 0.3], [0.0, 0.0, 0.0]], dtype=dtype)
     g = np.array([[1.0, -2.0, 0.5], [3.0, 1.0, -1.0]], dtype=dtype)
     dx = as_array(ex15.softmax_backward(g, probs), "softmax_backward(g, probs)", probs.shape, dtype)
-    assert_finite(dx, "softmax_backward(g, probs with a zero row)")
-    assert_equal(dx[1], np.zeros(3), "row 1 (all-zero probs) of softmax_backward(g, probs)")
+    assert_finite(dx, message("softmax_backward(g, probs with a zero row)"))
+    assert_equal(dx[1], np.zeros(3), message("row 1 (all-zero probs) of softmax_backward(g, probs)"))
 
 
 @pytest.mark.parametrize("shape", [(2, 4), (3, 4, 1), (4, 3), (1, 4), (4,)])
@@ -401,7 +413,8 @@ def test_attention_backward_example(T_q, T_k, d_k, d_v):
     got = attention_grads(g, Q, K, V, mask)
     expected = ref15.scaled_dot_product_attention_backward(g, Q, K, V, mask)
     for name, a, e in zip(("dQ", "dK", "dV"), got, expected, strict=True):
-        assert_close(a, e, f"{name} with T_q={T_q}, T_k={T_k}, d_k={d_k}, d_v={d_v}")
+        assert_close(a, e, message("{name} with T_q={T_q}, T_k={T_k}, d_k={d_k}, d_v={d_v}", name=name,
+                                   T_q=T_q, T_k=T_k, d_k=d_k, d_v=d_v))
 
 
 @given(attention_cases(masked=False), st.data())
@@ -416,8 +429,10 @@ def test_attention_backward_masked_keys_get_zero_gradient(case, data):
     dQ, dK, dV = attention_grads(g, Q, K, V, keys)
     assert_finite(dQ, "dQ")
     gone = ~keys[..., 0, :]  # (..., T_k)
-    assert_equal(dK[gone], np.zeros_like(dK[gone]), "dK at the masked keys")
-    assert_equal(dV[gone], np.zeros_like(dV[gone]), "dV at the masked keys")
+    assert_equal(dK[gone], np.zeros_like(dK[gone]),
+                 message("dK at the masked keys"))
+    assert_equal(dV[gone], np.zeros_like(dV[gone]),
+                 message("dV at the masked keys"))
 
 
 @given(attention_cases(masked=True), S.seeds)
@@ -433,13 +448,17 @@ def test_attention_backward_fully_masked_query_gets_zero_gradient(case, seed):
     assume(blank.any())
     dQ, dK, dV = attention_grads(g, Q, K, V, mask)
     for name, arr in (("dQ", dQ), ("dK", dK), ("dV", dV)):
-        assert_finite(arr, f"{name} with a fully masked query")
-    assert_equal(dQ[blank], np.zeros_like(dQ[blank]), "dQ at the fully masked queries")
+        assert_finite(arr, message("{name} with a fully masked query", name=name))
+    assert_equal(dQ[blank], np.zeros_like(dQ[blank]),
+                 message("dQ at the fully masked queries"))
     g2 = g.copy()
     g2[blank] = S.rng(seed).standard_normal(g2[blank].shape) * 10
-    _, dK2, dV2 = attention_grads(g2, Q, K, V, mask, "attention backward, other grad_out at masked queries")
-    assert_close(dK2, dK, "dK after changing grad_out at the fully masked queries", rtol=1e-6, atol=1e-6)
-    assert_close(dV2, dV, "dV after changing grad_out at the fully masked queries", rtol=1e-6, atol=1e-6)
+    _, dK2, dV2 = attention_grads(g2, Q, K, V, mask,
+                                  message("attention backward, other grad_out at masked queries"))
+    assert_close(dK2, dK, message("dK after changing grad_out at the fully masked queries"),
+                 rtol=1e-6, atol=1e-6)
+    assert_close(dV2, dV, message("dV after changing grad_out at the fully masked queries"),
+                 rtol=1e-6, atol=1e-6)
 
 
 @given(attention_cases())
@@ -452,7 +471,8 @@ def test_attention_backward_dK_sums_to_zero_over_keys(case):
     _, dK, _ = attention_grads(g, Q, K, V, mask)
     lead = np.broadcast_shapes(Q.shape[:-2], () if mask is None else mask.shape[:-2])
     atol = 1e-4 if Q.dtype == np.float32 else 1e-10
-    assert_close(dK.astype(F64).sum(axis=-2), np.zeros((*lead, K.shape[-1])), "dK summed over the keys",
+    assert_close(dK.astype(F64).sum(axis=-2), np.zeros((*lead, K.shape[-1])),
+                 message("dK summed over the keys"),
                  rtol=0.0, atol=atol)
 
 
@@ -469,7 +489,8 @@ def test_attention_backward_dV_sums_to_grad_out_over_keys(case):
         mask, (*np.broadcast_shapes(Q.shape[:-2], mask.shape[:-2]), T_q, T_k))
     attends = allowed.any(axis=-1, keepdims=True)  # (..., T_q, 1)
     expected = (g.astype(F64) * attends).sum(axis=-2)  # (..., d_v)
-    assert_close(dV.astype(F64).sum(axis=-2), expected, "dV summed over the keys", **tol(Q.dtype))
+    assert_close(dV.astype(F64).sum(axis=-2), expected,
+                 message("dV summed over the keys"), **tol(Q.dtype))
 
 
 def test_attention_backward_rejects_grad_out_of_another_shape():
@@ -531,7 +552,8 @@ def test_layer_norm_backward_dx_sums_to_zero_per_row(case):
     """
     g, x, p, eps = case
     dx, _ = ln_grads(g, x, p, eps)
-    assert_close(dx.astype(F64).sum(axis=-1), np.zeros(x.shape[:-1]), "dx summed over the last axis",
+    assert_close(dx.astype(F64).sum(axis=-1), np.zeros(x.shape[:-1]),
+                 message("dx summed over the last axis"),
                  rtol=0.0, atol=1e-4 if x.dtype == np.float32 else 1e-10)
 
 
@@ -544,7 +566,8 @@ def test_layer_norm_backward_dx_is_orthogonal_to_x_hat(case):
     g, x, p, _ = case
     dx, _ = ln_grads(g, x, p, 1e-12)
     x_hat = (x - x.mean(axis=-1, keepdims=True)) / x.std(axis=-1, keepdims=True)
-    assert_close((dx * x_hat).sum(axis=-1), np.zeros(x.shape[:-1]), "sum of dx * x_hat over the last axis",
+    assert_close((dx * x_hat).sum(axis=-1), np.zeros(x.shape[:-1]),
+                 message("sum of dx * x_hat over the last axis"),
                  rtol=0.0, atol=1e-8)
 
 
@@ -575,10 +598,11 @@ def test_layer_norm_backward_tiny_variance_rows(dtype):
     dx, grads = ln_grads(g, x, p)
     e_dx, e_grads = ref15.layer_norm_backward(g.astype(F64), x.astype(F64),
                                               LayerNormParams(p.gamma.astype(F64), p.beta.astype(F64)))
-    assert_finite(dx, "dx for rows of variance ~1e-6")
+    assert_finite(dx, message("dx for rows of variance ~1e-6"))
     scale = float(np.abs(e_dx).max())
-    assert_close(dx, e_dx, "dx for rows of variance ~1e-6", rtol=1e-4, atol=1e-5 * scale)
-    assert_close(grads["gamma"], e_grads.gamma, "dgamma for rows of variance ~1e-6", **tol(dtype))
+    assert_close(dx, e_dx, message("dx for rows of variance ~1e-6"), rtol=1e-4, atol=1e-5 * scale)
+    assert_close(grads["gamma"], e_grads.gamma,
+                 message("dgamma for rows of variance ~1e-6"), **tol(dtype))
 
 
 @given(norm_cases(dtype=F64, min_dims=1))
@@ -588,10 +612,13 @@ def test_layer_norm_backward_parameter_gradients_add_up_over_rows(case):
     g, x, p, eps = case
     assume(x.shape[0] >= 2)
     _, whole = ln_grads(g, x, p, eps)
-    _, first = ln_grads(g[:1], x[:1], p, eps, "layer_norm_backward on the first row")
-    _, rest = ln_grads(g[1:], x[1:], p, eps, "layer_norm_backward on the other rows")
+    _, first = ln_grads(g[:1], x[:1], p, eps,
+                        message("layer_norm_backward on the first row"))
+    _, rest = ln_grads(g[1:], x[1:], p, eps,
+                       message("layer_norm_backward on the other rows"))
     for k in ("gamma", "beta"):
-        assert_close(whole[k], first[k] + rest[k], f"d{k} of the batch compared with the sum of its parts")
+        assert_close(whole[k], first[k] + rest[k],
+                     message("d{k} of the batch compared with the sum of its parts", k=k))
 
 
 def test_layer_norm_backward_rejects_grad_out_of_another_shape():
@@ -657,9 +684,12 @@ def test_feed_forward_backward_dead_units_get_no_gradient(case, data):
     q = dataclasses.replace(p, b_1=b_1)
     _, grads = ffn_grads(g, x, q)
     zeros = np.zeros((x.shape[-1], int(dead.sum())))
-    assert_equal(grads["W_1"][:, dead], zeros, "dW_1 of the dead units (columns)")
-    assert_equal(grads["b_1"][dead], zeros[0], "db_1 of the dead units")
-    assert_equal(grads["W_2"][dead], zeros.T, "dW_2 of the dead units (rows)")
+    assert_equal(grads["W_1"][:, dead], zeros,
+                 message("dW_1 of the dead units (columns)"))
+    assert_equal(grads["b_1"][dead], zeros[0],
+                 message("db_1 of the dead units"))
+    assert_equal(grads["W_2"][dead], zeros.T,
+                 message("dW_2 of the dead units (rows)"))
     _, e_grads = ref15.feed_forward_backward(g, x, q)
     assert_close(grads["b_1"], e_grads.b_1, "db_1", **tol(x.dtype))
 
@@ -680,7 +710,8 @@ def test_feed_forward_backward_relu_gradient_at_zero_is_zero(dtype):
     x[0, 0] = 0  # a zero position: its pre-activation is b_1, exactly 0 at unit 4
     g = S.rng(5).standard_normal((2, 3, 4)).astype(dtype)
     dx, grads = ffn_grads(g, x, q)
-    assert_equal(grads["b_1"][[1, 3]], np.zeros(2), "db_1 of the units whose pre-activation is exactly 0")
+    assert_equal(grads["b_1"][[1, 3]], np.zeros(2),
+                 message("db_1 of the units whose pre-activation is exactly 0"))
     e_dx, e_grads = ref15.feed_forward_backward(g, x, q)
     assert_close(dx, e_dx, "dx", **tol(dtype))
     assert_close(grads["b_1"], e_grads.b_1, "db_1", **tol(dtype))
@@ -693,10 +724,12 @@ def test_feed_forward_backward_parameter_gradients_add_up_over_positions(case):
     g, x, p = case
     assume(x.shape[0] >= 2)
     _, whole = ffn_grads(g, x, p)
-    _, first = ffn_grads(g[:1], x[:1], p, "feed_forward_backward on the first row")
-    _, rest = ffn_grads(g[1:], x[1:], p, "feed_forward_backward on the other rows")
+    _, first = ffn_grads(g[:1], x[:1], p,
+                         message("feed_forward_backward on the first row"))
+    _, rest = ffn_grads(g[1:], x[1:], p, message("feed_forward_backward on the other rows"))
     for k in ("W_1", "b_1", "W_2", "b_2"):
-        assert_close(whole[k], first[k] + rest[k], f"d{k} of the batch compared with the sum of its parts")
+        assert_close(whole[k], first[k] + rest[k],
+                     message("d{k} of the batch compared with the sum of its parts", k=k))
 
 
 def test_feed_forward_backward_rejects_grad_out_of_another_shape():
@@ -727,7 +760,7 @@ def test_cross_entropy_loss_is_mean_negative_log_likelihood(case):
     logits, targets, ignore_id = case
     loss, _ = ce(logits, targets, ignore_id)
     assert_close(np.array(loss), np.array(nll(logits, targets, ignore_id)),
-                 f"the loss (ignore_id={ignore_id})", **loss_tol(logits.dtype))
+                 message("the loss (ignore_id={ignore_id})", ignore_id=ignore_id), **loss_tol(logits.dtype))
 
 
 @given(ce_cases(dtype=F64, max_size=MAX_FD))
@@ -746,7 +779,8 @@ def test_cross_entropy_matches_reference(case):
     loss, dlogits = ce(logits, targets, ignore_id)
     e_loss, e_dlogits = ref15.cross_entropy(logits.astype(F64), targets, ignore_id)
     assert_close(dlogits, e_dlogits, f"dlogits (ignore_id={ignore_id})", **tol(logits.dtype))
-    assert_close(np.array(loss), np.array(e_loss), f"the loss (ignore_id={ignore_id})", **tol(logits.dtype))
+    assert_close(np.array(loss), np.array(e_loss),
+                 message("the loss (ignore_id={ignore_id})", ignore_id=ignore_id), **tol(logits.dtype))
 
 
 @given(ce_cases(ignore=True), S.seeds)
@@ -758,13 +792,16 @@ def test_cross_entropy_ignored_positions_change_nothing(case, seed):
     logits, targets, ignore_id = case
     ignored = targets == ignore_id
     loss, dlogits = ce(logits, targets, ignore_id)
-    assert_equal(dlogits[ignored], np.zeros_like(dlogits[ignored]), "dlogits at the ignored positions")
+    assert_equal(dlogits[ignored], np.zeros_like(dlogits[ignored]),
+                 message("dlogits at the ignored positions"))
     other = logits.copy()
     other[ignored] = (S.rng(seed).standard_normal(other[ignored].shape) * 50).astype(logits.dtype)
-    loss2, dlogits2 = ce(other, targets, ignore_id, "cross_entropy with other logits at ignored positions")
-    assert_close(np.array(loss2), np.array(loss), "the loss after changing the logits at ignored positions",
+    loss2, dlogits2 = ce(other, targets, ignore_id,
+                          message("cross_entropy with other logits at ignored positions"))
+    assert_close(np.array(loss2), np.array(loss),
+                 message("the loss after changing the logits at ignored positions"),
                  **loss_tol(logits.dtype))
-    assert_close(dlogits2, dlogits, "dlogits after changing the logits at ignored positions")
+    assert_close(dlogits2, dlogits, message("dlogits after changing the logits at ignored positions"))
 
 
 @given(ce_cases(ignore=True))
@@ -776,10 +813,13 @@ def test_cross_entropy_equals_that_of_the_counted_positions_alone(case):
     logits, targets, ignore_id = case
     counted = targets != ignore_id
     loss, dlogits = ce(logits, targets, ignore_id)
-    alone, d_alone = ce(logits[counted], targets[counted], None, "cross_entropy on the counted positions")
-    assert_close(np.array(loss), np.array(alone), "the loss compared with that of the counted positions",
+    alone, d_alone = ce(logits[counted], targets[counted], None,
+                          message("cross_entropy on the counted positions"))
+    assert_close(np.array(loss), np.array(alone),
+                 message("the loss compared with that of the counted positions"),
                  **tol(logits.dtype))
-    assert_close(dlogits[counted], d_alone, "dlogits at the counted positions", **tol(logits.dtype))
+    assert_close(dlogits[counted], d_alone,
+                 message("dlogits at the counted positions"), **tol(logits.dtype))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -789,8 +829,11 @@ def test_cross_entropy_with_every_position_ignored_is_zero(dtype, ignore_id):
     logits = S.rng(1).standard_normal((2, 3, 4)).astype(dtype)
     targets = np.full((2, 3), ignore_id, dtype=np.int64)
     loss, dlogits = ce(logits, targets, ignore_id)
-    assert loss == 0.0, f"the loss with every position ignored should be 0.0, got {loss}"
-    assert_equal(dlogits, np.zeros(logits.shape), "dlogits with every position ignored")
+    if loss != 0.0:
+        raise AssertionError(message("the loss with every position ignored should be 0.0, got {loss}",
+                                     loss=loss))
+    assert_equal(dlogits, np.zeros(logits.shape),
+                 message("dlogits with every position ignored"))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -799,9 +842,10 @@ def test_cross_entropy_without_ignore_id_counts_every_position(dtype):
     logits = S.rng(2).standard_normal((2, 3, 5)).astype(dtype)
     targets = np.array([[0, 3, 0], [4, 0, 1]])
     loss, dlogits = ce(logits, targets)
-    assert_close(np.array(loss), np.array(nll(logits, targets)), "the loss with ignore_id=None", **tol(dtype))
+    assert_close(np.array(loss), np.array(nll(logits, targets)),
+                 message("the loss with ignore_id=None"), **tol(dtype))
     _, e_dlogits = ref15.cross_entropy(logits.astype(F64), targets)
-    assert_close(dlogits, e_dlogits, "dlogits with ignore_id=None", **tol(dtype))
+    assert_close(dlogits, e_dlogits, message("dlogits with ignore_id=None"), **tol(dtype))
 
 
 @given(ce_cases())
@@ -810,7 +854,7 @@ def test_cross_entropy_gradient_rows_sum_to_zero(case):
     logits, targets, ignore_id = case
     _, dlogits = ce(logits, targets, ignore_id)
     assert_close(dlogits.astype(F64).sum(axis=-1), np.zeros(targets.shape),
-                 "dlogits summed over the vocabulary", rtol=0.0,
+                 message("dlogits summed over the vocabulary"), rtol=0.0,
                  atol=1e-6 if logits.dtype == np.float32 else 1e-12)
 
 
@@ -826,11 +870,13 @@ def test_cross_entropy_is_finite_for_huge_logits(dtype, magnitude):
     targets = np.array([0, 0, 2])
     loss, dlogits = ce(logits, targets)
     expected_loss = (m + 0.0 + math.log(3)) / 3  # -log p: m (row 0), 0 (row 1), log 3 (row 2)
-    assert math.isfinite(loss), f"the loss for logits of magnitude {m:g} is {loss}"
-    assert_close(np.array(loss), np.array(expected_loss), f"the loss, logits of magnitude {m:g}", rtol=1e-6)
-    assert_finite(dlogits, f"dlogits for logits of magnitude {m:g}")
+    if not math.isfinite(loss):
+        raise AssertionError(message("the loss for logits of magnitude {m} is {loss}", m=f"{m:g}", loss=loss))
+    assert_close(np.array(loss), np.array(expected_loss),
+                 message("the loss, logits of magnitude {m}", m=f"{m:g}"), rtol=1e-6)
+    assert_finite(dlogits, message("dlogits for logits of magnitude {m}", m=f"{m:g}"))
     expected = np.array([[-1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1 / 3, 1 / 3, -2 / 3]]) / 3
-    assert_close(dlogits, expected, f"dlogits for logits of magnitude {m:g}")
+    assert_close(dlogits, expected, message("dlogits for logits of magnitude {m}", m=f"{m:g}"))
 
 
 @pytest.mark.parametrize("bad", [(2, 4), (3,), (2, 3, 1), (3, 2)])

@@ -28,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course.gradcheck import numerical_gradient
+from course.i18n import joined, message
 from course.params import (
     AdamState,
     FeedForwardParams,
@@ -73,7 +74,7 @@ def path_name(prefix: str | tuple[str, ...], keys: Keys) -> str:
     """``grads.decoder[0].cross_attn.W_k``; a tuple prefix names the items of a returned tuple."""
     if isinstance(prefix, tuple):
         prefix, keys = prefix[int(keys[0])], keys[1:]
-    return prefix + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
+    return joined("", [prefix, "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)])
 
 
 def leaves(tree: Any, prefix: str = "params") -> Iterator[tuple[str, np.ndarray]]:
@@ -108,16 +109,20 @@ def walk_pairs(got: Any, expected: Any, name: str) -> Iterator[tuple[str, Any, n
     elif dataclasses.is_dataclass(expected) and not isinstance(expected, type) \
             and not isinstance(expected, TransformerConfig):
         if type(got) is not type(expected):
-            raise AssertionError(f"{name} should be a {type(expected).__name__}, got {type(got).__name__}")
+            raise AssertionError(message("{name} should be a {type}, got {type2}", name=name,
+                                         type=type(expected).__name__, type2=type(got).__name__))
         for f in dataclasses.fields(expected):
-            yield from walk_pairs(getattr(got, f.name), getattr(expected, f.name), f"{name}.{f.name}")
+            yield from walk_pairs(getattr(got, f.name), getattr(expected, f.name),
+                                  joined("", [name, f".{f.name}"]))
     elif isinstance(expected, list | tuple):
         if not isinstance(got, list | tuple) or len(got) != len(expected):
-            raise AssertionError(f"{name} should be a list of {len(expected)} items, got {got!r:.80}")
+            raise AssertionError(message("{name} should be a list of {len_expected} items, got {got}",
+                                         name=name, len_expected=len(expected), got=f"{got!r:.80}"))
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            yield from walk_pairs(g, e, f"{name}[{i}]")
+            yield from walk_pairs(g, e, joined("", [name, f"[{i}]"]))
     elif got != expected:
-        raise AssertionError(f"{name} is {got!r}, expected {expected!r} (keep it as in the parameters)")
+        raise AssertionError(message("{name} is {got}, expected {expected} (keep it as in the parameters)",
+                                     name=name, got=repr(got), expected=repr(expected)))
 
 
 def grad_tolerance(dtype: Any, expected: np.ndarray) -> tuple[float, float]:
@@ -148,7 +153,7 @@ def snapshot(tree: Any, name: str) -> list[tuple[str, np.ndarray]]:
 def assert_unchanged(tree: Any, saved: list[tuple[str, np.ndarray]], name: str) -> None:
     for (path, before), (_, now) in zip(saved, leaves(tree, name), strict=True):
         if now.shape != before.shape or not np.array_equal(now, before):
-            raise AssertionError(f"{path} was changed in place: build new arrays instead")
+            raise AssertionError(message("{path} was changed in place: build new arrays instead", path=path))
 
 
 # --- finite differences ----------------------------------------------------------------------------
@@ -183,7 +188,8 @@ def assert_matches_finite_differences(
         analytic = as_array(get_leaf(got, keys), name, x.shape, np.float64)
         expected = analytic.copy()  # entries that are not sampled compare with themselves
         expected.flat[at] = numeric
-        assert_close(analytic, expected, f"{name} (compared with central finite differences)",
+        assert_close(analytic, expected, message("{name} (compared with central finite differences)",
+                                                 name=name),
                      rtol=1e-5, atol=1e-7)
 
 
@@ -213,7 +219,8 @@ MHA_LEAVES = [((0,), None), ((1,), None)] + [((2, f), None) for f in
 def returned(result: Any, n: int, what: str, names: str) -> tuple:
     """``result`` checked to be a tuple of ``n`` items (``names`` says which)."""
     if not isinstance(result, tuple) or len(result) != n:
-        raise AssertionError(f"{what} should return a tuple ({names}), got {type(result).__name__}")
+        raise AssertionError(message("{what} should return a tuple ({names}), got {type}", what=what,
+                                     names=names, type=type(result).__name__))
     return result
 
 
@@ -225,9 +232,11 @@ def call_mha_backward(g, x_q, x_kv, p, mask=None, what="multi_head_attention_bac
     dx_kv = as_array(result[1], "dx_kv", x_kv.shape, x_kv.dtype)
     grads = result[2]
     if not isinstance(grads, MultiHeadParams):
-        raise AssertionError(f"grads should be a MultiHeadParams, got {type(grads).__name__}")
+        raise AssertionError(message("grads should be a MultiHeadParams, got {type}",
+                                     type=type(grads).__name__))
     if grads.num_heads != p.num_heads:
-        raise AssertionError(f"grads.num_heads is {grads.num_heads!r}, expected p.num_heads = {p.num_heads}")
+        raise AssertionError(message("grads.num_heads is {num_heads}, expected p.num_heads = {num_heads2}",
+                                     num_heads=repr(grads.num_heads), num_heads2=p.num_heads))
     for keys, arr in paths(p):
         as_array(get_leaf(grads, keys), path_name("grads", keys), arr.shape, arr.dtype)
     return dx_q, dx_kv, grads
@@ -259,7 +268,8 @@ def test_mha_backward_self_attention_sums_both_uses():
     mask = causal(3) & key_mask([3, 2], 3)  # (2, 3, 3)
     dx_q, dx_kv, _ = call_mha_backward(g, x, x, p, mask, "multi_head_attention_backward(g, x, x, p, mask)")
     numeric = numerical_gradient(lambda y: float((ref07.multi_head_attention(y, y, p, mask)[0] * g).sum()), x)
-    assert_close(dx_q + dx_kv, numeric, "dx_q + dx_kv of self-attention (compared with finite differences)",
+    assert_close(dx_q + dx_kv, numeric, message("dx_q + dx_kv of self-attention (compared with finite "
+                                                "differences)"),
                  rtol=1e-5, atol=1e-7)
 
 
@@ -460,9 +470,11 @@ def reference_loss(src: np.ndarray, tgt: np.ndarray, params: TransformerParams) 
 def call_loss_and_grads(src, tgt, params, what="loss_and_grads(src, tgt, params)"):
     loss, grads = returned(ex16.loss_and_grads(src, tgt, params), 2, what, "loss, grads")
     if not isinstance(loss, float | np.floating) or isinstance(loss, np.ndarray):
-        raise AssertionError(f"the loss should be a Python float (float(...)), got {type(loss).__name__}")
+        raise AssertionError(message("the loss should be a Python float (float(...)), got {type}",
+                                     type=type(loss).__name__))
     if not isinstance(grads, TransformerParams):
-        raise AssertionError(f"grads should be a TransformerParams, got {type(grads).__name__}")
+        raise AssertionError(message("grads should be a TransformerParams, got {type}",
+                                     type=type(grads).__name__))
     return float(loss), grads
 
 
@@ -499,7 +511,8 @@ def test_loss_is_the_teacher_forcing_cross_entropy(seed, config, dtype, batch):
     params = S.random_transformer(seed, config, dtype)
     loss, _ = call_loss_and_grads(src, tgt, params)
     expected = reference_loss(src, tgt, astype_params(params, np.float64))
-    assert_close(np.array(loss), np.array(expected), "the loss", *loss_tolerance(dtype))
+    assert_close(np.array(loss), np.array(expected),
+                 message("the loss"), *loss_tolerance(dtype))
 
 
 @given(S.seeds, tiny_configs(), S.float_dtypes, training_batches(vocab=(7, 7)))
@@ -550,9 +563,11 @@ def test_loss_and_grads_embedding_rows_of_unused_tokens_are_zero():
     tgt_grad = as_array(grads.tgt_embed, "grads.tgt_embed", params.tgt_embed.shape, np.float64)
     unused = [("grads.src_embed", [0, 1, 2, 5, 6], src_grad), ("grads.tgt_embed", [0, 5, 6], tgt_grad)]
     for name, ids, arr in unused:
-        assert_close(arr[ids], np.zeros((len(ids), 4)), f"rows {ids} of {name}", rtol=0, atol=1e-12)
+        assert_close(arr[ids], np.zeros((len(ids), 4)), message("rows {ids} of {name}", ids=ids, name=name),
+                     rtol=0, atol=1e-12)
     for name, ids, arr in [("grads.src_embed", [3, 4], src_grad), ("grads.tgt_embed", [1, 3, 4], tgt_grad)]:
-        assert (np.abs(arr[ids]).max(axis=1) > 1e-6).all(), f"rows {ids} of {name} (tokens read) got none"
+        if not (np.abs(arr[ids]).max(axis=1) > 1e-6).all():
+            raise AssertionError(message("rows {ids} of {name} (tokens read) got none", ids=ids, name=name))
 
 
 def test_loss_and_grads_keeps_the_config_and_float32():
@@ -560,7 +575,8 @@ def test_loss_and_grads_keeps_the_config_and_float32():
     params = S.random_transformer(168, tiny_config(1), np.float32)
     src, tgt = tiny_batch()
     _, grads = call_loss_and_grads(src, tgt, params)
-    assert grads.config is params.config, "grads.config should be params.config (the same object)"
+    if grads.config is not params.config:
+        raise AssertionError(message("grads.config should be params.config (the same object)"))
     for path, got, e in walk_pairs(grads, params, "grads"):
         as_array(got, path, e.shape, np.float32)
 
@@ -583,7 +599,8 @@ def assert_zero_tree(tree: Any, like: Any, name: str) -> None:
         arr = as_array(got, path, e.shape, e.dtype)
         assert_close(arr, np.zeros(e.shape), path, rtol=0, atol=0)
         if np.shares_memory(got, e):
-            raise AssertionError(f"{path} is the parameter array itself: build new zeros (np.zeros_like)")
+            raise AssertionError(message("{path} is the parameter array itself: build new zeros "
+                                         "(np.zeros_like)", path=path))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -591,9 +608,12 @@ def test_adam_init_is_zero_moments_at_step_zero(dtype):
     """adam_init(params) has step 0 and zero m and v shaped (and typed) like every parameter array."""
     params = S.random_transformer(170, tiny_config(2), dtype)
     state = ex16.adam_init(params)
-    assert isinstance(state, AdamState), f"adam_init should return an AdamState, got {type(state).__name__}"
+    if not isinstance(state, AdamState):
+        raise AssertionError(message("adam_init should return an AdamState, got {type}",
+                                     type=type(state).__name__))
     step = state.step
-    assert isinstance(step, int | np.integer) and step == 0, f"state.step is {step!r}, expected the int 0"
+    if not (isinstance(step, int | np.integer) and step == 0):
+        raise AssertionError(message("state.step is {step}, expected the int 0", step=repr(step)))
     assert_zero_tree(state.m, params, "state.m")
     assert_zero_tree(state.v, params, "state.v")
 
@@ -605,8 +625,11 @@ def test_adam_init_works_on_any_tree(tree):
               "array": S.rng(172).standard_normal((3, 2)).astype(np.float32),
               "list": [S.rng(173).standard_normal(4), S.rng(174).standard_normal((2, 3))]}[tree]
     state = ex16.adam_init(params)
-    assert isinstance(state, AdamState), f"adam_init should return an AdamState, got {type(state).__name__}"
-    assert state.step == 0, f"state.step is {state.step!r}, expected 0"
+    if not isinstance(state, AdamState):
+        raise AssertionError(message("adam_init should return an AdamState, got {type}",
+                                     type=type(state).__name__))
+    if state.step != 0:
+        raise AssertionError(message("state.step is {step}, expected 0", step=repr(state.step)))
     assert_zero_tree(state.m, params, "state.m")
     assert_zero_tree(state.v, params, "state.v")
 
@@ -651,7 +674,8 @@ def moments(seed: int, dtype: Any = np.float64) -> tuple[FeedForwardParams, Feed
 def call_adam_step(params, grads, state, lr, *betas, what="adam_step(params, grads, state, lr)", **kw):
     new, state2 = returned(ex16.adam_step(params, grads, state, lr, *betas, **kw), 2, what, "params, state")
     if not isinstance(state2, AdamState):
-        raise AssertionError(f"the new state should be an AdamState, got {type(state2).__name__}")
+        raise AssertionError(message("the new state should be an AdamState, got {type}",
+                                     type=type(state2).__name__))
     return new, state2
 
 
@@ -659,17 +683,19 @@ def assert_adam(new: Any, state2: AdamState, params: Any, expected_step: int,
                 oracle: Callable[[Keys, np.ndarray], tuple], dtype: Any) -> None:
     """``new`` and ``state2``'s leaves equal ``oracle(keys, theta) -> (theta, m, v)`` leaf by leaf."""
     if state2.step != expected_step:
-        raise AssertionError(f"the new state's step is {state2.step!r}, expected {expected_step}")
+        raise AssertionError(message("the new state's step is {step}, expected {expected_step}",
+                                     step=repr(state2.step), expected_step=expected_step))
     rtol, atol = (1e-9, 1e-12) if np.dtype(dtype) == np.float64 else (2e-5, 1e-7)
     for keys, theta in paths(params):
         want_theta, want_m, want_v = oracle(keys, theta)
         for name, tree, want in [("params", new, want_theta), ("state.m", state2.m, want_m),
                                  ("state.v", state2.v, want_v)]:
-            where = path_name(f"new {name}", keys)
+            where = path_name(message("new {name}", name=name), keys)
             try:
                 leaf = get_leaf(tree, keys)
             except (AttributeError, IndexError, TypeError):
-                raise AssertionError(f"{where} is missing: keep the parameters' structure") from None
+                raise AssertionError(message("{where} is missing: keep the parameters' structure",
+                                             where=where)) from None
             got = as_array(leaf, where, theta.shape, dtype)
             assert_close(got, want, where, rtol=rtol, atol=atol * max(1.0, float(np.abs(want).max())))
 
@@ -699,8 +725,10 @@ def test_adam_first_step_moves_each_parameter_by_lr():
     zeros = dataclasses.replace(params, **{f: np.zeros_like(a) for f, a in vars(params).items()})
     new, _ = call_adam_step(params, grads, AdamState(0, zeros, zeros), 0.01)
     for (keys, theta), (_, g) in zip(paths(params), paths(grads), strict=True):
-        moved = as_array(get_leaf(new, keys), path_name("new params", keys), theta.shape, theta.dtype) - theta
-        assert_close(moved, -0.01 * np.sign(g), path_name("new params - params", keys), rtol=1e-6, atol=1e-8)
+        moved = as_array(get_leaf(new, keys), path_name(message("new params"), keys), theta.shape,
+                         theta.dtype) - theta
+        assert_close(moved, -0.01 * np.sign(g), path_name(message("new params - params"), keys),
+                     rtol=1e-6, atol=1e-8)
 
 
 def test_adam_three_steps_exact_values():
@@ -740,9 +768,13 @@ def test_adam_step_changes_nothing_in_place():
     saved = [(tree, snapshot(tree, name), name) for tree, name in [(params, "params"), (grads, "grads"),
                                                               (m, "state.m"), (v, "state.v")]]
     _, state2 = call_adam_step(params, grads, state, 0.01)
-    assert state.step == 2, f"state.step was changed to {state.step!r}: return a new AdamState instead"
-    assert state.m is m and state.v is v, "state.m or state.v was replaced: return a new AdamState instead"
-    assert state2 is not state, "adam_step returned the state it was given: return a new AdamState"
+    if state.step != 2:
+        raise AssertionError(message("state.step was changed to {step}: return a new AdamState instead",
+                                     step=repr(state.step)))
+    if not (state.m is m and state.v is v):
+        raise AssertionError(message("state.m or state.v was replaced: return a new AdamState instead"))
+    if state2 is state:
+        raise AssertionError(message("adam_step returned the state it was given: return a new AdamState"))
     for tree, before, name in saved:
         assert_unchanged(tree, before, name)
 
@@ -755,10 +787,12 @@ def test_adam_step_on_a_whole_model_keeps_its_structure():
     for _, a in paths(zeros):
         a[...] = 0
     new, _ = call_adam_step(params, grads, AdamState(0, zeros, zeros), 0.01)
-    for path, got, e in walk_pairs(new, params, "new params"):
+    for path, got, e in walk_pairs(new, params, message("new params")):
         moved = as_array(got, path, e.shape, np.float32) - e
-        assert_close(np.abs(moved), np.full(e.shape, 0.01), f"|{path} - old value| after one step", rtol=1e-3)
-    assert new.config is params.config, "the new params should keep params.config"
+        assert_close(np.abs(moved), np.full(e.shape, 0.01),
+                     message("|{path} - old value| after one step", path=path), rtol=1e-3)
+    if new.config is not params.config:
+        raise AssertionError(message("the new params should keep params.config"))
 
 
 @pytest.mark.parametrize("lr", [-1e-3, float("nan")])
@@ -787,9 +821,11 @@ def later_state(params: TransformerParams, seed: int) -> AdamState:
 def call_train_step(params, state, src, tgt, lr, what="train_step(params, state, src, tgt, lr)"):
     new, state2, loss = returned(ex16.train_step(params, state, src, tgt, lr), 3, what, "params, state, loss")
     if not isinstance(state2, AdamState):
-        raise AssertionError(f"the new state should be an AdamState, got {type(state2).__name__}")
+        raise AssertionError(message("the new state should be an AdamState, got {type}",
+                                     type=type(state2).__name__))
     if not isinstance(loss, float | np.floating) or isinstance(loss, np.ndarray):
-        raise AssertionError(f"the loss should be a Python float, got {type(loss).__name__}")
+        raise AssertionError(message("the loss should be a Python float, got {type}",
+                                     type=type(loss).__name__))
     return new, state2, float(loss)
 
 
@@ -806,12 +842,16 @@ def test_train_step_is_loss_and_grads_then_adam(seed, config, batch):
     ref_loss, grads = ref16.loss_and_grads(src, tgt, params)
     want, want_state = ref16.adam_step(params, grads, state, 0.01)
     new, state2, loss = call_train_step(params, state, src, tgt, 0.01)
-    assert_close(np.array(loss), np.array(ref_loss), "the loss (before the update)", 1e-9, 1e-10)
-    assert_tree_close(new, want, "new params", np.float64)
+    assert_close(np.array(loss), np.array(ref_loss),
+                 message("the loss (before the update)"), 1e-9, 1e-10)
+    assert_tree_close(new, want, message("new params"), np.float64)
     if state2.step != 4:
-        raise AssertionError(f"the new state's step is {state2.step!r}, expected state.step + 1 = 4")
-    assert_tree_close(state2.m, want_state.m, "new state.m", np.float64)
-    assert_tree_close(state2.v, want_state.v, "new state.v", np.float64)
+        raise AssertionError(message("the new state's step is {step}, expected state.step + 1 = 4",
+                                     step=repr(state2.step)))
+    assert_tree_close(state2.m, want_state.m,
+                      message("new state.m"), np.float64)
+    assert_tree_close(state2.v, want_state.v,
+                      message("new state.v"), np.float64)
 
 
 LEARN_STEPS = 200
@@ -836,9 +876,10 @@ def test_train_step_learns_to_reverse_three_digits():
         params, state, loss = call_train_step(params, state, digits, tgt, 0.01)
         losses.append(loss)
     first, last = np.mean(losses[:5]), np.mean(losses[-20:])
-    assert math.isfinite(last) and last < 0.25 * first, (
-        f"the mean loss of the last 20 steps is {last:.3f}, the first 5 steps' {first:.3f}: "
-        "training should cut it to under a quarter (the reference reaches about 1/25)")
+    if not (math.isfinite(last) and last < 0.25 * first):
+        raise AssertionError(message("the mean loss of the last 20 steps is {last}, the first 5 steps' "
+                                     "{first}: training should cut it to under a quarter (the reference "
+                                     "reaches about 1/25)", last=f"{last:.3f}", first=f"{first:.3f}"))
 
 
 def diagnostic_cases() -> dict[str, list[tuple]]:

@@ -1,5 +1,8 @@
 """Shared assertions whose failure messages teach: what differs, where, and by how much.
 
+Every message is a :func:`course.i18n.message` (the grader says it in the learner's language); a
+``name`` that says what was checked may be one too (``message("softmax of scores up to {m}", m=...)``).
+
 Every test reads a result through :func:`as_array` first: it must be a real ``numpy.ndarray`` of
 the right shape and dtype, and is then copied into a plain array, so an object that answers
 "equal" to everything, or an ndarray subclass with rigged comparisons, cannot pass.
@@ -17,6 +20,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+
+from course.i18n import Message, message
 
 MAX_LISTED = 3
 
@@ -41,48 +46,48 @@ def _where(mask: np.ndarray) -> str:
 
 def as_array(
     result: Any,
-    name: str,
+    name: str | Message,
     shape: tuple[int, ...] | None = None,
     dtype: Any = None,
 ) -> np.ndarray:
     """``result`` as a plain ndarray copy, after checking its type, shape and dtype."""
     if not issubclass(type(result), np.ndarray):
-        raise AssertionError(
-            f"{name} should be a numpy.ndarray, got {type(result).__name__}: "
-            "build the result with numpy operations"
-        )
+        raise AssertionError(message("{name} should be a numpy.ndarray, got {type}: build the result with "
+                                     "numpy operations", name=name, type=type(result).__name__))
     arr = np.array(result, subok=False, copy=True)
     if shape is not None and arr.shape != tuple(shape):
-        raise AssertionError(f"{name} has shape {arr.shape}, expected {tuple(shape)}")
+        raise AssertionError(message("{name} has shape {shape}, expected {expected}", name=name,
+                                     shape=str(arr.shape), expected=str(tuple(shape))))
     if dtype is not None and arr.dtype != np.dtype(dtype):
+        said = {"name": name, "dtype": str(arr.dtype), "expected": str(np.dtype(dtype))}
         raise AssertionError(
-            f"{name} has dtype {arr.dtype}, expected {np.dtype(dtype)}: keep the input's dtype "
-            "(float32 in, float32 out)"
+            message("{name} has dtype {dtype}, expected {expected}: keep the input's dtype "
+                    "(float32 in, float32 out)", **said)
             if np.dtype(dtype).kind == "f"
-            else f"{name} has dtype {arr.dtype}, expected {np.dtype(dtype)}"
+            else message("{name} has dtype {dtype}, expected {expected}", **said)
         )
     return arr
 
 
-def assert_finite(arr: np.ndarray, name: str) -> None:
+def assert_finite(arr: np.ndarray, name: str | Message) -> None:
     """No NaN and no infinity anywhere in ``arr``."""
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise AssertionError(f"{name} has {int(bad.sum())} NaN or infinite entries, at {_where(bad)}")
+        raise AssertionError(message("{name} has {count} NaN or infinite entries, at {where}", name=name,
+                                     count=int(bad.sum()), where=_where(bad)))
 
 
 def assert_close(
     actual: np.ndarray,
     expected: np.ndarray,
-    name: str,
+    name: str | Message,
     rtol: float | None = None,
     atol: float | None = None,
 ) -> None:
     """``actual`` equals ``expected`` within tolerance; the message says where and by how much."""
     actual = np.array(actual, subok=False)
     expected = np.array(expected, subok=False)
-    if actual.shape != expected.shape:
-        raise AssertionError(f"{name} has shape {actual.shape}, expected {expected.shape}")
+    _same_shape(actual, expected, name)
     default_rtol, default_atol = tolerance(actual.dtype if actual.dtype.kind == "f" else np.float64)
     rtol = default_rtol if rtol is None else rtol
     atol = default_atol if atol is None else atol
@@ -91,9 +96,11 @@ def assert_close(
     nan_a, nan_e = np.isnan(a), np.isnan(e)
     inf_mismatch = np.isinf(a) & ~(np.isinf(e) & (a == e))
     if (nan_a & ~nan_e).any():
-        raise AssertionError(f"{name} has NaN where a number was expected, at {_where(nan_a & ~nan_e)}")
+        raise AssertionError(message("{name} has NaN where a number was expected, at {where}", name=name,
+                                     where=_where(nan_a & ~nan_e)))
     if inf_mismatch.any():
-        raise AssertionError(f"{name} has infinity where a number was expected, at {_where(inf_mismatch)}")
+        raise AssertionError(message("{name} has infinity where a number was expected, at {where}",
+                                     name=name, where=_where(inf_mismatch)))
     with np.errstate(invalid="ignore"):
         err = np.abs(a - e)
         err[(nan_a & nan_e) | (np.isinf(a) & (a == e))] = 0.0
@@ -103,26 +110,32 @@ def assert_close(
         return
     worst = np.unravel_index(int(np.argmax(err)), err.shape)
     index = tuple(int(i) for i in worst) if actual.ndim else ()
-    raise AssertionError(
-        f"{name} differs from the expected value: largest error {_fmt(err[worst])} at index "
-        f"{index} (got {_fmt(a[worst])}, expected {_fmt(e[worst])}); "
-        f"{int(bad.sum())} of {bad.size} entries outside tolerance (rtol={rtol:g}, atol={atol:g})"
-    )
+    raise AssertionError(message(
+        "{name} differs from the expected value: largest error {error} at index {index} (got {got}, "
+        "expected {expected}); {count} of {size} entries outside tolerance (rtol={rtol}, atol={atol})",
+        name=name, error=_fmt(err[worst]), index=str(index), got=_fmt(a[worst]), expected=_fmt(e[worst]),
+        count=int(bad.sum()), size=bad.size, rtol=f"{rtol:g}", atol=f"{atol:g}"))
 
 
-def assert_equal(actual: np.ndarray, expected: np.ndarray, name: str) -> None:
+def _same_shape(actual: np.ndarray, expected: np.ndarray, name: str | Message) -> None:
+    if actual.shape != expected.shape:
+        raise AssertionError(message("{name} has shape {shape}, expected {expected}", name=name,
+                                     shape=str(actual.shape), expected=str(expected.shape)))
+
+
+def assert_equal(actual: np.ndarray, expected: np.ndarray, name: str | Message) -> None:
     """Exact equality, for masks and tokens."""
     actual = np.array(actual, subok=False)
     expected = np.array(expected, subok=False)
-    if actual.shape != expected.shape:
-        raise AssertionError(f"{name} has shape {actual.shape}, expected {expected.shape}")
+    _same_shape(actual, expected, name)
     bad = actual != expected
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise AssertionError(
-            f"{name} differs at {int(bad.sum())} of {bad.size} entries, first at {first} "
-            f"(got {actual[first].item()!r}, expected {expected[first].item()!r}); expected:\n{expected}"
-        )
+        raise AssertionError(message(
+            "{name} differs at {count} of {size} entries, first at {first} (got {got}, expected "
+            "{expected}); expected:\n{array}", name=name, count=int(bad.sum()), size=bad.size,
+            first=str(first), got=repr(actual[first].item()), expected=repr(expected[first].item()),
+            array=str(expected)))
 
 
 class Advice(UserWarning):
@@ -135,10 +148,19 @@ def raises_value_error(*names: str) -> Iterator[None]:
     try:
         yield
     except ValueError as e:
-        message = str(e)
+        said = str(e)
     else:
-        raise AssertionError(f"no ValueError was raised: a bad {' or '.join(names)} must raise ValueError")
-    if not any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", message) for name in names):
-        warnings.warn(Advice(
-            f"your ValueError says {message!r}: naming the bad argument ({' or '.join(names)}) "
-            "would tell the caller what to fix"), stacklevel=3)
+        raise AssertionError(message("no ValueError was raised: a bad {names} must raise ValueError",
+                                     names=either(names)))
+    if not any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", said) for name in names):
+        warnings.warn(Advice(message("your ValueError says {said}: naming the bad argument ({names}) would "
+                                     "tell the caller what to fix", said=repr(said), names=either(names))),
+                      stacklevel=3)
+
+
+def either(names: tuple[str, ...]) -> str:
+    """``a``, ``a or b``, ``a or b or c``: one of ``names``, in the learner's language."""
+    said = names[0]
+    for name in names[1:]:
+        said = message("{one} or {other}", one=said, other=name)
+    return said

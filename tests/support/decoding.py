@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from course.i18n import message
 from course.params import TransformerConfig, TransformerParams
 from tests.support import strategies as S
+from tests.support.checks import as_array, assert_equal
 from tests.support.models import configs, fixed_tokens, sources
 
 BOS, EOS = 1, 2  # the ids of small_config (pad_id is PAD = 0)
@@ -69,3 +71,21 @@ def staggered_case() -> tuple[np.ndarray, TransformerParams, int]:
     """Three sources whose translations end (eos) at steps 5, 4 and 6 of at most 8."""
     params = with_eos_bias(S.random_transformer(42, S.small_config()), 1.5)
     return fixed_tokens([5, 3, 4], 5, 11, seed=30), params, 8
+
+
+def decoded_tokens(out: Any, src: np.ndarray, params: TransformerParams, max_len: int,
+                   what: str) -> np.ndarray:
+    """The tokens [B, L] a greedy decoder returned, checked: an integer array, B rows,
+    2 <= L <= max_len + 1, bos first."""
+    if not issubclass(type(out), np.ndarray) or out.dtype.kind not in "iu":
+        raise AssertionError(message("{what} should be an integer numpy array, got {type} {dtype}",
+                                     what=what, type=type(out).__name__, dtype=getattr(out, "dtype", "")))
+    out = as_array(out, what)
+    if out.ndim != 2 or out.shape[0] != src.shape[0] or not 2 <= out.shape[1] <= max_len + 1:
+        raise AssertionError(message("{what} has shape {shape}, expected ({shape2}, L) with 2 <= L <= "
+                                     "max_len + 1 = {columns}: bos, then 1 to max_len new tokens",
+                                     what=what, shape=out.shape, shape2=src.shape[0],
+                                     columns=max_len + 1))
+    assert_equal(out[:, 0], np.full(src.shape[0], params.config.bos_id),
+                 message("column 0 of {what} (bos_id)", what=what))
+    return out

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from course.i18n import message
 from course.info import REFERENCE_PACKAGE, ROOT, TARGET_PACKAGE
 
 REFERENCE_DATA = ROOT / "tests" / "reference_data.pkl.gz"
@@ -73,7 +74,8 @@ def resolve(spec: str | os.PathLike[str]) -> Path:
     path = ROOT / text if text in ("exercises", "solutions") else Path(text).expanduser()
     path = path.resolve()
     if not path.is_dir():
-        raise TargetError(f"target {text!r} is not a directory: pass exercises, solutions or a path")
+        raise TargetError(message("target {target} is not a directory: pass exercises, solutions or a path",
+                                  target=repr(text)))
     return path
 
 
@@ -111,7 +113,8 @@ def _import(package: str, name: str) -> types.ModuleType:
         _mount(REFERENCE_PACKAGE, ROOT / "solutions")
     directory = _dirs[package]
     if not (directory / f"{name}.py").is_file():
-        raise TargetError(f"{directory / name}.py does not exist: the target must keep the file names")
+        raise TargetError(message("{path}.py does not exist: the target must keep the file names",
+                                  path=str(directory / name)))
     return importlib.import_module(f"{package}.{name}")
 
 
@@ -186,8 +189,9 @@ def _within_budget(fn: Callable[..., Any], name: str, args: tuple, kwargs: dict)
     """``fn(*args, **kwargs)``, stopped with :class:`DoesNotReturn` past :data:`CALL_SECONDS` of CPU."""
     global _budget_armed
     if name in _did_not_return:
-        raise DoesNotReturn(f"{name} did not return on an earlier call (stopped after {CALL_SECONDS:g} s "
-                            "of CPU time): find the loop that never ends first")
+        raise DoesNotReturn(message("{name} did not return on an earlier call (stopped after {seconds} s of "
+                                    "CPU time): find the loop that never ends first", name=name,
+                                    seconds=f"{CALL_SECONDS:g}"))
     if _budget_armed or not _can_time_calls():  # a nested call: the outer budget governs
         return fn(*args, **kwargs)
     _budget_armed = True
@@ -196,8 +200,9 @@ def _within_budget(fn: Callable[..., Any], name: str, args: tuple, kwargs: dict)
         return fn(*args, **kwargs)
     except DoesNotReturn:
         _did_not_return.add(name)
-        raise DoesNotReturn(f"{name} did not return within {CALL_SECONDS:g} s of CPU time (an endless "
-                            "loop, or far too slow for these small inputs)") from None
+        raise DoesNotReturn(message("{name} did not return within {seconds} s of CPU time (an endless loop, "
+                                    "or far too slow for these small inputs)", name=name,
+                                    seconds=f"{CALL_SECONDS:g}")) from None
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         _budget_armed = False
@@ -223,13 +228,13 @@ def checked(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
         try:
             result = _within_budget(fn, name, args, kwargs)
         except NotImplementedError as e:
-            raise NotStarted(f"{name} is not implemented yet: {e}") from None
+            raise NotStarted(message("{name} is not implemented yet: {detail}", name=name,
+                                     detail=str(e))) from None
         for where, part, saved in before:
             if _changed(part, saved):
-                raise AssertionError(
-                    f"{name} changed its input `{where}` in place; "
-                    "the contract forbids it: compute on a copy or build a new array"
-                )
+                raise AssertionError(message(
+                    "{name} changed its input `{where}` in place; the contract forbids it: compute on a copy "
+                    "or build a new array", name=name, where=where))
         return result
 
     call.__name__ = call.__qualname__ = name
@@ -255,7 +260,8 @@ class ModuleProxy:
         try:
             return getattr(module, attr)
         except AttributeError:
-            raise TargetError(f"{self._name}.py defines no `{attr}`: keep the contract's names") from None
+            raise TargetError(message("{module}.py defines no `{name}`: keep the contract's names",
+                                      module=self._name, name=attr)) from None
 
 
 def _encode(value: Any, out: Any) -> None:
@@ -331,8 +337,8 @@ class ReferenceData:
 
             if currently_in_test_context():
                 reject()
-            raise TargetError(f"no recorded reference output for this call of {name}: "
-                              "regenerate the release (python grader.py release)")
+            raise TargetError(message("no recorded reference output for this call of {name}: regenerate the "
+                                      "release (python grader.py release)", name=name))
 
         return replay
 
