@@ -7,7 +7,8 @@
     python dev.py readme         rewrite the README's table of exercises from exercises/info.toml
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
-                                 alternatives accepted, and how many the diagnosis names
+                                 alternatives accepted; the mistakes the diagnosis names, with every
+                                 fingerprint and with their own left out; its wrong diagnoses
     python dev.py stub EX        write exercises/<module>.py from the solution: the same module,
                                  public bodies replaced by NotImplementedError, private helpers dropped
     python dev.py mutate [EX...] grade every first-order mutant of solutions/ (mutmut's operators;

@@ -104,12 +104,13 @@ def fit_ar(y, p):
          "phi comes out reversed, oldest lag first: phi[0] must weigh y[t-1], the most recent value "
          "(lag_matrix's column 0 is lag 1: keep its order)")
 def fit_ar(y, p):
-    X, target = lag_matrix(y, p)
-    if X.shape[0] < p + 1:
-        raise ValueError("y is too short")
-    design = np.column_stack([np.ones(X.shape[0]), X.astype(np.float64)])
-    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-    return float(coef[0]), coef[:0:-1].astype(X.dtype)  # mistake: phi_reversed
+    X, target = lag_matrix(y, p)  # uses lag_matrix, yet phi comes out reversed
+    n_rows = len(target)
+    if n_rows <= p:
+        raise ValueError(f"y is too short for AR({p})")
+    ones = np.ones((n_rows, 1))
+    c, *phi = np.linalg.lstsq(np.hstack([ones, X]), target, rcond=None)[0]
+    return float(c), np.array(phi[::-1], dtype=X.dtype)  # mistake: phi_reversed
 
 
 @mistake("predict_next", "oldest_values",
