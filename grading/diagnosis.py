@@ -40,10 +40,15 @@ def symptom_says(kind: str, params: dict[str, str]) -> Message | None:
                                     "a new array", argument=p.get("argument", "?")),
         "upcast": lambda: message("{output} has the right values but is float64 for float32 inputs: keep "
                                   "the input's dtype", output=out),
-        "mask_ignored": lambda: message("it ignores the mask: its outputs are what the reference gives with "
-                                        "every key allowed, so masked keys still get weight"),
-        "mask_inverted": lambda: message("it uses the mask inverted: its outputs are what the reference "
-                                         "gives with ~mask; True means 'may attend'"),
+        "ignored_argument": lambda: message("it ignores its argument `{argument}`: its outputs are what the "
+                                            "reference gives with the default {argument}={default}",
+                                            argument=p.get("argument", "?"), default=p.get("default", "?")),
+        "mask_ignored": lambda: message("it ignores `{argument}`: its outputs are what the reference gives "
+                                        "with every key allowed, so masked keys still get weight",
+                                        argument=p.get("argument", "mask")),
+        "mask_inverted": lambda: message("it uses `{argument}` inverted: its outputs are what the reference "
+                                         "gives with it negated (~); True means 'may attend'",
+                                         argument=p.get("argument", "mask")),
         "inverted": lambda: message("{output} is the expected mask inverted: True must mean 'may attend'",
                                     output=out),
         "factor": lambda: message("{output} is the expected one times {factor}", output=out,

@@ -4,17 +4,17 @@ The grading child calls the learner's function and the reference on the diagnost
 compares them, output array by output array. A symptom is named only when it is certain:
 
 * a *transform* symptom (a constant factor, a reversal, the right numbers in the wrong places, a
-  shift by one, a mask ignored or inverted, the right values in float64 for float32 inputs) holds
-  when the reference's output, so transformed (or the reference called with the mask so changed),
-  equals the learner's within a tight tolerance on EVERY diagnostic input, every other output
+  shift by one, a mask ignored or inverted, an argument ignored for its default, the right values
+  in float64 for float32 inputs) holds when the reference's output, so transformed (or the
+  reference called with the mask or the argument so changed), equals the learner's within a tight tolerance on EVERY diagnostic input, every other output
   array agreeing with the reference;
 * a *fact* symptom (an input changed in place, weights that sum to one over another axis than the
   reference's, a position that sees a later one where the reference's does not) holds when the
   learner's output shows it on some input: it is a mistake by itself.
 
 Only the first symptom found, in :data:`KINDS` order, is reported (as ``[kind, {name: value}]``;
-the parent words it, see ``grading.diagnosis``). Without reference code (a student release) no
-symptom is named. Fingerprints keep priority: a symptom is shown only when no catalogued mistake
+the parent words it, see ``grading.diagnosis``). Without reference code (a student release) only
+an input changed in place is named. Fingerprints keep priority: a symptom is shown only when no catalogued mistake
 matched.
 """
 
@@ -31,8 +31,8 @@ import numpy as np
 
 from grading.fingerprint import leaves
 
-KINDS = ("in_place", "mask_ignored", "mask_inverted", "upcast", "inverted", "future", "factor", "reversed",
-         "reorder", "shift", "axis")
+KINDS = ("in_place", "mask_ignored", "mask_inverted", "ignored_argument", "upcast", "inverted", "future",
+         "factor", "reversed", "reorder", "shift", "axis")
 RTOL = 1e-6  # float64; float32 outputs get FLOAT32_RTOL
 FLOAT32_RTOL = 2e-5
 # the width names the contract gives each argument's last axis (else "<arg>.shape[-1]")
@@ -217,30 +217,66 @@ def _transformed(cases: list[Case], kind: str) -> dict[str, str] | None:
     return found
 
 
-def _with_mask(c: Case, change: Callable[[np.ndarray], Any]) -> list[np.ndarray] | None:
-    """The reference's output with the mask argument changed (None when there is no mask)."""
-    args = list(c.args)
-    where = [k for k, (name, a) in enumerate(zip(c.names, args, strict=False)) if "mask" in name.lower()
-             and isinstance(a, np.ndarray) and a.dtype == bool]
-    if not where:
-        return None
-    args[where[0]] = change(args[where[0]])
-    return _arrays(_call(c.ref, tuple(args)))
+def _masks(c: Case) -> list[str]:
+    """The names of the boolean mask arguments this input gives."""
+    return [name for name, a in zip(c.names, c.args, strict=False)
+            if "mask" in name.lower() and isinstance(a, np.ndarray) and a.dtype == bool]
 
 
-def _mask_changed(cases: list[Case], change: Callable[[np.ndarray], Any]) -> bool:
-    """The learner's whole output is the reference's given the changed mask, on every input that
-    has a mask, and differs from the reference's on one of them."""
-    with_mask = [c for c in cases if any("mask" in n.lower() and isinstance(a, np.ndarray)
-                                         for n, a in zip(c.names, c.args, strict=False))]
+def _with_masks(c: Case, names: list[str], change: Callable[[np.ndarray], Any]) -> list[np.ndarray] | None:
+    """The reference's output with the mask arguments ``names`` changed."""
+    args = [change(a) if name in names else a for name, a in zip(c.names, c.args, strict=False)]
+    return _arrays(_call(c.ref, (*args, *c.args[len(args):])))
+
+
+def _mask_changed(cases: list[Case], names: list[str], change: Callable[[np.ndarray], Any]) -> bool:
+    """The learner's whole output is the reference's given the masks ``names`` changed, on every
+    input that has them, and differs from the reference's on one of them."""
+    with_mask = [c for c in cases if set(names) <= set(_masks(c))]
     if not with_mask or all(all(c.equal(i) for i in range(len(c.theirs))) for c in with_mask):
         return False
     for c in with_mask:
-        expected = _with_mask(c, change)
+        expected = _with_masks(c, names, change)
         if expected is None or len(expected) != len(c.mine) or not all(
                 a.dtype == b.dtype and close(a, b) for a, b in zip(c.mine, expected, strict=True)):
             return False
     return True
+
+
+def _mask_symptom(cases: list[Case]) -> Symptom | None:
+    """A mask argument (or all of them) ignored, or one inverted."""
+    masks = list(dict.fromkeys(name for c in cases for name in _masks(c)))
+    choices = [[m] for m in masks] + ([masks] if len(masks) > 1 else [])
+    for kind, change in (("mask_ignored", np.ones_like), ("mask_inverted", np.logical_not)):
+        for names in choices:
+            if _mask_changed(cases, names, change):
+                return [kind, {"argument": ", ".join(names)}]
+    return None
+
+
+def _defaults(fn: Callable[..., Any]) -> dict[int, tuple[str, Any]]:
+    """Position -> (name, default) of each parameter with a default other than None."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    return {k: (p.name, p.default) for k, p in enumerate(params)
+            if p.default is not inspect.Parameter.empty and p.default is not None}
+
+
+def _ignored_argument(cases: list[Case]) -> Symptom | None:
+    """The learner's whole output is the reference's given an argument's default instead of the
+    value passed, on every input that passes another value, and differs from the reference's."""
+    for k, (name, default) in _defaults(cases[0].ref).items():
+        given = [c for c in cases if len(c.args) > k and not np.array_equal(c.args[k], default)]
+        if not given or all(all(c.equal(i) for i in range(len(c.theirs))) for c in given):
+            continue
+        if all((expected := _arrays(_call(c.ref, (*c.args[:k], default, *c.args[k + 1:])))) is not None
+               and len(expected) == len(c.mine)
+               and all(a.dtype == b.dtype and close(a, b) for a, b in zip(c.mine, expected, strict=True))
+               for c in given):
+            return ["ignored_argument", {"argument": name, "default": repr(default)}]
+    return None
 
 
 # -- fact symptoms: the learner's output shows a mistake on some input -------------------------------
@@ -298,9 +334,8 @@ def symptom(fn: Callable[..., Any], ref: Callable[..., Any], cases: list[tuple])
     judged = [Case(fn, ref, names, args) for args in cases]
     if not judged or not all(c.usable for c in judged):
         return None
-    for kind, change in (("mask_ignored", np.ones_like), ("mask_inverted", np.logical_not)):
-        if _mask_changed(judged, change):
-            return [kind, {}]
+    if (found := _mask_symptom(judged) or _ignored_argument(judged)) is not None:
+        return found
     for kind in KINDS[KINDS.index("upcast"):]:  # after the mask changes
         params = _transformed(judged, kind) if kind in OUTPUT_TRANSFORMS else FACTS[kind](judged)
         if params is not None:
