@@ -6,16 +6,16 @@ compares them, output array by output array. A symptom is named only when it is 
 * a *transform* symptom (a constant factor, a reversal, the right numbers in the wrong places, a
   shift by one, a mask ignored or inverted, an argument ignored for its default, the right values
   in float64 for float32 inputs) holds when the reference's output, so transformed (or the
-  reference called with the mask or the argument so changed), equals the learner's within a tight tolerance on EVERY diagnostic input, every other output
-  array agreeing with the reference;
+  reference called with the mask or the argument so changed), equals the learner's within a
+  tight tolerance on EVERY diagnostic input, every other output array agreeing with the reference;
 * a *fact* symptom (an input changed in place, weights that sum to one over another axis than the
   reference's, a position that sees a later one where the reference's does not) holds when the
   learner's output shows it on some input: it is a mistake by itself.
 
 Only the first symptom found, in :data:`KINDS` order, is reported (as ``[kind, {name: value}]``;
 the parent words it, see ``grading.diagnosis``). Without reference code (a student release) only
-an input changed in place is named. Fingerprints keep priority: a symptom is shown only when no catalogued mistake
-matched.
+an input changed in place is named. Fingerprints keep priority: a symptom is shown only when no
+catalogued mistake matched.
 """
 
 from __future__ import annotations

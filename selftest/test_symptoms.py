@@ -41,6 +41,7 @@ X6 = g.standard_normal((2, 3, 6))  # B=2, T=3, D=6
 SLIPS = {
     "mask_ignored": (attention, lambda Q, K, V, mask=None: attention(Q, K, V), ATTENTION_CASES),
     "mask_inverted": (attention, lambda Q, K, V, mask=None: attention(Q, K, V, ~mask), ATTENTION_CASES),
+    "ignored_argument": (softmax, lambda x, axis=-1: softmax(x), [(g.standard_normal((2, 3, 4)), 0)]),
     "axis": (softmax, lambda x, axis=-1: softmax(x, axis=-2), [(g.standard_normal((2, 3, 4)),)]),
     "upcast": (softmax, lambda x, axis=-1: softmax(x.astype(np.float64)),
                [(g.standard_normal((3, 4)).astype(np.float32),)]),
@@ -66,6 +67,11 @@ def test_each_symptom_is_named_on_its_slip(kind):
 def test_a_correct_function_shows_no_symptom(kind):
     reference, _, cases = SLIPS[kind]
     assert symptom(reference, reference, cases) is None
+
+
+def test_a_mask_ignored_is_named_by_its_argument():
+    reference, slip, cases = SLIPS["mask_ignored"]
+    assert symptom(slip, reference, cases) == ["mask_ignored", {"argument": "mask"}]
 
 
 def test_the_factor_is_named_by_the_width_it_comes_from():
