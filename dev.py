@@ -7,7 +7,8 @@
     python dev.py readme         rewrite the README's table of exercises from exercises/info.toml
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
-                                 alternatives accepted, and how many the diagnosis names
+                                 alternatives accepted; the mistakes the diagnosis names, with every
+                                 fingerprint and with their own left out; its wrong diagnoses
     python dev.py stub EX        write exercises/<module>.py from the solution: the same module,
                                  public bodies replaced by NotImplementedError, private helpers dropped
     python dev.py mutate [EX...] grade every first-order mutant of solutions/ (mutmut's operators;
@@ -568,6 +569,21 @@ def _outputs(package_dir: Path, module: str, cases: dict[str, list[tuple]]) -> d
     return {fn: fingerprints_of(getattr(proxy, fn), args_list) for fn, args_list in cases.items()}
 
 
+SAME_MISTAKES = ROOT / "catalogue" / "same_mistakes.toml"
+SYMPTOMS_ACCEPTED = ROOT / "catalogue" / "symptoms.toml"
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(path.read_text()) if path.is_file() else {}
+
+
+def meaning(entry: Any) -> str:
+    """The id of the mistake ``entry`` is (its own, or the earlier one ``same_mistakes.toml`` names)."""
+    return _toml(SAME_MISTAKES).get(entry.name, entry.id)
+
+
 def fingerprints() -> dict[str, Any]:
     """The reference's and every catalogued mistake's fingerprints on the diagnostic inputs."""
     import importlib
@@ -587,31 +603,71 @@ def fingerprints() -> dict[str, Any]:
             cases = {m.function: cases_of[m.module].get(m.function, [])}
             prints = _outputs(directory, m.module, cases)[m.function]
             data["mistakes"].append({"module": m.module, "function": m.function, "id": m.id,
-                                     "says": m.says, "prints": prints})
+                                     "same_as": meaning(m), "says": m.says, "prints": prints})
     return data
 
 
+def left_out(catalogue: dict[str, Any], entry: Any, twins: bool = False) -> dict[str, Any]:
+    """``catalogue`` without ``entry``'s fingerprints, nor those of the mistakes of its function
+    with the same sentence (a variant saying the same would name it for it); with ``twins``, nor
+    those ``same_mistakes.toml`` lists as the same mistake in other words."""
+    own = meaning(entry)
+    kept = [m for m in catalogue["mistakes"] if not (
+        m["module"] == entry.module and m["function"] == entry.function
+        and (m["id"] == entry.id or m["says"] == entry.says or (twins and m.get("same_as") == own)))]
+    return {**catalogue, "mistakes": kept}
+
+
+def verdict(entry: Any, diagnoses: list[Any], accepted: dict[str, list[str]]) -> tuple[bool, list[Any]]:
+    """(named, wrong ones): a diagnosis names ``entry``'s mistake (its id, its sentence, the same mistake
+    per ``same_mistakes.toml``, or a symptom ``symptoms.toml`` lists for it); some diagnosis names
+    anything else."""
+    from grading.diagnosis import SYMPTOM
+
+    same = _toml(SAME_MISTAKES)
+    own = meaning(entry)
+
+    def correct(d: Any) -> bool:
+        if d.function != entry.function:
+            return False
+        if d.mistake.startswith(SYMPTOM):
+            return d.mistake.removeprefix(SYMPTOM) in accepted.get(entry.name, [])
+        named = f"{entry.module}:{entry.function}:{d.mistake}"
+        return d.mistake == entry.id or d.says == entry.says or same.get(named, d.mistake) == own
+
+    named = entry.kind == "mistake" and any(correct(d) for d in diagnoses)
+    return named, [d for d in diagnoses if not correct(d)]
+
+
 def judge_catalogue(entries: list | None = None, jobs: int = 2) -> list[dict[str, Any]]:
-    """Grade every catalogue entry with the engine: is it caught (or accepted), and diagnosed?"""
+    """Grade every catalogue entry with the engine: is it caught (or accepted), and diagnosed,
+    with every fingerprint and with its own left out (:func:`left_out`)?"""
     from catalogue.entries import alternatives, mistakes
     from course.info import find_exercise
-    from grading.engine import Candidate, grade_candidates
+    from grading.diagnosis import diagnose
+    from grading.engine import Candidate, candidate_runs, exercise_result, load_fingerprints
     from grading.runner import Limits
 
     entries = entries if entries is not None else mistakes() + alternatives()
-    course = load_course()
+    course, catalogue = load_course(), load_fingerprints()
+    accepted = _toml(SYMPTOMS_ACCEPTED)
     with tempfile.TemporaryDirectory() as tmp:
         candidates = [Candidate(find_exercise(course, entry.module), entry.materialise(Path(tmp) / str(i)),
                                 fail_fast=entry.kind == "mistake") for i, entry in enumerate(entries)]
-        results = grade_candidates(candidates, Limits(test_seconds=20, exercise_seconds=120),
-                                   protected=[ROOT / "catalogue"], jobs=jobs)
+        runs = candidate_runs(candidates, Limits(test_seconds=20, exercise_seconds=120),
+                              protected=[ROOT / "catalogue"], jobs=jobs)
     rows = []
-    for entry, result in zip(entries, results, strict=True):
+    for entry, c, run in zip(entries, candidates, runs, strict=True):
+        result = exercise_result(c.exercise, run, catalogue)
         full = result.points >= result.max_points - 1e-9
-        rows.append({"entry": entry, "right": full if entry.kind == "alternative" else not full,
-                     "diagnosed": any(d.mistake == entry.id and d.function == entry.function
-                                      for d in result.diagnoses),
-                     "result": result})
+        row = {"entry": entry, "right": full if entry.kind == "alternative" else not full, "result": result}
+        for key, diagnoses in (("", result.diagnoses),
+                               ("_alone", diagnose(c.exercise.module, run.fingerprints,
+                                                   left_out(catalogue, entry), run.symptoms)),
+                               ("_no_twin", diagnose(c.exercise.module, run.fingerprints,
+                                                     left_out(catalogue, entry, twins=True), run.symptoms))):
+            row[f"diagnosed{key}"], row[f"wrong{key}"] = verdict(entry, diagnoses, accepted)
+        rows.append(row)
     return rows
 
 
@@ -682,13 +738,37 @@ def catalogue_command(exercises: list[str]) -> int:
     n_m = sum(r["entry"].kind == "mistake" for r in rows)
     caught = sum(r["right"] for r in rows if r["entry"].kind == "mistake")
     accepted = sum(r["right"] for r in rows if r["entry"].kind == "alternative")
-    named = sum(r["diagnosed"] for r in rows if r["entry"].kind == "mistake")
-    print(f"mistakes caught: {caught}/{n_m}; alternatives accepted: {accepted}/{len(rows) - n_m}; "
-          f"mistakes named by the diagnosis: {named}/{n_m}")
-    for r in rows:
-        if r["entry"].kind == "mistake" and not r["diagnosed"]:
-            print(f"  not named: {r['entry'].name}")
+    print(f"mistakes caught: {caught}/{n_m}; alternatives accepted: {accepted}/{len(rows) - n_m}")
+    print_diagnosis_rates(rows)
     return 1 if wrong else 0
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({part / whole:.0%})" if whole else "0/0"
+
+
+def print_diagnosis_rates(rows: list[dict[str, Any]]) -> None:
+    """How often the diagnosis names the mistake made, with every fingerprint and with the entry's
+    own left out; how often it says anything about a correct alternative or names another mistake."""
+    made = [r for r in rows if r["entry"].kind == "mistake"]
+    others = [r for r in rows if r["entry"].kind == "alternative"]
+    for r in made:
+        if not r["diagnosed"]:
+            print(f"  not named: {r['entry'].name}")
+        for key in ("", "_alone", "_no_twin"):
+            for d in r[f"wrong{key}"]:
+                print(f"  WRONG{key} for {r['entry'].name}: {d.function}: {d.mistake}: {d.says}")
+    for r in others:
+        for d in r["result"].diagnoses:
+            print(f"  DIAGNOSED a correct alternative {r['entry'].name}: {d.function}: {d.mistake}")
+    count = {key: sum(bool(r[key]) for r in made) for key in
+             ("diagnosed", "diagnosed_alone", "diagnosed_no_twin", "wrong", "wrong_alone", "wrong_no_twin")}
+    print(f"diagnosis: mistakes named with every fingerprint {_share(count['diagnosed'], len(made))}; "
+          f"with their own left out {_share(count['diagnosed_alone'], len(made))}; "
+          f"with their twins left out too {_share(count['diagnosed_no_twin'], len(made))}; "
+          f"diagnoses on correct alternatives: {sum(bool(r['result'].diagnoses) for r in others)}"
+          f"/{len(others)}; "
+          f"wrong diagnoses: {count['wrong']} ({count['wrong_alone']} and {count['wrong_no_twin']} left out)")
 
 
 def main(argv: list[str]) -> int:

@@ -26,10 +26,9 @@ from typing import Any
 from course.i18n import joined, message
 from course.info import ROOT, Exercise, load_course
 from grading import protocol, sandbox
-from grading.fingerprint import same
+from grading.diagnosis import diagnose
 from grading.model import (
     OUTCOME_FLAGS,
-    Diagnosis,
     ExerciseResult,
     Flag,
     Integrated,
@@ -134,20 +133,6 @@ def load_fingerprints(path: Path = FINGERPRINTS) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {"mistakes": [], "reference": {}}
 
 
-def diagnose(module: str, observed: dict[str, list[Any]], catalogue: dict[str, Any]) -> list[Diagnosis]:
-    """Catalogued mistakes whose outputs the learner's functions reproduce on every diagnostic case."""
-    found = []
-    for function, prints in observed.items():
-        ref = catalogue["reference"].get(f"{module}:{function}")
-        if ref and len(ref) == len(prints) and all(same(p, r) for p, r in zip(prints, ref, strict=True)):
-            continue  # this function agrees with the reference
-        for m in catalogue["mistakes"]:
-            if m["module"] == module and m["function"] == function and len(m["prints"]) == len(prints) \
-                    and all(same(p, q) for p, q in zip(prints, m["prints"], strict=True)):
-                found.append(Diagnosis(function=function, mistake=m["id"], says=m["says"]))
-    return found
-
-
 def _blank(e: Exercise, *notes: str) -> ExerciseResult:
     return ExerciseResult(id=e.id, title=e.title, module=e.module, status=Status.FAILED, points=0.0,
                           max_points=e.points, hints=list(e.hints), notes=list(notes))
@@ -196,7 +181,7 @@ def exercise_result(e: Exercise, run: Run, catalogue: dict[str, Any]) -> Exercis
         result.status = Status.NOT_STARTED
     if not result.tests and not result.notes:
         result.notes.append(message("no test ran"))
-    result.diagnoses = diagnose(e.module, run.fingerprints, catalogue)
+    result.diagnoses = diagnose(e.module, run.fingerprints, catalogue, run.symptoms)
     return result
 
 
@@ -223,9 +208,16 @@ def grade_candidates(candidates: list[Candidate], limits: Limits, protected: lis
                      jobs: int) -> list[ExerciseResult]:
     """The grade of each candidate, graded ``jobs`` at a time (the mistake catalogue's way)."""
     catalogue = load_fingerprints()
+    runs = candidate_runs(candidates, limits, protected, jobs)
+    return [exercise_result(c.exercise, run, catalogue) for c, run in zip(candidates, runs, strict=True)]
+
+
+def candidate_runs(candidates: list[Candidate], limits: Limits, protected: list[Path],
+                   jobs: int) -> list[Run]:
+    """The finished run of each candidate (to grade with :func:`exercise_result`), ``jobs`` at a time."""
     runs = [_new_run(c.exercise, c.directory, limits, protected, fail_fast=c.fail_fast) for c in candidates]
     Scheduler(jobs).run_all(runs)
-    return [exercise_result(c.exercise, run, catalogue) for c, run in zip(candidates, runs, strict=True)]
+    return runs
 
 
 def run_meta(options: Options) -> dict[str, Any]:

@@ -17,11 +17,12 @@ import numpy as np
 DIRECTIONS = 16
 
 
-def _leaves(value: Any) -> list[Any]:
+def leaves(value: Any) -> list[Any]:
+    """The arrays and numbers inside a result: its items, fields, and theirs."""
     if isinstance(value, tuple | list):
-        return [leaf for item in value for leaf in _leaves(item)]
+        return [leaf for item in value for leaf in leaves(item)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # parameters, caches, states
-        return [leaf for f in dataclasses.fields(value) for leaf in _leaves(getattr(value, f.name))]
+        return [leaf for f in dataclasses.fields(value) for leaf in leaves(getattr(value, f.name))]
     return [value]
 
 
@@ -30,7 +31,7 @@ def fingerprint(value: Any) -> list[Any]:
     if isinstance(value, BaseException):
         return [f"raises {type(value).__name__}", []]
     parts, numbers = [], []
-    for leaf in _leaves(value):
+    for leaf in leaves(value):
         if not issubclass(type(leaf), np.ndarray | float | int | np.generic):
             parts.append(type(leaf).__name__)
             continue

@@ -92,11 +92,13 @@ class TestResult:
 
 @dataclass
 class Diagnosis:
-    """A failing function's output matched a catalogued mistake on the diagnostic inputs."""
+    """A failing function's output matched a catalogued mistake on the diagnostic inputs, or showed
+    a symptom (``known`` False) that names what is wrong without one (see ``grading.diagnosis``)."""
 
     function: str
-    mistake: str  # its id in the catalogue
+    mistake: str  # its id in the catalogue, or "symptom:<kind>"
     says: str  # what to tell the learner
+    known: bool = True  # a catalogued mistake
 
 
 @dataclass

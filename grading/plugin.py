@@ -23,10 +23,10 @@ import pytest
 from course.i18n import Message, doc_parts, message
 from course.info import REFERENCE_PACKAGE
 from grading import protocol, sandbox
-from grading.fingerprint import fingerprints_of
 from grading.model import Failure, Outcome
 from grading.pictures import pictures_of
 from grading.protocol import MAX_FIELD, MAX_OTHERS, MAX_TRACEBACK
+from grading.symptoms import alone, observe
 from tests.support import target
 from tests.support.checks import Advice
 
@@ -293,20 +293,25 @@ class GradingPlugin:
             self.send(protocol.Tampered(changed[:protocol.MAX_NAMES]))
         if self.any_failed:
             try:
-                self.send(protocol.Fingerprints(self._fingerprints()))
+                self.send(protocol.Fingerprints(*self._fingerprints()))
             except BaseException as e:
                 self.send(protocol.Debug(f"no diagnosis: {type(e).__name__}: {e}"))
         self.send(protocol.Done())
         os._exit(0)  # a throwaway process: pytest's own teardown would only cost time
 
-    def _fingerprints(self) -> dict[str, list[Any]]:
-        module = target.module(self.module)
+    def _fingerprints(self) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+        """Each function's fingerprints and its symptom, if it shows one (see ``grading.symptoms``)."""
+        module, reference = target.module(self.module), target.reference(self.module)
         prints: dict[str, list[Any]] = {}
+        symptoms: dict[str, Any] = {}
         for function, cases in self.cases.items():
             try:
                 fn = getattr(module, function)
             except BaseException:
                 continue
-            prints[function] = fingerprints_of(fn, cases)
-        return prints
+            with alone(target.load(self.module), reference, [f for f in self.cases if f != function]):
+                prints[function], symptom = observe(fn, getattr(reference, function, None), cases)
+            if symptom is not None:
+                symptoms[function] = symptom
+        return prints, symptoms
 

@@ -94,6 +94,7 @@ class Fingerprints:
     """The learner's functions' outputs on the diagnostic inputs, by function."""
 
     values: dict[str, list[Any]] = field(default_factory=dict)
+    symptoms: dict[str, Any] = field(default_factory=dict)  # by function: [kind, {name: text}]
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,8 @@ _DECODERS = {
     "result": _finished,
     "note": lambda d: Note(text=_text(d, "text", MAX_FIELD)),
     "tampering": lambda d: Tampered(names=[str(n) for n in d.get("names", [])][:MAX_NAMES]),
-    "fingerprints": lambda d: Fingerprints(values=d["values"]) if isinstance(d.get("values"), dict)
-    else None,
+    "fingerprints": lambda d: Fingerprints(values=d["values"], symptoms=dict(d.get("symptoms") or {}))
+    if isinstance(d.get("values"), dict) else None,
     "debug": lambda d: Debug(text=str(d.get("text"))),
     "drawn": lambda d: Drawn(pictures=pictures(d.get("pictures"))),
     "done": lambda d: Done(),

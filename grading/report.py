@@ -68,7 +68,7 @@ def localized(report: Report, lang: str) -> Report:
             for f in t.others:
                 f.message = localize(f.message, lang)
         for d in e.diagnoses:
-            d.says = translate(d.says, lang)
+            d.says = localize(d.says, lang)
         if e.integrated:
             e.integrated.not_run = localize(e.integrated.not_run, lang)
     return said
@@ -191,8 +191,10 @@ def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
         out.append("  " + message("... and {count} more failing tests (--verbose shows all)", lang,
                                   count=len(failing) - len(shown)))
     for d in e.diagnoses:
-        out.append("  " + message("Diagnosis: your {function} behaves like a known mistake: {says}", lang,
-                                  function=d.function, says=d.says))
+        out.append("  " + (message("Diagnosis: your {function} behaves like a known mistake: {says}", lang,
+                                   function=d.function, says=d.says) if d.known else
+                           message("Diagnosis from your {function}'s output on fixed inputs: {says}", lang,
+                                   function=d.function, says=d.says)))
     if e.integrated_differs and e.integrated.not_run:
         out.append("  " + message("Not run with your own {names}: {why}.", lang,
                                   names=", ".join(e.integrated.failing_prerequisites),

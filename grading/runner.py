@@ -76,6 +76,7 @@ class Run:
     results: dict[str, TestResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     fingerprints: dict[str, list[Any]] = field(default_factory=dict)
+    symptoms: dict[str, Any] = field(default_factory=dict)
     tampering: list[str] = field(default_factory=list)
     restarts: int = 0
     started: float = 0.0
@@ -277,8 +278,8 @@ class Scheduler:
                 run.notes.append(text)
             case protocol.Tampered(names):
                 run.tampering = names
-            case protocol.Fingerprints(values):
-                run.fingerprints = values
+            case protocol.Fingerprints(values, symptoms):
+                run.fingerprints, run.symptoms = values, symptoms
             case protocol.Debug(text) if os.environ.get("GRADER_DEBUG"):
                 print(f"grader debug ({run.key}): {text}", file=sys.stderr)
             case protocol.Done():

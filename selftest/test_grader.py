@@ -432,7 +432,8 @@ def test_every_event_survives_the_pipe_and_a_child_cannot_send_more_than_the_lim
               protocol.Finished("test_b", Outcome.FAILED, message="m", counterexample="c", traceback="t",
                                 others=[Failure("m2", "c2", "t2"), Failure("m3")]),
               protocol.Note("n"), protocol.Tampered(["numpy.allclose"]),
-              protocol.Fingerprints({"f": [["float64[2]", [1.0]]]}), protocol.Debug("d"), protocol.Done()]
+              protocol.Fingerprints({"f": [["float64[2]", [1.0]]]}, {"f": ["factor", {"factor": "2"}]}),
+              protocol.Debug("d"), protocol.Done()]
     assert [protocol.decode(protocol.encode(e)) for e in events] == events
     long = protocol.decode(protocol.encode(protocol.Finished("t", Outcome.FAILED, message="x" * 10**4,
                                                              traceback="y" * 10**5)))

@@ -84,9 +84,10 @@ def fit_ar(y, p):
     return float(coef[0]), coef[1:].astype(X.dtype)
 
 
+# The outputs show only that phi is reversed, not how: the two mistakes below say the same.
 @mistake("fit_ar", "oldest_first_design",
-         "you build your own design with the lags oldest first, so phi comes out reversed: "
-         "phi[0] must weigh y[t-1] (use lag_matrix)")
+         "phi comes out reversed, oldest lag first: phi[0] must weigh y[t-1], the most recent value "
+         "(lag_matrix's column 0 is lag 1: keep its order)")
 def fit_ar(y, p):
     y = np.asarray(y)
     if p < 1:
@@ -97,6 +98,19 @@ def fit_ar(y, p):
     design = np.column_stack([np.ones(len(y) - p), X])
     coef, *_ = np.linalg.lstsq(design, y[p:], rcond=None)
     return float(coef[0]), coef[1:]
+
+
+@mistake("fit_ar", "phi_reversed",
+         "phi comes out reversed, oldest lag first: phi[0] must weigh y[t-1], the most recent value "
+         "(lag_matrix's column 0 is lag 1: keep its order)")
+def fit_ar(y, p):
+    X, target = lag_matrix(y, p)  # uses lag_matrix, yet phi comes out reversed
+    n_rows = len(target)
+    if n_rows <= p:
+        raise ValueError(f"y is too short for AR({p})")
+    ones = np.ones((n_rows, 1))
+    c, *phi = np.linalg.lstsq(np.hstack([ones, X]), target, rcond=None)[0]
+    return float(c), np.array(phi[::-1], dtype=X.dtype)  # mistake: phi_reversed
 
 
 @mistake("predict_next", "oldest_values",
