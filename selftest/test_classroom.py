@@ -68,6 +68,7 @@ def test_release_ships_the_contract_and_links_nothing_outside(released):
                 assert (md.parent / link).exists(), f"{md.name} links the missing {link}"
 
 
+@pytest.mark.ci_only  # grades the whole course from the recorded outputs
 @RELEASED
 def test_release_grades_stubs_zero_and_solutions_full(released, tmp_path):
     stubs = grade_json(released)
