@@ -211,7 +211,7 @@ def test_error_wording_is_advice_not_points(tmp_path):
 GRADED_ONCE = pytest.mark.xdist_group("solutions_report")  # one worker grades the reference for these
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # as `released` in test_classroom.py: built once per worker
 def solutions_report():
     return grade(Options(target=SOLUTIONS, exercises=GRADED))
 
