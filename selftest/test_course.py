@@ -108,7 +108,7 @@ def test_catalogue_is_large_enough():
 CATALOGUE = pytest.mark.xdist_group("catalogue")  # one worker judges the catalogue, once
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # as `released` in test_classroom.py: built once per worker
 def judged():
     return dev.judge_catalogue()
 

@@ -1,8 +1,10 @@
 """The grader holds against hostile submissions, and its reports speak the course tools' formats.
 
 Each hostile behaviour is put into exercise 02 (softmax) of an otherwise correct submission. It
-must cost exercise 02 only, with a clear message: exercise 05 (which calls softmax) and exercise
-06 (which does not) keep every point, and the grader itself keeps running.
+must cost exercise 02 only, with a clear message: exercise 06, graded beside it, keeps every point,
+and the grader itself keeps running. Exercise 05 calls softmax, but without the integrated pass it
+is graded with the reference's softmax, as exercise 06 is: the battery grades ex02 and ex06 only,
+and the tests below that need the integrated pass grade ex05 too.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from grading.runner import Limits
 SOLUTIONS = ROOT / "solutions"
 COURSE = load_course()
 GRADED = [find_exercise(COURSE, k) for k in ("ex02", "ex05", "ex06")]
+BESIDE = [GRADED[0], GRADED[2]]  # the hostile ex02, and ex06 graded beside it
 FAST = Limits(test_seconds=5, exercise_seconds=60, memory_bytes=3 << 30)
 
 # The learner's code reaches `os` without importing it, to get past the static policy.
@@ -131,12 +134,12 @@ def feedback(result) -> str:
 def test_hostile_exercise_costs_that_exercise_only(tmp_path, name):
     code, expected = HOSTILE[name]
     before = hash_of_tests()
-    report = grade(Options(target=submission(tmp_path, code), exercises=GRADED, limits=FAST,
+    report = grade(Options(target=submission(tmp_path, code), exercises=BESIDE, limits=FAST,
                            integrated=False))
-    ex02, ex05, ex06 = report.exercises
+    ex02, ex06 = report.exercises
     assert ex02.points < ex02.max_points, f"{name} earned every point"
     assert expected.lower() in feedback(ex02).lower(), feedback(ex02)[:800]
-    assert (ex05.points, ex06.points) == (ex05.max_points, ex06.max_points), feedback(ex05) + feedback(ex06)
+    assert ex06.points == ex06.max_points, feedback(ex06)
     assert hash_of_tests() == before
     assert not (ROOT / "results.json").exists()
 
@@ -192,6 +195,7 @@ class _GenericValueErrors(ast.NodeTransformer):
         return node
 
 
+@pytest.mark.ci_only  # grades the whole course once more
 def test_error_wording_is_advice_not_points(tmp_path):
     """The reference with every ValueError message replaced by "invalid argument" keeps every point."""
     sub = tmp_path / "submission"
@@ -208,7 +212,7 @@ def test_error_wording_is_advice_not_points(tmp_path):
 GRADED_ONCE = pytest.mark.xdist_group("solutions_report")  # one worker grades the reference for these
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # as `released` in test_classroom.py: built once per worker
 def solutions_report():
     return grade(Options(target=SOLUTIONS, exercises=GRADED))
 
@@ -394,6 +398,7 @@ def _without_timings(value: object) -> object:
     return value
 
 
+@pytest.mark.ci_only  # two more grader processes; test_grading_is_deterministic checks one process
 def test_grading_twice_gives_the_same_report(tmp_path):
     """Two runs in fresh processes (other hash seeds) give the same JSON, timings aside."""
     code = "def softmax(x, axis=-1):\n    z = np.exp(x)\n    return z / z.sum(axis=0, keepdims=True)"

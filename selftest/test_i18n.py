@@ -55,7 +55,10 @@ def _edit(path, wrong: tuple[str, str]) -> None:
     path.write_text(path.read_text().replace(*wrong))
 
 
-@pytest.fixture(scope="module")
+GRADED_ONCE = pytest.mark.xdist_group("i18n_gradings")  # one worker grades these, once
+
+
+@pytest.fixture(scope="session")  # as `released` in test_classroom.py: built once per worker
 def gradings(tmp_path_factory) -> list[Report]:
     """The stubs; a wrong softmax and a wrong mask; a passing submission."""
     wrong = tmp_path_factory.mktemp("wrong") / "submission"
@@ -68,6 +71,7 @@ def gradings(tmp_path_factory) -> list[Report]:
             grade(Options(target=ROOT / "solutions", exercises=chosen[:3], jobs=2))]
 
 
+@GRADED_ONCE
 def test_korean_reports_hold_no_english_sentence(gradings):
     for report in gradings:
         text = rp.render_text(report, lang="ko")
@@ -85,6 +89,7 @@ def test_korean_reports_hold_no_english_sentence(gradings):
     assert rp.render_text(wrong, lang="ko").count("진단: ") == sum(len(e.diagnoses) for e in wrong.exercises)
 
 
+@GRADED_ONCE
 def test_a_korean_rendering_leaves_the_report_english(gradings):
     wrong = gradings[1]
     before = rp.to_json(wrong)
