@@ -794,6 +794,17 @@ def test_cross_entropy_with_every_position_ignored_is_zero(dtype, ignore_id):
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_cross_entropy_of_one_position(dtype):
+    """logits [V] with a 0-d target (no leading axes) give -log softmax(logits)[target] and
+    softmax(logits) - onehot(target)."""
+    logits, target = np.array([1.0, -0.5, 2.0, 0.25], dtype=dtype), np.array(2)
+    loss, dlogits = ce(logits, target, None, "cross_entropy(logits [4], targets of shape ())")
+    p = np.exp(logits.astype(F64) - logits.max()) / np.exp(logits.astype(F64) - logits.max()).sum()
+    assert_close(dlogits, p - np.eye(4)[2], "dlogits of one position", **tol(dtype))
+    assert_close(np.array(loss), np.array(-np.log(p[2])), "the loss of one position", **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_cross_entropy_without_ignore_id_counts_every_position(dtype):
     """With ignore_id=None every position counts, those whose target is 0 included (N = all positions)."""
     logits = S.rng(2).standard_normal((2, 3, 5)).astype(dtype)

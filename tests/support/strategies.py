@@ -210,3 +210,11 @@ def spread_rows(seed: int, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     offset = g.uniform(-5, 5, size=(*shape[:-1], 1))
     scale = g.uniform(0.5, 3, size=(*shape[:-1], 1))
     return (offset + scale * z).astype(dtype)
+
+
+@st.composite
+def mask_forms(draw, B: int, T_q: int, T_k: int):
+    """A mask in any form multi-head attention accepts: [T_q, T_k], [B or 1, T_q or 1, T_k]; seeded,
+    so that some query rows are often hidden whole."""
+    shape = draw(st.sampled_from([(T_q, T_k), (B, 1, T_k), (1, T_q, T_k), (B, T_q, T_k)]))
+    return draw(seeded_masks(shape))
