@@ -87,10 +87,10 @@ def test_decoder_layer_matches_reference(case):
 @given(layer_cases(), st.data())
 def test_decoder_layer_every_mask_form(case, data):
     """decoder_layer equals the reference with self_mask and memory_mask of every accepted form
-    ([T_q, T_k], [B or 1, T_q or 1, T_k]), query rows hidden whole included."""
+    ([B or 1, T_q or 1, T_k]), query rows hidden whole included."""
     y, memory, p, _, _ = case.build()
-    self_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_tgt), "self_mask")
-    memory_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_src), "memory_mask")
+    self_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_tgt, two_d=False), "self_mask")
+    memory_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_src, two_d=False), "memory_mask")
     out = call_layer(y, memory, p, self_mask, memory_mask)
     expected = ref11.decoder_layer(y.astype(np.float64), memory.astype(np.float64),
                                    astype_params(p, np.float64), self_mask, memory_mask)

@@ -446,9 +446,9 @@ def test_decoder_backward_matches_reference(case):
 @given(encoder_cases(masked=False), st.data())
 def test_encoder_backward_every_mask_form(case, data):
     """encoder_layer_backward equals the reference under a mask of every form the forward pass accepts
-    ([T, T], [B or 1, T or 1, T]), query rows hidden whole included."""
+    ([B or 1, T or 1, T]), query rows hidden whole included."""
     x, p, _ = case.build()
-    mask = data.draw(S.mask_forms(case.B, case.T, case.T), "mask")
+    mask = data.draw(S.mask_forms(case.B, case.T, case.T, two_d=False), "mask")
     g = grad_out_for(x, case.seed)
     got = call_encoder_backward(g, x, p, mask)
     f64 = np.float64
@@ -459,10 +459,10 @@ def test_encoder_backward_every_mask_form(case, data):
 @given(decoder_cases(masked=False), st.data())
 def test_decoder_backward_every_mask_form(case, data):
     """decoder_layer_backward equals the reference with self_mask and memory_mask of every form the
-    forward pass accepts ([T_q, T_k], [B or 1, T_q or 1, T_k]), query rows hidden whole included."""
+    forward pass accepts ([B or 1, T_q or 1, T_k]), query rows hidden whole included."""
     y, memory, p, _, _ = case.build()
-    self_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_tgt), "self_mask")
-    memory_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_src), "memory_mask")
+    self_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_tgt, two_d=False), "self_mask")
+    memory_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_src, two_d=False), "memory_mask")
     g = grad_out_for(y, case.seed)
     got = call_decoder_backward(g, y, memory, p, self_mask, memory_mask)
     f64 = np.float64

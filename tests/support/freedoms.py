@@ -276,7 +276,7 @@ def _layer(x: str, attn: Callable[[Call], Any], **mask_args: Callable[[Call], tu
     out = (floats(x) | _heads(attn) | when("T = 1", lambda c: shape(c, x)[1] == 1)
            | when("B = 1", lambda c: shape(c, x)[0] == 1))
     for name, scores in mask_args.items():
-        out |= masks(name, scores, (2, 3))
+        out |= masks(name, scores, (3,))  # the layers' docstrings: [B or 1, T_q or 1, T_k]
     return out
 
 
