@@ -871,18 +871,19 @@ def test_train_step_is_loss_and_grads_then_adam(seed, config, batch):
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
-def test_train_step_first_step_with_other_special_ids(dtype):
-    """A first train_step from adam_init (float32 too, pad_id 4, bos 0, eos 3) returns the loss before
-    the update and the params and state of one Adam step from zero moments."""
+def test_train_step_with_other_special_ids(dtype):
+    """train_step (float32 too, pad_id 4, bos 0, eos 3) returns the loss before the update and the
+    params and state of one Adam step."""
     src, tgt, params = other_ids_model(60, dtype)
-    state = ref16.adam_init(params)
+    later = later_state(params, 61)
+    state = AdamState(later.step, astype_params(later.m, dtype), astype_params(later.v, dtype))
     ref_loss, grads = ref16.loss_and_grads(src, tgt, params)
     want, want_state = ref16.adam_step(params, grads, state, 0.01)
     new, state2, loss = call_train_step(params, state, src, tgt, 0.01)
     assert_close(np.array(loss), np.array(ref_loss), "the loss (before the update)", *loss_tolerance(dtype))
     assert_tree_close(new, want, "new params", dtype)
-    if state2.step != 1:
-        raise AssertionError(f"the new state's step is {state2.step!r}, expected state.step + 1 = 1")
+    if state2.step != state.step + 1:
+        raise AssertionError(f"the new state's step is {state2.step!r}, expected state.step + 1")
     assert_tree_close(state2.m, want_state.m, "new state.m", dtype)
 
 
