@@ -511,6 +511,16 @@ def test_layer_norm_backward_matches_finite_differences(case):
                     "dbeta")
 
 
+def test_layer_norm_backward_default_eps():
+    """Without eps, layer_norm_backward uses eps = 1e-5, the default of layer_norm."""
+    g0 = S.rng(70)
+    g, x = g0.standard_normal((2, 3, 4)), g0.standard_normal((2, 3, 4))
+    p = LayerNormParams(gamma=g0.standard_normal(4), beta=g0.standard_normal(4))
+    dx, _ = read_tuple(ex15.layer_norm_backward(g, x, p), "layer_norm_backward(grad_out, x, p)", 2)
+    e_dx, _ = ref15.layer_norm_backward(g, x, p, eps=1e-5)
+    assert_close(as_array(dx, "dx", x.shape, F64), e_dx, "dx of layer_norm_backward without eps")
+
+
 @given(norm_cases())
 def test_layer_norm_backward_matches_reference(case):
     """dx, dgamma, dbeta equal the reference, float32 and float64, with 0 to 2 leading dims."""
