@@ -15,6 +15,9 @@
                                  the `mutate` extra): the score per module and the survivors
     python dev.py mutate --changed REV
                                  the same, for the modules whose solution or tests changed since REV
+    python dev.py freedoms       run the tests under solutions/ and record which degrees of freedom of
+                                 the contract (tests/support/freedoms.py) their calls vary; `check`
+                                 fails on a freedom no test varies, or when this record is out of date
 """
 
 from __future__ import annotations
@@ -110,7 +113,65 @@ def course_problems() -> list[str]:
     course = load_course()
     problems = unlisted_files(course) + [p for e in course for p in exercise_problems(e)]
     return (problems + readme_problems(course) + rules_problems(course) + korean_problems(course)
-            + mistake_mark_problems() + long_function_problems())
+            + mistake_mark_problems() + long_function_problems() + freedom_problems(course))
+
+
+FREEDOMS_SEEN = ROOT / "tests" / "freedoms_seen.json"  # written by `dev.py freedoms`, read by the check
+
+
+def _freedom_inputs() -> str:
+    """A digest of what decides which freedoms the tests vary: the tests and the solutions."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "solutions").glob("*.py")]):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def record_freedoms() -> list[str]:
+    """Run the curriculum's tests under solutions/, recording the freedoms each call exercises;
+    write FREEDOMS_SEEN and return the listed freedoms that no test varied."""
+    import os
+    import subprocess
+
+    from tests.support.freedoms import LOG_VAR, unseen
+
+    with tempfile.TemporaryDirectory() as log:
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.support.freedoms", "-n", "2",
+                        "--target", "solutions", "tests"], cwd=ROOT, env=os.environ | {LOG_VAR: log},
+                       check=False, stdout=subprocess.DEVNULL)
+        seen: dict[str, set[str]] = {}
+        for part in Path(log).glob("*.json"):
+            for key, names in json.loads(part.read_text()).items():
+                seen.setdefault(key, set()).update(names)
+    record = {"inputs": _freedom_inputs(), "seen": {k: sorted(v) for k, v in sorted(seen.items())}}
+    FREEDOMS_SEEN.write_text(json.dumps(record, indent=1) + "\n")
+    return unseen(record["seen"])
+
+
+def freedoms_command() -> int:
+    """``dev.py freedoms``: record which freedoms the tests vary; 1 when some listed one is not."""
+    missing = record_freedoms()
+    for m in missing:
+        print(f"no test varies {m}")
+    print(f"wrote {FREEDOMS_SEEN.relative_to(ROOT)}; {len(missing)} freedoms varied by no test")
+    return 1 if missing else 0
+
+
+def freedom_problems(course: list[Exercise]) -> list[str]:
+    """Every contract function lists its freedoms (tests/support/freedoms.py), and some test varies
+    each one (as recorded in FREEDOMS_SEEN by `dev.py freedoms`, which must be current)."""
+    from tests.support.freedoms import FREEDOMS, unseen
+
+    where = "tests/support/freedoms.py"
+    problems = [f"{e.id}: {f} lists no degrees of freedom in {where}" for e in course for f in e.functions
+                if f"{e.module}.{f}" not in FREEDOMS]
+    record = json.loads(FREEDOMS_SEEN.read_text()) if FREEDOMS_SEEN.is_file() else {}
+    if record.get("inputs") != _freedom_inputs():
+        return [*problems, f"{FREEDOMS_SEEN.relative_to(ROOT)} is missing or older than the tests: "
+                "run python dev.py freedoms"]
+    return problems + [f"no test varies {u} ({where})" for u in unseen(record["seen"])]
 
 
 MISTAKE_MARK = "# mistake:"
@@ -692,6 +753,8 @@ def mutation_report(modules: list[str]) -> int:
         print('dev.py mutate needs mutmut: python -m pip install -e ".[mutate]"')
         return 2
     known, below = equivalents(), []
+    if not modules:
+        print("no module to mutate: no solution or test file changed")
     for module in modules:
         rows = judge_catalogue(mutants(module))
         survivors = [r["entry"].id for r in rows if not r["right"]]
@@ -805,6 +868,8 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "mutate":
         return mutate_command(argv[1:])
+    if command == "freedoms":
+        return freedoms_command()
     print(__doc__)
     return 2
 

@@ -128,8 +128,8 @@ def decoder_step(
     Raises:
         ValueError: if ``token`` is not a 1-D integer array of B ids of the target vocabulary
             (names ``token``), if ``cache`` does not hold one LayerCache per decoder layer of shape
-            [B, H, t, d_k] with one ``t`` (names ``cache``), or if ``src_tokens`` or ``memory`` does
-            not fit (names it).
+            [B, H, t, d_k] with one ``t`` (names ``cache``), if ``src_tokens`` is not an integer
+            array [B, T_src] (names it), or if ``memory`` is not [B, T_src, D] for them (names it).
     """
     raise NotImplementedError("ex13: embed token at t = cache length, then every layer on that one position")
 

@@ -401,6 +401,14 @@ def test_forecast_matches_reference(case, steps):
     assert_close(f, ref01.forecast(history, c, phi, steps), f"forecast(steps={steps})")
 
 
+def test_forecast_of_an_ar1_model():
+    """forecast with p = 1 repeats y <- c + phi[0] y from the last value: [4, -2, 3], c = 1, phi = [0.5]
+    give [2.5, 2.25, 2.125]."""
+    f = as_array(ex01.forecast(np.array([4.0, -2.0, 3.0]), 1.0, np.array([0.5]), 3), "forecast", (3,),
+                 np.float64)
+    assert_close(f, np.array([2.5, 2.25, 2.125]), "forecast([4, -2, 3], c=1, phi=[0.5], steps=3)")
+
+
 def test_forecast_example():
     """forecast of 4 steps from [1, 2] with c = 1 and phi = [0.5, 0.25] is [2.25, 2.625, 2.875, 3.09375]."""
     f = as_array(ex01.forecast(np.array([1.0, 2.0]), 1.0, PHI_EX, 4), "forecast", (4,), np.float64)
@@ -489,6 +497,15 @@ def test_simulate_ar_noiseless_is_the_recursion_after_burn_in(model, n, burn_in)
     y = as_array(y, f"simulate_ar(n={n}, noise_std=0, burn_in={burn_in})", (n,), np.float64)
     assert_close(y, _recursion(c, phi, burn_in + n)[burn_in:],
                  f"simulate_ar(c, phi, n={n}, noise_std=0, burn_in={burn_in})", rtol=1e-9, atol=1e-12)
+
+
+def test_simulate_ar_noiseless_ar1_example():
+    """simulate_ar with p = 1, c = 2, phi = [0.5], noise_std=0, burn_in=1 is [3, 3.5, 3.75, 3.875]
+    (the recursion 2, 3, 3.5, ... from a zero start, its first value dropped)."""
+    y = ex01.simulate_ar(2.0, np.array([0.5]), 4, np.random.default_rng(0), noise_std=0.0, burn_in=1)
+    y = as_array(y, "simulate_ar(c=2, phi=[0.5], n=4, noise_std=0, burn_in=1)", (4,), np.float64)
+    assert_close(y, np.array([3.0, 3.5, 3.75, 3.875]),
+                 "simulate_ar(c=2, phi=[0.5], n=4, noise_std=0, burn_in=1)")
 
 
 def test_simulate_ar_default_burn_in_forgets_the_start():

@@ -132,6 +132,23 @@ def test_padding_mask_from_token_batches(case):
         assert_equal(got, (tokens != pad_id)[:, None, :], f"padding_mask(tokens, pad_id={pad_id})")
 
 
+@st.composite
+def tokens_padded_anywhere(draw):
+    """``(tokens, pad_id)``: ids in 0..5 where pad_id can stand anywhere, before real tokens too."""
+    pad_id = draw(pad_ids)
+    g = S.rng(draw(S.seeds))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 6)))
+    return np.where(g.random(shape) < 0.4, pad_id, g.integers(0, 6, shape)).astype(np.int64), pad_id
+
+
+@given(tokens_padded_anywhere())
+def test_padding_mask_wherever_the_padding_sits(case):
+    """padding_mask hides every key whose id is pad_id, wherever it sits in the row (not only at its end)."""
+    tokens, pad_id = case
+    assert_equal(padding(tokens, pad_id), (tokens != pad_id)[:, None, :],
+                 f"padding_mask(tokens, pad_id={pad_id})")
+
+
 def test_padding_mask_uses_pad_id():
     """With pad_id = 3 the token 0 is a real token and 3 is the padding."""
     tokens = np.array([[0, 1, 3], [0, 3, 3]])
@@ -187,6 +204,15 @@ def test_decoder_self_mask_exact_values(case):
     got = decoder(tokens, pad_id)
     with picture(f"decoder_self_mask(tokens, pad_id={pad_id})", got, expected):
         assert_equal(got, expected, f"decoder_self_mask(tokens, pad_id={pad_id})")
+
+
+@given(tokens_padded_anywhere())
+def test_decoder_self_mask_wherever_the_padding_sits(case):
+    """decoder_self_mask[b, i, j] is j <= i and tokens[b, j] != pad_id, wherever the padding sits."""
+    tokens, pad_id = case
+    i, j = np.indices((tokens.shape[1],) * 2)
+    assert_equal(decoder(tokens, pad_id), (j <= i)[None] & (tokens != pad_id)[:, None, :],
+                 f"decoder_self_mask(tokens, pad_id={pad_id})")
 
 
 @given(tokens_and_pad())

@@ -426,6 +426,28 @@ def test_mha_rejects_num_heads_not_dividing_D(D, H):
         ex07.multi_head_attention(x, x, p)
 
 
+@pytest.mark.parametrize("bad", ["split_2d", "split_4d", "merge_3d", "merge_5d", "x_q_2d", "x_kv_width",
+                                 "mask_1d", "mask_4d"])
+def test_multi_head_rejects_bad_shapes(bad):
+    """split_heads of an X that is not 3-D, merge_heads of an X that is not 4-D, multi_head_attention
+    with x_q or x_kv not [B, T, D] or a mask of neither 2 nor 3 dimensions: ValueError, ideally
+    naming the argument."""
+    p, x = S.random_multi_head(0, 4, 2), np.zeros((2, 3, 4))
+    calls = {
+        "split_2d": ("X", lambda: ex07.split_heads(np.zeros((3, 4)), 2)),
+        "split_4d": ("X", lambda: ex07.split_heads(np.zeros((1, 2, 3, 4)), 2)),
+        "merge_3d": ("X", lambda: ex07.merge_heads(np.zeros((2, 3, 4)))),
+        "merge_5d": ("X", lambda: ex07.merge_heads(np.zeros((1, 2, 2, 3, 2)))),
+        "x_q_2d": ("x_q", lambda: ex07.multi_head_attention(x[0], x, p)),
+        "x_kv_width": ("x_kv", lambda: ex07.multi_head_attention(x, np.zeros((2, 3, 6)), p)),
+        "mask_1d": ("mask", lambda: ex07.multi_head_attention(x, x, p, np.ones(3, dtype=bool))),
+        "mask_4d": ("mask", lambda: ex07.multi_head_attention(x, x, p, np.ones((2, 1, 3, 3), dtype=bool))),
+    }
+    name, call = calls[bad]
+    with raises_value_error(name):
+        call()
+
+
 # ---------------------------------------------------------------------------------------------
 # For the grader: fixed inputs that tell the catalogued mistakes apart
 # ---------------------------------------------------------------------------------------------
@@ -451,3 +473,4 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
         "merge_heads": [(Y,)],
         "multi_head_attention": [(x_q, x_kv, p, mask), (x32, x32, p32, mask32)],
     }
+

@@ -75,6 +75,18 @@ def test_encoder_layer_matches_reference(case):
     assert_close(out, expected, "encoder_layer(x, p, mask)", *model_tolerance(x.dtype))
 
 
+@given(layer_cases(masked=False), st.data())
+def test_encoder_layer_every_mask_form(case, data):
+    """encoder_layer equals the reference under a mask of every accepted form: [B or 1, T or 1, T],
+    query rows hidden whole included."""
+    x, p, _ = case.build()
+    mask = data.draw(S.mask_forms(case.B, case.T, case.T, two_d=False), "mask")
+    out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
+    expected = ref10.encoder_layer(x.astype(np.float64), astype_params(p, np.float64), mask)
+    assert_close(out, expected, message("encoder_layer(x, p, mask of shape {shape})", shape=mask.shape),
+                 *model_tolerance(x.dtype))
+
+
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_encoder_layer_example(dtype):
     """encoder_layer equals the reference on B=2 rows with 5 and 3 real tokens, H=2, D=8, F=12."""

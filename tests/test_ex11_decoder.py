@@ -30,7 +30,9 @@ from tests.support.models import (
     layer_norm_rows,
     memory_for,
     model_tolerance,
+    other_ids_model,
     token_pairs,
+    with_other_ids,
 )
 
 ex11 = target.module("ex11_decoder")
@@ -82,6 +84,20 @@ def test_decoder_layer_matches_reference(case):
                                    astype_params(p, np.float64), self_mask, memory_mask)
     assert_close(out, expected, "decoder_layer(y, memory, p, self_mask, memory_mask)",
                  *model_tolerance(y.dtype))
+
+
+@given(layer_cases(), st.data())
+def test_decoder_layer_every_mask_form(case, data):
+    """decoder_layer equals the reference with self_mask and memory_mask of every accepted form
+    ([B or 1, T_q or 1, T_k]), query rows hidden whole included."""
+    y, memory, p, _, _ = case.build()
+    self_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_tgt, two_d=False), "self_mask")
+    memory_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_src, two_d=False), "memory_mask")
+    out = call_layer(y, memory, p, self_mask, memory_mask)
+    expected = ref11.decoder_layer(y.astype(np.float64), memory.astype(np.float64),
+                                   astype_params(p, np.float64), self_mask, memory_mask)
+    assert_close(out, expected, f"decoder_layer(y, memory, p, self_mask {self_mask.shape}, memory_mask "
+                 f"{memory_mask.shape})", *model_tolerance(y.dtype))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
@@ -440,6 +456,21 @@ def test_decode_bad_arguments_raise(bad):
         src, names = src[0], ["src_tokens"]
     with raises_value_error(*names):
         ex11.decode(tgt, memory, src, params)
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_decode_with_other_special_ids(dtype):
+    """decode equals the reference for a model whose pad_id is 4 (and bos 0, eos 3): both masks are
+    built from config.pad_id, and id 0 is a real token.
+
+    Hint: decoder_self_mask(tgt_tokens, config.pad_id) and padding_mask(src_tokens, config.pad_id).
+    """
+    src, tgt, params = other_ids_model(51, dtype)
+    memory = memory_for(src, params.config.d_model, 52, dtype)
+    assert_close(call_decode(tgt, memory, src, params,
+                 message("{call} with pad_id={pad_id}", call="decode(tgt, memory, src, params)", pad_id=4)),
+                 reference_decode(tgt, memory, src, params), with_other_ids("decode(...)"),
+                 *model_tolerance(dtype))
 
 
 def diagnostic_cases() -> dict[str, list[tuple]]:

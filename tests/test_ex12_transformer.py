@@ -33,7 +33,9 @@ from tests.support.models import (
     configs,
     fixed_tokens,
     model_tolerance,
+    other_ids_model,
     token_pairs,
+    with_other_ids,
 )
 
 ex12 = target.module("ex12_transformer")
@@ -305,6 +307,28 @@ def test_greedy_bad_source_raises():
     src[0, 0] = params.config.src_vocab
     with raises_value_error("src_tokens"):
         ex12.greedy_decode(src, params, 3)
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_forward_with_other_special_ids(dtype):
+    """transformer_forward equals the reference for a model whose pad_id is 4 (bos 0, eos 3): the
+    padding of both sentences is config.pad_id, and id 0 is a real token."""
+    src, tgt, params = other_ids_model(53, dtype)
+    assert_close(call_forward(src, tgt, params), reference_forward(src, tgt, params),
+                 with_other_ids("transformer_forward(src, tgt, params)"),
+                 *model_tolerance(dtype))
+
+
+@pytest.mark.parametrize(("seed", "eos_bias"), [(63, 0.5), (69, 1.0), (84, 0.5)])
+def test_greedy_with_other_special_ids(seed, eos_bias):
+    """greedy_decode with pad_id 4, bos_id 0 and eos_id 3 returns the reference's tokens: rows start
+    with config.bos_id, finish at config.eos_id (at different steps) and are padded with config.pad_id.
+
+    Hint: read bos_id, eos_id and pad_id from params.config; never write 0, 1 or 2 yourself.
+    """
+    src, _, params = other_ids_model(seed, eos_bias=eos_bias)
+    out = call_greedy(src, params, 6)
+    assert_equal(out, ref12.greedy_decode(src, params, 6), with_other_ids("greedy_decode(src, params, 6)"))
 
 
 def diagnostic_cases() -> dict[str, list[tuple]]:

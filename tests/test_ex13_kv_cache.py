@@ -49,7 +49,9 @@ from tests.support.models import (
     fixed_tokens,
     memory_for,
     model_tolerance,
+    other_ids_model,
     sources,
+    with_other_ids,
 )
 from tests.support.pictures import picture
 
@@ -348,7 +350,7 @@ def test_self_attention_step_rows_are_independent(case, t):
 
 
 @pytest.mark.parametrize("bad", ["x_two_positions", "x_width", "cache_batch", "cache_heads",
-                                 "cache_mismatch"])
+                                 "cache_mismatch", "cache_rank_3"])
 def test_self_attention_step_bad_arguments_raise(bad):
     """x not [B, 1, D], or a cache that is not [B, H, t, d_k] for x and p: ValueError."""
     y, p, _ = StepCase(2, 3, 2, 3, np.float64, 9).build()
@@ -361,6 +363,8 @@ def test_self_attention_step_bad_arguments_raise(bad):
         keys, values = keys[:1], values[:1]
     elif bad == "cache_heads":
         keys, values = np.zeros((2, 3, 2, 2)), np.zeros((2, 3, 2, 2))
+    elif bad == "cache_rank_3":
+        keys, values = np.zeros((2, 2, 2)), np.zeros((2, 2, 2))
     else:
         values = values[:, :, :1]
     with raises_value_error(name):
@@ -507,7 +511,7 @@ def test_decoder_step_ignores_memory_under_source_padding(case, t):
 
 BAD_STEP_ARGUMENTS = ["token_2d", "token_float", "token_batch", "token_too_large", "token_negative",
                       "cache_too_short", "cache_too_long", "cache_batch", "cache_width", "cache_uneven",
-                      "cache_mismatch"]
+                      "cache_mismatch", "memory_batch_one", "memory_length", "src_float"]
 
 
 @pytest.mark.parametrize("bad", BAD_STEP_ARGUMENTS)
@@ -527,6 +531,12 @@ def test_decoder_step_bad_arguments_raise(bad):
         token = np.array([3, 13])
     elif bad == "token_negative":
         token = np.array([-1, 4])
+    elif bad == "memory_batch_one":  # would broadcast over the batch
+        memory, name = memory[:1], "memory"
+    elif bad == "memory_length":
+        memory, name = memory[:, :5], "memory"
+    elif bad == "src_float":
+        src, name = src.astype(np.float64), "src_tokens"
     else:
         name = "cache"
         c0, c1 = cache
@@ -650,6 +660,29 @@ def test_cached_greedy_bad_source_raises():
     src[0, 0] = params.config.src_vocab
     with raises_value_error("src_tokens"):
         ex13.cached_greedy_decode(src, params, 3)
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_decoder_step_with_other_special_ids(dtype):
+    """decoder_step from an empty cache, for a model whose pad_id is 4 (bos 0, eos 3), gives the logits
+    of transformer_forward at position 0: the source padding is config.pad_id, and id 0 is a real token.
+    """
+    src, tgt, params = other_ids_model(57, dtype)
+    memory = ref10.encode(src, params)
+    logits, _ = call_decoder_step(tgt[:, 0], memory, src, params, random_cache(params, 2, 0, 58))
+    expected = ref12.transformer_forward(src, tgt[:, :1], astype_params(params, np.float64))[:, 0]
+    assert_close(logits, expected, with_other_ids("decoder_step(bos, ...)"),
+                 *model_tolerance(dtype))
+
+
+@pytest.mark.parametrize(("seed", "eos_bias"), [(63, 0.5), (69, 1.0), (84, 0.5)])
+def test_cached_greedy_with_other_special_ids(seed, eos_bias):
+    """cached_greedy_decode with pad_id 4, bos_id 0 and eos_id 3 returns greedy_decode's tokens (rows that
+    finish at different steps are padded with 4)."""
+    src, _, params = other_ids_model(seed, eos_bias=eos_bias)
+    params = without_pad(params)
+    assert_equal(call_cached_greedy(src, params, 6), ref12.greedy_decode(src, params, 6),
+                 with_other_ids("cached_greedy_decode(src, params, 6)"))
 
 
 def diagnostic_cases() -> dict[str, list[tuple]]:

@@ -370,6 +370,15 @@ def test_sample_frequencies_match_the_model(temperature):
     assert_frequencies(out[:, -1], probs, f"sample(params, prompt, 1, rng, temperature={temperature})")
 
 
+def test_sample_default_temperature_is_one():
+    """Without a temperature, sample draws from softmax(logits[:, -1]) itself: the default is 1."""
+    params, prompt = spread_model(), spread_prompt(2000)
+    out = as_array(ex14.sample(params, prompt, 1, np.random.default_rng(23)),
+                   "sample(params, prompt, 1, rng)", (2000, prompt.shape[1] + 1), np.int64)
+    probs = softmax64(reference_forward(prompt[:1], params)[0, -1])
+    assert_frequencies(out[:, -1], probs, "sample(params, prompt, 1, rng) with the default temperature")
+
+
 def test_sample_second_token_follows_the_first():
     """Among the rows whose first drawn token is the likeliest, the second follows the model on prompt + it.
 
@@ -404,6 +413,8 @@ BAD_SAMPLE_ARGUMENTS = {
     "temperature_negative": ("temperature", dict(temperature=-0.5)),
     "temperature_nan": ("temperature", dict(temperature=float("nan"))),
     "temperature_infinite": ("temperature", dict(temperature=float("inf"))),
+    "temperature_text": ("temperature", dict(temperature="1")),
+    "temperature_none": ("temperature", dict(temperature=None)),
     "rng_none": ("rng", dict(rng=None)),
     "rng_legacy": ("rng", dict(rng=np.random.RandomState(0))),
 }

@@ -532,6 +532,16 @@ def test_layer_norm_backward_matches_finite_differences(case):
                     "dbeta")
 
 
+def test_layer_norm_backward_default_eps():
+    """Without eps, layer_norm_backward uses eps = 1e-5, the default of layer_norm."""
+    g0 = S.rng(70)
+    g, x = g0.standard_normal((2, 3, 4)), g0.standard_normal((2, 3, 4))
+    p = LayerNormParams(gamma=g0.standard_normal(4), beta=g0.standard_normal(4))
+    dx, _ = read_tuple(ex15.layer_norm_backward(g, x, p), "layer_norm_backward(grad_out, x, p)", 2)
+    e_dx, _ = ref15.layer_norm_backward(g, x, p, eps=1e-5)
+    assert_close(as_array(dx, "dx", x.shape, F64), e_dx, message("dx of layer_norm_backward without eps"))
+
+
 @given(norm_cases())
 def test_layer_norm_backward_matches_reference(case):
     """dx, dgamma, dbeta equal the reference, float32 and float64, with 0 to 2 leading dims."""
@@ -834,6 +844,17 @@ def test_cross_entropy_with_every_position_ignored_is_zero(dtype, ignore_id):
                                      loss=loss))
     assert_equal(dlogits, np.zeros(logits.shape),
                  message("dlogits with every position ignored"))
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_cross_entropy_of_one_position(dtype):
+    """logits [V] with a 0-d target (no leading axes) give -log softmax(logits)[target] and
+    softmax(logits) - onehot(target)."""
+    logits, target = np.array([1.0, -0.5, 2.0, 0.25], dtype=dtype), np.array(2)
+    loss, dlogits = ce(logits, target, None, "cross_entropy(logits [4], targets of shape ())")
+    p = np.exp(logits.astype(F64) - logits.max()) / np.exp(logits.astype(F64) - logits.max()).sum()
+    assert_close(dlogits, p - np.eye(4)[2], message("dlogits of one position"), **tol(dtype))
+    assert_close(np.array(loss), np.array(-np.log(p[2])), message("the loss of one position"), **tol(dtype))
 
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)

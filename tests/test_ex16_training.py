@@ -42,7 +42,14 @@ from tests.support import target
 from tests.support.checks import as_array, assert_close, raises_value_error, tolerance
 from tests.support.decoder import LayerCase as DecoderCase
 from tests.support.encoder import LayerCase as EncoderCase
-from tests.support.models import PAD, astype_params, causal, configs, key_mask
+from tests.support.models import (
+    PAD,
+    astype_params,
+    causal,
+    configs,
+    key_mask,
+    other_ids_model,
+)
 
 ex16 = target.module("ex16_training")
 ref16 = target.reference("ex16_training")
@@ -446,6 +453,34 @@ def test_decoder_backward_matches_reference(case):
     assert_tree_close(got, tuple(expected), ("dy", "dmemory", "grads"), y.dtype)
 
 
+@given(encoder_cases(masked=False), st.data())
+def test_encoder_backward_every_mask_form(case, data):
+    """encoder_layer_backward equals the reference under a mask of every form the forward pass accepts
+    ([B or 1, T or 1, T]), query rows hidden whole included."""
+    x, p, _ = case.build()
+    mask = data.draw(S.mask_forms(case.B, case.T, case.T, two_d=False), "mask")
+    g = grad_out_for(x, case.seed)
+    got = call_encoder_backward(g, x, p, mask)
+    f64 = np.float64
+    expected = ref16.encoder_layer_backward(g.astype(f64), x.astype(f64), astype_params(p, f64), mask)
+    assert_tree_close(got, tuple(expected), ("dx", "grads"), x.dtype)
+
+
+@given(decoder_cases(masked=False), st.data())
+def test_decoder_backward_every_mask_form(case, data):
+    """decoder_layer_backward equals the reference with self_mask and memory_mask of every form the
+    forward pass accepts ([B or 1, T_q or 1, T_k]), query rows hidden whole included."""
+    y, memory, p, _, _ = case.build()
+    self_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_tgt, two_d=False), "self_mask")
+    memory_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_src, two_d=False), "memory_mask")
+    g = grad_out_for(y, case.seed)
+    got = call_decoder_backward(g, y, memory, p, self_mask, memory_mask)
+    f64 = np.float64
+    expected = ref16.decoder_layer_backward(g.astype(f64), y.astype(f64), memory.astype(f64),
+                                            astype_params(p, f64), self_mask, memory_mask)
+    assert_tree_close(got, tuple(expected), ("dy", "dmemory", "grads"), y.dtype)
+
+
 # --- loss_and_grads --------------------------------------------------------------------------------
 
 
@@ -522,6 +557,18 @@ def test_loss_and_grads_matches_reference(seed, config, dtype, batch):
     params = S.random_transformer(seed, config, dtype)
     _, grads = call_loss_and_grads(src, tgt, params)
     _, expected = ref16.loss_and_grads(src, tgt, astype_params(params, np.float64))
+    assert_tree_close(grads, expected, "grads", dtype)
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_loss_and_grads_with_other_special_ids(dtype):
+    """For a model whose pad_id is 4 (bos 0, eos 3), the loss and every gradient equal the reference:
+    the targets ignored and the padding masked are config.pad_id, and id 0 is a real token."""
+    src, tgt, params = other_ids_model(59, dtype)
+    loss, grads = call_loss_and_grads(src, tgt, params, "loss_and_grads(src, tgt, params) with pad_id=4")
+    ref_loss, expected = ref16.loss_and_grads(src, tgt, astype_params(params, np.float64))
+    assert_close(np.array(loss), np.array(ref_loss),
+                 message("the loss with pad_id={pad_id}", pad_id=4), *loss_tolerance(dtype))
     assert_tree_close(grads, expected, "grads", dtype)
 
 
@@ -804,6 +851,16 @@ def test_adam_step_bad_lr_raises(lr):
         ex16.adam_step(params, grads, AdamState(0, zeros, zeros), lr)
 
 
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_adam_step_with_lr_zero_only_updates_the_moments(dtype):
+    """lr = 0 is allowed: the parameters stay as they are, the moments and the step move on."""
+    params, grads = small_tree(194, dtype), gradient_tree(195, dtype)
+    m, v = moments(196, dtype)
+    new, state2 = call_adam_step(params, grads, AdamState(2, m, v), 0.0)
+    assert_adam(new, state2, params, 3, lambda keys, theta: adam_oracle(
+        theta, get_leaf(m, keys), get_leaf(v, keys), 2, [get_leaf(grads, keys)], 0.0, 0.9, 0.98, 1e-9), dtype)
+
+
 # --- train_step ------------------------------------------------------------------------------------
 
 
@@ -852,6 +909,25 @@ def test_train_step_is_loss_and_grads_then_adam(seed, config, batch):
                       message("new state.m"), np.float64)
     assert_tree_close(state2.v, want_state.v,
                       message("new state.v"), np.float64)
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
+def test_train_step_with_other_special_ids(dtype):
+    """train_step (float32 too, pad_id 4, bos 0, eos 3) returns the loss before the update and the
+    params and state of one Adam step."""
+    src, tgt, params = other_ids_model(60, dtype)
+    later = later_state(params, 61)
+    state = AdamState(later.step, astype_params(later.m, dtype), astype_params(later.v, dtype))
+    ref_loss, grads = ref16.loss_and_grads(src, tgt, params)
+    want, want_state = ref16.adam_step(params, grads, state, 0.01)
+    new, state2, loss = call_train_step(params, state, src, tgt, 0.01)
+    assert_close(np.array(loss), np.array(ref_loss), message("the loss (before the update)"),
+                 *loss_tolerance(dtype))
+    assert_tree_close(new, want, "new params", dtype)
+    if state2.step != state.step + 1:
+        raise AssertionError(message("the new state's step is {step}, expected state.step + 1",
+                                     step=repr(state2.step)))
+    assert_tree_close(state2.m, want_state.m, "new state.m", dtype)
 
 
 LEARN_STEPS = 200

@@ -8,6 +8,8 @@ from solutions.ex05_qkv_attention import scaled_dot_product_attention  # in scop
 
 @alternative("split_heads", "stack_of_slices")
 def split_heads(X, num_heads):
+    if X.ndim != 3:
+        raise ValueError(f"X must be [B, T, D], got {X.shape}")
     if num_heads < 1 or X.shape[-1] % num_heads:
         raise ValueError(f"num_heads={num_heads} does not divide D={X.shape[-1]}")
     return np.stack(np.split(X, num_heads, axis=-1), axis=1)  # H arrays [B, T, d_k] -> [B, H, T, d_k]
@@ -15,6 +17,8 @@ def split_heads(X, num_heads):
 
 @alternative("merge_heads", "concatenate_heads")
 def merge_heads(X):
+    if X.ndim != 4:
+        raise ValueError(f"X must be [B, H, T, d_k], got {X.shape}")
     return np.concatenate([X[:, h] for h in range(X.shape[1])], axis=-1)
 
 
@@ -23,6 +27,9 @@ def multi_head_attention(x_q, x_kv, p, mask=None):
     H, D = p.num_heads, x_q.shape[-1]
     if H < 1 or D % H:
         raise ValueError(f"num_heads={H} must divide D={D}")
+    if x_q.ndim != 3 or x_kv.ndim != 3 or x_kv.shape[-1] != D \
+            or (mask is not None and np.ndim(mask) not in (2, 3)):
+        raise ValueError("x_q and x_kv must be [B, T, D] and a mask [T_q, T_k] or [B or 1, T_q or 1, T_k]")
     d_k = D // H
     Q = x_q @ p.W_q + p.b_q
     K = x_kv @ p.W_k + p.b_k

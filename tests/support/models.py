@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from course.i18n import Message, message
 from course.params import TransformerConfig
 from tests.support import strategies as S
 from tests.support.checks import tolerance
@@ -102,3 +103,25 @@ def token_pairs(draw, min_batch: int = 1) -> tuple[np.ndarray, np.ndarray]:
 def memory_for(src: np.ndarray, D: int, seed: int, dtype: Any) -> np.ndarray:
     """A memory [B, T_src, D] from a seed (decode works with any encoder output)."""
     return S.rng(seed).standard_normal((*src.shape, D)).astype(dtype)
+
+
+OTHER_IDS = {"pad_id": 4, "bos_id": 0, "eos_id": 3}  # not the defaults 0, 1, 2: no id can be hard-wired
+
+
+def with_other_ids(call: str) -> Message:
+    """What a check of ``call`` on :func:`other_ids_model` names: the call and its special ids."""
+    return message("{call} with pad_id={pad_id}, bos_id={bos_id}, eos_id={eos_id}", call=call, **OTHER_IDS)
+
+
+def other_ids_model(seed: int, dtype: Any = np.float64, eos_bias: float = 0.0):
+    """``(src [2, 6], tgt [2, 5], params)`` of a model whose special ids are OTHER_IDS: rows padded with
+    4 after 6 and 3 source tokens, 2 and 5 target tokens starting with bos (0); its eos logit is raised
+    by ``eos_bias``."""
+    config = dataclasses.replace(S.small_config(), **OTHER_IDS)
+    params = S.random_transformer(seed, config, dtype)
+    b_out = params.b_out.copy()
+    b_out[config.eos_id] += eos_bias
+    src = S.lengths_to_tokens([6, 3], 6, config.src_vocab, config.pad_id, S.rng(seed + 1))
+    tgt = S.lengths_to_tokens([2, 5], 5, config.tgt_vocab, config.pad_id, S.rng(seed + 2))
+    src[:, 0], tgt[:, 0] = 0, config.bos_id  # id 0 is a real source word here
+    return src, tgt, dataclasses.replace(params, b_out=b_out)

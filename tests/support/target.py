@@ -169,6 +169,9 @@ def _changed(part: Any, saved: Any) -> bool:
 
 
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
+# Called after every call of the code under test as (module, function, args, kwargs, error or None):
+# tests/support/freedoms.py records there which degrees of freedom of the contract the tests vary.
+observers: list[Callable[[str, Callable[..., Any], tuple, dict, BaseException | None], None]] = []
 _did_not_return: set[str] = set()  # functions stopped by the CPU budget in this process
 _budget_armed = False
 
@@ -217,7 +220,7 @@ def _argument_names(fn: Callable[..., Any], args: tuple, kwargs: dict) -> dict[s
         return {f"argument {i + 1}": a for i, a in enumerate(args)} | kwargs
 
 
-def checked(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+def checked(fn: Callable[..., Any], name: str, module: str = "") -> Callable[..., Any]:
     """``fn``, failing the test if a call changes anything it was given: an array's values, or what
     a list, dict or parameter dataclass holds (an item or a field replaced, a list grown)."""
 
@@ -230,6 +233,12 @@ def checked(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
         except NotImplementedError as e:
             raise NotStarted(message("{name} is not implemented yet: {detail}", name=name,
                                      detail=str(e))) from None
+        except Exception as e:
+            for observe in observers:
+                observe(module, fn, args, kwargs, e)
+            raise
+        for observe in observers:
+            observe(module, fn, args, kwargs, None)
         for where, part, saved in before:
             if _changed(part, saved):
                 raise AssertionError(message(
@@ -251,7 +260,7 @@ class ModuleProxy:
 
     def __getattr__(self, attr: str) -> Any:
         value = self._lookup(attr)
-        return checked(value, f"{attr}") if callable(value) else value
+        return checked(value, f"{attr}", self._name) if callable(value) else value
 
     def _lookup(self, attr: str) -> Any:
         if attr.startswith("_"):  # no function of the contract is private; tools probe such names
