@@ -37,6 +37,7 @@ ARGPARSE_MESSAGES = (
     "ambiguous option: %(option)s could match %(matches)s", "unrecognized arguments: %s",
     "invalid %(type)s value: %(value)r", "invalid choice: %(value)r (choose from %(choices)s)",
     "not allowed with argument %s", "ignored explicit argument %r", "unexpected option string: %s",
+    "%(heading)s:", "%(prog)s: warning: %(message)s\n",  # Python 3.13
 )
 
 

@@ -284,3 +284,17 @@ def test_help_and_argparse_s_own_words_are_korean_and_english_unchanged():
     assert wrong.returncode == 2 and "grader.py: 오류: 인자 --jobs/-j: 잘못된 int 값: 'x'" in wrong.stderr
     wrong = _command_line("--lang", "en", "--jobs", "x", lang_env="ko_KR.UTF-8")
     assert wrong.stderr.endswith("grader.py: error: argument --jobs/-j: invalid int value: 'x'\n")
+
+
+def test_argparse_speaks_korean_only_inside_the_block():
+    """The global text domain and ``LANGUAGE`` that Korean argparse needs are put back after it."""
+    import argparse
+    import gettext
+
+    from course.i18n import argparse_speaking
+
+    before = gettext.textdomain(), os.environ.get("LANGUAGE")
+    with argparse_speaking("ko"):
+        assert argparse.ArgumentParser(prog="x").format_usage() == "사용법: x [-h]\n"
+    assert (gettext.textdomain(), os.environ.get("LANGUAGE")) == before
+    assert argparse.ArgumentParser(prog="x").format_usage() == "usage: x [-h]\n"
