@@ -358,6 +358,7 @@ def korean_problems(course: list[Exercise], root: Path = ROOT) -> list[str]:
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 KOREAN_PO = LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{DOMAIN}.po"
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+PERCENT = re.compile(r"%(?:\((\w+)\))?[sr]")  # argparse's placeholders: %s, %r, %(name)s
 
 
 def _mistake_says(call: ast.expr) -> str:
@@ -386,12 +387,26 @@ def _is_message(node: ast.AST) -> bool:
 
 def grader_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
     """The grader's own sentences, as (English template, file, line): every ``message("...")`` in
-    MESSAGE_CODE, and the values of the WORDS enums of grading/model.py."""
+    MESSAGE_CODE, the values of the WORDS enums of grading/model.py, and argparse's own words."""
     found = []
     for path in sorted({p for pattern in MESSAGE_CODE for p in root.glob(pattern)}):
         name = path.relative_to(root).as_posix()
         calls = [n for n in ast.walk(ast.parse(path.read_text())) if _is_message(n)]
         found += [(n.args[0].value, name, n.lineno) for n in sorted(calls, key=lambda n: n.lineno)]
+    return found + _word_messages(root) + argparse_messages(root)
+
+
+def argparse_messages(root: Path = ROOT) -> list[tuple[str, str, int]]:
+    """argparse's own words, the strings of ``ARGPARSE_MESSAGES`` in course/i18n.py."""
+    for node in ast.parse((root / "course" / "i18n.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGPARSE_MESSAGES":
+            return [(n.value, "course/i18n.py", n.lineno) for n in node.value.elts]
+    return []
+
+
+def _word_messages(root: Path) -> list[tuple[str, str, int]]:
+    """The values of the WORDS enums of grading/model.py."""
+    found = []
     model = root / "grading" / "model.py"
     for cls in ast.parse(model.read_text()).body:
         if isinstance(cls, ast.ClassDef) and cls.name in WORDS:
@@ -554,6 +569,11 @@ def unmarked_messages(root: Path = ROOT) -> list[str]:
     return problems
 
 
+def _placeholders(text: str) -> list[str]:
+    """The ``{name}`` placeholders of ``text`` and its ``%(name)s``/``%s`` ones (argparse's)."""
+    return sorted(PLACEHOLDER.findall(text)) + sorted(f"%{m.group(0)}" for m in PERCENT.finditer(text))
+
+
 def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
     """Every message of the course has a Korean translation (not fuzzy) with the same
     ``{placeholders}``, and the ``.mo`` next to ``po_path`` is what the ``.po`` compiles to."""
@@ -574,9 +594,9 @@ def message_problems(po_path: Path = KOREAN_PO, root: Path = ROOT) -> list[str]:
         if entry is None or not entry.string or entry.fuzzy:
             problems.append(f"{name} has no Korean for {text[:60]!r} ({path}:{line}): "
                             "run python dev.py messages and translate it")
-        elif (korean_names := sorted(PLACEHOLDER.findall(entry.string))) != sorted(PLACEHOLDER.findall(text)):
+        elif (korean_names := _placeholders(entry.string)) != _placeholders(text):
             problems.append(f"{name}: the Korean of {text[:60]!r} has the placeholders {korean_names}, "
-                            f"the English {sorted(PLACEHOLDER.findall(text))}: keep the same ones")
+                            f"the English {_placeholders(text)}: keep the same ones")
     mo = po_path.with_suffix(".mo")
     if not mo_is_current(mo, korean):
         problems.append(f"{mo.name} is not what {name} compiles to: run python dev.py messages")

@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from course.i18n import ENGLISH, LANGUAGES, language, localize, message
+from course.i18n import ENGLISH, argparse_speaking, command_language, lang_option, localize, message
 from course.info import ROOT, Exercise, find_exercise, load_course
 from grading import protocol, show
 from grading import report as rp
@@ -46,33 +46,40 @@ from grading.shards import MergeError, Shard, merge
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
 SHOW_PNG = HINT_STATE.with_name("show-{id}.png")  # where `show` writes its picture, with matplotlib
-LANG_OPTION = argparse.ArgumentParser(add_help=False)
-LANG_OPTION.add_argument("--lang", choices=LANGUAGES,
-                         help="the language to speak (default: from LANGUAGE, LC_ALL or LANG, else English)")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="grader.py", description="Grade the Transformer exercises.",
-                                epilog="Other commands: `hint EXERCISE`, `watch`.", parents=[LANG_OPTION])
-    p.add_argument("exercises", nargs="*", help="exercises to grade (default: all), e.g. ex05 or 05")
-    p.add_argument("--target", default="exercises", help="directory to grade (default: exercises)")
-    p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="the engine's JSON report")
+def _parser(lang: str = ENGLISH) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grader.py",
+                                description=message("Grade the Transformer exercises.", lang),
+                                epilog=message("Other commands: `hint EXERCISE`, `watch`.", lang),
+                                parents=[lang_option(lang)])
+    p.add_argument("exercises", nargs="*",
+                   help=message("exercises to grade (default: all), e.g. ex05 or 05", lang))
+    p.add_argument("--target", default="exercises",
+                   help=message("directory to grade (default: exercises)", lang))
+    p.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                   help=message("the engine's JSON report", lang))
     p.add_argument("--gradescope", nargs="?", const="results.json", metavar="FILE",
-                   help="Gradescope results.json (default FILE: results.json)")
-    p.add_argument("--junit", nargs="?", const="-", metavar="FILE", help="JUnit XML")
-    p.add_argument("--verbose", "-v", action="store_true", help="every failure, with tracebacks")
-    p.add_argument("--strict", action="store_true", help="exit 1 unless every point was earned")
-    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2, help="parallel test processes")
-    p.add_argument("--test-timeout", type=float, default=Limits.test_seconds, help="seconds per test")
+                   help=message("Gradescope results.json (default FILE: results.json)", lang))
+    p.add_argument("--junit", nargs="?", const="-", metavar="FILE", help=message("JUnit XML", lang))
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help=message("every failure, with tracebacks", lang))
+    p.add_argument("--strict", action="store_true",
+                   help=message("exit 1 unless every point was earned", lang))
+    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
+                   help=message("parallel test processes", lang))
+    p.add_argument("--test-timeout", type=float, default=Limits.test_seconds,
+                   help=message("seconds per test", lang))
     p.add_argument("--exercise-timeout", type=float, default=Limits.exercise_seconds,
-                   help="seconds per exercise")
+                   help=message("seconds per exercise", lang))
     p.add_argument("--memory-gb", type=float, default=Limits.memory_bytes / 2**30,
-                   help="memory limit per test process, in GiB")
+                   help=message("memory limit per test process, in GiB", lang))
     p.add_argument("--hidden", metavar="DIR",
-                   help="a folder of extra test_<module>*.py files, run when grading, never released")
+                   help=message("a folder of extra test_<module>*.py files, run when grading, never released",
+                                lang))
     p.add_argument("--no-integrated", action="store_true",
-                   help="skip re-running exercises with the learner's own earlier exercises")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+                   help=message("skip re-running exercises with the learner's own earlier exercises", lang))
+    p.add_argument("--quiet", "-q", action="store_true", help=message("no progress line", lang))
     return p
 
 
@@ -149,7 +156,7 @@ def _options(args: argparse.Namespace, course: list[Exercise], lang: str) -> Opt
 
 
 def cmd_grade(argv: list[str], lang: str = ENGLISH) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser(lang).parse_args(argv)
     course = load_course()
     try:
         options = _options(args, course, lang)
@@ -178,11 +185,13 @@ def cmd_grade(argv: list[str], lang: str = ENGLISH) -> int:
 
 
 def cmd_hint(argv: list[str], lang: str = ENGLISH) -> int:
-    p = argparse.ArgumentParser(prog="grader.py hint", parents=[LANG_OPTION],
-                                description="The next hint of an exercise: first those of the properties "
-                                            "that fail now, then the exercise's own.")
-    p.add_argument("exercise", help="e.g. ex05 or 05")
-    p.add_argument("--target", default="exercises", help="directory to grade (default: exercises)")
+    p = argparse.ArgumentParser(prog="grader.py hint", parents=[lang_option(lang)],
+                                description=message("The next hint of an exercise: first those of the "
+                                                    "properties that fail now, then the exercise's own.",
+                                                    lang))
+    p.add_argument("exercise", help=message("e.g. ex05 or 05", lang))
+    p.add_argument("--target", default="exercises",
+                   help=message("directory to grade (default: exercises)", lang))
     args = p.parse_args(argv)
     course = load_course()
     try:
@@ -202,11 +211,13 @@ def cmd_hint(argv: list[str], lang: str = ENGLISH) -> int:
 
 
 def cmd_watch(argv: list[str], lang: str = ENGLISH) -> int:
-    p = argparse.ArgumentParser(prog="grader.py watch", parents=[LANG_OPTION],
-                                description="Grade, then grade again each exercise file you save "
-                                            "(Ctrl-C stops).")
-    p.add_argument("exercises", nargs="*", help="exercises to watch (default: all), e.g. ex05 or 05")
-    p.add_argument("--target", default="exercises", help="directory to watch (default: exercises)")
+    p = argparse.ArgumentParser(prog="grader.py watch", parents=[lang_option(lang)],
+                                description=message("Grade, then grade again each exercise file you save "
+                                                    "(Ctrl-C stops).", lang))
+    p.add_argument("exercises", nargs="*",
+                   help=message("exercises to watch (default: all), e.g. ex05 or 05", lang))
+    p.add_argument("--target", default="exercises",
+                   help=message("directory to watch (default: exercises)", lang))
     args = p.parse_args(argv)
     folders = [a for a in args.exercises if "/" in a or os.sep in a or Path(a).is_dir()]
     if folders:  # `watch DIR`, the older spelling of `watch --target DIR`
@@ -247,11 +258,14 @@ def _watch(target: Path, chosen: list[Exercise], lang: str) -> int:
 
 
 def cmd_show(argv: list[str], lang: str = ENGLISH) -> int:
-    p = argparse.ArgumentParser(prog="grader.py show", parents=[LANG_OPTION],
-                                description="Draw your function on a fixed example, beside the expected.")
-    p.add_argument("exercise", help="the exercise, e.g. ex06 or 06")
-    p.add_argument("--target", default="exercises", help="directory of your code (default: exercises)")
-    p.add_argument("--terminal", action="store_true", help="draw in the terminal even with matplotlib")
+    p = argparse.ArgumentParser(prog="grader.py show", parents=[lang_option(lang)],
+                                description=message("Draw your function on a fixed example, beside the "
+                                                    "expected.", lang))
+    p.add_argument("exercise", help=message("the exercise, e.g. ex06 or 06", lang))
+    p.add_argument("--target", default="exercises",
+                   help=message("directory of your code (default: exercises)", lang))
+    p.add_argument("--terminal", action="store_true",
+                   help=message("draw in the terminal even with matplotlib", lang))
     args = p.parse_args(argv)
     course = load_course()
     try:  # the exercise and the target, checked as for grading
@@ -280,8 +294,9 @@ def cmd_show(argv: list[str], lang: str = ENGLISH) -> int:
 
 def cmd_release(argv: list[str], lang: str = ENGLISH) -> int:
     p = argparse.ArgumentParser(prog="grader.py release",
-                                description="Write a student copy: stubs, tests, grader, no reference code.")
-    p.add_argument("out", help="a new (or empty) folder")
+                                description=message("Write a student copy: stubs, tests, grader, no "
+                                                    "reference code.", lang))
+    p.add_argument("out", help=message("a new (or empty) folder", lang))
     args = p.parse_args(argv)
     try:
         out = release(Path(args.out))
@@ -294,10 +309,10 @@ def cmd_release(argv: list[str], lang: str = ENGLISH) -> int:
 
 
 def cmd_batch_merge(argv: list[str], lang: str = ENGLISH) -> int:
-    p = argparse.ArgumentParser(prog="grader.py batch merge", parents=[LANG_OPTION],
-                                description="Join the results of batch --shard K/N into one.")
-    p.add_argument("out", help="folder for the merged grades.csv, feedback/ and index.html")
-    p.add_argument("parts", nargs="+", help="the --out folders of every shard")
+    p = argparse.ArgumentParser(prog="grader.py batch merge", parents=[lang_option(lang)],
+                                description=message("Join the results of batch --shard K/N into one.", lang))
+    p.add_argument("out", help=message("folder for the merged grades.csv, feedback/ and index.html", lang))
+    p.add_argument("parts", nargs="+", help=message("the --out folders of every shard", lang))
     args = p.parse_args(argv)
     try:
         rows = merge(Path(args.out), [Path(part) for part in args.parts], lang=lang)
@@ -319,13 +334,18 @@ def _shard(text: str, lang: str) -> Shard:
 def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
     if argv[:1] == ["merge"]:
         return cmd_batch_merge(argv[1:], lang)
-    p = argparse.ArgumentParser(prog="grader.py batch", description="Grade every submission in a folder.",
-                                parents=[LANG_OPTION], epilog="Also: batch merge OUT PARTS...")
-    p.add_argument("submissions", help="folder of submissions: one directory or .zip per student")
-    p.add_argument("--out", required=True, help="folder for grades.csv, feedback/ and index.html")
+    p = argparse.ArgumentParser(prog="grader.py batch",
+                                description=message("Grade every submission in a folder.", lang),
+                                parents=[lang_option(lang)],
+                                                     epilog=message("Also: batch merge OUT PARTS...", lang))
+    p.add_argument("submissions",
+                   help=message("folder of submissions: one directory or .zip per student", lang))
+    p.add_argument("--out", required=True,
+                   help=message("folder for grades.csv, feedback/ and index.html", lang))
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2)
     p.add_argument("--shard", type=lambda text: _shard(text, lang), metavar="K/N",
-                   help="grade only the K-th of N slices of the class; join them with batch merge")
+                   help=message("grade only the K-th of N slices of the class; join them with batch merge",
+                                lang))
     args = p.parse_args(argv)
     submissions = Path(args.submissions)
     if not submissions.is_dir():
@@ -375,11 +395,11 @@ COMMANDS = {"hint": cmd_hint, "watch": cmd_watch, "show": cmd_show, "release": c
 
 
 def main(argv: list[str]) -> int:
-    chosen, argv = LANG_OPTION.parse_known_args(argv)  # --lang goes with every command
-    lang = language(chosen.lang, os.environ)
+    lang, argv = command_language(argv, os.environ)  # --lang goes with every command
     command = COMMANDS.get(argv[0]) if argv else None
     try:
-        return command(argv[1:], lang) if command else cmd_grade(argv, lang)
+        with argparse_speaking(lang):
+            return command(argv[1:], lang) if command else cmd_grade(argv, lang)
     except KeyboardInterrupt:
         print("\ngrader.py: " + message("interrupted", lang), file=sys.stderr)
         return rp.EXIT_GRADER_FAILED

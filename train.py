@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from course.i18n import ENGLISH, LANGUAGES, language, message
+from course.i18n import ENGLISH, argparse_speaking, command_language, lang_option, message
 from course.info import ROOT, one_blas_thread
 
 one_blas_thread()  # the matrices are small: one BLAS thread is faster than two
@@ -240,21 +240,30 @@ def load_modules(target: str, lang: str = ENGLISH) -> dict[str, ModuleType]:
     return {name: importlib.import_module(f"{target}.{name}") for name in names}
 
 
+def _parser(defaults: Options, lang: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=message("Train a small Transformer to reverse digit "
+                                                         "sequences, with the backward pass and Adam of "
+                                                         "exercises\n15 and 16, then save pictures of what "
+                                                         "it learned.", lang),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", default=defaults.target,
+                        help=message("solutions (default) or exercises", lang))
+    parser.add_argument("--steps", type=int, default=defaults.steps, help=message("training steps", lang))
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help=message("seed of the data and the model", lang))
+    parser.add_argument("--figures", type=Path, default=defaults.figures,
+                        help=message("where the pictures go", lang))
+    parser.add_argument("--no-figures", action="store_true", help=message("do not save pictures", lang))
+    return lang_option(lang, parser)
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = Options()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", default=defaults.target, help="solutions (default) or exercises")
-    parser.add_argument("--steps", type=int, default=defaults.steps, help="training steps")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the data and the model")
-    parser.add_argument("--figures", type=Path, default=defaults.figures, help="where the pictures go")
-    parser.add_argument("--no-figures", action="store_true", help="do not save pictures")
-    parser.add_argument("--lang", choices=LANGUAGES,
-                        help="the language to speak (default: from LANGUAGE, LC_ALL or LANG, else English)")
-    args = parser.parse_args(argv)
-    options = Options(target=args.target, steps=args.steps, seed=args.seed, figures=args.figures,
-                      lang=language(args.lang, os.environ))
-    lang = options.lang
+    argv = sys.argv[1:] if argv is None else argv
+    lang = command_language(argv, os.environ)[0]
+    with argparse_speaking(lang):
+        args = _parser(defaults, lang).parse_args(argv)
+    options = Options(target=args.target, steps=args.steps, seed=args.seed, figures=args.figures, lang=lang)
     modules = load_modules(options.target, lang)
     print(message("Training a {layers}+{layers}-layer Transformer (D={d_model}, H={heads}, F={d_ff}) to "
                   "reverse {shortest} to {longest} digits, {steps} steps of {batch}, with {target}/", lang,

@@ -10,9 +10,12 @@ formatted after, so a translation may put the placeholders in any order.
 
 from __future__ import annotations
 
+import argparse
 import gettext
+import os
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 
 from course.info import ROOT
@@ -22,6 +25,20 @@ DOMAIN = "course"
 ENGLISH = "en"
 LANGUAGES = (ENGLISH, "ko")  # English is the source; the others have a catalogue in LOCALE_DIR
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's order of precedence
+# argparse's own words (its usage line, headings and errors, as in Python 3.11 to 3.13), which it asks
+# gettext.gettext for in the global text domain: course.po translates them like the grader's sentences
+# (``dev.py messages`` extracts this list). Its plurals ("expected %s arguments") are left out: no
+# option of ours takes a fixed number of values.
+ARGPARSE_MESSAGES = (
+    "usage: ", "positional arguments", "options", "show this help message and exit",
+    "%(prog)s: error: %(message)s\n", "argument %(argument_name)s: %(message)s",
+    "the following arguments are required: %s", "one of the arguments %s is required",
+    "expected one argument", "expected at most one argument", "expected at least one argument",
+    "ambiguous option: %(option)s could match %(matches)s", "unrecognized arguments: %s",
+    "invalid %(type)s value: %(value)r", "invalid choice: %(value)r (choose from %(choices)s)",
+    "not allowed with argument %s", "ignored explicit argument %r", "unexpected option string: %s",
+    "%(heading)s:", "%(prog)s: warning: %(message)s\n",  # Python 3.13
+)
 
 
 def language(cli: str | None, environ: Mapping[str, str]) -> str:
@@ -43,6 +60,45 @@ def language(cli: str | None, environ: Mapping[str, str]) -> str:
 @cache
 def _catalogue(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang], fallback=True)
+
+
+@contextmanager
+def argparse_speaking(lang: str) -> Iterator[None]:
+    """argparse says its own words (:data:`ARGPARSE_MESSAGES`) in ``lang`` inside the block: the
+    global text domain is the course's, and ``LANGUAGE`` says ``lang`` when the locale does not
+    already; both are as before after it. For the command line's entry points only."""
+    domain, variable = gettext.textdomain(), os.environ.get("LANGUAGE")
+    korean = lang != ENGLISH
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN if korean else "messages")  # gettext's default, which has no catalogue here
+    if korean and language(None, os.environ) != lang:
+        os.environ["LANGUAGE"] = lang
+    try:
+        yield
+    finally:
+        gettext.textdomain(domain)
+        if variable is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = variable
+
+
+def lang_option(lang: str = ENGLISH,
+                parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """``parser`` (else a new parent parser) with the ``--lang`` option of every command, its help in
+    ``lang``."""
+    parser = parser or argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--lang", choices=LANGUAGES, help=message(
+        "the language to speak (default: from LANGUAGE, LC_ALL or LANG, else English)", lang))
+    return parser
+
+
+def command_language(argv: list[str], environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The language of the command line ``argv`` (its ``--lang``, else the locale's) and ``argv``
+    without ``--lang``."""
+    with argparse_speaking(language(None, environ)):  # a wrong --lang is told in the locale's language
+        chosen, rest = lang_option().parse_known_args(argv)
+    return language(chosen.lang, environ), rest
 
 
 def translate(text: str, lang: str) -> str:

@@ -254,3 +254,47 @@ def test_a_test_s_message_crosses_the_pipe_nested_and_cut_at_its_end():
     cut = shorten(long)
     assert isinstance(cut, Message) and str(cut) == long[:585] + " ... (cut)"
     assert localize(protocol.decode(protocol.encode(protocol.Note(cut))).text, "ko").endswith(" ... (잘림)")
+
+
+def _command_line(*args: str, lang_env: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    return subprocess.run([sys.executable, str(ROOT / "grader.py"), *args], capture_output=True, text=True,
+                          env={**env, "LANG": lang_env}, cwd=ROOT, timeout=60)
+
+
+def _prose(help_text: str) -> str:
+    """``help_text`` without its usage lines, options, metavars and code: the sentences it says."""
+    said = help_text.split("\n\n", 1)[1]  # the usage lines end at the first blank line
+    return re.sub(r"`[^`]*`|--?[\w-]+|\{[^}]*\}|\b[A-Z_]{2,}\b", "", said)
+
+
+def test_help_and_argparse_s_own_words_are_korean_and_english_unchanged():
+    """``--help`` and argparse's errors speak the learner's language; English stays as argparse says it."""
+    for command in ([], ["hint"], ["watch"], ["show"], ["batch"], ["batch", "merge"]):
+        korean = _command_line("--lang", "ko", *command, "--help", lang_env="C.UTF-8").stdout
+        assert korean.startswith("사용법: grader.py") and "위치 인자:" in korean, korean
+        assert HANGUL.search(_prose(korean)) and not PROSE.search(_prose(korean)), korean
+    english = _command_line("--lang", "en", "--help", lang_env="ko_KR.UTF-8").stdout
+    assert english == _command_line("--help", lang_env="C.UTF-8").stdout and not HANGUL.search(english)
+    assert english.startswith("usage: grader.py [-h] [--lang {en,ko}]")
+    assert "\npositional arguments:\n" in english and "show this help message and exit" in english
+    assert "\nGrade the Transformer exercises.\n" in english
+    assert "--jobs JOBS, -j JOBS  parallel test" in english
+    wrong = _command_line("--jobs", "x", lang_env="ko_KR.UTF-8")
+    assert wrong.returncode == 2 and "grader.py: 오류: 인자 --jobs/-j: 잘못된 int 값: 'x'" in wrong.stderr
+    wrong = _command_line("--lang", "en", "--jobs", "x", lang_env="ko_KR.UTF-8")
+    assert wrong.stderr.endswith("grader.py: error: argument --jobs/-j: invalid int value: 'x'\n")
+
+
+def test_argparse_speaks_korean_only_inside_the_block():
+    """The global text domain and ``LANGUAGE`` that Korean argparse needs are put back after it."""
+    import argparse
+    import gettext
+
+    from course.i18n import argparse_speaking
+
+    before = gettext.textdomain(), os.environ.get("LANGUAGE")
+    with argparse_speaking("ko"):
+        assert argparse.ArgumentParser(prog="x").format_usage() == "사용법: x [-h]\n"
+    assert (gettext.textdomain(), os.environ.get("LANGUAGE")) == before
+    assert argparse.ArgumentParser(prog="x").format_usage() == "usage: x [-h]\n"
