@@ -720,9 +720,11 @@ def verdict(entry: Any, diagnoses: list[Any], accepted: dict[str, list[str]]) ->
     return named, [d for d in diagnoses if not correct(d)]
 
 
-def judge_catalogue(entries: list | None = None, jobs: int = 2) -> list[dict[str, Any]]:
-    """Grade every catalogue entry with the engine: is it caught (or accepted), and diagnosed,
-    with every fingerprint and with its own left out (:func:`left_out`)?"""
+def judge_catalogue(entries: list | None = None, jobs: int = 2, *,
+                    diagnosed: bool = True) -> list[dict[str, Any]]:
+    """Grade every catalogue entry with the engine: is it caught (or accepted), and (``diagnosed``)
+    diagnosed, with every fingerprint and with its own left out (:func:`left_out`)? A mutant says
+    nothing a diagnosis could name: ``dev.py mutate`` asks only whether it is caught."""
     from catalogue.entries import alternatives, mistakes
     from course.info import find_exercise
     from grading.diagnosis import diagnose
@@ -742,13 +744,15 @@ def judge_catalogue(entries: list | None = None, jobs: int = 2) -> list[dict[str
         result = exercise_result(c.exercise, run, catalogue)
         full = result.points >= result.max_points - 1e-9
         row = {"entry": entry, "right": full if entry.kind == "alternative" else not full, "result": result}
+        rows.append(row)
+        if not diagnosed:
+            continue
         for key, diagnoses in (("", result.diagnoses),
                                ("_alone", diagnose(c.exercise.module, run.fingerprints,
                                                    left_out(catalogue, entry), run.symptoms)),
                                ("_no_twin", diagnose(c.exercise.module, run.fingerprints,
                                                      left_out(catalogue, entry, twins=True), run.symptoms))):
             row[f"diagnosed{key}"], row[f"wrong{key}"] = verdict(entry, diagnoses, accepted)
-        rows.append(row)
     return rows
 
 
@@ -776,7 +780,7 @@ def mutation_report(modules: list[str]) -> int:
     if not modules:
         print("no module to mutate: no solution or test file changed")
     for module in modules:
-        rows = judge_catalogue(mutants(module))
+        rows = judge_catalogue(mutants(module), diagnosed=False)
         survivors = [r["entry"].id for r in rows if not r["right"]]
         real = [s for s in survivors if s not in known]
         counted = len(rows) - (len(survivors) - len(real))
