@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from course.i18n import message
 from tests.support import strategies as S
 from tests.support import target
-from tests.support.checks import as_array, assert_close, assert_finite, raises_value_error, tolerance
+from tests.support.checks import (
+    as_array,
+    assert_close,
+    assert_finite,
+    assert_rows_are_distributions,
+    raises_value_error,
+    tolerance,
+)
 from tests.support.pictures import picture
 
 ex03 = target.module("ex03_seq2seq_attention")
@@ -198,12 +205,8 @@ def test_attend_weights_are_a_distribution_over_keys(case):
     _, weights = ex03.attend(scores, values)
     w = as_array(weights, "weights", scores.shape, scores.dtype)
     with picture("weights", w, lambda: ref03.attend(*_f64(scores, values))[1]):
-        if not (w >= 0).all():
-            raise AssertionError(message("attend gave negative weights"))
-        atol = 1e-5 if scores.dtype == np.float32 else 1e-12
-        assert_close(w.sum(axis=-1), np.ones(scores.shape[:-1]),
-                     message("sum of the weights over the keys"), rtol=0.0,
-                     atol=atol)
+        assert_rows_are_distributions(w, message("attend gave negative weights"),
+                                      message("sum of the weights over the keys"))
 
 
 @given(scores_and_values())

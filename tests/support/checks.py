@@ -117,6 +117,15 @@ def assert_close(
         count=int(bad.sum()), size=bad.size, rtol=f"{rtol:g}", atol=f"{atol:g}"))
 
 
+def assert_rows_are_distributions(weights: np.ndarray, negative: Message, sums: Message) -> None:
+    """``weights`` has no negative entry (else ``negative`` is the failure) and each row sums to one
+    over the last axis (``sums`` names those sums), to float32's or float64's rounding."""
+    if not (weights >= 0).all():
+        raise AssertionError(negative)
+    atol = 1e-5 if weights.dtype == np.float32 else 1e-12
+    assert_close(weights.sum(axis=-1), np.ones(weights.shape[:-1]), sums, rtol=0.0, atol=atol)
+
+
 def _same_shape(actual: np.ndarray, expected: np.ndarray, name: str | Message) -> None:
     if actual.shape != expected.shape:
         raise AssertionError(message("{name} has shape {shape}, expected {expected}", name=name,
