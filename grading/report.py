@@ -15,7 +15,7 @@ from typing import Any
 
 from course.i18n import ENGLISH, localize, message, translate
 from course.info import Exercise, load_course
-from grading.model import ExerciseResult, Outcome, Report, Status, TestResult
+from grading.model import Diagnosis, ExerciseResult, Outcome, Report, Status, TestResult
 from grading.pictures import heatmap
 
 EXIT_OK = 0
@@ -190,24 +190,35 @@ def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     if len(failing) > len(shown):
         out.append("  " + message("... and {count} more failing tests (--verbose shows all)", lang,
                                   count=len(failing) - len(shown)))
-    for d in e.diagnoses:
-        out.append("  " + (message("Diagnosis: your {function} behaves like a known mistake: {says}", lang,
-                                   function=d.function, says=d.says) if d.known else
-                           message("Diagnosis from your {function}'s output on fixed inputs: {says}", lang,
-                                   function=d.function, says=d.says)))
-    if e.integrated_differs and e.integrated.not_run:
-        out.append("  " + message("Not run with your own {names}: {why}.", lang,
-                                  names=", ".join(e.integrated.failing_prerequisites),
-                                  why=e.integrated.not_run))
-    elif e.integrated_differs:
-        i = e.integrated
-        out.append("  " + message("With your own {names} instead of the reference's, {passed} of {total} "
-                                  "tests of {id} pass (the score above uses the reference's).", lang,
-                                  names=", ".join(i.failing_prerequisites), passed=i.passed,
-                                  total=i.total, id=e.id))
+    out.extend("  " + diagnosis_sentence(d, lang) for d in e.diagnoses)
+    integrated = integrated_sentence(e, lang)
+    if integrated:
+        out.append("  " + integrated)
     if e.hints and not e.diagnoses and e.status != Status.PASSED and not e.not_imported:
         out.append("  " + message("More help: python grader.py hint {id}", lang, id=e.id))
     return out
+
+
+def diagnosis_sentence(d: Diagnosis, lang: str = ENGLISH) -> str:
+    """What a diagnosis tells the learner: the known mistake their function behaves like, or its symptom."""
+    if d.known:
+        return message("Diagnosis: your {function} behaves like a known mistake: {says}", lang,
+                       function=d.function, says=d.says)
+    return message("Diagnosis from your {function}'s output on fixed inputs: {says}", lang,
+                   function=d.function, says=d.says)
+
+
+def integrated_sentence(e: ExerciseResult, lang: str = ENGLISH) -> str:
+    """How the run with the learner's own earlier exercises ended, when not as the graded one ("" else)."""
+    i = e.integrated
+    if not e.integrated_differs or i is None:
+        return ""
+    if i.not_run:
+        return message("Not run with your own {names}: {why}.", lang,
+                       names=", ".join(i.failing_prerequisites), why=i.not_run)
+    return message("With your own {names} instead of the reference's, {passed} of {total} "
+                   "tests of {id} pass (the score above uses the reference's).", lang,
+                   names=", ".join(i.failing_prerequisites), passed=i.passed, total=i.total, id=e.id)
 
 
 def render_hint(result: ExerciseResult, shown: list[str], lang: str = ENGLISH) -> str:
