@@ -15,6 +15,8 @@
                                  the `mutate` extra): the score per module and the survivors
     python dev.py mutate --changed REV
                                  the same, for the modules whose solution or tests changed since REV
+    python dev.py notebooks      write the starter notebooks of notebooks/ from exercises/ (`check` fails
+                                 when one is out of date)
     python dev.py freedoms       run the tests under solutions/ and record which degrees of freedom of
                                  the contract (tests/support/freedoms.py) their calls vary; `check`
                                  fails on a freedom no test varies, or when this record is out of date
@@ -31,6 +33,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from course import notebooks
 from course.i18n import DOMAIN, LOCALE_DIR, doc_parts
 from course.info import INFO_FILE, MAX_VALIDATION, ROOT, VALIDATION, Exercise, load_course
 from grading.engine import FINGERPRINTS
@@ -113,7 +116,8 @@ def course_problems() -> list[str]:
     course = load_course()
     problems = unlisted_files(course) + [p for e in course for p in exercise_problems(e)]
     return (problems + readme_problems(course) + rules_problems(course) + korean_problems(course)
-            + mistake_mark_problems() + long_function_problems() + freedom_problems(course))
+            + mistake_mark_problems() + long_function_problems() + freedom_problems(course)
+            + notebooks.stale())
 
 
 FREEDOMS_SEEN = ROOT / "tests" / "freedoms_seen.json"  # written by `dev.py freedoms`, read by the check
@@ -858,6 +862,12 @@ def print_diagnosis_rates(rows: list[dict[str, Any]]) -> None:
           f"wrong diagnoses: {count['wrong']} ({count['wrong_alone']} and {count['wrong_no_twin']} left out)")
 
 
+def notebooks_command() -> int:
+    for path in notebooks.write():
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "check":
@@ -894,6 +904,8 @@ def main(argv: list[str]) -> int:
         return mutate_command(argv[1:])
     if command == "freedoms":
         return freedoms_command()
+    if command == "notebooks":
+        return notebooks_command()
     print(__doc__)
     return 2
 

@@ -20,7 +20,7 @@ from course.i18n import message
 from course.info import ROOT
 
 SHIPPED = ("exercises", "tests", "grading", "course", "docs", "grader.py", "train.py", "README.md",
-           "README.ko.md", "locale", "pyproject.toml", ".gitignore", "classroom")
+           "README.ko.md", "locale", "pyproject.toml", ".gitignore", "classroom", "notebooks")
 NEVER = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".hypothesis", "reference_data*",
                                "*.egg-info")
 
