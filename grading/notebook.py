@@ -43,7 +43,7 @@ from course.i18n import ENGLISH, language, localize, message, translate
 from course.info import ROOT, Exercise, find_exercise, load_course
 from grading.engine import Options, grade
 from grading.model import ExerciseResult, Outcome, Report, Status, TestResult
-from grading.pictures import heatmap
+from grading.pictures import picture_html
 from grading.report import diagnosis_sentence, integrated_sentence, localized, render_text, shown_points
 
 if str(ROOT) not in sys.path:  # the tests, and cells that import `exercises.exNN`, need the course root
@@ -320,5 +320,5 @@ def failure_html(t: TestResult, lang: str, *, opened: bool) -> str:
                          f"<pre>{escape(f.traceback)}</pre></details>")
     if t.hint:
         parts.append(f'<p class="hint">{escape(message("hint: {hint}", lang, hint=t.hint))}</p>')
-    parts += [f'<pre class="picture">{escape(heatmap(p, lang))}</pre>' for p in t.pictures]
+    parts += [picture_html(p, lang) for p in t.pictures]
     return "\n".join([*parts, "</details>"])

@@ -3,13 +3,15 @@ expected one, as a small heatmap of plain characters (or a PNG, with matplotlib)
 
 :func:`pictures_of` runs in the grading child: it turns the drawings a failed check attached
 (``tests/support/pictures.py``) into :class:`~grading.model.Picture` values within the limits of
-:mod:`grading.protocol`. :func:`heatmap` and :func:`save_png` draw them in the parent.
+:mod:`grading.protocol`. :func:`heatmap`, :func:`picture_html` (in a notebook) and :func:`save_png`
+draw them in the parent.
 """
 
 from __future__ import annotations
 
 import math
 import unicodedata
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -94,24 +96,29 @@ def _grid(matrix: list[list[Any]], p: Picture, scale: tuple[float, float],
     return lines
 
 
-def _legend(p: Picture, scale: tuple[float, float], lang: str) -> str:
+def _legend(p: Picture, scale: tuple[float, float], lang: str, *, shaded: bool = False) -> str:
+    """What the picture's rows, columns and shades mean; ``shaded``: of :func:`picture_html`'s cells
+    (grey as dark as the value is high, framed in red where they differ) instead of the characters."""
     parts = []
     if p.rows and p.columns:
         parts.append(message("rows: {rows}, columns: {columns}", lang,
                              rows=AXES.get(p.rows, p.rows), columns=AXES.get(p.columns, p.columns)))
     if p.kind == "mask":
-        parts.append(message("{true} True (may attend), {false} False", lang, true=SHADES[-1],
-                             false=SHADES[0]))
+        true, false = ("T", "F") if shaded else (SHADES[-1], SHADES[0])
+        parts.append(message("{true} True (may attend), {false} False", lang, true=true, false=false))
     else:
         lo, hi = scale
         steps = len(SHADES) - 1
         bounds = ", ".join(f"{lo + (hi - lo) * k / steps:.3g}" for k in range(1, steps + 1))
-        parts.append(message("{lowest} = {low}, {shades} up to {bounds}", lang, lowest=SHADES[0],
+        parts.append(message("the darker, the higher: from {low} to {high}", lang, low=f"{lo:.3g}",
+                             high=f"{hi:.3g}") if shaded else
+                     message("{lowest} = {low}, {shades} up to {bounds}", lang, lowest=SHADES[0],
                              low=f"{lo:.3g}", shades=" ".join(SHADES[1:]), bounds=bounds))
         if any(v is None for m in (p.learner, p.expected) for row in m for v in row):
             parts.append(message("{nan} NaN or infinite", lang, nan=NOT_A_NUMBER))
     if p.differing:
-        parts.append(message("[ ] differs from the expected", lang))
+        parts.append(message("framed in red: differs from the expected", lang) if shaded else
+                     message("[ ] differs from the expected", lang))
     elif p.expected:
         parts.append(message("every cell is as expected", lang))
     return "; ".join(parts)
@@ -137,6 +144,44 @@ def heatmap(p: Picture, lang: str = ENGLISH) -> str:
     else:
         lines = [*mine, *theirs]
     return "\n".join(line.rstrip() for line in [p.name, *lines, _legend(p, scale, lang)])
+
+
+# -- drawing in HTML (a notebook) ------------------------------------------------------------------
+
+def _html_cell(value: Any, kind: str, scale: tuple[float, float], differs: bool) -> str:
+    """One cell: its value, on a grey as dark as the value is high, framed in red where it differs."""
+    if kind == "mask":
+        share, text = (1.0 if value else 0.0), ("T" if value else "F")
+    elif value is None:
+        share, text = 0.0, NOT_A_NUMBER
+    else:
+        lo, hi = scale
+        share, text = ((value - lo) / (hi - lo) if hi > lo else 0.0), f"{value:.2g}"
+    grey = round(255 * (1 - 0.8 * min(max(share, 0.0), 1.0)))
+    ink = "#fff" if grey < 140 else "#000"
+    frame = "2px solid #cf222e" if differs else "1px solid #ccc"
+    return (f'<td style="background: rgb({grey},{grey},{grey}); color: {ink}; border: {frame}; '
+            f'padding: 1px 4px; text-align: right; font-size: 80%">{escape(text)}</td>')
+
+
+def _html_matrix(matrix: list[list[Any]], p: Picture, scale: tuple[float, float], label: str,
+                 marked: set[tuple[int, int]]) -> str:
+    rows = "".join("<tr>" + "".join(_html_cell(v, p.kind, scale, (i, j) in marked) for j, v in enumerate(row))
+                   + "</tr>" for i, row in enumerate(matrix))
+    return (f'<table style="border-collapse: collapse; display: inline-table; margin-right: 16px">'
+            f"<caption>{escape(label)}</caption>{rows}</table>")
+
+
+def picture_html(p: Picture, lang: str = ENGLISH) -> str:
+    """``p`` as HTML: the learner's matrix beside the expected one, each cell shaded by its value,
+    the cells that differ framed in red; the legend of the terminal's heatmap under them."""
+    scale = _scale(p)
+    tables = [_html_matrix(p.learner, p, scale, message("yours", lang), {(i, j) for i, j in p.differing})]
+    if p.expected:
+        tables.append(_html_matrix(p.expected, p, scale, message("expected", lang), set()))
+    legend = _legend(p, scale, lang, shaded=True)
+    return (f'<figure style="margin: 4px 0"><figcaption><code>{escape(p.name)}</code></figcaption>'
+            f'{"".join(tables)}<div><small>{escape(legend)}</small></div></figure>')
 
 
 # -- drawing in a PNG -----------------------------------------------------------------------------

@@ -58,6 +58,7 @@ def test_check_gives_the_verdict_of_the_grader(tmp_path: Path, wrong: bool) -> N
     if wrong:
         assert "sqrt(d_k)" in " ".join(d.says for d in feedback.result.diagnoses)
         assert 'class="failed"' in html and "test_attention_matches_reference" in html
+        assert "<table" in html  # the pictures of the weights
     else:
         assert 'class="passed"' in html and 'class="failed"' not in html
     assert repr(feedback).startswith("Grading the notebook's project_qkv, scaled_dot_product_attention")
