@@ -10,7 +10,8 @@ When the notebook defines none of them, the target's exercise file is graded as 
 the notebook, besides each such function's newest definition (its source, by ``inspect.getsource``),
 are the names those functions use that the exercise file does not bind:
 
-- the notebook's own functions and classes (their source, and in turn what they use);
+- the notebook's own functions and classes (their source, and in turn what they use; a class whose
+  source IPython cannot give, as before Python 3.13, is left out: define a function instead);
 - imports (written again as import lines: ``import numpy as np``, ``from math import sqrt``);
 - constants of plain values (numbers, strings, booleans, None, tuples of them).
 
@@ -124,7 +125,11 @@ def capture(e: Exercise, namespace: Mapping[str, Any], base: ast.Module) -> Capt
         name = todo.pop(0)
         value = namespace.get(name)
         if _defined_in_notebook(value) and (name in definitions or name not in bound):
-            source = textwrap.dedent(inspect.getsource(value))
+            try:
+                source = textwrap.dedent(inspect.getsource(value))
+            except (OSError, TypeError):  # made by exec, or a class IPython cannot give the source of
+                found.left_out.append(name)
+                continue
             found.definitions[name] = source
             fresh = [n for n in _global_names(value, source) if n not in seen and n in namespace]
             seen.update(fresh)

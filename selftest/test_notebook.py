@@ -77,11 +77,12 @@ def test_an_endless_loop_costs_its_tests_not_the_notebook(tmp_path: Path) -> Non
 
 def test_names_the_notebook_cannot_give_are_said_and_the_html_is_escaped(tmp_path: Path) -> None:
     namespace = run_cell(tmp_path, ex05_cell(wrong=False).replace(
-        "return X @ W_q,", 'raise ValueError("<script>" + BIAS)\n    return X @ W_q,'))
+        "return X @ W_q,", 'raise ValueError("<script>" + BIAS + made())\n    return X @ W_q,'))
     namespace["BIAS"] = object()  # a value a cell computed: not captured
+    exec("def made():\n    return ''", namespace)  # a function without a source: not captured
     feedback = check("ex05", namespace=namespace, lang="en")
     html = feedback._repr_html_()
-    assert "BIAS" in repr(feedback) and "BIAS" in html
+    assert "BIAS, made" in repr(feedback) and "BIAS, made" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
