@@ -123,27 +123,28 @@ def notebook(stem: str, title: str, ids: tuple[str, ...], course: list[Exercise]
         "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
 
 
-def rendered() -> dict[Path, str]:
-    """Every starter notebook's path and text, as ``write`` writes them."""
+def rendered(folder: Path = NOTEBOOKS) -> dict[Path, str]:
+    """Every starter notebook's path in ``folder`` and its text, as :func:`write` writes them."""
     course = load_course()
-    return {NOTEBOOKS / f"{stem}.ipynb": json.dumps(notebook(stem, title, ids, course), indent=1,
-                                                    ensure_ascii=False) + "\n"
+    return {folder / f"{stem}.ipynb": json.dumps(notebook(stem, title, ids, course), indent=1,
+                                                 ensure_ascii=False) + "\n"
             for stem, title, ids in GROUPS}
 
 
-def write() -> list[Path]:
-    """Write every starter notebook; the paths written."""
-    NOTEBOOKS.mkdir(exist_ok=True)
-    for path, text in rendered().items():
+def write(folder: Path = NOTEBOOKS) -> list[Path]:
+    """Write every starter notebook into ``folder``; the paths written."""
+    folder.mkdir(exist_ok=True)
+    texts = rendered(folder)
+    for path, text in texts.items():
         path.write_text(text)
-    return list(rendered())
+    return list(texts)
 
 
-def stale() -> list[str]:
-    """The starter notebooks that are missing or differ from what exercises/ gives."""
+def stale(folder: Path = NOTEBOOKS) -> list[str]:
+    """The starter notebooks in ``folder`` that are missing or differ from what exercises/ gives."""
     grouped = [i for _, _, ids in GROUPS for i in ids]
     problems = [f"{e.id} is in no notebook group of course/notebooks.py" for e in load_course()
                 if e.id not in grouped]
-    return problems + [f"{path.relative_to(ROOT)} is out of date: run python dev.py notebooks"
-                       for path, text in rendered().items()
+    return problems + [f"{path.name} is out of date: run python dev.py notebooks"
+                       for path, text in rendered(folder).items()
                        if not path.is_file() or path.read_text() != text]

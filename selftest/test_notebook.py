@@ -86,6 +86,17 @@ def test_names_the_notebook_cannot_give_are_said_and_the_html_is_escaped(tmp_pat
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
+def test_a_stale_or_missing_notebook_is_a_problem(tmp_path: Path) -> None:
+    assert notebooks.stale() == []
+    written = notebooks.write(tmp_path)
+    assert notebooks.stale(tmp_path) == []
+    written[0].write_text(written[0].read_text().replace("check(", "check_(", 1))
+    written[1].unlink()
+    assert notebooks.stale(tmp_path) == [f"{path.name} is out of date: run python dev.py notebooks"
+                                         for path in written[:2]]
+    assert all(cell.get("outputs", []) == [] for cell in json.loads(written[2].read_text())["cells"])
+
+
 def executed(wrong: bool) -> list[str]:
     """The HTML outputs of ex05's check cell after running the starter notebook of ex05's group in a
     python3 kernel, its ex05 cell replaced by the reference's ex05 (or its mistake)."""
