@@ -65,7 +65,7 @@ import sys
 
 if importlib.util.find_spec("grading") is None:
     !git clone --depth 1 {COURSE_REPO} learn-transformer
-    %pip install --quiet -e "learn-transformer[notebook]"
+    %pip install --quiet -e learn-transformer  # not the notebook extra: Colab has its own kernel
     sys.path.insert(0, "learn-transformer")
 
 from grading.notebook import check  # check("ex05") grades the cells of ex05 as `python grader.py ex05`'''
