@@ -86,6 +86,15 @@ def test_names_the_notebook_cannot_give_are_said_and_the_html_is_escaped(tmp_pat
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
+def test_check_imports_and_runs_without_ipython(tmp_path: Path) -> None:
+    script = ("import sys; sys.modules['IPython'] = None  # importing IPython now fails\n"
+              "from grading.notebook import check\n"
+              "print(check('ex02', target='solutions').passed)")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "True"
+
+
 def test_a_stale_or_missing_notebook_is_a_problem(tmp_path: Path) -> None:
     assert notebooks.stale() == []
     written = notebooks.write(tmp_path)
