@@ -57,16 +57,22 @@ FORMULAS = {
             r" \hat m = \frac{m}{1 - \beta_1^t}, \ \hat v = \frac{v}{1 - \beta_2^t}",
 }
 SETUP = '''\
-# Run this cell first. Where the course is not installed (Colab), it clones and installs it:
-# set COURSE_REPO to your course's git repository.
-COURSE_REPO = "https://github.com/YOUR-ORGANISATION/learn-transformer.git"
+# Run this cell first. Where the course is not installed (Colab), it installs the course folder
+# COURSE_DIR (uploaded, or cloned from COURSE_REPO: the address your instructor gives).
+COURSE_REPO = ""
+COURSE_DIR = "learn-transformer"
 import importlib.util
+import os
 import sys
 
 if importlib.util.find_spec("grading") is None:
-    !git clone --depth 1 {COURSE_REPO} learn-transformer
-    %pip install --quiet -e learn-transformer  # not the notebook extra: Colab has its own kernel
-    sys.path.insert(0, "learn-transformer")
+    if not os.path.isdir(COURSE_DIR):
+        if not COURSE_REPO:
+            raise SystemExit(f"The course is not installed and there is no folder {COURSE_DIR}: upload "
+                             "it, or set COURSE_REPO above to its repository, then run this cell again.")
+        !git clone --depth 1 {COURSE_REPO} {COURSE_DIR}
+    %pip install --quiet -e {COURSE_DIR}  # not the notebook extra: Colab has its own kernel
+    sys.path.insert(0, COURSE_DIR)
 
 from grading.notebook import check  # check("ex05") grades the cells of ex05 as `python grader.py ex05`'''
 
