@@ -138,7 +138,7 @@ def test_batch_grades_a_class_and_resumes(tmp_path, monkeypatch):
     carol = json.loads((out / "feedback" / "carol.json").read_text())  # stubs: nothing per test
     assert [(e["status"], e["tests"]) for e in carol["exercises"]] == [("not started", [])] * len(chosen)
     # resume: nothing changed, nothing is graded again
-    monkeypatch.setattr(gb, "_grade_one", lambda *a, **k: pytest.fail("graded again"))
+    monkeypatch.setattr(gb, "grade_one", lambda *a, **k: pytest.fail("graded again"))
     again = batch(subs, out, jobs=2, exercises=chosen)
     assert [r.total for r in again] == [r.total for r in rows.values()]
 

@@ -1,0 +1,143 @@
+"""``batch --dask``: a class graded on a Dask ``LocalCluster`` of two worker processes equals a local
+batch byte for byte, also when a worker is killed half way or the client stops; and the Slurm/PBS
+recipe's job script (``dask-jobqueue``, no Slurm needed). Without the ``dask`` extra they skip."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from catalogue.entries import copy_solutions, mistakes
+from course.info import ROOT, load_course
+from grading.batch import DASHBOARD, FEEDBACK, STATE, batch
+from grading.runner import Limits
+
+QUICK = [e for e in load_course() if e.id in ("ex02", "ex06")]  # cheap exercises: a short batch
+WORKERS = 2
+
+
+def make_class(subs: Path) -> Path:
+    """Right, two with the same catalogued mistake, stubs in a zip, a broken zip."""
+    copy_solutions(subs / "alice")
+    wrong = next(m for m in mistakes() if m.id == "global_max")
+    wrong.materialise(subs / "bob")
+    wrong.materialise(subs / "dan")
+    with zipfile.ZipFile(subs / "carol.zip", "w") as z:
+        for f in (ROOT / "exercises").glob("ex*.py"):
+            z.write(f, f"carol-work/{f.name}")
+    (subs / "fay.zip").write_bytes(b"not a zip")
+    return subs
+
+
+def run_batch(subs: Path, out: Path, **options) -> list:
+    return batch(subs, out, jobs=1, limits=Limits(exercise_seconds=60), exercises=QUICK, **options)
+
+
+def results(out: Path) -> dict[str, object]:
+    """Every file a batch writes for the instructor, by name (not the resume cache); of the JSON
+    feedback, all but how long each test took."""
+    files = [out / "grades.csv", out / DASHBOARD, *sorted((out / FEEDBACK).iterdir())]
+    return {f.relative_to(out).as_posix(): untimed(json.loads(f.read_text())) if f.suffix == ".json"
+            else f.read_text() for f in files}
+
+
+def untimed(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: untimed(v) for k, v in value.items() if k not in ("seconds", "duration")}
+    return [untimed(v) for v in value] if isinstance(value, list) else value
+
+
+def test_without_dask_the_command_says_what_to_install(tmp_path):
+    code = ("import runpy, sys; sys.modules['distributed'] = None; "
+            "sys.argv = ['grader.py', 'batch', sys.argv[1], '--out', sys.argv[2], '--dask', 'local']; "
+            "runpy.run_path('grader.py', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path), str(tmp_path / "out")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert 'pip install -e ".[dask]"' in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
+
+
+@pytest.fixture(scope="module")
+def distributed():
+    return pytest.importorskip("distributed", reason="no Dask: python -m pip install -e '.[dask]'")
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory) -> tuple[Path, Path]:
+    """The class, and its local batch."""
+    subs = make_class(tmp_path_factory.mktemp("class") / "submissions")
+    out = tmp_path_factory.mktemp("local")
+    run_batch(subs, out)
+    return subs, out
+
+
+@pytest.fixture(scope="module")
+def cluster(distributed):
+    with distributed.LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c, distributed.Client(c) as client:
+        yield c, client
+
+
+@pytest.mark.ci_only  # two Dask workers start and grade the class (about 30 s)
+def test_a_dask_batch_equals_a_local_one_even_when_a_worker_is_killed(local, cluster, tmp_path):
+    from grading.cluster import on_dask
+
+    subs, expected = local
+    c, client = cluster
+    killed: list[int] = []
+
+    def kill_a_busy_worker(done: int, total: int, student: str) -> None:
+        busy = [w for w, keys in client.processing().items() if keys]
+        if not killed and busy:
+            pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    rows = run_batch(subs, tmp_path, runner=on_dask(c.scheduler_address), progress=kill_a_busy_worker)
+    assert killed, "no worker was busy when the first result came in"
+    assert not any("did not finish" in r.reason for r in rows)
+    assert results(tmp_path) == results(expected)
+    assert killed[0] not in client.run(os.getpid).values()
+
+
+@pytest.mark.ci_only
+def test_a_dask_batch_whose_client_stops_resumes_with_a_rerun(local, cluster, tmp_path, monkeypatch):
+    from grading.cluster import on_dask
+
+    subs, expected = local
+    address = cluster[0].scheduler_address
+
+    def stop(done: int, total: int, student: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(subs, tmp_path, runner=on_dask(address), progress=stop)
+    recorded = (tmp_path / STATE).read_text()
+    assert recorded.count('"hash"') == 1  # the first result was recorded as soon as it came in
+    graded: list[str] = []
+    run_batch(subs, tmp_path, runner=on_dask(address), progress=lambda d, t, s: graded.append(s))
+    assert len(graded) == 4 and results(tmp_path) == results(expected)
+
+
+def test_the_slurm_and_pbs_recipes_run_one_worker_per_core(distributed, tmp_path):
+    pytest.importorskip("dask_jobqueue", reason="no dask-jobqueue: python -m pip install -e '.[dask]'")
+    from grading.cluster import jobqueue_cluster
+
+    for kind, resources in [("slurm", ["#SBATCH --cpus-per-task=4", "#SBATCH --mem=8G", "#SBATCH -p short"]),
+                            ("pbs", ["#PBS -l select=1:ncpus=4:mem=", "#PBS -q short"])]:
+        with jobqueue_cluster(kind, cores=4, memory="8GB", queue="short", walltime="01:00:00",
+                              scheduler_options={"dashboard_address": ":0"}) as c:
+            script = c.job_script()
+        for line in resources:
+            assert line in script, (kind, script)
+        worker = next(line for line in script.splitlines() if "dask_worker" in line).split()
+        assert worker[0] == sys.executable and worker[3] == c.scheduler_address
+        assert worker[worker.index("--nworkers") + 1] == "4" and worker[worker.index("--nthreads") + 1] == "1"
+        assert f"cd {ROOT}" in script
