@@ -158,7 +158,7 @@ def grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits, la
             folder = locate(folder, course)
         except (SubmissionError, OSError, zipfile.BadZipFile) as e:
             return not_graded(student, e.args[0] if isinstance(e, SubmissionError) else str(e), lang)
-        row = Row(student=student, code=_own_code(folder, course))
+        row = Row(student=student, code=own_code(folder, course))
         try:
             report = grade(Options(target=folder, exercises=exercises, jobs=jobs, limits=limits,
                                    cache=cache))
@@ -186,7 +186,7 @@ def _fill(row: Row, report: Report) -> None:
             row.flags.append(f"{e.id}: changed code the grader relies on")
 
 
-def _own_code(folder: Path, course: list[Exercise]) -> dict[str, str]:
+def own_code(folder: Path, course: list[Exercise]) -> dict[str, str]:
     """The normalised hash of each of the student's modules that is their own: neither the released
     stub nor the reference (a copy of either is shared by design, not identical code)."""
     given = {(e.id, normalised_hash(f)) for e in course for f in
@@ -212,13 +212,10 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
     entries = shard.take(everyone) if shard else everyone
     (out / FEEDBACK).mkdir(parents=True, exist_ok=True)
     state_file = out / STATE
-    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    digests = {_student(e): _content_hash(e) for e in entries}
-    rows = {key: Row(**saved["row"]) for key, saved in state.items() if _current(saved, digests.get(key))}
+    state, digests, rows = _recorded(state_file, entries)
     todo = [e for e in entries if _student(e) not in rows]
-    cache: dict[str, ExerciseResult] = {}  # a module two students hand in alike is graded once
     one = partial(grade_one, course=course, jobs=jobs, limits=limits or Limits(), lang=lang,
-                  exercises=exercises, cache=cache)
+                  exercises=exercises, cache={})  # a module two students hand in alike is graded once
     for done, (entry, graded) in enumerate(runner(one, todo), start=len(entries) - len(todo) + 1):
         key = _student(entry)
         row, files = graded or not_graded(key, message("grading did not finish (a worker died): "
@@ -238,9 +235,15 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
     return ordered
 
 
-def _current(saved: dict, digest: str | None) -> bool:
-    """Whether a recorded result still holds: same content, and a row of today's fields."""
-    return saved.get("hash") == digest and saved["row"].keys() == Row.__dataclass_fields__.keys()
+def _recorded(state_file: Path, entries: list[Path]) -> tuple[dict, dict[str, str], dict[str, Row]]:
+    """The record of a batch run before (``state``), each entry's content hash, and the rows recorded
+    that still hold: same content, and a row of today's fields."""
+    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+    digests = {_student(e): _content_hash(e) for e in entries}
+    fields = Row.__dataclass_fields__.keys()
+    rows = {key: Row(**saved["row"]) for key, saved in state.items()
+            if saved.get("hash") == digests.get(key) and saved["row"].keys() == fields}
+    return state, digests, rows
 
 
 def finish(out: Path, rows: list[Row], course: list[Exercise], lang: str) -> None:

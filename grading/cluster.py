@@ -23,7 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from course.i18n import message
+from course.i18n import argparse_speaking, command_language, lang_option, localize, message
 from course.info import ROOT
 from grading.batch import Graded, GradeOne, Runner
 from grading.model import ExerciseResult
@@ -100,30 +100,36 @@ def jobqueue_cluster(kind: str, cores: int, memory: str, **options: Any) -> Any:
                job_script_prologue=[f"cd {shlex.quote(str(ROOT))}"], **options)
 
 
+def _parser(lang: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m grading.cluster", parents=[lang_option(lang)],
+                                description=message("Start Dask workers as Slurm or PBS jobs for "
+                                                    "grader.py batch --dask.", lang))
+    p.add_argument("kind", choices=["slurm", "pbs"])
+    p.add_argument("--jobs", type=int, default=1, help=message("batch jobs to submit", lang))
+    p.add_argument("--cores", type=int, default=4, help=message("cores per job (one worker each)", lang))
+    p.add_argument("--memory", default="8GB", help=message("memory per job, such as 8GB", lang))
+    p.add_argument("--queue", help=message("the queue or partition", lang))
+    p.add_argument("--walltime", default="02:00:00", help=message("time limit per job", lang))
+    return p
+
+
 def main(argv: list[str]) -> int:
     """``python -m grading.cluster slurm|pbs --jobs N --cores C --memory M``: start the workers,
     print the address to pass to ``grader.py batch --dask``, and keep them until interrupted."""
-    p = argparse.ArgumentParser(prog="python -m grading.cluster",
-                                description=message("Start Dask workers as Slurm or PBS jobs for "
-                                                    "grader.py batch --dask."))
-    p.add_argument("kind", choices=["slurm", "pbs"])
-    p.add_argument("--jobs", type=int, default=1, help=message("batch jobs to submit"))
-    p.add_argument("--cores", type=int, default=4, help=message("cores per job (one worker each)"))
-    p.add_argument("--memory", default="8GB", help=message("memory per job, such as 8GB"))
-    p.add_argument("--queue", help=message("the queue or partition"))
-    p.add_argument("--walltime", default="02:00:00", help=message("time limit per job"))
-    args = p.parse_args(argv)
+    lang, argv = command_language(argv, os.environ)
+    with argparse_speaking(lang):  # argparse's own words too, from the parser's making on
+        args = _parser(lang).parse_args(argv)
     try:
         cluster = jobqueue_cluster(args.kind, args.cores, args.memory, queue=args.queue,
                                    walltime=args.walltime)
     except DaskMissingError as e:
-        print(f"python -m grading.cluster: {e}", file=sys.stderr)
+        print(f"python -m grading.cluster: {localize(e.args[0], lang)}", file=sys.stderr)
         return 2
     with cluster:
         cluster.scale(jobs=args.jobs)
+        address = cluster.scheduler_address
         print(message("Workers requested. Grade with: python grader.py batch SUBMISSIONS --out RESULTS "
-                      "--dask {address}  (Ctrl-C stops the workers)", address=cluster.scheduler_address),
-              flush=True)
+                      "--dask {address}  (Ctrl-C stops the workers)", lang, address=address), flush=True)
         with suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
