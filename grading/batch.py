@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from grading.shards import Shard
 
 MAX_UNZIPPED = 200 << 20
-STATE = ".batch-state.json"
+STATE = ".batch-state.jsonl"  # a line per submission graded, appended as each is in (the last line wins)
 FEEDBACK = "feedback"  # the folder of the students' feedback, under the results
 DASHBOARD = "index.html"
 
@@ -212,7 +213,7 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
     entries = shard.take(everyone) if shard else everyone
     (out / FEEDBACK).mkdir(parents=True, exist_ok=True)
     state_file = out / STATE
-    state, digests, rows = _recorded(state_file, entries)
+    digests, rows = _recorded(state_file, entries)
     todo = [e for e in entries if _student(e) not in rows]
     one = partial(grade_one, course=course, jobs=jobs, limits=limits or Limits(), lang=lang,
                   exercises=exercises, cache={})  # a module two students hand in alike is graded once
@@ -223,9 +224,9 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
         for suffix, text in files.items():
             (out / FEEDBACK / f"{key}{suffix}").write_text(text)
         rows[key] = row
-        if graded:
-            state[key] = {"hash": digests[key], "row": row.__dict__}
-            rp.write_atomically(state_file, json.dumps(state, indent=1))
+        if graded:  # one line, so that recording stays as quick for the 5,000th result as the first
+            with state_file.open("a") as f:
+                f.write(json.dumps({"student": key, "hash": digests[key], "row": row.__dict__}) + "\n")
         if progress:
             progress(done, len(entries), key)
     ordered = [rows[_student(e)] for e in entries]
@@ -235,15 +236,19 @@ def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = N
     return ordered
 
 
-def _recorded(state_file: Path, entries: list[Path]) -> tuple[dict, dict[str, str], dict[str, Row]]:
-    """The record of a batch run before (``state``), each entry's content hash, and the rows recorded
-    that still hold: same content, and a row of today's fields."""
-    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+def _recorded(state_file: Path, entries: list[Path]) -> tuple[dict[str, str], dict[str, Row]]:
+    """Each entry's content hash, and the rows a batch run before recorded that still hold: same
+    content, and a row of today's fields (a line cut short by a stopped run is skipped)."""
+    state = {}
+    for line in state_file.read_text().splitlines() if state_file.is_file() else []:
+        with suppress(ValueError, KeyError, TypeError):
+            saved = json.loads(line)
+            state[saved["student"]] = saved
     digests = {_student(e): _content_hash(e) for e in entries}
     fields = Row.__dataclass_fields__.keys()
     rows = {key: Row(**saved["row"]) for key, saved in state.items()
             if saved.get("hash") == digests.get(key) and saved["row"].keys() == fields}
-    return state, digests, rows
+    return digests, rows
 
 
 def finish(out: Path, rows: list[Row], course: list[Exercise], lang: str) -> None:

@@ -105,6 +105,8 @@ def test_a_dask_batch_whose_client_stops_resumes_with_a_rerun(local, cluster, tm
         run_batch(subs, tmp_path, runner=on_dask(address), progress=stop)
     recorded = (tmp_path / STATE).read_text()
     assert recorded.count('"hash"') == 1  # the first result was recorded as soon as it came in
+    with (tmp_path / STATE).open("a") as f:
+        f.write('{"student": "bob", "ha')  # a line cut short when the client was killed writing it
     graded: list[str] = []
     run_batch(subs, tmp_path, runner=on_dask(address), progress=lambda d, t, s: graded.append(s))
     assert len(graded) == 5 and results(tmp_path) == results(expected)
