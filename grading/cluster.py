@@ -46,14 +46,12 @@ def _import(module: str) -> Any:
                                   module=module.split(".")[0], command=INSTALL)) from e
 
 
-def check_installed() -> None:
-    """Raise :class:`DaskMissingError` unless ``distributed`` can be imported."""
-    _import("distributed")
-
-
 def grade_on_worker(grade_one: GradeOne, entry: Path) -> Graded:
     """One task: grade ``entry`` with the worker's own verdict cache (a module two students hand in
-    alike is graded once per worker, as once per local batch)."""
+    alike is graded once per worker, as once per local batch). The tests import from the course's
+    folder, wherever the worker was started."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     return grade_one(entry, cache=_WORKER_CACHE)
 
 
@@ -83,10 +81,11 @@ def on_dask(scheduler: str, retries: int = RETRIES, workers: int | None = None) 
             futures = {client.submit(grade_on_worker, grade_one, entry, retries=retries,
                                      pure=False): entry for entry in entries}
             for future in distributed.as_completed(futures):
+                entry = futures.pop(future)  # released once read: the cluster keeps no finished result
                 try:
-                    yield futures[future], future.result()
+                    yield entry, future.result()
                 except distributed.KilledWorker:
-                    yield futures[future], None
+                    yield entry, None
     return run
 
 
