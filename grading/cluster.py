@@ -14,6 +14,7 @@ Dask is the optional extra ``dask`` (``distributed``, ``dask-jobqueue``).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shlex
 import sys
@@ -46,12 +47,31 @@ def _import(module: str) -> Any:
                                   module=module.split(".")[0], command=INSTALL)) from e
 
 
-def grade_on_worker(grade_one: GradeOne, entry: Path) -> Graded:
-    """One task: grade ``entry`` with the worker's own verdict cache (a module two students hand in
-    alike is graded once per worker, as once per local batch). The tests import from the course's
-    folder, wherever the worker was started."""
+def prepare_worker() -> None:
+    """Run in a worker's main thread as it starts (:func:`_preparing`): the tests import from the
+    course's folder, wherever the worker was started, and their support module installs its signal
+    handler (the CPU budget of each call, on SIGPROF), which a task's thread cannot; without it, a
+    function that never returns would end its test process instead of failing its test."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    importlib.import_module("tests.support.target")
+
+
+def _preparing(distributed: Any) -> Any:
+    """A worker plugin that runs :func:`prepare_worker` on every worker, also one started later."""
+
+    class Prepare(distributed.WorkerPlugin):
+        name = "learn-transformer-prepare"
+
+        def setup(self, worker: Any) -> None:
+            prepare_worker()
+
+    return Prepare()
+
+
+def grade_on_worker(grade_one: GradeOne, entry: Path) -> Graded:
+    """One task: grade ``entry`` with the worker's own verdict cache (a module two students hand in
+    alike is graded once per worker, as once per local batch)."""
     return grade_one(entry, cache=_WORKER_CACHE)
 
 
@@ -78,6 +98,7 @@ def on_dask(scheduler: str, retries: int = RETRIES, workers: int | None = None) 
         if not entries:
             return
         with client_of(scheduler, workers) as client:
+            client.register_plugin(_preparing(distributed))
             futures = {client.submit(grade_on_worker, grade_one, entry, retries=retries,
                                      pure=False): entry for entry in entries}
             for future in distributed.as_completed(futures):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from catalogue.entries import copy_solutions
 from course.info import ROOT
 from grading.batch import DASHBOARD, FEEDBACK, STATE, batch
 from grading.cluster import jobqueue_cluster, on_dask
@@ -57,10 +58,12 @@ def distributed():
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory) -> tuple[Path, Path]:
-    """The class, and its local batch."""
+    """The dashboard's class and a softmax that never returns, and their local batch."""
     subs = tmp_path_factory.mktemp("class") / "submissions"
     subs.mkdir()
     make_class(subs)
+    with (copy_solutions(subs / "hal") / "ex02_softmax.py").open("a") as f:  # stopped by its CPU budget
+        f.write("\n\ndef softmax(x, axis=-1):\n    while True:\n        pass\n")
     out = tmp_path_factory.mktemp("local")
     run_batch(subs, out)
     return subs, out
@@ -109,7 +112,7 @@ def test_a_dask_batch_whose_client_stops_resumes_with_a_rerun(local, cluster, tm
         f.write('{"student": "bob", "ha')  # a line cut short when the client was killed writing it
     graded: list[str] = []
     run_batch(subs, tmp_path, runner=on_dask(address), progress=lambda d, t, s: graded.append(s))
-    assert len(graded) == 5 and results(tmp_path) == results(expected)
+    assert len(graded) == 6 and results(tmp_path) == results(expected)
 
 
 def test_the_slurm_and_pbs_recipes_run_one_worker_per_core(distributed, tmp_path):
