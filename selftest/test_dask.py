@@ -51,6 +51,30 @@ def test_without_dask_the_command_says_what_to_install(tmp_path):
     assert 'pip install -e ".[dask]"' in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
 
 
+def test_a_submission_whose_workers_all_died_is_not_recorded_and_a_rerun_grades_it(tmp_path, monkeypatch):
+    import grading.batch as gb
+
+    subs, out = tmp_path / "submissions", tmp_path / "results"
+    for student in ("ann", "ben"):
+        (subs / student).mkdir(parents=True)
+    monkeypatch.setattr(gb, "grade_one", lambda entry, **_: (gb.Row(entry.name, total=1.0), {".txt": "ok\n"}))
+
+    def ben_lost(grade, entries):  # what on_dask yields when Dask gives up on a task (KilledWorker)
+        for entry in entries:
+            yield entry, None if entry.name == "ben" else grade(entry)
+
+    ann, ben = batch(subs, out, exercises=QUICK, runner=ben_lost)
+    assert ann.total == 1 and "did not finish" in ben.reason and "run the batch again" in ben.reason
+    regraded: list[str] = []
+
+    def watching(grade, entries):
+        regraded.extend(e.name for e in entries)
+        return gb.in_process(grade, entries)
+
+    assert [r.total for r in batch(subs, out, exercises=QUICK, runner=watching)] == [1, 1]
+    assert regraded == ["ben"]
+
+
 @pytest.fixture(scope="module")
 def distributed():
     return pytest.importorskip("distributed", reason="no Dask: python -m pip install -e '.[dask]'")
