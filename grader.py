@@ -15,6 +15,8 @@ For instructors:
                                                            also writes RESULTS_DIR/index.html
     python grader.py batch SUBMISSIONS --out PART --shard K/N   only the K-th of N slices of the class
     python grader.py batch merge RESULTS_DIR PART...       join the shards' results into one
+    python grader.py batch SUBMISSIONS --out RESULTS_DIR --dask tcp://HOST:8786   each submission a task
+                                                           on a Dask cluster (--dask local: this machine)
     python grader.py gradescope-bundle OUT.zip             Gradescope's autograder zip
     python grader.py classroom-workflow                    a GitHub Classroom workflow, on stdout
 
@@ -36,8 +38,9 @@ from course.i18n import ENGLISH, argparse_speaking, command_language, lang_optio
 from course.info import ROOT, Exercise, find_exercise, load_course
 from grading import protocol, show
 from grading import report as rp
-from grading.batch import SubmissionError, batch, locate
+from grading.batch import SubmissionError, batch, in_process, locate
 from grading.bundle import classroom_workflow, gradescope_bundle
+from grading.cluster import DaskMissingError, on_dask
 from grading.engine import Options, grade
 from grading.pictures import save_png
 from grading.release import ReleaseError, release
@@ -331,9 +334,7 @@ def _shard(text: str, lang: str) -> Shard:
         raise argparse.ArgumentTypeError(localize(e.args[0], lang)) from e
 
 
-def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
-    if argv[:1] == ["merge"]:
-        return cmd_batch_merge(argv[1:], lang)
+def _batch_parser(lang: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grader.py batch",
                                 description=message("Grade every submission in a folder.", lang),
                                 parents=[lang_option(lang)],
@@ -342,16 +343,33 @@ def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
                    help=message("folder of submissions: one directory or .zip per student", lang))
     p.add_argument("--out", required=True,
                    help=message("folder for grades.csv, feedback/ and index.html", lang))
-    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--jobs", "-j", type=int,
+                   help=message("tests run side by side per submission (default: every core; 1 with --dask)",
+                                lang))
     p.add_argument("--shard", type=lambda text: _shard(text, lang), metavar="K/N",
                    help=message("grade only the K-th of N slices of the class; join them with batch merge",
                                 lang))
-    args = p.parse_args(argv)
+    p.add_argument("--dask", metavar="SCHEDULER",
+                   help=message("grade each submission as a task on this Dask scheduler (tcp://host:8786), "
+                                "or on a cluster of this machine's cores with local", lang))
+    return p
+
+
+def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
+    if argv[:1] == ["merge"]:
+        return cmd_batch_merge(argv[1:], lang)
+    args = _batch_parser(lang).parse_args(argv)
     submissions = Path(args.submissions)
     if not submissions.is_dir():
         print("grader.py batch: " + message("{path} is not a folder of submissions", lang, path=submissions),
               file=sys.stderr)
         return rp.EXIT_USAGE
+    try:
+        runner = on_dask(args.dask) if args.dask else in_process
+    except DaskMissingError as e:
+        print(f"grader.py batch: {localize(e.args[0], lang)}", file=sys.stderr)
+        return rp.EXIT_USAGE
+    jobs = args.jobs or (1 if args.dask else os.cpu_count() or 2)
     start = time.monotonic()
 
     def progress(done: int, total: int, student: str) -> None:
@@ -359,7 +377,8 @@ def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
         sys.stderr.write(f"\r[{bar:30}] {done}/{total} {student[:30]:30} {time.monotonic() - start:6.0f} s")
         sys.stderr.flush()
 
-    rows = batch(submissions, Path(args.out), jobs=args.jobs, progress=progress, lang=lang, shard=args.shard)
+    rows = batch(submissions, Path(args.out), jobs=jobs, progress=progress, lang=lang, shard=args.shard,
+                 runner=runner)
     sys.stderr.write("\n")
     not_graded = sum(bool(r.reason) for r in rows)
     flagged = sum(bool(r.flags) for r in rows)

@@ -18,8 +18,10 @@ import stat
 import tempfile
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from grading.shards import Shard
 
 MAX_UNZIPPED = 200 << 20
-STATE = ".batch-state.json"
+STATE = ".batch-state.jsonl"  # a line per submission graded, appended as each is in (the last line wins)
 FEEDBACK = "feedback"  # the folder of the students' feedback, under the results
 DASHBOARD = "index.html"
 
@@ -125,49 +127,49 @@ def _student(entry: Path) -> str:
     return entry.name.removesuffix(".zip")
 
 
-@dataclass(frozen=True)
-class _Feedback:
-    """Where each student's feedback goes, and in which language."""
-
-    folder: Path
-    lang: str
-
-    def write(self, student: str, text: str, suffix: str = ".txt") -> None:
-        (self.folder / f"{student}{suffix}").write_text(text)
-
-    def not_graded(self, student: str, reason: str) -> None:
-        self.write(student, message("Not graded: {reason}", self.lang, reason=reason) + "\n")
+Graded = tuple[Row, dict[str, str]]  # a row, and its feedback files' texts by suffix (".txt", ".json")
+GradeOne = Callable[[Path], Graded]
+# Grades the entries and yields each with what it gave as soon as it is graded, in any order;
+# None when it could not be graded this time (a rerun of the batch tries it again).
+Runner = Callable[[GradeOne, list[Path]], Iterator[tuple[Path, Graded | None]]]
 
 
-def _grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits,
-               feedback: _Feedback, exercises: list[Exercise] | None,
-               cache: dict[str, ExerciseResult]) -> Row:
-    row = Row(student=_student(entry))
+def in_process(grade_one: GradeOne, entries: list[Path]) -> Iterator[tuple[Path, Graded]]:
+    """The default :data:`Runner`: one submission after another, in this process."""
+    for entry in entries:
+        yield entry, grade_one(entry)
+
+
+def not_graded(student: str, reason: str, lang: str) -> Graded:
+    """The row and feedback of a submission that could not be graded, for ``reason``."""
+    return Row(student=student, reason=reason), {
+        ".txt": message("Not graded: {reason}", lang, reason=reason) + "\n"}
+
+
+def grade_one(entry: Path, course: list[Exercise], jobs: int, limits: Limits, lang: str,
+              exercises: list[Exercise] | None, cache: dict[str, ExerciseResult] | None) -> Graded:
+    """Grade one submission (a folder or a ``.zip``): its row of ``grades.csv`` and its feedback.
+
+    Never raises for a bad submission: its row says why it was not graded. ``cache``: verdicts by
+    content, shared by the submissions graded in one process."""
+    student = _student(entry)
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         try:
             folder = unzip(entry, Path(tmp)) if entry.is_file() else entry
             folder = locate(folder, course)
         except (SubmissionError, OSError, zipfile.BadZipFile) as e:
-            row.reason = e.args[0] if isinstance(e, SubmissionError) else str(e)
-            feedback.not_graded(row.student, row.reason)
-            return row
-        stubs = {e.id: normalised_hash(ROOT / "exercises" / e.file_name) for e in course}
-        for e in course:
-            f = folder / e.file_name
-            if f.is_file() and (h := normalised_hash(f)) != stubs[e.id]:
-                row.code[e.id] = h
+            return not_graded(student, e.args[0] if isinstance(e, SubmissionError) else str(e), lang)
+        row = Row(student=student, code=own_code(folder, course))
         try:
             report = grade(Options(target=folder, exercises=exercises, jobs=jobs, limits=limits,
                                    cache=cache))
         except Exception as e:
-            row.reason = message("the grader failed on this submission: {error}: {detail}",
-                                 error=type(e).__name__, detail=str(e))
-            feedback.not_graded(row.student, row.reason)
-            return row
+            return not_graded(student, message("the grader failed on this submission: {error}: {detail}",
+                                               error=type(e).__name__, detail=str(e)), lang)
+        if entry.is_file():  # the zip's own path, not the temporary folder's: the same on every run
+            report.target = str(entry / folder.relative_to(tmp))
     _fill(row, report)
-    feedback.write(row.student, rp.render_text(report, lang=feedback.lang) + "\n")
-    feedback.write(row.student, rp.to_json(report, feedback.lang), ".json")
-    return row
+    return row, {".txt": rp.render_text(report, lang=lang) + "\n", ".json": rp.to_json(report, lang)}
 
 
 def _fill(row: Row, report: Report) -> None:
@@ -185,40 +187,68 @@ def _fill(row: Row, report: Report) -> None:
             row.flags.append(f"{e.id}: changed code the grader relies on")
 
 
+def own_code(folder: Path, course: list[Exercise]) -> dict[str, str]:
+    """The normalised hash of each of the student's modules that is their own: neither the released
+    stub nor the reference (a copy of either is shared by design, not identical code)."""
+    given = {(e.id, normalised_hash(f)) for e in course for f in
+             (ROOT / "exercises" / e.file_name, ROOT / "solutions" / e.file_name) if f.is_file()}
+    hashes = {e.id: normalised_hash(folder / e.file_name) for e in course if (folder / e.file_name).is_file()}
+    return {ex: h for ex, h in hashes.items() if (ex, h) not in given}
+
+
 def batch(submissions: Path, out: Path, jobs: int = 2, limits: Limits | None = None,
           progress: Callable[[int, int, str], None] | None = None,
           exercises: list[Exercise] | None = None, lang: str = ENGLISH,
-          shard: Shard | None = None) -> list[Row]:
+          shard: Shard | None = None, runner: Runner = in_process) -> list[Row]:
     """Grade every submission in ``submissions``; write ``grades.csv``, feedback and the dashboard
     into ``out``.
 
     ``exercises``: only these (default: the whole course); ``lang``: the language of the feedback;
-    ``shard``: only that slice of the class, and its rows for :func:`grading.shards.merge`.
+    ``shard``: only that slice of the class, and its rows for :func:`grading.shards.merge`;
+    ``runner``: where the submissions are graded (:func:`grading.cluster.on_dask`: on a Dask cluster).
+    Each result is recorded as soon as it is in, so a batch stopped half way resumes there.
     """
     course = exercises or load_course()
-    everyone = sorted(p for p in submissions.iterdir() if p.is_dir() or p.suffix.lower() == ".zip")
+    everyone = sorted(p for p in submissions.absolute().iterdir() if p.is_dir() or p.suffix.lower() == ".zip")
     entries = shard.take(everyone) if shard else everyone
-    feedback = _Feedback(out / FEEDBACK, lang)
-    feedback.folder.mkdir(parents=True, exist_ok=True)
+    (out / FEEDBACK).mkdir(parents=True, exist_ok=True)
     state_file = out / STATE
-    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    rows: list[Row] = []
-    cache: dict[str, ExerciseResult] = {}  # a module two students hand in alike is graded once
-    for i, entry in enumerate(entries, start=1):
-        key, digest = _student(entry), _content_hash(entry)
-        saved = state.get(key)
-        if saved and saved.get("hash") == digest and saved["row"].keys() == Row.__dataclass_fields__.keys():
-            rows.append(Row(**saved["row"]))
-        else:
-            rows.append(_grade_one(entry, course, jobs, limits or Limits(), feedback, exercises, cache))
-            state[key] = {"hash": digest, "row": rows[-1].__dict__}
-            rp.write_atomically(state_file, json.dumps(state, indent=1))
+    digests, rows = _recorded(state_file, entries)
+    todo = [e for e in entries if _student(e) not in rows]
+    one = partial(grade_one, course=course, jobs=jobs, limits=limits or Limits(), lang=lang,
+                  exercises=exercises, cache={})  # a module two students hand in alike is graded once
+    for done, (entry, graded) in enumerate(runner(one, todo), start=len(entries) - len(todo) + 1):
+        key = _student(entry)
+        row, files = graded or not_graded(key, message("grading did not finish (a worker died): "
+                                                       "run the batch again"), lang)
+        for suffix, text in files.items():
+            (out / FEEDBACK / f"{key}{suffix}").write_text(text)
+        rows[key] = row
+        if graded:  # one line, so that recording stays as quick for the 5,000th result as the first
+            with state_file.open("a") as f:
+                f.write(json.dumps({"student": key, "hash": digests[key], "row": row.__dict__}) + "\n")
         if progress:
-            progress(i, len(entries), key)
+            progress(done, len(entries), key)
+    ordered = [rows[_student(e)] for e in entries]
     if shard:
-        shard.save(out, [r.__dict__ for r in rows], len(everyone))
-    finish(out, rows, course, lang)
-    return rows
+        shard.save(out, [r.__dict__ for r in ordered], len(everyone))
+    finish(out, ordered, course, lang)
+    return ordered
+
+
+def _recorded(state_file: Path, entries: list[Path]) -> tuple[dict[str, str], dict[str, Row]]:
+    """Each entry's content hash, and the rows a batch run before recorded that still hold: same
+    content, and a row of today's fields (a line cut short by a stopped run is skipped)."""
+    state = {}
+    for line in state_file.read_text().splitlines() if state_file.is_file() else []:
+        with suppress(ValueError, KeyError, TypeError):
+            saved = json.loads(line)
+            state[saved["student"]] = saved
+    digests = {_student(e): _content_hash(e) for e in entries}
+    fields = Row.__dataclass_fields__.keys()
+    rows = {key: Row(**saved["row"]) for key, saved in state.items()
+            if saved.get("hash") == digests.get(key) and saved["row"].keys() == fields}
+    return digests, rows
 
 
 def finish(out: Path, rows: list[Row], course: list[Exercise], lang: str) -> None:

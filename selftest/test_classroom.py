@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from catalogue.entries import alternatives
 from course.info import ROOT, load_course
 from grading.batch import batch
 from grading.bundle import classroom_workflow, gradescope_bundle, oldest_python, setup_sh
@@ -113,8 +114,10 @@ def test_batch_grades_a_class_and_resumes(tmp_path, monkeypatch):
     chosen = [e for e in COURSE if e.id in QUICK]
     subs = tmp_path / "submissions"
     subs.mkdir()
-    shutil.copytree(ROOT / "solutions", subs / "alice")
-    shutil.copytree(ROOT / "solutions", subs / "bob")  # identical to alice: flagged
+    own = next(a for a in alternatives() if a.module == "ex02_softmax")
+    own.materialise(subs / "alice")
+    own.materialise(subs / "bob")  # the same code of their own as alice: flagged
+    shutil.copytree(ROOT / "solutions", subs / "greg")  # the reference, as alice's other modules: not flagged
     _zip(ROOT / "exercises", subs / "carol.zip", prefix="carol-work/")  # nested folder, stubs
     zipfile.ZipFile(subs / "dave.zip", "w").close()  # an empty zip
     with zipfile.ZipFile(subs / "eve.zip", "w") as z:
@@ -125,7 +128,7 @@ def test_batch_grades_a_class_and_resumes(tmp_path, monkeypatch):
     rows = {r.student: r for r in batch(subs, out, jobs=2, limits=Limits(exercise_seconds=60),
                                         exercises=chosen)}
     assert rows["alice"].total == rows["bob"].total == 12
-    assert any("identical code to bob" in f for f in rows["alice"].flags)
+    assert rows["alice"].flags == ["identical code to bob in ex02"] and rows["greg"].flags == []
     assert rows["carol"].total == 0 and not rows["carol"].reason
     assert "empty" in rows["dave"].reason
     assert "outside its folder" in rows["eve"].reason
@@ -138,7 +141,7 @@ def test_batch_grades_a_class_and_resumes(tmp_path, monkeypatch):
     carol = json.loads((out / "feedback" / "carol.json").read_text())  # stubs: nothing per test
     assert [(e["status"], e["tests"]) for e in carol["exercises"]] == [("not started", [])] * len(chosen)
     # resume: nothing changed, nothing is graded again
-    monkeypatch.setattr(gb, "_grade_one", lambda *a, **k: pytest.fail("graded again"))
+    monkeypatch.setattr(gb, "grade_one", lambda *a, **k: pytest.fail("graded again"))
     again = batch(subs, out, jobs=2, exercises=chosen)
     assert [r.total for r in again] == [r.total for r in rows.values()]
 
