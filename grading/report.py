@@ -177,11 +177,22 @@ def _following(report: Report) -> Exercise | None:
     return next((e for e in course[last + 1:] if e.id not in graded), None)
 
 
+def shown_failures(e: ExerciseResult, *, verbose: bool = False) -> list[TestResult]:
+    """The failing tests the text report shows one by one: the first few, every one with ``verbose``."""
+    failing = [t for t in e.listed_tests if t.outcome != Outcome.PASSED]
+    return failing if verbose else failing[:SHOWN_FAILURES]
+
+
+def whole_feedback(e: ExerciseResult) -> bool:
+    """The text report shows, for some failing test, its property, a smallest failing input and a hint."""
+    return any(t.prop and t.hint and any(f.counterexample for f in t.failures) for t in shown_failures(e))
+
+
 def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     """An exercise's failing tests, diagnoses, integrated run and where to find help."""
     out = []
     failing = [t for t in e.listed_tests if t.outcome != Outcome.PASSED]
-    shown = failing if verbose else failing[:SHOWN_FAILURES]
+    shown = shown_failures(e, verbose=verbose)
     for t in shown:
         out.append(f"  x {t.prop or t.name}  [{t.name}, {translate(t.outcome.value, lang)}]")
         room = (FULL_FEEDBACK if verbose else TEXT_FEEDBACK) * len(t.failures)
@@ -234,8 +245,14 @@ def render_hint(result: ExerciseResult, shown: list[str], lang: str = ENGLISH) -
 
 
 def to_json(report: Report, lang: str = ENGLISH) -> str:
-    """The engine's own schema (documented in README.md, "The JSON report"), its content in ``lang``."""
-    return json.dumps(localized(report, lang).to_dict(), indent=2, default=str)
+    """The engine's own schema (documented in README.md, "The JSON report"), its content in ``lang``;
+    ``"next"`` names the exercise the text report names next (after a run whose every exercise
+    passes, the course's next one)."""
+    data = localized(report, lang).to_dict()
+    following = _following(report) if data["next"] is None and report.complete else None
+    if following is not None:
+        data["next"] = following.id
+    return json.dumps(data, indent=2, default=str)
 
 
 def _repro(report: Report, lang: str) -> str:
