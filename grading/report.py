@@ -283,6 +283,7 @@ def to_gradescope(report: Report, lang: str = ENGLISH) -> dict[str, Any]:
             output = "" if passed else test_feedback(t, lang=lang)
             if t is first_failed and extra:
                 output = test_feedback(t, OUTPUT_LIMIT - len(extra) - 1, lang) + "\n" + extra
+            output += _drawn(t, lang)
             tests.append({"name": f"{e.id} {t.prop or t.name}", "number": f"{n}.{k}",
                           "score": round(t.points, 4), "max_score": round(t.max_points, 4),
                           "status": "passed" if passed else "failed", "tags": [e.id],
@@ -301,6 +302,12 @@ def to_gradescope(report: Report, lang: str = ENGLISH) -> dict[str, Any]:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+
+
+def _drawn(t: TestResult, lang: str) -> str:
+    """A failed test's pictures as the text report draws them, each after a blank line (the
+    feedback's limit leaves them out: a picture is small by construction, see MAX_PICTURE_*)."""
+    return "".join("\n\n" + heatmap(p, lang) for p in t.pictures)
 
 
 def to_junit(report: Report, lang: str = ENGLISH) -> str:
@@ -325,7 +332,7 @@ def to_junit(report: Report, lang: str = ENGLISH) -> str:
                                      message=_cut(t.message or translate(t.outcome.value, lang),
                                                   FAILURE_MESSAGE),
                                      type=t.outcome.value)
-                fail.text = test_feedback(t, FULL_FEEDBACK * len(t.failures), lang)
+                fail.text = test_feedback(t, FULL_FEEDBACK * len(t.failures), lang) + _drawn(t, lang)
     root.set("tests", str(len(root.findall(".//testcase"))))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
