@@ -152,3 +152,15 @@ def test_positions_missing_at_one_end_are_counted():
     reference, slip, cases = SLIPS["part"]
     assert symptom(slip, reference, cases) == ["part", {"how": "missing", "where": "start", "count": "1",
                                                         "axis": "1", "output": "2"}]
+
+
+@pytest.mark.parametrize("kind", [k for k in SLIPS if k != "in_place"])
+def test_a_reference_with_no_answer_names_nothing(kind):
+    """A student release replays the reference's recorded outputs: for any other input it raises an
+    error of its own, which must not pass for the learner's slip."""
+    _, slip, cases = SLIPS[kind]
+
+    def unrecorded(*args, **kwargs):
+        raise LookupError("no recorded reference output")
+
+    assert symptom(slip, unrecorded, cases) is None
