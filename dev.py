@@ -8,7 +8,8 @@
     python dev.py fingerprints   regenerate grading/fingerprints.json from the mistake catalogue
     python dev.py catalogue [EX] grade every catalogue entry (or one exercise's): mistakes caught,
                                  alternatives accepted; the mistakes the diagnosis names, with every
-                                 fingerprint and with their own left out; its wrong diagnoses
+                                 fingerprint and with their own left out; its wrong diagnoses; the
+                                 mistakes shown a property, a smallest input and a hint
     python dev.py stub EX        write exercises/<module>.py from the solution: the same module,
                                  public bodies replaced by NotImplementedError, private helpers dropped
     python dev.py mutate [EX...] grade every first-order mutant of solutions/ (mutmut's operators;
@@ -831,6 +832,7 @@ def catalogue_command(exercises: list[str]) -> int:
     accepted = sum(r["right"] for r in rows if r["entry"].kind == "alternative")
     print(f"mistakes caught: {caught}/{n_m}; alternatives accepted: {accepted}/{len(rows) - n_m}")
     print_diagnosis_rates(rows)
+    print_feedback_rate(rows)
     return 1 if wrong else 0
 
 
@@ -866,6 +868,35 @@ def notebooks_command() -> int:
     for path in notebooks.write():
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
+
+
+def _feedback_lacks(result: Any) -> list[str]:
+    """The parts (a hint, a smallest input, a property) no failing test of ``result``'s text report has."""
+    from grading.report import shown_failures
+
+    shown = shown_failures(result)
+    inputs = [f.counterexample for t in shown for f in t.failures]
+    return [part for part, has in (("a hint", any(t.hint for t in shown)), ("a smallest input", any(inputs)),
+                                    ("a property", any(t.prop for t in shown))) if not has]
+
+
+def print_feedback_rate(rows: list[dict[str, Any]]) -> None:
+    """How often a mistake's text report shows, for one failing test, a whole property sentence, a
+    smallest input and a hint (``grading.report.whole_feedback``), with a diagnosis that is right or
+    absent; and, for the others, which part no failing test shown has."""
+    from grading.report import whole_feedback
+
+    made = [r for r in rows if r["entry"].kind == "mistake"]
+    whole = [r for r in made if whole_feedback(r["result"]) and not r["wrong"]]
+    lacking = {"a hint": 0, "a smallest input": 0, "a property": 0}
+    for r in (r for r in made if r not in whole):
+        lacks = _feedback_lacks(r["result"])
+        for part in lacks:
+            lacking[part] += 1
+        print(f"  feedback lacks {', '.join(lacks) or 'a test with a hint and an input'}: {r['entry'].name}")
+    print(f"feedback: mistakes shown a property, a smallest input and a hint, and no wrong diagnosis: "
+          f"{_share(len(whole), len(made))}; of the others, no failing test shown has "
+          + ", ".join(f"{part}: {n}" for part, n in lacking.items()))
 
 
 def main(argv: list[str]) -> int:

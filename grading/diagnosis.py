@@ -9,6 +9,7 @@ them apart and none is named (a symptom may still be).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from course.i18n import Message, message
@@ -29,6 +30,23 @@ def matches(module: str, function: str, prints: list[Any],
 def _output(params: dict[str, str]) -> Message:
     index = params.get("output", "1")
     return message("its output") if index == "1" else message("its output {index}", index=index)
+
+
+def _part_says(out: Message, p: dict[str, str]) -> Message:
+    """The sentence of a ``part`` symptom: positions missing or extra at one end of an axis."""
+    said = {"output": out, "count": p.get("count", "?"), "axis": p.get("axis", "?")}
+    return {
+        ("missing", "end"): lambda: message("{output} lacks the last {count} positions along axis {axis} of "
+                                            "the expected one", **said),
+        ("missing", "start"): lambda: message("{output} lacks the first {count} positions along axis {axis} "
+                                              "of the expected one", **said),
+        ("extra", "end"): lambda: message("{output} has {count} positions too many at the end of axis "
+                                          "{axis}: the expected one stops before them", **said),
+        ("extra", "start"): lambda: message("{output} has {count} positions too many at the start of axis "
+                                            "{axis}: the expected one begins after them", **said),
+    }.get((p.get("how", ""), p.get("where", "")),
+          lambda: message("{output} is only the last position along axis {axis} of the expected one: keep "
+                          "every position", **said))()
 
 
 def symptom_says(kind: str, params: dict[str, str]) -> Message | None:
@@ -67,7 +85,40 @@ def symptom_says(kind: str, params: dict[str, str]) -> Message | None:
         "future": lambda: message("{output} lets a position see later positions (future tokens leak): "
                                   "position t may use positions up to t only", output=out),
     }
+    says.update(_mixups_and_shapes(p, out))
     return says[kind]() if kind in says else None
+
+
+def _mixups_and_shapes(p: dict[str, str], out: Message) -> dict[str, Callable[[], Message]]:
+    """The sentences of the symptoms of mixed-up arguments, of shapes and of dtypes, and of the facts
+    an output shows (an input accepted that must be rejected, NaN)."""
+    return {
+        "accepts": lambda: message("it returns a result for an input it must reject ({input}): the contract "
+                                   "raises ValueError there; check the arguments before computing",
+                                   input=p.get("input", "?")),
+        "swapped": lambda: message("it swaps `{a}` and `{b}`: its outputs are what the reference gives with "
+                                   "the two exchanged", a=p.get("a", "?"), b=p.get("b", "?")),
+        "reused": lambda: message("it uses `{used}` where `{instead}` belongs: its outputs are what the "
+                                  "reference gives with {instead} replaced by {used}",
+                                  used=p.get("used", "?"), instead=p.get("instead", "?")),
+        "first_item_reused": lambda: message("it uses `{first}` for every item of `{items}`: its outputs "
+                                             "are what the reference gives with every item replaced by the "
+                                             "first; each item has its own values", first=p.get("first", "?"),
+                                             items=p.get("items", "?")),
+        "left_out": lambda: message("it leaves out `{names}`: its outputs are what the reference gives with "
+                                    "{values}", names=p.get("names", "?"), values=p.get("values", "?")),
+        "dtype": lambda: message("{output} has the right values but dtype {dtype} instead of {expected}",
+                                 output=out, dtype=p.get("dtype", "?"), expected=p.get("expected", "?")),
+        "dropped_axis": lambda: message("{output} is the expected one {how} over axis {axis}: keep that axis",
+                                        output=out, how=message("summed") if p.get("how") == "summed"
+                                        else message("averaged"), axis=p.get("axis", "?")),
+        "kept_axis": lambda: message("{output} keeps axis {axis}, which must be summed over: the expected "
+                                     "one is its sum over that axis", output=out, axis=p.get("axis", "?")),
+        "part": lambda: _part_says(out, p),
+        "nonfinite": lambda: message("{output} has NaN or infinite entries where the expected one is "
+                                     "finite: look for an overflow (exp of a large number), a log of 0 or a "
+                                     "division by zero", output=out),
+    }
 
 
 def _named(module: str, function: str, prints: list[Any], catalogue: dict[str, Any]) -> Diagnosis | None:

@@ -177,11 +177,22 @@ def _following(report: Report) -> Exercise | None:
     return next((e for e in course[last + 1:] if e.id not in graded), None)
 
 
+def shown_failures(e: ExerciseResult, *, verbose: bool = False) -> list[TestResult]:
+    """The failing tests the text report shows one by one: the first few, every one with ``verbose``."""
+    failing = [t for t in e.listed_tests if t.outcome != Outcome.PASSED]
+    return failing if verbose else failing[:SHOWN_FAILURES]
+
+
+def whole_feedback(e: ExerciseResult) -> bool:
+    """The text report shows, for some failing test, its property, a smallest failing input and a hint."""
+    return any(t.prop and t.hint and any(f.counterexample for f in t.failures) for t in shown_failures(e))
+
+
 def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:
     """An exercise's failing tests, diagnoses, integrated run and where to find help."""
     out = []
     failing = [t for t in e.listed_tests if t.outcome != Outcome.PASSED]
-    shown = failing if verbose else failing[:SHOWN_FAILURES]
+    shown = shown_failures(e, verbose=verbose)
     for t in shown:
         out.append(f"  x {t.prop or t.name}  [{t.name}, {translate(t.outcome.value, lang)}]")
         room = (FULL_FEEDBACK if verbose else TEXT_FEEDBACK) * len(t.failures)
@@ -245,8 +256,14 @@ def render_hint(result: ExerciseResult, shown: list[str], lang: str = ENGLISH) -
 
 
 def to_json(report: Report, lang: str = ENGLISH) -> str:
-    """The engine's own schema (documented in README.md, "The JSON report"), its content in ``lang``."""
-    return json.dumps(localized(report, lang).to_dict(), indent=2, default=str)
+    """The engine's own schema (documented in README.md, "The JSON report"), its content in ``lang``;
+    ``"next"`` names the exercise the text report names next (after a run whose every exercise
+    passes, the course's next one)."""
+    data = localized(report, lang).to_dict()
+    following = _following(report) if data["next"] is None and report.complete else None
+    if following is not None:
+        data["next"] = following.id
+    return json.dumps(data, indent=2, default=str)
 
 
 def _repro(report: Report, lang: str) -> str:
@@ -277,6 +294,7 @@ def to_gradescope(report: Report, lang: str = ENGLISH) -> dict[str, Any]:
             output = "" if passed else test_feedback(t, lang=lang)
             if t is first_failed and extra:
                 output = test_feedback(t, OUTPUT_LIMIT - len(extra) - 1, lang) + "\n" + extra
+            output += _drawn(t, lang)
             tests.append({"name": f"{e.id} {t.prop or t.name}", "number": f"{n}.{k}",
                           "score": round(t.points, 4), "max_score": round(t.max_points, 4),
                           "status": "passed" if passed else "failed", "tags": [e.id],
@@ -295,6 +313,12 @@ def to_gradescope(report: Report, lang: str = ENGLISH) -> dict[str, Any]:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+
+
+def _drawn(t: TestResult, lang: str) -> str:
+    """A failed test's pictures as the text report draws them, each after a blank line (the
+    feedback's limit leaves them out: a picture is small by construction, see MAX_PICTURE_*)."""
+    return "".join("\n\n" + heatmap(p, lang) for p in t.pictures)
 
 
 def to_junit(report: Report, lang: str = ENGLISH) -> str:
@@ -319,7 +343,7 @@ def to_junit(report: Report, lang: str = ENGLISH) -> str:
                                      message=_cut(t.message or translate(t.outcome.value, lang),
                                                   FAILURE_MESSAGE),
                                      type=t.outcome.value)
-                fail.text = test_feedback(t, FULL_FEEDBACK * len(t.failures), lang)
+                fail.text = test_feedback(t, FULL_FEEDBACK * len(t.failures), lang) + _drawn(t, lang)
     root.set("tests", str(len(root.findall(".//testcase"))))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,16 +1,23 @@
 """Symptoms: what is wrong with a function's output, named without any catalogued mistake.
 
 The grading child calls the learner's function and the reference on the diagnostic inputs and
-compares them, output array by output array. A symptom is named only when it is certain:
+compares them, output array by output array (an input both reject says nothing and is left out).
+A symptom is named only when it is certain:
 
 * a *transform* symptom (a constant factor, a reversal, the right numbers in the wrong places, a
-  shift by one, a mask ignored or inverted, an argument ignored for its default, the right values
-  in float64 for float32 inputs) holds when the reference's output, so transformed (or the
-  reference called with the mask or the argument so changed), equals the learner's within a
-  tight tolerance on EVERY diagnostic input, every other output array agreeing with the reference;
-* a *fact* symptom (an input changed in place, weights that sum to one over another axis than the
-  reference's, a position that sees a later one where the reference's does not) holds when the
-  learner's output shows it on some input: it is a mistake by itself.
+  shift by one, positions missing or extra at one end of an axis, an axis summed away or kept, a
+  mask ignored or inverted, an argument ignored for its default, the right values in another
+  dtype) holds when the reference's output, so transformed (or the reference called with the
+  mask or the argument so changed), equals the learner's within a tight tolerance on EVERY
+  diagnostic input, every other output array agreeing with the reference;
+* a *mix-up* symptom (two like arguments or parameters swapped, one used where another belongs,
+  every layer given the first one's parameters, a bias or a gain left out) holds when the
+  reference, called with its arguments so mixed up, gives the learner's outputs (or raises where
+  the learner's raises) on EVERY diagnostic input;
+* a *fact* symptom (an input changed in place, an input the contract rejects with ValueError
+  accepted, weights that sum to one over another axis than the reference's, a position that sees
+  a later one where the reference's does not, NaN or infinity where the reference's output is
+  finite) holds when the learner's output shows it on some input: it is a mistake by itself.
 
 Only the first symptom found, in :data:`KINDS` order, is reported (as ``[kind, {name: value}]``;
 the parent words it, see ``grading.diagnosis``). Without reference code (a student release) only
@@ -22,7 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import inspect
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,8 +40,9 @@ import numpy as np
 
 from grading.fingerprint import leaves
 
-KINDS = ("in_place", "mask_ignored", "mask_inverted", "ignored_argument", "upcast", "inverted", "future",
-         "factor", "reversed", "reorder", "shift", "axis")
+KINDS = ("in_place", "accepts", "mask_ignored", "mask_inverted", "ignored_argument", "swapped", "reused",
+         "first_item_reused", "left_out", "upcast", "dtype", "inverted", "future", "factor", "reversed",
+         "reorder", "shift", "dropped_axis", "kept_axis", "part", "axis", "nonfinite")
 RTOL = 1e-6  # float64; float32 outputs get FLOAT32_RTOL
 FLOAT32_RTOL = 2e-5
 # the width names the contract gives each argument's last axis (else "<arg>.shape[-1]")
@@ -58,28 +68,58 @@ def close(a: np.ndarray, b: np.ndarray) -> bool:
     rtol = FLOAT32_RTOL if np.float32 in (a.dtype, b.dtype) else RTOL
     scale = max(float(np.nanmax(np.abs(y), initial=0.0)), 1e-12)
     same_nan = np.array_equal(np.isnan(x), np.isnan(y))
-    return same_nan and bool(np.all(np.abs(np.nan_to_num(x - y)) <= rtol * scale))
+    with np.errstate(invalid="ignore"):  # inf - inf
+        return same_nan and bool(np.all(np.abs(np.nan_to_num(x - y)) <= rtol * scale))
+
+
+class Raised:
+    """What a call that raised returned instead of a value."""
+
+    def __init__(self, error: Exception):
+        self.error = error
 
 
 def _call(fn: Callable[..., Any], args: tuple) -> Any:
     try:
         with np.errstate(all="ignore"):
             return fn(*copy.deepcopy(args))
-    except Exception:
-        return None
+    except Exception as e:
+        return Raised(e)
 
 
-def _changed_argument(fn: Callable[..., Any], names: list[str], args: tuple) -> str | None:
+def _numbers(value: Any) -> list[Any]:
+    """The numbers and arrays inside an argument (its items, fields and values, in order), as
+    comparable values; a container's length counts too (a list appended to in place)."""
+    if isinstance(value, np.ndarray):
+        return [(value.shape, value.dtype.str, value.tobytes())] if value.dtype.kind in "fiub" else []
+    if isinstance(value, int | float | np.generic) and not isinstance(value, str):
+        return [("number", value)]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    if isinstance(value, list | tuple):
+        return [("length", len(value)), *(n for item in value for n in _numbers(item))]
+    return []  # a generator, a string, a function: not judged
+
+
+def _changes(fn: Callable[..., Any], names: list[str], args: tuple) -> list[str] | None:
+    """The names of the arguments a call of ``fn`` changes in place (None when it raises)."""
     given, saved = copy.deepcopy(args), copy.deepcopy(args)
     try:
         with np.errstate(all="ignore"):
             fn(*given)
     except Exception:
         return None
-    for name, a, b in zip(names, given, saved, strict=False):
-        if isinstance(b, np.ndarray) and not (a.shape == b.shape and np.array_equal(a, b, equal_nan=True)):
-            return name
-    return None
+    return [name for name, a, b in zip(names, given, saved, strict=False) if _numbers(a) != _numbers(b)]
+
+
+def _changed_argument(fn: Callable[..., Any], ref: Callable[..., Any], names: list[str],
+                      args: tuple) -> str | None:
+    """An argument ``fn`` changes in place and the reference leaves as it was."""
+    mine = _changes(fn, names, args)
+    theirs = _changes(ref, names, args) or []
+    return next((name for name in mine or [] if name not in theirs), None)
 
 
 class Case:
@@ -87,12 +127,19 @@ class Case:
 
     def __init__(self, fn: Callable[..., Any], ref: Callable[..., Any], names: list[str], args: tuple):
         self.fn, self.ref, self.names, self.args = fn, ref, names, args
-        self.mine, self.theirs = _arrays(_call(fn, args)), _arrays(_call(ref, args))
+        self.mine_raw, self.theirs_raw = _call(fn, args), _call(ref, args)
+        self.mine, self.theirs = _arrays(self.mine_raw), _arrays(self.theirs_raw)
 
     @property
     def usable(self) -> bool:
         return (self.mine is not None and self.theirs is not None
                 and len(self.mine) == len(self.theirs))
+
+    @property
+    def both_raise(self) -> bool:
+        """Both raise the same error: the input says nothing about the outputs (an input the contract
+        rejects)."""
+        return raise_alike(self.mine_raw, self.theirs_raw)
 
     def equal(self, i: int) -> bool:
         return self.mine[i].dtype == self.theirs[i].dtype and close(self.mine[i], self.theirs[i])
@@ -102,6 +149,28 @@ class Case:
         for name, a in zip(self.names, self.args, strict=False):
             if isinstance(a, np.ndarray) and a.ndim and a.dtype.kind == "f":
                 yield WIDTHS.get(name, f"{name}.shape[-1]"), a.shape[-1]
+
+    def positions(self) -> Iterator[tuple[str, int]]:
+        """(name, count) of each array argument's positions: the product of its axes but the last."""
+        for name, a in zip(self.names, self.args, strict=False):
+            if isinstance(a, np.ndarray) and a.ndim >= 2 and a.dtype.kind == "f":
+                yield f"prod({name}.shape[:-1])", math.prod(a.shape[:-1])
+
+
+def raise_alike(mine: Any, expected: Any) -> bool:
+    """Both calls raised an error of the same type (a reference with no recorded output for an input,
+    in a student release, raises one no learner's code raises)."""
+    return isinstance(mine, Raised) and isinstance(expected, Raised) \
+        and type(mine.error) is type(expected.error)
+
+
+def agrees(mine: Any, expected: Any) -> bool:
+    """Both calls raised the same error, or both returned the same arrays (dtypes included)."""
+    if isinstance(mine, Raised) or isinstance(expected, Raised):
+        return raise_alike(mine, expected)
+    a, b = _arrays(mine), _arrays(expected)
+    return a is not None and b is not None and len(a) == len(b) and all(
+        x.dtype == y.dtype and close(x, y) for x, y in zip(a, b, strict=True))
 
 
 # -- transform symptoms: T(reference) == learner on every input -------------------------------------
@@ -122,12 +191,19 @@ def _factor_names(case: Case) -> list[tuple[str, float]]:
         if n > 1:
             named += [(f"sqrt({name})", math.sqrt(n)), (f"1/sqrt({name})", 1 / math.sqrt(n)),
                       (name, float(n)), (f"1/{name}", 1 / n)]
+    for name, n in case.positions():
+        if n > 1:
+            named += [(name, float(n)), (f"1/{name}", 1 / n)]
     return [*named, ("2", 2.0), ("1/2", 0.5), ("-1", -1.0)]
 
 
 def _factor(cases: list[Case], i: int) -> dict[str, str] | None:
-    """The factor (named when recognisable) by which output ``i`` differs on every input."""
+    """The factor (named when recognisable) by which output ``i`` differs on every input (an input
+    whose expected output is all zero, and the learner's too, fits every factor)."""
+    cases = [c for c in cases if np.any(c.theirs[i]) or not close(c.mine[i], c.theirs[i])]
     factors = [_factor_of(c.mine[i], c.theirs[i]) for c in cases]
+    if not cases:
+        return None
     if None in factors or all(abs(f - 1) < 1e-9 for f in factors):
         return None
     candidates = [dict(_factor_names(c)) for c in cases]
@@ -200,8 +276,77 @@ def _upcast(cases: list[Case], i: int) -> dict[str, str] | None:
     return None
 
 
-OUTPUT_TRANSFORMS = {"upcast": _upcast, "inverted": _inverted, "factor": _factor, "reversed": _reversed,
-                     "reorder": _reorder, "shift": _shift}
+def _dtype(cases: list[Case], i: int) -> dict[str, str] | None:
+    """Output ``i`` has the reference's values in another dtype (float32 made float64 is ``upcast``)."""
+    if not all(close(c.mine[i], c.theirs[i]) for c in cases):
+        return None
+    other = next((c for c in cases if c.mine[i].dtype != c.theirs[i].dtype), None)
+    if other is None:
+        return None
+    return {"dtype": other.mine[i].dtype.name, "expected": other.theirs[i].dtype.name}
+
+
+REDUCTIONS = {"summed": np.sum, "averaged": np.mean}
+
+
+def _dropped_axis(cases: list[Case], i: int) -> dict[str, str] | None:
+    """Output ``i`` is the reference's summed or averaged over one axis, on every input."""
+    ndim = cases[0].theirs[i].ndim
+    for how, reduce in REDUCTIONS.items():
+        for axis in range(ndim):
+            if all(c.theirs[i].ndim == ndim == c.mine[i].ndim + 1 and c.theirs[i].dtype.kind == "f"
+                   and close(c.mine[i], reduce(c.theirs[i], axis=axis)) for c in cases):
+                return {"how": how, "axis": str(axis)}
+    return None
+
+
+def _kept_axis(cases: list[Case], i: int) -> dict[str, str] | None:
+    """The reference's output ``i`` is the learner's summed over one axis, on every input."""
+    ndim = cases[0].mine[i].ndim
+    for axis in range(ndim):
+        if all(c.mine[i].ndim == ndim == c.theirs[i].ndim + 1 and c.mine[i].dtype.kind == "f"
+               and close(np.sum(c.mine[i], axis=axis), c.theirs[i]) for c in cases):
+            return {"axis": str(axis)}
+    return None
+
+
+def _part_of(a: np.ndarray, b: np.ndarray) -> tuple[str, int, int] | None:
+    """(where, count, axis): ``a`` is ``b`` without its first or last ``count`` positions along
+    ``axis`` (where "start" or "end"), or (where "last", 1, axis): ``b``'s last position alone."""
+    if a.ndim == b.ndim - 1:
+        axis = next((k for k in range(b.ndim) if b.shape[:k] + b.shape[k + 1:] == a.shape), None)
+        if axis is not None and b.shape[axis] > 1 and close(a, np.take(b, -1, axis=axis)):
+            return "last", 1, axis
+        return None
+    differ = [k for k in range(a.ndim) if a.ndim == b.ndim and a.shape[k] != b.shape[k]]
+    if len(differ) != 1 or not 0 < a.shape[differ[0]] < b.shape[differ[0]]:
+        return None
+    axis, n, m = differ[0], b.shape[differ[0]], a.shape[differ[0]]
+    for where, kept in (("end", range(m)), ("start", range(n - m, n))):
+        if close(a, np.take(b, kept, axis=axis)):
+            return where, n - m, axis
+    return None
+
+
+def _part(cases: list[Case], i: int) -> dict[str, str] | None:
+    """Output ``i`` is part of the reference's (``missing``), or the reference's is part of it
+    (``extra``): the same positions cut at the same end of the same axis, on every input."""
+    for how, pair in (("missing", lambda c: (c.mine[i], c.theirs[i])),
+                      ("extra", lambda c: (c.theirs[i], c.mine[i]))):
+        found = {_part_of(*pair(c)) for c in cases}
+        if len(found) != 1 or None in found:
+            continue
+        where, count, axis = found.pop()
+        if where == "last" and how == "extra":
+            return None  # an axis too many, not positions
+        return {"how": "only_last" if where == "last" else how, "where": where, "count": str(count),
+                "axis": str(axis)}
+    return None
+
+
+OUTPUT_TRANSFORMS = {"upcast": _upcast, "dtype": _dtype, "inverted": _inverted, "factor": _factor,
+                     "reversed": _reversed, "reorder": _reorder, "shift": _shift,
+                     "dropped_axis": _dropped_axis, "kept_axis": _kept_axis, "part": _part}
 
 
 def _transformed(cases: list[Case], kind: str) -> dict[str, str] | None:
@@ -279,6 +424,126 @@ def _ignored_argument(cases: list[Case]) -> Symptom | None:
     return None
 
 
+# -- substitution symptoms: the reference, given arguments or parameters mixed up, == learner ------
+MAX_SUBSTITUTIONS = 300  # reference calls tried on the first input, at most: a failing run stays quick
+Change = Callable[[tuple], tuple]
+
+
+def _fields(value: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(value)] if dataclasses.is_dataclass(value) \
+        and not isinstance(value, type) else []
+
+
+def _like(a: Any, b: Any) -> bool:
+    """Two values a learner could mix up: arrays of one shape and dtype, or parameters of one type."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and a.dtype.kind == "f"
+    return type(a) is type(b) and (bool(_fields(a)) or isinstance(a, float))
+
+
+def _at(path: tuple, value: Any) -> Any:
+    for step in path:
+        value = value[step] if isinstance(step, int) else getattr(value, step)
+    return value
+
+
+def _put(args: tuple, path: tuple, value: Any) -> tuple:
+    """``args`` (copied where changed) with the value at ``path`` replaced."""
+    def put(holder: Any, rest: tuple) -> Any:
+        if not rest:
+            return value
+        step, inner = rest[0], rest[1:]
+        if isinstance(step, int):
+            items = list(holder)
+            items[step] = put(holder[step], inner)
+            return type(holder)(items) if isinstance(holder, tuple) else items
+        return dataclasses.replace(holder, **{step: put(getattr(holder, step), inner)})
+    return put(args, path)
+
+
+def _name(names: list[str], path: tuple) -> str:
+    text = names[path[0]] if path[0] < len(names) else f"argument {path[0] + 1}"
+    return text + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path[1:])
+
+
+def _holders(args: tuple) -> Iterator[tuple]:
+    """The paths of the argument tuple, of each parameters argument (a dataclass) and of the
+    parameters within it."""
+    yield ()
+    for k, a in enumerate(args):
+        if _fields(a):
+            yield (k,)
+            yield from ((k, f) for f in _fields(a) if _fields(getattr(a, f)))
+
+
+def _mixups(args: tuple, names: list[str]) -> Iterator[tuple[str, dict[str, str], Change]]:
+    """Each way to mix up two like values of one holder: swap them, or use one for the other."""
+    for holder in _holders(args):
+        value = _at(holder, args)
+        keys = list(range(len(value))) if holder == () else _fields(value)
+        for a_key, b_key in ((a, b) for a in keys for b in keys if a != b):
+            a, b = (*holder, a_key), (*holder, b_key)
+            if not _like(_at(a, args), _at(b, args)):
+                continue
+            names_ab = {"a": _name(names, a), "b": _name(names, b)}
+            if str(a_key) < str(b_key):
+                yield "swapped", names_ab, lambda x, a=a, b=b: _put(_put(x, a, _at(b, x)), b, _at(a, x))
+            yield "reused", {"used": names_ab["a"], "instead": names_ab["b"]}, \
+                lambda x, a=a, b=b: _put(x, b, _at(a, x))
+
+
+def _repeated_items(args: tuple, names: list[str]) -> Iterator[tuple[str, dict[str, str], Change]]:
+    """A list of parameters whose every item is replaced by its first."""
+    for k, a in enumerate(args):
+        for f in _fields(a):
+            items = getattr(a, f)
+            if isinstance(items, list) and len(items) > 1 and all(_like(items[0], it) for it in items):
+                path = (k, f)
+                yield "first_item_reused", {"items": _name(names, path), "first": _name(names, (*path, 0))}, \
+                    lambda x, path=path: _put(x, path, [_at(path, x)[0]] * len(_at(path, x)))
+
+
+def _left_out(args: tuple, names: list[str]) -> Iterator[tuple[str, dict[str, str], Change]]:
+    """One or two vectors of a parameter (a bias, a gain) set to 0 or 1, or three set to 0."""
+    for holder in (h for h in _holders(args) if h):
+        value = _at(holder, args)
+        vectors = [(*holder, f) for f in _fields(value) if isinstance(getattr(value, f), np.ndarray)
+                   and getattr(value, f).ndim == 1 and getattr(value, f).dtype.kind == "f"]
+        choices = [[(v, 0.0)] for v in vectors] + [[(v, 1.0)] for v in vectors]
+        choices += [[(v, x), (w, y)] for i, v in enumerate(vectors) for w in vectors[i + 1:]
+                    for x in (0.0, 1.0) for y in (0.0, 1.0)]
+        choices += [[(u, 0.0), (v, 0.0), (w, 0.0)] for i, u in enumerate(vectors)
+                    for j, v in enumerate(vectors[i + 1:], i + 1) for w in vectors[j + 1:]]
+        for choice in choices:
+            said = ", ".join(f"{_name(names, v)} = {x:g}" for v, x in choice)
+            yield "left_out", {"names": ", ".join(_name(names, v) for v, _ in choice), "values": said}, \
+                lambda x, choice=choice: _set_all(x, choice)
+
+
+def _set_all(args: tuple, choice: list[tuple[tuple, float]]) -> tuple:
+    for path, x in choice:
+        args = _put(args, path, np.full_like(_at(path, args), x))
+    return args
+
+
+def _substituted(cases: list[Case]) -> Symptom | None:
+    """The reference given its arguments or parameters mixed up (two swapped, one used for another,
+    every layer given the first's, a bias or gain left out) gives the learner's outputs on every input."""
+    differ = [c for c in cases if not agrees(c.mine_raw, c.theirs_raw)]
+    if not differ:
+        return None
+    first, names = differ[0], cases[0].names
+    tried = itertools.chain(_mixups(first.args, names), _repeated_items(first.args, names),
+                            _left_out(first.args, names))
+    for kind, params, change in itertools.islice(tried, MAX_SUBSTITUTIONS):
+        try:
+            if all(agrees(c.mine_raw, _call(c.ref, change(c.args))) for c in [first, *cases]):
+                return [kind, params]
+        except (AttributeError, IndexError, TypeError, ValueError):
+            continue  # an input of another structure: this change does not apply to it
+    return None
+
+
 # -- fact symptoms: the learner's output shows a mistake on some input -------------------------------
 def _sums_to_one(a: np.ndarray, axis: int) -> bool:
     """Every slice along ``axis`` that is not all zero sums to one (and none is negative)."""
@@ -315,7 +580,34 @@ def _future(cases: list[Case]) -> dict[str, str] | None:
     return None
 
 
-FACTS = {"future": _future, "axis": _axis}
+def _nonfinite(cases: list[Case]) -> dict[str, str] | None:
+    """An output has NaN or infinite entries where the reference's is finite."""
+    for c in cases:
+        for i, (a, b) in enumerate(zip(c.mine, c.theirs, strict=True)):
+            if a.shape == b.shape and a.dtype.kind == "f" and b.dtype.kind in "fiub" \
+                    and np.any(~np.isfinite(a) & np.isfinite(b.astype(np.float64))):
+                return {"output": str(i + 1)}
+    return None
+
+
+FACTS = {"future": _future, "axis": _axis, "nonfinite": _nonfinite}
+
+
+def _described(names: list[str], args: tuple) -> str:
+    """A short account of an input: each array's shape, each number's value."""
+    parts = [f"{name} of shape {a.shape}" if isinstance(a, np.ndarray) else f"{name}={a!r}"
+             for name, a in zip(names, args, strict=False)
+             if isinstance(a, np.ndarray) or (isinstance(a, int | float) and not isinstance(a, bool))]
+    return ", ".join(parts)
+
+
+def _accepts(cases: list[Case]) -> Symptom | None:
+    """The reference rejects an input with ValueError (the contract's error) and the learner's returns."""
+    for c in cases:
+        if isinstance(c.theirs_raw, Raised) and isinstance(c.theirs_raw.error, ValueError) \
+                and not isinstance(c.mine_raw, Raised):
+            return ["accepts", {"input": _described(c.names, c.args)}]
+    return None
 
 
 def parameter_names(fn: Callable[..., Any]) -> list[str]:
@@ -329,15 +621,24 @@ def symptom(fn: Callable[..., Any], ref: Callable[..., Any], cases: list[tuple])
     """The first symptom (see the module's docstring) of ``fn`` against ``ref`` on ``cases``."""
     names = parameter_names(fn) or parameter_names(ref)  # the contract's names
     for args in cases:
-        if (changed := _changed_argument(fn, names, args)) is not None:
+        if (changed := _changed_argument(fn, ref, names, args)) is not None:
             return ["in_place", {"argument": changed}]
-    judged = [Case(fn, ref, names, args) for args in cases]
-    if not judged or not all(c.usable for c in judged):
-        return None
-    if (found := _mask_symptom(judged) or _ignored_argument(judged)) is not None:
+    every = [Case(fn, ref, names, args) for args in cases]
+    judged = [c for c in every if not c.both_raise]  # an input both reject says nothing more
+    if not judged or (found := _accepts(judged)) is not None:
+        return found if judged else None
+    usable = [c for c in judged if c.usable]
+    if len(usable) == len(judged) and (found := _mask_symptom(judged) or _ignored_argument(judged)):
         return found
-    for kind in KINDS[KINDS.index("upcast"):]:  # after the mask changes
-        params = _transformed(judged, kind) if kind in OUTPUT_TRANSFORMS else FACTS[kind](judged)
+    if (found := _substituted(judged)) is not None:
+        return found
+    for kind in KINDS[KINDS.index("upcast"):]:  # after the changed arguments
+        if kind in OUTPUT_TRANSFORMS and len(usable) == len(judged):
+            params = _transformed(judged, kind)
+        elif kind in FACTS and usable:
+            params = FACTS[kind](usable)
+        else:
+            params = None
         if params is not None:
             return [kind, params]
     return None

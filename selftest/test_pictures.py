@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,16 @@ def test_the_json_report_carries_the_matrices():
     said = data["exercises"][0]["tests"][0]["pictures"][0]
     assert (said["learner"], said["expected"], said["differing"]) == (
         SEES_THE_NEXT_KEY.learner, SEES_THE_NEXT_KEY.expected, SEES_THE_NEXT_KEY.differing)
+
+
+def test_gradescope_and_junit_draw_the_matrices_as_the_text_report_does():
+    test = model.TestResult(name="test_causal_mask_exact_values", outcome=Outcome.FAILED, message="differs",
+                            pictures=[SEES_THE_NEXT_KEY])
+    e = ExerciseResult(id="ex06", title="Masks", module="ex06_masking", status=Status.FAILED, points=0,
+                       max_points=6, tests=[test])
+    report = Report(target="t", exercises=[e], meta={})
+    assert rp.to_gradescope(report)["tests"][0]["output"].endswith("\n\n" + MASK_DRAWN)
+    assert MASK_DRAWN in ET.fromstring(rp.to_junit(report)).find(".//failure").text
 
 
 def test_a_causal_mask_that_sees_the_future_is_drawn_in_the_report(tmp_path):

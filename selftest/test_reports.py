@@ -170,10 +170,13 @@ def test_the_table_and_the_total_round_alike():
 
 
 def test_a_passing_exercise_names_the_next_one():
-    text = rp.render_text(one_exercise("ex04", Status.PASSED, 6, [Result("test_a", Outcome.PASSED)]))
-    assert text.endswith("Next: ex05 Queries, keys, values and scaled attention: python grader.py ex05")
+    passed = one_exercise("ex04", Status.PASSED, 6, [Result("test_a", Outcome.PASSED)])
+    assert rp.render_text(passed).endswith("Next: ex05 Queries, keys, values and scaled attention: "
+                                           "python grader.py ex05")
+    assert json.loads(rp.to_json(passed))["next"] == "ex05"
     last = one_exercise("ex16", Status.PASSED, 14, [Result("test_a", Outcome.PASSED)])
     assert "Next:" not in rp.render_text(last)
+    assert json.loads(rp.to_json(last))["next"] is None
 
 
 def test_the_integrated_result_shows_whenever_it_differs():

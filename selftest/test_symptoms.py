@@ -3,6 +3,8 @@ function, and a fingerprint shared by mistakes that say different things names n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -33,11 +35,40 @@ def lags(y):
     return np.stack([y[1:-1], y[:-2]], axis=1), y[2:]
 
 
+@dataclass
+class Norm:
+    gamma: np.ndarray
+    beta: np.ndarray
+
+
+@dataclass
+class Stack:
+    layers: list[Norm]
+
+
+def norm(x, p):
+    if x.shape[-1] != p.gamma.shape[0]:
+        raise ValueError("x does not fit p")
+    return p.gamma * (x - x.mean(axis=-1, keepdims=True)) + p.beta
+
+
+def stack(x, s):
+    for p in s.layers:
+        x = norm(x, p)
+    return x
+
+
+def grads(x):
+    return x.sum(axis=0), np.cumsum(x, axis=-1)
+
+
 g = np.random.default_rng(0)
 Q, K, V = g.standard_normal((3, 2, 4, 4))
 CAUSAL = np.tril(np.ones((4, 4), dtype=bool))
 ATTENTION_CASES = [(Q, K, V, CAUSAL), (Q[:, :3], K, V, np.ones((3, 4), dtype=bool))]
 X6 = g.standard_normal((2, 3, 6))  # B=2, T=3, D=6
+NORM_CASES = [(X6, Norm(*g.standard_normal((2, 6)))), (X6[0], Norm(*g.standard_normal((2, 6)))),
+              (X6, Norm(*g.standard_normal((2, 1))))]  # rejected: gamma and beta must have D entries
 SLIPS = {
     "mask_ignored": (attention, lambda Q, K, V, mask=None: attention(Q, K, V), ATTENTION_CASES),
     "mask_inverted": (attention, lambda Q, K, V, mask=None: attention(Q, K, V, ~mask), ATTENTION_CASES),
@@ -54,6 +85,19 @@ SLIPS = {
                lambda T: np.tril(np.ones((T, T), dtype=bool), k=1), [(4,), (3,)]),
     "inverted": (lambda T: np.tril(np.ones((T, T), dtype=bool)),
                  lambda T: ~np.tril(np.ones((T, T), dtype=bool)), [(4,), (3,)]),
+    "dtype": (lambda T: np.tril(np.ones((T, T), dtype=bool)), lambda T: np.tril(np.ones((T, T))),
+              [(4,), (3,)]),
+    "accepts": (norm, lambda x, p: p.gamma * (x - x.mean(axis=-1, keepdims=True)) + p.beta, NORM_CASES),
+    "swapped": (norm, lambda x, p: norm(x, Norm(p.beta, p.gamma)), NORM_CASES),
+    "left_out": (norm, lambda x, p: norm(x, Norm(p.gamma, 0 * p.beta)), NORM_CASES),
+    "first_item_reused": (stack, lambda x, s: stack(x, Stack([s.layers[0]] * len(s.layers))),
+                          [(X6, Stack([Norm(*g.standard_normal((2, 6))) for _ in range(3)]))]),
+    "reused": (lambda x, y: x - 2 * y, lambda x, y: x - 2 * x, [(X6, X6[::-1])]),
+    "dropped_axis": (grads, lambda x: (x.sum(axis=0), np.cumsum(x, axis=-1).mean(axis=1)), [(X6,)]),
+    "kept_axis": (grads, lambda x: (x, np.cumsum(x, axis=-1)), [(X6,)]),
+    "part": (grads, lambda x: (x.sum(axis=0), np.cumsum(x, axis=-1)[:, 1:]), [(X6,)]),
+    "nonfinite": (softmax, lambda x, axis=-1: softmax(x) / (x < 10),
+                  [(np.array([[1.0, 20.0], [2.0, 1.0]]),)]),
 }
 
 
@@ -95,3 +139,28 @@ def test_a_shared_fingerprint_with_different_sentences_names_nothing():
     catalogue["mistakes"][1]["says"] = "another cause"
     found = diagnose("m", {"f": prints}, catalogue, {"f": ["shift", {"axis": "-1", "step": "-1"}]})
     assert [(d.mistake, d.known) for d in found] == [(SYMPTOM + "shift", False)]
+
+
+def test_a_mixup_names_the_parameters_it_mixes():
+    reference, slip, cases = SLIPS["swapped"]
+    assert symptom(slip, reference, cases) == ["swapped", {"a": "p.beta", "b": "p.gamma"}]
+    reference, slip, cases = SLIPS["left_out"]
+    assert symptom(slip, reference, cases) == ["left_out", {"names": "p.beta", "values": "p.beta = 0"}]
+
+
+def test_positions_missing_at_one_end_are_counted():
+    reference, slip, cases = SLIPS["part"]
+    assert symptom(slip, reference, cases) == ["part", {"how": "missing", "where": "start", "count": "1",
+                                                        "axis": "1", "output": "2"}]
+
+
+@pytest.mark.parametrize("kind", [k for k in SLIPS if k != "in_place"])
+def test_a_reference_with_no_answer_names_nothing(kind):
+    """A student release replays the reference's recorded outputs: for any other input it raises an
+    error of its own, which must not pass for the learner's slip."""
+    _, slip, cases = SLIPS[kind]
+
+    def unrecorded(*args, **kwargs):
+        raise LookupError("no recorded reference output")
+
+    assert symptom(slip, unrecorded, cases) is None
