@@ -36,8 +36,9 @@ GRADED = [find_exercise(COURSE, k) for k in ("ex02", "ex05", "ex06")]
 BESIDE = [GRADED[0], GRADED[2]]  # the hostile ex02, and ex06 graded beside it
 FAST = Limits(test_seconds=5, exercise_seconds=60, memory_bytes=3 << 30)
 # A loop that only the per-test limit stops (at import, or one that swallows the per-call stop)
-# costs that limit in every test process: just past the per-call budget, so the stop still fires first.
-LOOP = dataclasses.replace(FAST, test_seconds=CALL_SECONDS + 1)
+# costs that limit in every test process: just past the per-call budget, so the stop still fires
+# first, and two test processes' worth for the exercise, so the second one meets the exercise's limit.
+LOOP = dataclasses.replace(FAST, test_seconds=CALL_SECONDS + 1, exercise_seconds=2 * (CALL_SECONDS + 1))
 LOOP_LIMITED = {"infinite loop that swallows the stop", "infinite loop at import"}
 
 # The learner's code reaches `os` without importing it, to get past the static policy.
