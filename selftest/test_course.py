@@ -17,6 +17,7 @@ from course.info import ROOT, find_exercise, load_course
 from grading.engine import FINGERPRINTS, Options, grade
 from grading.fingerprint import same
 from grading.model import Outcome, Status
+from selftest.conftest import STUBS
 
 
 def test_course_is_consistent():
@@ -81,8 +82,9 @@ def test_a_variant_changes_the_lines_it_names_in_its_base():
         apply_changes(base, {"y = x + 2": ""}, "here")
 
 
-def test_every_test_fails_on_the_untouched_stubs():
-    report = grade(Options(target=ROOT / "exercises", integrated=False))
+@STUBS
+def test_every_test_fails_on_the_untouched_stubs(stubs):
+    report = stubs
     passing = [(e.id, t.name) for e in report.exercises for t in e.tests
                if t.outcome == Outcome.PASSED]
     assert passing == []

@@ -10,6 +10,7 @@ and the tests below that need the integrated pass grade ex05 too.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 import shutil
@@ -27,12 +28,18 @@ from grading.engine import tests_hash as hash_of_tests
 from grading.model import ExerciseResult, Outcome, Report, Status
 from grading.model import TestResult as Result
 from grading.runner import Limits
+from tests.support.target import CALL_SECONDS
 
 SOLUTIONS = ROOT / "solutions"
 COURSE = load_course()
 GRADED = [find_exercise(COURSE, k) for k in ("ex02", "ex05", "ex06")]
 BESIDE = [GRADED[0], GRADED[2]]  # the hostile ex02, and ex06 graded beside it
 FAST = Limits(test_seconds=5, exercise_seconds=60, memory_bytes=3 << 30)
+# A loop that only the per-test limit stops (at import, or one that swallows the per-call stop)
+# costs that limit in every test process: just past the per-call budget, so the stop still fires
+# first, and two test processes' worth for the exercise, so the second one meets the exercise's limit.
+LOOP = dataclasses.replace(FAST, test_seconds=CALL_SECONDS + 1, exercise_seconds=2 * (CALL_SECONDS + 1))
+LOOP_LIMITED = {"infinite loop that swallows the stop", "infinite loop at import"}
 
 # The learner's code reaches `os` without importing it, to get past the static policy.
 OS = "np.lib._datasource.os"
@@ -134,8 +141,8 @@ def feedback(result) -> str:
 def test_hostile_exercise_costs_that_exercise_only(tmp_path, name):
     code, expected = HOSTILE[name]
     before = hash_of_tests()
-    report = grade(Options(target=submission(tmp_path, code), exercises=BESIDE, limits=FAST,
-                           integrated=False))
+    report = grade(Options(target=submission(tmp_path, code), exercises=BESIDE,
+                           limits=LOOP if name in LOOP_LIMITED else FAST, integrated=False))
     ex02, ex06 = report.exercises
     assert ex02.points < ex02.max_points, f"{name} earned every point"
     assert expected.lower() in feedback(ex02).lower(), feedback(ex02)[:800]

@@ -22,6 +22,7 @@ from grading.model import Diagnosis, ExerciseResult, Failure, Integrated, Outcom
 from grading.model import TestResult as Result
 from grading.plugin import learner_traceback
 from grading.protocol import MAX_SENTENCE, MAX_TRACEBACK
+from selftest.conftest import STUBS
 
 REPORT_LIMIT = 200_000  # bytes: the most a report of the untouched stubs may take
 COURSE = load_course()
@@ -29,11 +30,7 @@ WRONG_SOFTMAX = ("    z = np.exp(x - x.max(axis=axis, keepdims=True))  # every e
                  "    z = np.exp(x)")
 
 
-@pytest.fixture(scope="module")
-def stubs() -> Report:
-    return grade(Options(target=ROOT / "exercises", jobs=2))
-
-
+@STUBS
 def test_reports_of_the_stubs_are_small(stubs):
     assert all(e.status == Status.NOT_STARTED for e in stubs.exercises)
     data = rp.to_json(stubs)

@@ -930,11 +930,11 @@ def test_train_step_with_other_special_ids(dtype):
     assert_tree_close(state2.m, want_state.m, "new state.m", dtype)
 
 
-LEARN_STEPS = 200
+LEARN_STEPS = 120  # the reference's loss falls to 0.17 of its start; a slower learner stays above 0.25
 
 
 def test_train_step_learns_to_reverse_three_digits():
-    """200 train_steps on reversing 3 digits (D=8, 1+1 layers, lr 0.01) cut the loss to under a quarter.
+    """120 train_steps on reversing 3 digits (D=8, 1+1 layers, lr 0.01) cut the loss to under a quarter.
 
     Hint: if the loss rises, the update has the wrong sign; if it stalls, a gradient or the state is lost.
     """
@@ -955,7 +955,7 @@ def test_train_step_learns_to_reverse_three_digits():
     if not (math.isfinite(last) and last < 0.25 * first):
         raise AssertionError(message("the mean loss of the last 20 steps is {last}, the first 5 steps' "
                                      "{first}: training should cut it to under a quarter (the reference "
-                                     "reaches about 1/25)", last=f"{last:.3f}", first=f"{first:.3f}"))
+                                     "reaches about 1/6)", last=f"{last:.3f}", first=f"{first:.3f}"))
 
 
 def diagnostic_cases() -> dict[str, list[tuple]]:

@@ -130,14 +130,26 @@ def load(name: str) -> types.ModuleType:
     return _import(TARGET_PACKAGE, name)
 
 
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # a dataclass type's field names; None: not one
+
+
+def _field_names(value: Any) -> tuple[str, ...] | None:
+    """The field names of a dataclass instance, None for anything else (found once per type)."""
+    kind = type(value)
+    if kind not in _FIELDS:
+        _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) \
+            and not issubclass(kind, type) else None
+    return _FIELDS[kind]
+
+
 def _parts(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     """Every array and container inside ``value`` (dataclasses, lists, tuples, dicts), with where it sits."""
     if isinstance(value, np.ndarray):
         yield path, value
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+    elif (names := _field_names(value)) is not None:
         yield path, value
-        for f in dataclasses.fields(value):
-            yield from _parts(getattr(value, f.name), f"{path}.{f.name}")
+        for name in names:
+            yield from _parts(getattr(value, name), f"{path}.{name}")
     elif isinstance(value, list | tuple):
         yield path, value
         for i, item in enumerate(value):
@@ -159,7 +171,7 @@ def _frozen(part: Any) -> Any:
         return [(k, id(v)) for k, v in part.items()]
     if isinstance(part, list | tuple):
         return [id(item) for item in part]
-    return [id(getattr(part, f.name)) for f in dataclasses.fields(part)]
+    return [id(getattr(part, name)) for name in _field_names(part) or ()]
 
 
 def _changed(part: Any, saved: Any) -> bool:
