@@ -64,7 +64,7 @@ def test_causal_mask_of_three_by_hand():
 def test_causal_mask_exact_values(T):
     """causal_mask(T)[i, j] is True exactly when j <= i: each position sees itself and its past.
 
-    Hint: true on and below the diagonal (j <= i), the diagonal included; a strictly lower or upper triangle
+    Hint: True on and below the diagonal (j <= i), the diagonal included; a strictly lower or upper triangle
     is wrong.
     """
     i, j = np.indices((T, T))

@@ -399,7 +399,7 @@ def test_keys_and_values_come_from_x_kv(c, random):
 def test_each_query_row_depends_on_its_own_x_q_row_only(c, data):
     """Changing one token of x_q changes that query's output row only (keys and values come from x_kv).
 
-    Hint: q comes from x_q and K, V from x_kv: do not swap them, and split and merge the heads without mixing
+    Hint: Q comes from x_q and K, V from x_kv: do not swap them, and split and merge the heads without mixing
     tokens.
     """
     T_q = c.T_q
