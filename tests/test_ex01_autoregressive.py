@@ -173,7 +173,11 @@ def test_lag_matrix_example():
 
 @given(series())
 def test_lag_matrix_definition(case):
-    """lag_matrix(y, p) gives X[i, k] = y[p + i - 1 - k] and target = y[p:], in y's dtype."""
+    """lag_matrix(y, p) gives X[i, k] = y[p + i - 1 - k] and target = y[p:], in y's dtype.
+
+    Hint: row i holds the p values just before target[i], newest first (y[p + i - 1] down to y[i]); build X
+    from y itself so a float32 y gives a float32 X.
+    """
     y, p = case
     n = len(y)
     X, target_ = ex01.lag_matrix(y, p)
@@ -184,7 +188,11 @@ def test_lag_matrix_definition(case):
 
 
 def test_lag_matrix_with_one_row():
-    """With exactly p + 1 values the lag matrix has a single row: the p first values, newest first."""
+    """With exactly p + 1 values the lag matrix has a single row: the p first values, newest first.
+
+    Hint: with n = p + 1 there is one target, y[p], and one row of lags before it: check that your rows run
+    over t = p, ..., n - 1, which gives n - p rows.
+    """
     y = np.array([1.0, 2.0, 3.0])
     X, target_ = ex01.lag_matrix(y, 2)
     X = as_array(X, "X", (1, 2), np.float64)
@@ -215,7 +223,11 @@ def test_lag_matrix_returns_new_arrays(case):
     (np.arange(8.0), 1.5, "p"),
 ], ids=["p=0", "p<0", "too-short", "2-D", "p=1.5"])
 def test_lag_matrix_bad_arguments_raise(y, p, name):
-    """lag_matrix raises ValueError when p < 1, or when y is not 1-D or has <= p values."""
+    """lag_matrix raises ValueError when p < 1, or when y is not 1-D or has <= p values.
+
+    Hint: check the arguments before building anything: p must be an integer >= 1, and y must be 1-D with at
+    least p + 1 values; the message names the bad argument.
+    """
     with raises_value_error(name):
         ex01.lag_matrix(y, p)
 
@@ -224,7 +236,11 @@ def test_lag_matrix_bad_arguments_raise(y, p, name):
 
 @given(st.integers(1, 4), st.integers(0, 8), S.float_dtypes, S.seeds)
 def test_fit_ar_shapes_and_dtypes(p, extra, dtype, seed):
-    """fit_ar returns a number c and phi of shape [p] in y's dtype (float32 stays float32)."""
+    """fit_ar returns a number c and phi of shape [p] in y's dtype (float32 stays float32).
+
+    Hint: return c as a Python float and phi in y's dtype: a design with a column of np.ones is float64, so
+    cast phi back after solving.
+    """
     y = (1.0 + S.rng(seed).standard_normal(2 * p + 1 + extra)).astype(dtype)
     c, phi = ex01.fit_ar(y, p)
     assert_finite(np.array(_scalar(c, "c")), "c")
@@ -251,7 +267,11 @@ def test_fit_ar_solves_the_normal_equations(p, extra, seed, offset):
 
 @given(st.integers(1, 4), st.integers(0, 20), S.seeds)
 def test_fit_ar_matches_reference(p, extra, seed):
-    """fit_ar gives the reference's c and phi on random series."""
+    """fit_ar gives the reference's c and phi on random series.
+
+    Hint: solve least squares on the design [1, X] with X, target = lag_matrix(y, p): c is the weight of the
+    column of ones and phi the rest, phi[0] for the newest lag.
+    """
     y = 1.5 + S.rng(seed).standard_normal(2 * p + 1 + extra)
     c, phi = ex01.fit_ar(y, p)
     ref_c, ref_phi = ref01.fit_ar(y, p)
@@ -285,7 +305,11 @@ def test_fit_ar_recovers_a_known_model(c_true, phi_true, n):
 @given(stationary_ar(), st.sampled_from([400, 1500, 5000]), S.seeds)
 def test_fit_ar_recovers_random_stationary_models(model, n, seed):
     """fit_ar recovers c and phi of random stationary AR(2) and AR(3) models within six standard
-    errors, which shrink like 1/sqrt(n)."""
+    errors, which shrink like 1/sqrt(n).
+
+    Hint: an estimate off by far usually comes from a missing intercept column of ones or from lags ordered
+    oldest first: phi[0] must weigh y[t-1].
+    """
     c_true, phi_true = model
     p = len(phi_true)
     y = _simulate(c_true, phi_true, n, seed)
@@ -305,7 +329,11 @@ def test_fit_ar_recovers_random_stationary_models(model, n, seed):
                          ids=["p=0", "n=2p", "n=2,p=1"])
 def test_fit_ar_bad_arguments_raise(n, p, name):
     """fit_ar raises ValueError, ideally naming `p` when p < 1 and `y` when n < 2p + 1 (too few rows for p + 1
-    unknowns)."""
+    unknowns).
+
+    Hint: the fit has p + 1 unknowns and n - p rows, so raise a ValueError naming y when n < 2p + 1, and one
+    naming p when p < 1.
+    """
     with raises_value_error(name):
         ex01.fit_ar(np.random.default_rng(0).standard_normal(n), p)
 
@@ -350,7 +378,11 @@ def test_predict_next_definition(case, dtype):
     (np.array([4.0]), np.array([0.5]), 3.0),
 ], ids=["p=3", "p=1"])
 def test_predict_next_needs_p_values(history, phi, expected):
-    """predict_next works on a history of exactly p values."""
+    """predict_next works on a history of exactly p values.
+
+    Hint: a history of exactly p values is enough: use its last p values, newest first, and do not require
+    more than p.
+    """
     got = ex01.predict_next(history, 1.0, phi)
     if got != pytest.approx(expected):
         raise AssertionError(message("predict_next({history}, 1, phi={phi}) gave {got}",
@@ -365,7 +397,11 @@ def test_predict_next_needs_p_values(history, phi, expected):
 ], ids=["short history", "2-D history", "2-D phi", "empty phi"])
 def test_predict_next_short_history_raises(history, phi, name):
     """predict_next raises ValueError, ideally naming `history` when it is not 1-D or has fewer than p
-    values, and `phi` when it is not a non-empty 1-D array."""
+    values, and `phi` when it is not a non-empty 1-D array.
+
+    Hint: check phi (a non-empty 1-D array) and history (1-D, at least p = len(phi) values) before computing,
+    and name the bad one in the message.
+    """
     with raises_value_error(name):
         ex01.predict_next(history, 1.0, phi)
 
@@ -374,7 +410,11 @@ def test_predict_next_short_history_raises(history, phi, name):
 
 @given(histories(), st.integers(1, 6))
 def test_forecast_first_step_is_predict_next(case, steps):
-    """The first forecast step equals predict_next on the same history."""
+    """The first forecast step equals predict_next on the same history.
+
+    Hint: the first forecast is the one-step prediction from the history as given: c + phi_1 history[-1] + ...
+    + phi_p history[-p].
+    """
     history, c, phi = case
     f = as_array(ex01.forecast(history, c, phi, steps), "forecast", (steps,), np.float64)
     assert_close(f[:1], np.array([ex01.predict_next(history, c, phi)]),
@@ -395,7 +435,11 @@ def test_forecast_feeds_its_predictions_back(case, steps):
 
 @given(histories(), st.integers(0, 7))
 def test_forecast_matches_reference(case, steps):
-    """forecast equals the reference, including steps = 0 (an empty array)."""
+    """forecast equals the reference, including steps = 0 (an empty array).
+
+    Hint: each step predicts from the last p values, the forecasts already made included; steps = 0 returns an
+    empty array, not an error.
+    """
     history, c, phi = case
     f = as_array(ex01.forecast(history, c, phi, steps), f"forecast(steps={steps})", (steps,), np.float64)
     assert_close(f, ref01.forecast(history, c, phi, steps), f"forecast(steps={steps})")
@@ -403,14 +447,22 @@ def test_forecast_matches_reference(case, steps):
 
 def test_forecast_of_an_ar1_model():
     """forecast with p = 1 repeats y <- c + phi[0] y from the last value: [4, -2, 3], c = 1, phi = [0.5]
-    give [2.5, 2.25, 2.125]."""
+    give [2.5, 2.25, 2.125].
+
+    Hint: with p = 1 only the newest value matters: each forecast is c + phi[0] times the previous forecast,
+    starting from history[-1].
+    """
     f = as_array(ex01.forecast(np.array([4.0, -2.0, 3.0]), 1.0, np.array([0.5]), 3), "forecast", (3,),
                  np.float64)
     assert_close(f, np.array([2.5, 2.25, 2.125]), "forecast([4, -2, 3], c=1, phi=[0.5], steps=3)")
 
 
 def test_forecast_example():
-    """forecast of 4 steps from [1, 2] with c = 1 and phi = [0.5, 0.25] is [2.25, 2.625, 2.875, 3.09375]."""
+    """forecast of 4 steps from [1, 2] with c = 1 and phi = [0.5, 0.25] is [2.25, 2.625, 2.875, 3.09375].
+
+    Hint: append each prediction to the history as the newest value before making the next one, and keep
+    phi[0] for the newest value.
+    """
     f = as_array(ex01.forecast(np.array([1.0, 2.0]), 1.0, PHI_EX, 4), "forecast", (4,), np.float64)
     assert_close(f, np.array([2.25, 2.625, 2.875, 3.09375]),
                  "forecast([1, 2], c=1, phi=[0.5, 0.25], steps=4)")
@@ -418,7 +470,11 @@ def test_forecast_example():
 
 @given(stationary_ar(max_modulus=0.7), S.seeds)
 def test_forecast_converges_to_the_mean(model, seed):
-    """A long forecast of a stationary model settles at its mean c / (1 - sum(phi))."""
+    """A long forecast of a stationary model settles at its mean c / (1 - sum(phi)).
+
+    Hint: if each prediction is fed back as the newest value, the recursion of a stationary model settles at c
+    / (1 - sum(phi)); a forecast that stays put is not feeding back.
+    """
     c, phi = model
     history = S.rng(seed).uniform(-5, 5, len(phi) + 2)
     f = as_array(ex01.forecast(history, c, phi, 150), "forecast(steps=150)", (150,), np.float64)
@@ -428,7 +484,11 @@ def test_forecast_converges_to_the_mean(model, seed):
 
 @given(histories(np.float32), st.integers(0, 4))
 def test_forecast_keeps_float32(case, steps):
-    """forecast of a float32 history with float32 phi is float32."""
+    """forecast of a float32 history with float32 phi is float32.
+
+    Hint: allocate the forecasts in the dtype the docstring gives: float32 when history and phi are both
+    float32, float64 otherwise.
+    """
     history, c, phi = case
     f = as_array(ex01.forecast(history, c, phi, steps),
                  message("forecast of float32 inputs"), (steps,), np.float32)
@@ -458,7 +518,11 @@ def test_forecast_is_float64_unless_both_are_float32(hdtype, phi_dtype):
     (np.arange(6.0).reshape(3, 2), 0, "history"),
 ], ids=["steps<0", "short history", "2-D history, steps=0"])
 def test_forecast_bad_arguments_raise(history, steps, name):
-    """forecast raises ValueError when steps < 0 and when history is not 1-D or shorter than p."""
+    """forecast raises ValueError when steps < 0 and when history is not 1-D or shorter than p.
+
+    Hint: check steps (an integer >= 0) and history (1-D with at least p values) before the loop: with steps =
+    0 a 2-D history must still raise.
+    """
     with raises_value_error(name):
         ex01.forecast(history, 0.0, PHI_EX, steps)
 
@@ -501,7 +565,11 @@ def test_simulate_ar_noiseless_is_the_recursion_after_burn_in(model, n, burn_in)
 
 def test_simulate_ar_noiseless_ar1_example():
     """simulate_ar with p = 1, c = 2, phi = [0.5], noise_std=0, burn_in=1 is [3, 3.5, 3.75, 3.875]
-    (the recursion 2, 3, 3.5, ... from a zero start, its first value dropped)."""
+    (the recursion 2, 3, 3.5, ... from a zero start, its first value dropped).
+
+    Hint: start from y_t = 0 for t < 0, run burn_in + n steps of the recursion and drop the first burn_in
+    values.
+    """
     y = ex01.simulate_ar(2.0, np.array([0.5]), 4, np.random.default_rng(0), noise_std=0.0, burn_in=1)
     y = as_array(y, "simulate_ar(c=2, phi=[0.5], n=4, noise_std=0, burn_in=1)", (4,), np.float64)
     assert_close(y, np.array([3.0, 3.5, 3.75, 3.875]),
@@ -509,7 +577,11 @@ def test_simulate_ar_noiseless_ar1_example():
 
 
 def test_simulate_ar_default_burn_in_forgets_the_start():
-    """With the default burn-in of 100, a noiseless stationary series already sits at c / (1 - sum(phi))."""
+    """With the default burn-in of 100, a noiseless stationary series already sits at c / (1 - sum(phi)).
+
+    Hint: keep the default burn_in = 100 and run those steps before the n returned ones, so the start from
+    zeros is forgotten.
+    """
     y = ex01.simulate_ar(C3, PHI3, 5, np.random.default_rng(0), noise_std=0.0)
     y = as_array(y, "simulate_ar(noise_std=0)", (5,), np.float64)
     assert_close(y, np.full(5, C3 / (1 - PHI3.sum())),
@@ -572,7 +644,11 @@ def test_simulate_ar_has_the_model_statistics(c_true, phi_true, sigma):
 @given(stationary_ar(), st.sampled_from([0.25, 2.0, 4.0]), S.seeds)
 def test_simulate_ar_statistics_of_random_models(model, sigma, seed):
     """simulate_ar of random stationary models: the fitted c and phi lie within six standard errors of
-    the true ones and the residual standard deviation within six of noise_std."""
+    the true ones and the residual standard deviation within six of noise_std.
+
+    Hint: draw one noise value per step with rng.standard_normal, scale it by noise_std and add it inside the
+    recursion, so it is fed back into later values.
+    """
     c_true, phi_true = model
     n, p = 3000, len(phi_true)
     y = as_array(ex01.simulate_ar(c_true, phi_true, n, np.random.default_rng(seed), noise_std=sigma),
@@ -598,7 +674,11 @@ def test_simulate_ar_statistics_of_random_models(model, sigma, seed):
     ({"n": -1}, "n"), ({"burn_in": -1}, "burn_in"), ({"noise_std": -1.0}, "noise_std"),
 ], ids=["n<0", "burn_in<0", "noise_std<0"])
 def test_simulate_ar_bad_arguments_raise(kwargs, name):
-    """simulate_ar raises ValueError, ideally naming `n`, `burn_in` or `noise_std` when it is negative."""
+    """simulate_ar raises ValueError, ideally naming `n`, `burn_in` or `noise_std` when it is negative.
+
+    Hint: check n, burn_in and noise_std before simulating: each must be >= 0, and the ValueError's message
+    names the one that is not.
+    """
     args = {"c": 0.0, "phi": PHI_EX, "n": 5, "rng": np.random.default_rng(0)} | kwargs
     with raises_value_error(name):
         ex01.simulate_ar(**args)

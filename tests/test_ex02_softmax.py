@@ -29,7 +29,11 @@ def scores_and_axis(draw, bound: float = 10.0):
 
 @given(scores_and_axis())
 def test_softmax_keeps_shape_and_dtype(case):
-    """softmax returns an array of the input's shape and dtype (float32 stays float32)."""
+    """softmax returns an array of the input's shape and dtype (float32 stays float32).
+
+    Hint: keep every array in x's dtype: a float64 constant or np.float64 scalar in the computation turns a
+    float32 result into float64.
+    """
     x, axis = case
     as_array(ex02.softmax(x, axis=axis), "softmax(x)", x.shape, x.dtype)
 
@@ -50,7 +54,11 @@ def test_softmax_is_a_distribution_along_axis(case):
 
 
 def test_softmax_default_axis_is_last():
-    """Without an axis argument softmax normalises the last axis."""
+    """Without an axis argument softmax normalises the last axis.
+
+    Hint: keep the signature's default axis=-1, and use axis in every reduction (max and sum) with
+    keepdims=True.
+    """
     x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]])
     s = as_array(ex02.softmax(x), "softmax(x)", x.shape, x.dtype)
     assert_close(s, np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True), "softmax(x)")
@@ -58,7 +66,11 @@ def test_softmax_default_axis_is_last():
 
 @given(scores_and_axis(), S.floats(bound=100.0))
 def test_softmax_invariant_to_adding_a_constant(case, c):
-    """Adding the same constant to every score of a row does not change softmax."""
+    """Adding the same constant to every score of a row does not change softmax.
+
+    Hint: subtract the maximum along axis before np.exp: exp of large scores overflows to inf, and the result
+    must not depend on a shift of the row.
+    """
     x, axis = case
     shifted = (x + x.dtype.type(c)).astype(x.dtype)
     a = as_array(ex02.softmax(x, axis=axis), "softmax(x)", x.shape, x.dtype)
@@ -103,7 +115,11 @@ def test_softmax_rows_are_independent(x, offsets, dtype, axis):
 
 @given(scores_and_axis())
 def test_softmax_preserves_order(case):
-    """A larger score never gets a smaller weight than a smaller score in the same row."""
+    """A larger score never gets a smaller weight than a smaller score in the same row.
+
+    Hint: normalise each row by its own sum along axis (keepdims=True), so that a larger score always gets a
+    larger weight within its row.
+    """
     x, axis = case
     s = np.moveaxis(as_array(ex02.softmax(x, axis=axis), "softmax(x)", x.shape, x.dtype), axis, -1)
     xs = np.moveaxis(x, axis, -1)
@@ -115,7 +131,11 @@ def test_softmax_preserves_order(case):
 
 @given(scores_and_axis(bound=50.0))
 def test_softmax_matches_reference(case):
-    """softmax equals the reference on random scores, float32 and float64."""
+    """softmax equals the reference on random scores, float32 and float64.
+
+    Hint: compute exp(x - max) / sum of exp(x - max), both reductions along axis with keepdims=True, in x's
+    dtype.
+    """
     x, axis = case
     s = as_array(ex02.softmax(x, axis=axis), "softmax(x)", x.shape, x.dtype)
     assert_close(s, ref02.softmax(x.astype(np.float64), axis=axis), f"softmax(x, axis={axis})")
@@ -123,14 +143,22 @@ def test_softmax_matches_reference(case):
 
 @given(scores_and_axis())
 def test_log_softmax_keeps_shape_and_dtype(case):
-    """log_softmax returns an array of the input's shape and dtype."""
+    """log_softmax returns an array of the input's shape and dtype.
+
+    Hint: keep every array in x's dtype: a float64 constant or np.float64 scalar in the computation turns a
+    float32 result into float64.
+    """
     x, axis = case
     as_array(ex02.log_softmax(x, axis=axis), "log_softmax(x)", x.shape, x.dtype)
 
 
 @given(scores_and_axis(bound=30.0))
 def test_log_softmax_is_log_of_softmax(case):
-    """log_softmax equals log(softmax) wherever softmax is not vanishingly small."""
+    """log_softmax equals log(softmax) wherever softmax is not vanishingly small.
+
+    Hint: log_softmax(x) is x - max - log(sum of exp(x - max)) along axis: compute it this way rather than
+    np.log(softmax(x)), which gives -inf for tiny weights.
+    """
     x, axis = case
     got = as_array(ex02.log_softmax(x, axis=axis), "log_softmax(x)", x.shape, x.dtype)
     assert_close(got, np.log(ref02.softmax(x.astype(np.float64), axis=axis)), f"log_softmax(x, axis={axis})")
@@ -155,7 +183,11 @@ def test_log_softmax_is_finite_where_softmax_underflows(dtype, magnitude):
 
 @given(scores_and_axis(bound=50.0))
 def test_log_softmax_matches_reference(case):
-    """log_softmax equals the reference on random scores, float32 and float64."""
+    """log_softmax equals the reference on random scores, float32 and float64.
+
+    Hint: subtract the maximum along axis, then subtract the log of the sum of exp along the same axis, with
+    keepdims=True, in x's dtype.
+    """
     x, axis = case
     got = as_array(ex02.log_softmax(x, axis=axis), "log_softmax(x)", x.shape, x.dtype)
     assert_close(got, ref02.log_softmax(x.astype(np.float64), axis=axis), f"log_softmax(x, axis={axis})",
@@ -164,7 +196,11 @@ def test_log_softmax_matches_reference(case):
 
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
 def test_bad_axis_raises_value_error(fn):
-    """An axis the input does not have raises ValueError, ideally naming `axis`."""
+    """An axis the input does not have raises ValueError, ideally naming `axis`.
+
+    Hint: check at the start that -x.ndim <= axis < x.ndim and raise ValueError naming axis otherwise; every
+    reduction must use that axis.
+    """
     x = np.zeros((2, 3))
     with raises_value_error("axis"):
         getattr(ex02, fn)(x, axis=2)

@@ -67,7 +67,11 @@ def scores_and_values(draw, bound: float = 10.0):
 # ---------------------------------------------------------------- dot_scores
 
 def test_dot_scores_example():
-    """dot_scores gives one score per key: the dot product of the query with that key."""
+    """dot_scores gives one score per key: the dot product of the query with that key.
+
+    Hint: each score is the dot product of the whole query with one key: multiply along d, the last axis, and
+    sum over it, giving T scores.
+    """
     query = np.array([1.0, 2.0])
     keys = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.5]])
     s = as_array(ex03.dot_scores(query, keys), "dot_scores(query, keys)", (4,), np.float64)
@@ -89,7 +93,11 @@ def test_dot_scores_batched_example():
 @given(query_and_keys())
 def test_dot_scores_matches_definition(case):
     """dot_scores(query, keys)[..., t] = sum_i query[..., i] keys[..., t, i], in the inputs' dtype, with any
-    leading batch dimensions."""
+    leading batch dimensions.
+
+    Hint: sum over d, the last axis of both, keep the leading batch dimensions and T; e.g. put the query's d
+    against the keys' last axis with a matmul or einsum.
+    """
     query, keys = case
     s = as_array(ex03.dot_scores(query, keys), "dot_scores(query, keys)", keys.shape[:-1], query.dtype)
     q, k = _f64(query, keys)
@@ -102,7 +110,11 @@ def test_dot_scores_matches_definition(case):
     (np.ones(3), np.ones(3), "keys"),
 ], ids=["d differs", "d differs, batched", "keys 1-D"])
 def test_dot_scores_bad_shapes_raise(query, keys, name):
-    """dot_scores raises ValueError when the keys' d differs from the query's or keys is 1-D."""
+    """dot_scores raises ValueError when the keys' d differs from the query's or keys is 1-D.
+
+    Hint: check the shapes before computing: keys needs at least 2 dimensions and a last size equal to the
+    query's d; raise ValueError naming keys.
+    """
     with raises_value_error(name):
         ex03.dot_scores(query, keys)
 
@@ -110,7 +122,11 @@ def test_dot_scores_bad_shapes_raise(query, keys, name):
 # ---------------------------------------------------------------- additive_scores
 
 def test_additive_scores_example():
-    """additive_scores is v . tanh(query W_q + key_t W_k) for each key t (d_q = 3, d_k = 2, A = 4, B = 2)."""
+    """additive_scores is v . tanh(query W_q + key_t W_k) for each key t (d_q = 3, d_k = 2, A = 4, B = 2).
+
+    Hint: project the query with W_q and every key with W_k, add them (the query broadcasts over the T keys),
+    apply tanh, then take the dot product with v.
+    """
     B, T, d_q, d_k, A = 2, 5, 3, 2, 4
     g = np.random.default_rng(0)
     query, keys = g.normal(size=(B, d_q)), g.normal(size=(B, T, d_k))
@@ -124,7 +140,11 @@ def test_additive_scores_example():
 @given(query_and_keys(same_d=False), st.integers(1, 4), S.seeds)
 def test_additive_scores_matches_reference(case, A, seed):
     """additive_scores equals the reference for any d_q, d_k, A and leading batch dimensions, in the inputs'
-    dtype."""
+    dtype.
+
+    Hint: add the projected query to each projected key by giving it an axis of length 1 before the T axis, so
+    batch dimensions and T broadcast.
+    """
     query, keys = case
     W_q, W_k, v = _additive_weights(seed, query.shape[-1], keys.shape[-1], A, query.dtype)
     s = as_array(ex03.additive_scores(query, keys, W_q, W_k, v), "additive_scores", keys.shape[:-1],
@@ -178,7 +198,11 @@ def test_additive_scores_query_goes_through_W_q_only(B, T, A, seed):
 ], ids=["W_q rows", "W_k rows", "v size", "v size 1"])
 def test_additive_scores_bad_shapes_raise(shapes, name):
     """additive_scores raises ValueError, ideally naming `W_q`, `W_k` or `v` when its shape does not fit
-    (query [3], keys [5, 2])."""
+    (query [3], keys [5, 2]).
+
+    Hint: check W_q against d_q, W_k against d_k, and that both have the same width A as v, before computing;
+    name the mismatched argument.
+    """
     query, keys = np.ones(3), np.ones((5, 2))
     with raises_value_error(name):
         ex03.additive_scores(query, keys, *(np.ones(s) for s in shapes))
@@ -187,7 +211,10 @@ def test_additive_scores_bad_shapes_raise(shapes, name):
 # ---------------------------------------------------------------- attend
 
 def test_attend_example():
-    """attend turns scores [0, ln 3] into weights [1/4, 3/4] and the context into the weighted values."""
+    """attend turns scores [0, ln 3] into weights [1/4, 3/4] and the context into the weighted values.
+
+    Hint: weights = softmax(scores) over the last axis, T; context = the sum over T of weights times values.
+    """
     scores = np.array([0.0, np.log(3.0)])
     values = np.array([[1.0, 0.0], [0.0, 4.0]])
     context, weights = ex03.attend(scores, values)
@@ -211,7 +238,11 @@ def test_attend_weights_are_a_distribution_over_keys(case):
 
 @given(scores_and_values())
 def test_attend_matches_reference(case):
-    """attend returns (context [..., d_v], weights [..., T]) equal to the reference, in the inputs' dtype."""
+    """attend returns (context [..., d_v], weights [..., T]) equal to the reference, in the inputs' dtype.
+
+    Hint: return (context, weights) in this order, with the softmax over the last axis of scores and the
+    context summed over values' T axis, in the inputs' dtype.
+    """
     scores, values = case
     context, weights = ex03.attend(scores, values)
     ref_context, ref_weights = ref03.attend(*_f64(scores, values))
@@ -226,7 +257,11 @@ def test_attend_matches_reference(case):
 @given(scores_and_values(), S.seeds)
 def test_attend_context_lies_in_the_convex_hull_of_the_values(case, seed):
     """The context is a weighted average of the values: along any direction it never goes beyond the
-    extreme value."""
+    extreme value.
+
+    Hint: the weights must be non-negative and sum to 1 over T: use the softmax over the last axis, not raw or
+    squared scores.
+    """
     scores, values = case
     context, _ = ex03.attend(scores, values)
     c = as_array(context, "context", values.shape[:-2] + values.shape[-1:], scores.dtype).astype(np.float64)
@@ -244,7 +279,11 @@ def test_attend_context_lies_in_the_convex_hull_of_the_values(case, seed):
 @given(st.integers(2, 6), st.integers(2, 4), st.integers(0, 5), S.seeds, S.float_dtypes)
 def test_a_matching_key_takes_nearly_all_the_weight(T, d, j, seed, dtype):
     """A key far more similar to the query than the others (dot_scores) takes nearly all the weight, and the
-    context is nearly its value."""
+    context is nearly its value.
+
+    Hint: a large score must give a large weight: use exp(score), not exp(-score), and the stable softmax so
+    large scores do not overflow.
+    """
     j = j % T
     g = S.rng(seed)
     query = g.normal(size=d)
@@ -282,7 +321,11 @@ def test_attend_is_exact_for_huge_scores(dtype, magnitude):
 
 @given(S.float_dtypes, S.batch_shapes(), st.integers(1, 4), S.seeds)
 def test_attend_with_one_key_copies_its_value(dtype, batch, d_v, seed):
-    """With a single key (T = 1) the weight is 1 and the context is that key's value."""
+    """With a single key (T = 1) the weight is 1 and the context is that key's value.
+
+    Hint: with T = 1 the softmax is 1: the context is that key's value, of shape [..., d_v], not a scalar or
+    [..., 1, d_v].
+    """
     g = S.rng(seed)
     scores = g.normal(size=(*batch, 1)).astype(dtype)
     values = g.normal(size=(*batch, 1, d_v)).astype(dtype)
@@ -297,7 +340,11 @@ def test_attend_with_one_key_copies_its_value(dtype, batch, d_v, seed):
 @given(st.integers(2, 4), st.integers(1, 5), st.integers(1, 3), S.seeds)
 def test_attend_rows_are_independent(B, T, d_v, seed):
     """Each batch row of attend depends on that row alone: computed alone it gives the same result, even when
-    the rows' scores differ by 1e3."""
+    the rows' scores differ by 1e3.
+
+    Hint: subtract the maximum of each row (axis=-1, keepdims=True), not the maximum of the whole array,
+    before np.exp.
+    """
     g = S.rng(seed)
     scores = g.normal(size=(B, T)) + 1e3 * np.arange(B)[:, None]
     values = g.normal(size=(B, T, d_v))
@@ -318,7 +365,11 @@ def test_attend_rows_are_independent(B, T, d_v, seed):
     (np.zeros(3), np.zeros(3), ("values",)),
 ], ids=["T differs", "T differs, batched", "values 1-D"])
 def test_attend_bad_shapes_raise(scores, values, names):
-    """attend raises ValueError, ideally naming `values` when its T differs from the scores' or it is 1-D."""
+    """attend raises ValueError, ideally naming `values` when its T differs from the scores' or it is 1-D.
+
+    Hint: check values before computing: it needs at least 2 dimensions, and its T (values.shape[-2]) must
+    equal the scores' T; name values.
+    """
     with raises_value_error(*names):
         ex03.attend(scores, values)
 

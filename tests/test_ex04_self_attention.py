@@ -84,7 +84,11 @@ def test_self_attention_batched_example():
 
 @given(tokens())
 def test_self_attention_matches_reference(X):
-    """self_attention equals the reference for any leading batch dimensions, float32 and float64."""
+    """self_attention equals the reference for any leading batch dimensions, float32 and float64.
+
+    Hint: scores = X X^T over the last axis d, softmax over the keys (axis=-1), then weights @ X; transpose
+    only the last two axes of X.
+    """
     out, weights = _call(X)
     ref_out, ref_w = ref04.self_attention(X.astype(np.float64))
     with picture("weights", weights, ref_w):
@@ -124,7 +128,11 @@ def test_weights_are_unscaled_dot_products(X):
 
 @given(tokens())
 def test_out_is_weights_times_tokens(X):
-    """out = weights @ X with the weights returned: output i is the weighted average of the tokens."""
+    """out = weights @ X with the weights returned: output i is the weighted average of the tokens.
+
+    Hint: compute out with the same weights you return: out = weights @ X, the weights' rows running over the
+    keys.
+    """
     out, weights = _call(X)
     expected = weights.astype(np.float64) @ X.astype(np.float64)
     atol = 1e-4 if X.dtype == np.float32 else None
@@ -134,7 +142,11 @@ def test_out_is_weights_times_tokens(X):
 @given(tokens(max_batch_dims=1), st.data())
 def test_permuting_tokens_permutes_the_output(X, data):
     """Self-attention is permutation equivariant: permuting the tokens permutes the rows of out, and the
-    rows and columns of the weights, the same way."""
+    rows and columns of the weights, the same way.
+
+    Hint: use only operations that treat tokens alike: X X^T, a softmax over the last axis and weights @ X,
+    with no position-dependent term.
+    """
     T = X.shape[-2]
     perm = np.array(data.draw(st.permutations(range(T)), label="permutation"))
     out, weights = _call(X)
@@ -148,7 +160,11 @@ def test_permuting_tokens_permutes_the_output(X, data):
 @given(st.integers(2, 3), st.integers(1, 5), st.integers(1, 5), S.seeds)
 def test_sequences_of_a_batch_are_independent(B, T, d, seed):
     """Each sequence of a batch [B, T, d] is attended alone: computed by itself it gives the same result,
-    even when the sequences' scales differ."""
+    even when the sequences' scales differ.
+
+    Hint: take the softmax maximum per row (axis=-1, keepdims=True) and transpose only the last two axes, so
+    sequences never mix.
+    """
     X = S.rng(seed).normal(size=(B, T, d)) * np.array([1.0, 0.3, 2.0])[:B, None, None]
     out, weights = _call(X)
     for b in range(B):
@@ -160,7 +176,10 @@ def test_sequences_of_a_batch_are_independent(B, T, d, seed):
 
 @given(S.float_dtypes, S.batch_shapes(), st.integers(1, 5), S.seeds)
 def test_a_single_token_attends_to_itself(dtype, batch, d, seed):
-    """With one token (T = 1) the weight is 1 and the output is the token itself."""
+    """With one token (T = 1) the weight is 1 and the output is the token itself.
+
+    Hint: with T = 1 the softmax over one key is 1: out is X itself and weights has shape [..., 1, 1].
+    """
     X = S.rng(seed).normal(size=(*batch, 1, d)).astype(dtype)
     out, weights = _call(X)
     assert_close(weights, np.ones((*batch, 1, 1)),
@@ -187,7 +206,10 @@ def test_self_attention_is_exact_for_large_tokens(dtype, s):
 
 @pytest.mark.parametrize("X", [np.ones(3), np.float64(1.0)], ids=["1-D", "scalar"])
 def test_self_attention_needs_a_sequence(X):
-    """self_attention raises ValueError, ideally naming `X` when X has fewer than 2 dimensions."""
+    """self_attention raises ValueError, ideally naming `X` when X has fewer than 2 dimensions.
+
+    Hint: check X.ndim >= 2 before computing and raise ValueError naming X.
+    """
     with raises_value_error("X"):
         ex04.self_attention(np.asarray(X))
 

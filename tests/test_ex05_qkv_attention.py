@@ -93,7 +93,11 @@ def softmax_rows(x):
 @given(S.batch_shapes(), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(1, 4),
        S.float_dtypes, S.seeds)
 def test_project_qkv_shapes_and_dtype(lead, T, D, d_k, d_v, dtype, seed):
-    """project_qkv returns Q, K [..., T, d_k] and V [..., T, d_v] in the input's dtype."""
+    """project_qkv returns Q, K [..., T, d_k] and V [..., T, d_v] in the input's dtype.
+
+    Hint: multiply X on the right (X @ W_q, etc.): the weights are [D, d_k] and [D, d_v], so the leading
+    dimensions and T of X are kept.
+    """
     g = S.rng(seed)
     X = g.standard_normal((*lead, T, D)).astype(dtype)
     W_q, W_k = g.standard_normal((2, D, d_k)).astype(dtype)
@@ -129,7 +133,11 @@ def test_project_qkv_multiplies_by_each_matrix(lead, T, dtype, seed):
 ], ids=["W_q height", "W_k height", "W_v height", "W_q 1-D", "W_k 1-D", "W_v 1-D", "W_k width"])
 def test_project_qkv_rejects_a_weight_of_the_wrong_height(bad, shape, names):
     """A weight that is not 2-D with X's width D as its number of rows, or a W_k whose width differs from
-    W_q's, raises ValueError, ideally naming it."""
+    W_q's, raises ValueError, ideally naming it.
+
+    Hint: check each weight before multiplying: 2-D with D = X.shape[-1] rows, and W_q and W_k of the same
+    width; name the wrong weight.
+    """
     g = S.rng(0)
     X = g.standard_normal((2, 3, 4))
     weights = {"W_q": g.standard_normal((4, 3)), "W_k": g.standard_normal((4, 3)),
@@ -155,7 +163,11 @@ def test_attention_shapes_and_dtype(case):
 
 
 def test_attention_small_example_by_hand():
-    """A two-key example worked by hand: weights = softmax(q.k / sqrt(d_k)), out = weights @ V."""
+    """A two-key example worked by hand: weights = softmax(q.k / sqrt(d_k)), out = weights @ V.
+
+    Hint: scale Q K^T by 1 / sqrt(d_k) with d_k = Q.shape[-1], take the softmax over the keys (axis=-1), then
+    multiply by V.
+    """
     Q = np.array([[2.0, 0.0]])  # d_k = 2
     K = np.array([[1.0, 0.0], [0.0, 1.0]])
     V = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -169,7 +181,11 @@ def test_attention_small_example_by_hand():
 
 @given(attention_inputs())
 def test_attention_matches_reference(case):
-    """scaled_dot_product_attention equals the reference, with and without masks, float32 and float64."""
+    """scaled_dot_product_attention equals the reference, with and without masks, float32 and float64.
+
+    Hint: follow the docstring's equations: divide Q K^T by sqrt(d_k), exclude masked keys before the softmax
+    over axis=-1, then weights @ V.
+    """
     Q, K, V, mask = case
     out, weights = attend(Q, K, V, mask)
     ref_out, ref_weights = reference(Q, K, V, mask)
@@ -233,7 +249,11 @@ def test_unscaled_scores_would_saturate():
 
 @given(attention_inputs(), st.randoms(use_true_random=False))
 def test_permuting_queries_permutes_output(case, random):
-    """Permuting the queries permutes the rows of out and weights the same way, and nothing else."""
+    """Permuting the queries permutes the rows of out and weights the same way, and nothing else.
+
+    Hint: use no position-dependent term: each row of the scores comes from its own query and the softmax runs
+    over the keys, axis=-1.
+    """
     Q, K, V, mask = case
     T_q = Q.shape[-2]
     perm = np.array(random.sample(range(T_q), T_q))
@@ -251,6 +271,8 @@ def test_permuting_keys_and_values_together_changes_nothing(case, random):
     """Permuting the keys and values together (and the mask's columns) leaves out unchanged.
 
     The weights' columns are permuted the same way: attention treats the keys as a set.
+
+    Hint: the weights of key j must multiply V[j]: use the same key order for K, V and the mask's columns.
     """
     Q, K, V, mask = case
     T_k = K.shape[-2]
@@ -265,7 +287,11 @@ def test_permuting_keys_and_values_together_changes_nothing(case, random):
 
 @given(st.integers(1, 5), S.float_dtypes, S.seeds, st.randoms(use_true_random=False))
 def test_self_attention_is_permutation_equivariant(T, dtype, seed, random):
-    """Self-attention of projected tokens: permuting the tokens permutes the output rows."""
+    """Self-attention of projected tokens: permuting the tokens permutes the output rows.
+
+    Hint: project_qkv and the attention must treat the tokens alike: X @ W for each projection, with no term
+    that depends on a position.
+    """
     g = S.rng(seed)
     X = g.standard_normal((T, 4)).astype(dtype)
     W_q, W_k, W_v = g.standard_normal((3, 4, 4)).astype(dtype)
@@ -333,7 +359,11 @@ def test_weights_sum_to_one_over_allowed_keys(case):
 
 @given(attention_inputs(masked=True), S.seeds, st.sampled_from([1.0, 100.0]))
 def test_masked_keys_and_values_do_not_change_the_output(case, seed, size):
-    """Changing the keys and values of masked keys (here to other, larger numbers) leaves out unchanged."""
+    """Changing the keys and values of masked keys (here to other, larger numbers) leaves out unchanged.
+
+    Hint: exclude the masked scores before the softmax (True means allowed), so masked keys get weight exactly
+    0 and their values are never used.
+    """
     Q, K, V, mask = case
     key_mask = with_one_key_per_row(mask[..., :1, :])  # the same keys hidden from every query
     hidden = ~np.broadcast_to(key_mask, (*np.broadcast_shapes(Q.shape[:-2], key_mask.shape[:-2]),
@@ -378,7 +408,11 @@ def test_fully_masked_row_gives_zeros_not_nan(case, data):
 
 
 def test_fully_masked_example():
-    """Fixed example: the second query may see no key, so its weights and output are zeros (no NaN)."""
+    """Fixed example: the second query may see no key, so its weights and output are zeros (no NaN).
+
+    Hint: a query with no allowed key must get all-zero weights and output: detect such rows with the mask and
+    set their weights to 0, avoiding NaN.
+    """
     Q, K, V = make_qkv(3, (2,), 3, 4, 2, 3)
     mask = np.array([[[True, True, False, False], [False] * 4, [True] * 4],
                      [[True, False, False, False], [False] * 4, [False, True, True, False]]])
@@ -393,7 +427,11 @@ def test_fully_masked_example():
 
 @given(attention_inputs(masked=False), st.data())
 def test_a_single_allowed_key_copies_its_value(case, data):
-    """When the mask allows exactly one key j to a query, that query's output is V[j] and its weight 1."""
+    """When the mask allows exactly one key j to a query, that query's output is V[j] and its weight 1.
+
+    Hint: exclude the masked keys before the softmax, so the only allowed key gets weight 1 and the output is
+    its value.
+    """
     Q, K, V, _ = case
     T_q, T_k = Q.shape[-2], K.shape[-2]
     j = np.array(data.draw(st.lists(st.integers(0, T_k - 1), min_size=T_q, max_size=T_q), label="keys"))
@@ -406,7 +444,11 @@ def test_a_single_allowed_key_copies_its_value(case, data):
 
 @given(attention_inputs(masked=True), st.data())
 def test_mask_broadcasts_like_its_full_version(case, data):
-    """A mask that broadcasts ([T_q, T_k] or [..., 1, T_k]) acts like its full [..., T_q, T_k] copy."""
+    """A mask that broadcasts ([T_q, T_k] or [..., 1, T_k]) acts like its full [..., T_q, T_k] copy.
+
+    Hint: broadcast the mask against the scores [..., T_q, T_k] (e.g. with np.where or np.broadcast_to) rather
+    than indexing with it.
+    """
     Q, K, V, _ = case
     lead = Q.shape[:-2]
     T_q, T_k = Q.shape[-2], K.shape[-2]
@@ -455,7 +497,11 @@ def test_huge_logits_are_still_right(dtype, magnitude):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_query_one_key(dtype):
-    """With T_q = T_k = 1 the weight is 1 and the output is the value (or 0 and 0 when masked)."""
+    """With T_q = T_k = 1 the weight is 1 and the output is the value (or 0 and 0 when masked).
+
+    Hint: with T_q = T_k = 1 the weight is 1 when allowed and 0 when masked; keep the shapes [..., 1, 1] and
+    [..., 1, d_v].
+    """
     Q, K, V = make_qkv(1, (2,), 1, 1, 3, 2, dtype)
     out, weights = attend(Q, K, V)
     assert_close(weights, np.ones((2, 1, 1)),

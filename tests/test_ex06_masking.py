@@ -62,7 +62,11 @@ def test_causal_mask_of_three_by_hand():
 
 @given(st.integers(1, 12))
 def test_causal_mask_exact_values(T):
-    """causal_mask(T)[i, j] is True exactly when j <= i: each position sees itself and its past."""
+    """causal_mask(T)[i, j] is True exactly when j <= i: each position sees itself and its past.
+
+    Hint: True on and below the diagonal (j <= i), the diagonal included; a strictly lower or upper triangle
+    is wrong.
+    """
     i, j = np.indices((T, T))
     got = causal(T)
     with picture(f"causal_mask({T})", got, j <= i):
@@ -94,13 +98,19 @@ def test_causal_mask_hides_the_future(T):
 
 
 def test_causal_mask_of_one():
-    """causal_mask(1) is [[True]]: one position that sees itself."""
+    """causal_mask(1) is [[True]]: one position that sees itself.
+
+    Hint: causal_mask(1) is a bool [1, 1] array holding True: a position always sees itself.
+    """
     assert_equal(causal(1), np.array([[True]]), "causal_mask(1)")
 
 
 @pytest.mark.parametrize("T", [-1, -3, 0])
 def test_causal_mask_rejects_a_negative_length(T):
-    """A length that is not a positive integer (negative or 0) raises ValueError, ideally naming T."""
+    """A length that is not a positive integer (negative or 0) raises ValueError, ideally naming T.
+
+    Hint: check that T is an integer >= 1 before building the mask, and raise ValueError naming T.
+    """
     with raises_value_error("T"):
         ex06.causal_mask(T)
 
@@ -143,14 +153,20 @@ def tokens_padded_anywhere(draw):
 
 @given(tokens_padded_anywhere())
 def test_padding_mask_wherever_the_padding_sits(case):
-    """padding_mask hides every key whose id is pad_id, wherever it sits in the row (not only at its end)."""
+    """padding_mask hides every key whose id is pad_id, wherever it sits in the row (not only at its end).
+
+    Hint: compare every token with pad_id (tokens != pad_id) rather than using the lengths of the rows.
+    """
     tokens, pad_id = case
     assert_equal(padding(tokens, pad_id), (tokens != pad_id)[:, None, :],
                  f"padding_mask(tokens, pad_id={pad_id})")
 
 
 def test_padding_mask_uses_pad_id():
-    """With pad_id = 3 the token 0 is a real token and 3 is the padding."""
+    """With pad_id = 3 the token 0 is a real token and 3 is the padding.
+
+    Hint: compare with the pad_id argument, not with 0: the padding is whatever id pad_id gives.
+    """
     tokens = np.array([[0, 1, 3], [0, 3, 3]])
     expected = np.array([[[True, True, False]], [[True, False, False]]])
     assert_equal(padding(tokens, 3), expected, "padding_mask([[0, 1, 3], [0, 3, 3]], pad_id=3)")
@@ -172,7 +188,10 @@ def test_padding_mask_broadcasts_over_heads_and_queries(case, H, T_q):
 
 
 def test_padding_mask_rejects_one_dimensional_tokens():
-    """tokens must be a batch [B, T]: a 1-D array raises ValueError, ideally naming tokens."""
+    """tokens must be a batch [B, T]: a 1-D array raises ValueError, ideally naming tokens.
+
+    Hint: check tokens.ndim == 2 before building the mask, and raise ValueError naming tokens.
+    """
     with raises_value_error("tokens"):
         ex06.padding_mask(np.array([4, 5, 0]), 0)
 
@@ -196,7 +215,11 @@ def test_decoder_self_mask_by_hand():
 
 @given(tokens_and_pad())
 def test_decoder_self_mask_exact_values(case):
-    """decoder_self_mask[b, i, j] is True exactly when j <= i and tokens[b, j] != pad_id."""
+    """decoder_self_mask[b, i, j] is True exactly when j <= i and tokens[b, j] != pad_id.
+
+    Hint: combine the causal mask [T, T] and the padding mask [B, 1, T] with a logical AND; the padding hides
+    key columns j, not query rows i.
+    """
     tokens, pad_id = case
     T = tokens.shape[1]
     i, j = np.indices((T, T))
@@ -208,7 +231,11 @@ def test_decoder_self_mask_exact_values(case):
 
 @given(tokens_padded_anywhere())
 def test_decoder_self_mask_wherever_the_padding_sits(case):
-    """decoder_self_mask[b, i, j] is j <= i and tokens[b, j] != pad_id, wherever the padding sits."""
+    """decoder_self_mask[b, i, j] is j <= i and tokens[b, j] != pad_id, wherever the padding sits.
+
+    Hint: hide key j when tokens[b, j] == pad_id, wherever it sits, and AND it with j <= i; the padding is
+    along the key axis, the last one.
+    """
     tokens, pad_id = case
     i, j = np.indices((tokens.shape[1],) * 2)
     assert_equal(decoder(tokens, pad_id), (j <= i)[None] & (tokens != pad_id)[:, None, :],
@@ -246,7 +273,10 @@ def test_padding_queries_still_see_the_real_past(case):
 
 
 def test_decoder_self_mask_rejects_one_dimensional_tokens():
-    """tokens must be a batch [B, T]: a 1-D array raises ValueError, ideally naming tokens."""
+    """tokens must be a batch [B, T]: a 1-D array raises ValueError, ideally naming tokens.
+
+    Hint: check tokens.ndim == 2 before building the mask, and raise ValueError naming tokens.
+    """
     with raises_value_error("tokens"):
         ex06.decoder_self_mask(np.array([4, 5, 0]), 0)
 

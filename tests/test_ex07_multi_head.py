@@ -131,7 +131,11 @@ def test_split_heads_by_hand():
 
 @given(S.attention_sizes(max_len=5, max_dk=4), S.float_dtypes)
 def test_split_heads_exact_values(z, dtype):
-    """split_heads(X, H)[b, h, t, i] = X[b, t, h * d_k + i]: head h takes the h-th slice of each token."""
+    """split_heads(X, H)[b, h, t, i] = X[b, t, h * d_k + i]: head h takes the h-th slice of each token.
+
+    Hint: reshape [B, T, D] to [B, T, H, d_k] and then move the head axis before T; reshaping straight to [B,
+    H, T, d_k] mixes tokens.
+    """
     X = np.arange(z.B * z.T_q * z.D).reshape(z.B, z.T_q, z.D).astype(dtype)
     got = as_array(ex07.split_heads(X, z.H), f"split_heads(X, {z.H})", (z.B, z.H, z.T_q, z.d_k), dtype)
     assert_equal(got, split_by_definition(X, z.H),
@@ -151,7 +155,10 @@ def test_merge_heads_by_hand():
 
 @given(S.attention_sizes(max_len=5, max_dk=4), S.float_dtypes)
 def test_merge_heads_exact_values(z, dtype):
-    """merge_heads(Y)[b, t, h * d_k + i] = Y[b, h, t, i] for Y of shape [B, H, T, d_k]."""
+    """merge_heads(Y)[b, t, h * d_k + i] = Y[b, h, t, i] for Y of shape [B, H, T, d_k].
+
+    Hint: move the head axis back after T ([B, T, H, d_k]) before reshaping to [B, T, H * d_k].
+    """
     Y = np.arange(z.B * z.H * z.T_q * z.d_k).reshape(z.B, z.H, z.T_q, z.d_k).astype(dtype)
     got = as_array(ex07.merge_heads(Y), "merge_heads(Y)", (z.B, z.T_q, z.D), dtype)
     expected = np.empty((z.B, z.T_q, z.D), dtype)
@@ -162,7 +169,11 @@ def test_merge_heads_exact_values(z, dtype):
 
 @given(S.attention_sizes(max_len=5, max_dk=4), S.float_dtypes, S.seeds)
 def test_merge_heads_inverts_split_heads(z, dtype, seed):
-    """merge_heads(split_heads(X, H)) == X and split_heads(merge_heads(Y), H) == Y, exactly."""
+    """merge_heads(split_heads(X, H)) == X and split_heads(merge_heads(Y), H) == Y, exactly.
+
+    Hint: merge_heads must undo split_heads exactly: swap the same two axes back (H and T) and reshape, in X's
+    dtype.
+    """
     g = S.rng(seed)
     X = g.standard_normal((z.B, z.T_q, z.D)).astype(dtype)
     split = as_array(ex07.split_heads(X, z.H), "split_heads(X)", (z.B, z.H, z.T_q, z.d_k), dtype)
@@ -177,7 +188,11 @@ def test_merge_heads_inverts_split_heads(z, dtype, seed):
 @pytest.mark.parametrize(("D", "H"), [(8, 3), (6, 4), (5, 2), (6, 0)])
 def test_split_heads_rejects_num_heads_not_dividing_D(D, H):
     """split_heads with a num_heads that is not a positive divisor of D (0 included) raises ValueError,
-    ideally naming num_heads."""
+    ideally naming num_heads.
+
+    Hint: check num_heads before reshaping: an integer >= 1 that divides D, else raise ValueError naming
+    num_heads.
+    """
     with raises_value_error("num_heads"):
         ex07.split_heads(np.zeros((2, 3, D)), H)
 
@@ -188,13 +203,21 @@ def test_split_heads_rejects_num_heads_not_dividing_D(D, H):
 
 @given(mha_cases())
 def test_mha_shapes_and_dtype(c):
-    """out is [B, T_q, D] and weights [B, H, T_q, T_k], in the inputs' dtype (float32 stays float32)."""
+    """out is [B, T_q, D] and weights [B, H, T_q, T_k], in the inputs' dtype (float32 stays float32).
+
+    Hint: keep the dtype of x_q: a float64 constant such as np.sqrt(d_k) turns float32 into float64; divide by
+    a Python float instead.
+    """
     mha(c.x_q, c.x_kv, c.p, c.mask)
 
 
 @given(mha_cases())
 def test_mha_matches_reference(c):
-    """multi_head_attention equals the reference (cross- and self-attention, masks, float32 and float64)."""
+    """multi_head_attention equals the reference (cross- and self-attention, masks, float32 and float64).
+
+    Hint: follow the docstring's equations: biases on each projection, d_k = D / H for the scale, the mask
+    shared by all heads, and merge before W_o and b_o.
+    """
     out, weights = mha(c.x_q, c.x_kv, c.p, c.mask)
     ref_out, ref_weights = ref07.multi_head_attention(c.x_q.astype(np.float64), c.x_kv.astype(np.float64),
                                                       as64(c.p), c.mask)
@@ -308,7 +331,11 @@ def test_a_2d_mask_is_shared_by_every_batch_row(c):
 
 @given(mha_cases(masked=True, min_batch=2), st.data())
 def test_fully_masked_query_outputs_the_output_bias(c, data):
-    """A query that may attend no key gets zero weights in every head, so its output is exactly b_o."""
+    """A query that may attend no key gets zero weights in every head, so its output is exactly b_o.
+
+    Hint: a query with no allowed key gets zero weights in each head, so its merged heads are 0 and its output
+    is b_o: avoid NaN in the softmax.
+    """
     B = c.B
     H = c.H
     T_q = c.T_q
@@ -327,7 +354,11 @@ def test_fully_masked_query_outputs_the_output_bias(c, data):
 
 @given(st.integers(1, 3), st.sampled_from([(2, 4), (3, 6), (2, 6)]), S.float_dtypes, S.seeds, st.data())
 def test_padding_keys_do_not_change_the_output(T_q, heads_width, dtype, seed, data):
-    """Padding mask from tokens of different lengths: changing x_kv at padding positions changes nothing."""
+    """Padding mask from tokens of different lengths: changing x_kv at padding positions changes nothing.
+
+    Hint: give the mask a head axis (it is [B, T_q, T_k], the heads are [B, H, T_q, T_k]) and exclude masked
+    keys before the softmax.
+    """
     H, D = heads_width
     tokens = data.draw(S.token_batches(min_batch=2, max_batch=3, min_len=2, max_len=5), label="tokens")
     B, T_k = tokens.shape
@@ -366,7 +397,11 @@ def test_keys_and_values_come_from_x_kv(c, random):
 
 @given(mha_cases(), st.data())
 def test_each_query_row_depends_on_its_own_x_q_row_only(c, data):
-    """Changing one token of x_q changes that query's output row only (keys and values come from x_kv)."""
+    """Changing one token of x_q changes that query's output row only (keys and values come from x_kv).
+
+    Hint: Q comes from x_q and K, V from x_kv: do not swap them, and split and merge the heads without mixing
+    tokens.
+    """
     T_q = c.T_q
     i = data.draw(st.integers(0, T_q - 1), label="query")
     x_q2 = c.x_q.copy()
@@ -382,7 +417,11 @@ def test_each_query_row_depends_on_its_own_x_q_row_only(c, data):
 
 @given(mha_cases(self_attention=True), st.randoms(use_true_random=False))
 def test_self_attention_is_permutation_equivariant(c, random):
-    """Self-attention (x_q = x_kv = x, no mask): permuting the tokens permutes the output rows."""
+    """Self-attention (x_q = x_kv = x, no mask): permuting the tokens permutes the output rows.
+
+    Hint: use no position-dependent term, and split and merge the heads along the feature axis only, never
+    across tokens.
+    """
     T = c.T_q
     perm = np.array(random.sample(range(T), T))
     x = c.x_q
@@ -395,7 +434,11 @@ def test_self_attention_is_permutation_equivariant(c, random):
 
 @given(mha_cases(min_batch=2))
 def test_batch_rows_are_independent(c):
-    """Each batch row gives what it gives computed alone: rows never mix."""
+    """Each batch row gives what it gives computed alone: rows never mix.
+
+    Hint: split heads by reshaping the last axis only and take the softmax per row over the keys, so batch
+    rows never mix.
+    """
     B = c.x_q.shape[0]
     out, weights = mha(c.x_q, c.x_kv, c.p, c.mask)
     for b in range(B):
@@ -408,7 +451,11 @@ def test_batch_rows_are_independent(c):
 
 
 def test_cross_attention_example():
-    """A fixed cross-attention case (B=2, H=2, T_q=3, T_k=5, D=4, different padding) equals the reference."""
+    """A fixed cross-attention case (B=2, H=2, T_q=3, T_k=5, D=4, different padding) equals the reference.
+
+    Hint: T_q and T_k differ here: the queries come from x_q and the keys and values from x_kv, and the mask
+    is [B, 1, T_k] or [B, T_q, T_k].
+    """
     x_q, x_kv, p, mask = diagnostic_cases()["multi_head_attention"][0]
     out, weights = mha(x_q, x_kv, p, mask)
     ref_out, ref_weights = ref07.multi_head_attention(x_q, x_kv, p, mask)
@@ -419,7 +466,11 @@ def test_cross_attention_example():
 @pytest.mark.parametrize(("D", "H"), [(8, 3), (6, 4), (6, 0)])
 def test_mha_rejects_num_heads_not_dividing_D(D, H):
     """multi_head_attention with a num_heads that is not a positive divisor of D (0 included) raises
-    ValueError, ideally naming num_heads."""
+    ValueError, ideally naming num_heads.
+
+    Hint: check num_heads before splitting: an integer >= 1 that divides D, else raise ValueError naming
+    num_heads.
+    """
     p = dataclasses.replace(S.random_multi_head(0, D, 1), num_heads=H)
     x = np.zeros((2, 3, D))
     with raises_value_error("num_heads"):
@@ -431,7 +482,11 @@ def test_mha_rejects_num_heads_not_dividing_D(D, H):
 def test_multi_head_rejects_bad_shapes(bad):
     """split_heads of an X that is not 3-D, merge_heads of an X that is not 4-D, multi_head_attention
     with x_q or x_kv not [B, T, D] or a mask of neither 2 nor 3 dimensions: ValueError, ideally
-    naming the argument."""
+    naming the argument.
+
+    Hint: check the number of dimensions before reshaping: X 3-D for split_heads, 4-D for merge_heads, x_q and
+    x_kv [B, T, D], the mask 2-D or 3-D.
+    """
     p, x = S.random_multi_head(0, 4, 2), np.zeros((2, 3, 4))
     calls = {
         "split_2d": ("X", lambda: ex07.split_heads(np.zeros((3, 4)), 2)),

@@ -72,7 +72,11 @@ def embed_cases(draw):
 
 @given(lengths, widths)
 def test_encoding_shape_and_dtype(T, D):
-    """sinusoidal_encoding(T, D) is a float64 array of shape [T, D]."""
+    """sinusoidal_encoding(T, D) is a float64 array of shape [T, D].
+
+    Hint: build the positions and frequencies as float64 arrays and return [T, D]: T rows of positions, D
+    columns.
+    """
     as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
 
 
@@ -103,7 +107,11 @@ def test_encoding_exact_values_at_chosen_positions():
 
 @given(lengths, widths)
 def test_encoding_matches_the_formula(T, D):
-    """Every entry equals sin or cos of pos / 10000^(2i/D), computed entry by entry."""
+    """Every entry equals sin or cos of pos / 10000^(2i/D), computed entry by entry.
+
+    Hint: columns 2i and 2i+1 share the frequency 1 / 10000^(2i/D): even columns hold sines, odd columns
+    cosines, and positions start at 0.
+    """
     PE = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
     with drawn(PE, T, D):
         assert_close(PE, formula(T, D), f"sinusoidal_encoding({T}, {D})", rtol=1e-9, atol=1e-12)
@@ -126,7 +134,10 @@ def test_encoding_interleaves_sin_and_cos(T, D):
 @given(st.integers(1, 300), widths)
 @settings(max_examples=15)
 def test_encoding_is_bounded(T, D):
-    """Every entry lies in [-1, 1] and is finite, even for long sequences."""
+    """Every entry lies in [-1, 1] and is finite, even for long sequences.
+
+    Hint: compute pos / 10000^(2i/D) in float64 and take sin and cos of it; do not add or scale the encoding.
+    """
     PE = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
     assert_finite(PE, "sinusoidal_encoding")
     if not (np.abs(PE) <= 1.0).all():
@@ -151,7 +162,11 @@ def test_encoding_relative_position_is_a_rotation(T, D, data):
 
 @given(st.integers(2, 12), widths, st.data())
 def test_encoding_prefix_does_not_depend_on_T(T, D, data):
-    """The encoding of a position does not depend on the length T: a shorter T gives a prefix."""
+    """The encoding of a position does not depend on the length T: a shorter T gives a prefix.
+
+    Hint: the frequencies depend on D and i only: the encoding of a position must not use T except for the
+    number of rows.
+    """
     t = data.draw(st.integers(1, T - 1), label="shorter T")
     long = as_array(ex08.sinusoidal_encoding(T, D), f"sinusoidal_encoding({T}, {D})", (T, D), np.float64)
     short = as_array(ex08.sinusoidal_encoding(t, D), f"sinusoidal_encoding({t}, {D})", (t, D), np.float64)
@@ -161,14 +176,20 @@ def test_encoding_prefix_does_not_depend_on_T(T, D, data):
 
 @pytest.mark.parametrize("D", [1, 3, 7])
 def test_encoding_odd_width_raises(D):
-    """An odd D raises ValueError, ideally naming `D`: sin and cos come in pairs."""
+    """An odd D raises ValueError, ideally naming `D`: sin and cos come in pairs.
+
+    Hint: check that D is even before building the encoding, and raise ValueError naming D.
+    """
     with raises_value_error("D"):
         ex08.sinusoidal_encoding(4, D)
 
 
 @pytest.mark.parametrize(("T", "D", "name"), [(0, 4, "T"), (-2, 4, "T"), (3, 0, "D"), (3, -2, "D")])
 def test_encoding_bad_sizes_raise(T, D, name):
-    """T < 1 raises ValueError, ideally naming `T`; D < 2 raises ValueError, ideally naming `D`."""
+    """T < 1 raises ValueError, ideally naming `T`; D < 2 raises ValueError, ideally naming `D`.
+
+    Hint: check T >= 1 and D >= 2 before building the encoding, and name the bad argument in the ValueError.
+    """
     with raises_value_error(name):
         ex08.sinusoidal_encoding(T, D)
 
@@ -178,7 +199,10 @@ def test_encoding_bad_sizes_raise(T, D, name):
 
 @given(embed_cases())
 def test_embed_shape_and_dtype(case):
-    """embed(tokens, table) has shape [B, T, D] and the table's dtype (float32 stays float32)."""
+    """embed(tokens, table) has shape [B, T, D] and the table's dtype (float32 stays float32).
+
+    Hint: return the table's dtype: cast the float64 encoding and sqrt(D) to table.dtype before adding.
+    """
     tokens, table = case
     B, T = tokens.shape
     as_array(ex08.embed(tokens, table), "embed(tokens, table)", (B, T, table.shape[1]), table.dtype)
@@ -214,7 +238,10 @@ def test_embed_scales_the_lookup_by_sqrt_D(case):
 
 @given(S.token_batches(), widths)
 def test_embed_of_a_zero_table_is_the_encoding(tokens, D):
-    """With an all-zero table, every row of the batch is the positional encoding of positions 0..T-1."""
+    """With an all-zero table, every row of the batch is the positional encoding of positions 0..T-1.
+
+    Hint: add the encoding of positions 0..T-1, shape [T, D], to every row of the batch: it broadcasts over B.
+    """
     B, T = tokens.shape
     got = as_array(ex08.embed(tokens, np.zeros((7, D))), "embed(tokens, zeros)", (B, T, D), np.float64)
     with picture("embed(tokens, zeros)", got, formula(T, D), rows="positions", columns="dimensions"):
@@ -222,7 +249,11 @@ def test_embed_of_a_zero_table_is_the_encoding(tokens, D):
 
 
 def test_embed_exact_values():
-    """embed gives table[tokens] * sqrt(D) + PE on a small example worked by hand (D = 4, sqrt(D) = 2)."""
+    """embed gives table[tokens] * sqrt(D) + PE on a small example worked by hand (D = 4, sqrt(D) = 2).
+
+    Hint: scale the looked-up rows table[tokens] by sqrt(D), not by D or sqrt(V), and then add the positional
+    encoding.
+    """
     table = np.arange(12.0).reshape(3, 4) / 10  # V = 3, D = 4
     tokens = np.array([[2, 0], [1, 1]])
     PE = formula(2, 4)
@@ -234,7 +265,11 @@ def test_embed_exact_values():
 
 @given(embed_cases())
 def test_embed_matches_reference(case):
-    """embed equals the reference on random tokens and tables, float32 and float64."""
+    """embed equals the reference on random tokens and tables, float32 and float64.
+
+    Hint: follow table[tokens] * sqrt(D) + sinusoidal_encoding(T, D), with T = tokens.shape[-1], in the
+    table's dtype.
+    """
     tokens, table = case
     got = as_array(ex08.embed(tokens, table), "embed(tokens, table)", (*tokens.shape, table.shape[1]),
                    table.dtype)
@@ -244,7 +279,11 @@ def test_embed_matches_reference(case):
 @given(embed_cases())
 def test_embed_rows_are_independent(case):
     """Each row of the batch is embedded on its own: embedding one row alone, as a batch of one or as
-    1-D tokens [T], gives the same result."""
+    1-D tokens [T], gives the same result.
+
+    Hint: take T from the last axis of tokens (tokens.shape[-1]), so the encoding broadcasts over any leading
+    dimensions.
+    """
     tokens, table = case
     whole = as_array(ex08.embed(tokens, table), "embed(tokens, table)", (*tokens.shape, table.shape[1]),
                      table.dtype)
@@ -277,13 +316,20 @@ def test_embed_tokens_out_of_range_raise(bad):
 ], ids=["float tokens", "0-D tokens", "1-D table"])
 def test_embed_bad_arguments_raise(tokens, table, name):
     """Tokens that are not integers or have no axis, or a table that is not 2-D, raise ValueError, ideally
-    naming the argument."""
+    naming the argument.
+
+    Hint: check tokens (an integer array with at least one axis) and table (2-D) before the look-up, and name
+    the bad argument.
+    """
     with raises_value_error(name):
         ex08.embed(tokens, table)
 
 
 def test_embed_odd_width_raises():
-    """A table with an odd width D raises ValueError, ideally naming `table` (or `D`)."""
+    """A table with an odd width D raises ValueError, ideally naming `table` (or `D`).
+
+    Hint: check that the table's width D is even before computing, and raise ValueError naming table.
+    """
     with raises_value_error("table", "D"):
         ex08.embed(np.array([[1, 2]]), embedding_table(0, 5, 5, np.float64))
 
