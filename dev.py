@@ -875,7 +875,7 @@ def _feedback_lacks(result: Any) -> list[str]:
     from grading.report import shown_failures
 
     shown = shown_failures(result)
-    inputs = [f.counterexample for t in shown for f in t.failures]
+    inputs = [f.counterexample or f.call for t in shown for f in t.failures]
     return [part for part, has in (("a hint", any(t.hint for t in shown)), ("a smallest input", any(inputs)),
                                     ("a property", any(t.prop for t in shown))) if not has]
 

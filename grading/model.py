@@ -52,6 +52,7 @@ class Failure:
     message: str  # what broke, one or two lines
     counterexample: str = ""  # the smallest input hypothesis found for it
     traceback: str = ""  # the learner's frames and the error, for --verbose ("" when none is the learner's)
+    call: str = ""  # without a counterexample: the test's last call of the learner's function, as code
 
 
 @dataclass
@@ -76,6 +77,7 @@ class TestResult:
     prop: str = ""  # the property it checks, in plain words (the first paragraph of its docstring)
     message: str = ""  # what broke, one or two lines
     counterexample: str = ""  # the smallest input hypothesis found
+    call: str = ""  # without a counterexample: the test's last call of the learner's function, as code
     hint: str = ""  # the docstring's "Hint:" paragraph
     traceback: str = ""  # the learner's frames and the error, for --verbose ("" when none is the learner's)
     duration: float = 0.0
@@ -87,7 +89,7 @@ class TestResult:
     @property
     def failures(self) -> list[Failure]:
         """Every distinct failure of the test, the one its own fields hold first."""
-        return [Failure(self.message, self.counterexample, self.traceback), *self.others]
+        return [Failure(self.message, self.counterexample, self.traceback, self.call), *self.others]
 
 
 @dataclass

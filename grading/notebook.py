@@ -317,9 +317,10 @@ def failure_html(t: TestResult, lang: str, *, opened: bool) -> str:
              f"{escape(translate(t.outcome.value, lang))}]</small></summary>"]
     for f in t.failures:
         parts.append(f"<pre>{escape(f.message or translate(t.outcome.value, lang))}</pre>")
-        if f.counterexample:
-            parts.append(f"<div>{escape(message('smallest failing input', lang))}</div>"
-                         f"<pre>{escape(f.counterexample)}</pre>")
+        if f.counterexample or f.call:
+            said = (message("smallest failing input", lang) if f.counterexample
+                    else message("the call that failed", lang))
+            parts.append(f"<div>{escape(said)}</div><pre>{escape(f.counterexample or f.call)}</pre>")
         if f.traceback:
             parts.append(f"<details><summary>{escape(message('where it broke', lang))}</summary>"
                          f"<pre>{escape(f.traceback)}</pre></details>")

@@ -23,6 +23,7 @@ import pytest
 from course.i18n import Message, doc_parts, message
 from course.info import REFERENCE_PACKAGE
 from grading import protocol, sandbox
+from grading.calls import LastCall
 from grading.model import Failure, Outcome
 from grading.pictures import pictures_of
 from grading.protocol import MAX_FIELD, MAX_OTHERS, MAX_TRACEBACK
@@ -193,6 +194,7 @@ class GradingPlugin:
         self.integrity: Integrity | None = None
         self.any_failed = False
         self.not_imported = ""  # why the learner's module could not be imported
+        self.last_call = LastCall()  # the running test's last call of the learner's function
 
     def send(self, event: protocol.Event) -> None:
         view = memoryview(protocol.encode(event))
@@ -212,6 +214,7 @@ class GradingPlugin:
         test_module = importlib.import_module(f"tests.test_{self.module}")
         self.cases = getattr(test_module, "diagnostic_cases", dict)()
         self.integrity = Integrity()
+        target.callers.append(self.last_call)
         sandbox.install_audit_hook(self.protected, readable=[self.target_dir])
         try:
             target.load(self.module)
@@ -238,6 +241,7 @@ class GradingPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         prop, hint = _doc_parts(item)
+        self.last_call.clear()
         self.send(protocol.Started(_name(item), prop=prop, hint=hint))
 
     @pytest.hookimpl(hookwrapper=True)
@@ -272,8 +276,12 @@ class GradingPlugin:
         outcome = _OUTCOMES.get(type(leaves[0]), Outcome.FAILED)
         first, *others = [self._failure(item, exc, shown=outcome == Outcome.FAILED)
                           for exc in leaves[:MAX_OTHERS + 1]]
+        # Without a smallest input from hypothesis, the last call the test made (the one that raised,
+        # or the last before the check that failed).
+        tried = (shorten(self.last_call.said()) if outcome == Outcome.FAILED and not first.counterexample
+                 else "")
         return protocol.Finished(name, outcome, prop=prop, duration=duration, hint=hint,
-                                 message=first.message, counterexample=first.counterexample,
+                                 message=first.message, counterexample=first.counterexample, call=tried,
                                  traceback=first.traceback, others=others,
                                  pictures=pictures_of(leaves[0]) if outcome == Outcome.FAILED else [])
 

@@ -20,7 +20,7 @@ from grading.model import Failure, Outcome, Picture, TestResult
 
 MAX_LINE = 1 << 20  # bytes of one event line the parent keeps buffering
 MAX_SENTENCE = 300  # characters of a property or a hint (a test docstring's paragraph)
-MAX_FIELD = 600  # characters of a message, a counterexample or a note
+MAX_FIELD = 600  # characters of a message, a counterexample, a call or a note
 MAX_TRACEBACK = 4000  # characters of a failed test's traceback a child sends: the end, where the error is
 MAX_OTHERS = 4  # further distinct failures of one test a child sends (hypothesis may find several)
 MAX_NOTES = 5  # notes one run keeps
@@ -63,6 +63,7 @@ class Finished:
     prop: str = ""
     message: str = ""
     counterexample: str = ""
+    call: str = ""
     hint: str = ""
     traceback: str = ""
     duration: float = 0.0
@@ -169,7 +170,8 @@ def _text(data: dict[str, Any], key: str, limit: int) -> str:
 def _failure(data: dict[str, Any]) -> Failure:
     return Failure(message=_text(data, "message", MAX_FIELD),
                    counterexample=_text(data, "counterexample", MAX_FIELD),
-                   traceback=str(data.get("traceback", ""))[-MAX_TRACEBACK:])
+                   traceback=str(data.get("traceback", ""))[-MAX_TRACEBACK:],
+                   call=_text(data, "call", MAX_FIELD))
 
 
 def _finished(data: dict[str, Any]) -> Finished:
@@ -181,7 +183,8 @@ def _finished(data: dict[str, Any]) -> Finished:
     others = data.get("others") or []
     return Finished(
         test=str(data.get("test")), outcome=outcome, prop=_text(data, "prop", MAX_SENTENCE),
-        message=first.message, counterexample=first.counterexample, hint=_text(data, "hint", MAX_SENTENCE),
+        message=first.message, counterexample=first.counterexample, call=first.call,
+        hint=_text(data, "hint", MAX_SENTENCE),
         traceback=first.traceback, duration=float(data.get("duration", 0.0) or 0.0),
         others=[_failure(d) for d in others[:MAX_OTHERS] if isinstance(d, dict)],
         pictures=pictures(data.get("pictures")))

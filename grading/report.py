@@ -15,7 +15,7 @@ from typing import Any
 
 from course.i18n import ENGLISH, localize, message, translate
 from course.info import Exercise, load_course
-from grading.model import Diagnosis, ExerciseResult, Outcome, Report, Status, TestResult
+from grading.model import Diagnosis, ExerciseResult, Failure, Outcome, Report, Status, TestResult
 from grading.pictures import heatmap
 
 EXIT_OK = 0
@@ -93,17 +93,22 @@ def test_feedback(t: TestResult, limit: int = OUTPUT_LIMIT, lang: str = ENGLISH,
         if len(failures) > 1:
             said = message("failure {number} of {count}: {message}", lang, number=k, count=len(failures),
                            message=said)
-        parts.append(_said_on(said, f.counterexample, room, lang))
+        parts.append(_said_on(said, _input(f, lang), room, lang))
         if tracebacks and f.traceback:
             parts.append(_indent(f.traceback, "| "))
     return "\n".join(part for part in (*parts, hint) if part)
 
 
-def _said_on(said: str, counterexample: str, room: int, lang: str) -> str:
-    """A failure's message and its smallest input within ``room`` characters: the input is cut
-    first, down to half the room, then the message."""
-    example = (message("smallest failing input: {example}", lang, example=counterexample)
-               if counterexample else "")
+def _input(f: Failure, lang: str) -> str:
+    """The input a failure was found on: hypothesis's smallest one, else the call that failed, or ""."""
+    if f.counterexample:
+        return message("smallest failing input: {example}", lang, example=f.counterexample)
+    return message("the call that failed: {call}", lang, call=f.call) if f.call else ""
+
+
+def _said_on(said: str, example: str, room: int, lang: str) -> str:
+    """A failure's message and the input it was found on within ``room`` characters: the input is
+    cut first, down to half the room, then the message."""
     said = _cut(said, room - min(len(example), room // 2))
     example = _cut(example, room - len(said)) if example else ""
     return "\n".join(part for part in (said, example) if part)
@@ -184,8 +189,10 @@ def shown_failures(e: ExerciseResult, *, verbose: bool = False) -> list[TestResu
 
 
 def whole_feedback(e: ExerciseResult) -> bool:
-    """The text report shows, for some failing test, its property, a smallest failing input and a hint."""
-    return any(t.prop and t.hint and any(f.counterexample for f in t.failures) for t in shown_failures(e))
+    """The text report shows, for some failing test, its property, a failing input (hypothesis's
+    smallest, or the call that failed) and a hint."""
+    return any(t.prop and t.hint and any(f.counterexample or f.call for f in t.failures)
+               for t in shown_failures(e))
 
 
 def _what_to_fix(e: ExerciseResult, *, verbose: bool, lang: str) -> list[str]:

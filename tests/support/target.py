@@ -184,6 +184,9 @@ _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
 # Called after every call of the code under test as (module, function, args, kwargs, error or None):
 # tests/support/freedoms.py records there which degrees of freedom of the contract the tests vary.
 observers: list[Callable[[str, Callable[..., Any], tuple, dict, BaseException | None], None]] = []
+# Called before every call of the code under test as (function, its arguments by name): the grader
+# keeps the last call to show a failed test's input when hypothesis found none (grading/calls.py).
+callers: list[Callable[[str, dict[str, Any]], None]] = []
 _did_not_return: set[str] = set()  # functions stopped by the CPU budget in this process
 _budget_armed = False
 
@@ -238,6 +241,8 @@ def checked(fn: Callable[..., Any], name: str, module: str = "") -> Callable[...
 
     def call(*args: Any, **kwargs: Any) -> Any:
         named = _argument_names(fn, args, kwargs)
+        for note in callers:
+            note(name, named)
         before = [(where, part, _frozen(part)) for arg, value in named.items()
                   for where, part in _parts(value, arg)]
         try:
