@@ -390,8 +390,8 @@ def test_softmax_backward_rejects_grad_out_of_another_shape(shape):
 def test_attention_backward_shapes_and_dtype(case):
     """The gradients (dQ, dK, dV) are shaped like Q, K, V in their dtype, with any leading dims.
 
-    Hint: dQ, dK and dV take Q's, K's and V's shapes: transpose only the last two axes (np.swapaxes(..., -1,
-    -2)) so that any leading dims stay in place.
+    Hint: dQ, dK and dV take Q's, K's and V's shapes: dV = P^T g and dK = dS^T Q / sqrt(d_k) need P and dS
+    transposed on their last two axes (np.swapaxes(..., -1, -2)), which keeps any leading dims.
     """
     attention_grads(*case)
 
