@@ -126,6 +126,9 @@ def test_layer_norm_is_invariant_to_shifting_and_scaling_a_row(case, seed):
     """Adding a constant to a row, or multiplying it by a positive number, leaves its layer norm the same.
 
     Each row gets its own shift and scale, so a norm over the wrong axis fails.
+
+    Hint: take the mean and the variance of each row over the last axis (D), so that a row's own shift and
+    scale cancel; statistics over the whole array or another axis do not.
     """
     x, p = case
     g = S.rng(seed)
@@ -154,7 +157,11 @@ def test_layer_norm_normalises_the_last_axis_only(shape):
 @given(norm_cases())
 @settings(max_examples=15)
 def test_layer_norm_rows_are_independent(case):
-    """Each row is normalised on its own: a row computed alone gives the same result as in the batch."""
+    """Each row is normalised on its own: a row computed alone gives the same result as in the batch.
+
+    Hint: compute the mean and the variance of each row over the last axis only (keepdims=True); a statistic
+    over the batch or the tokens makes a row depend on its neighbours.
+    """
     x, p = case
     whole = as_array(ex09.layer_norm(x, p), "layer_norm(x, p)", x.shape, x.dtype)
     rows = x.reshape(-1, x.shape[-1])
@@ -183,7 +190,11 @@ def test_layer_norm_tiny_variance_rows(dtype):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_layer_norm_constant_row_gives_beta(dtype):
-    """A constant row (variance 0) gives exactly beta, with no NaN: eps keeps the division finite."""
+    """A constant row (variance 0) gives exactly beta, with no NaN: eps keeps the division finite.
+
+    Hint: a constant row has x - mean = 0 and variance 0: with eps inside the square root the division stays
+    finite and the result is beta.
+    """
     x = np.array([[2.0] * 5, [-1.0] * 5], dtype=dtype)
     p = S.random_layer_norm(5, 5, dtype)
     y = as_array(ex09.layer_norm(x, p), message("layer_norm(constant rows, p)"), x.shape, dtype)
@@ -208,7 +219,11 @@ def test_layer_norm_applies_gamma_then_beta(case):
 
 @given(norm_cases(), st.sampled_from([1e-5, 1e-3, 0.1]))
 def test_layer_norm_matches_reference(case, eps):
-    """layer_norm equals the reference for random rows, gains, shifts and values of eps."""
+    """layer_norm equals the reference for random rows, gains, shifts and values of eps.
+
+    Hint: use the eps argument you are given (not a fixed 1e-5) inside the square root, with the biased
+    variance over the last axis.
+    """
     x, p = case
     got = as_array(ex09.layer_norm(x, p, eps), f"layer_norm(x, p, eps={eps:g})", x.shape, x.dtype)
     p64 = LayerNormParams(p.gamma.astype(np.float64), p.beta.astype(np.float64))
@@ -219,7 +234,11 @@ def test_layer_norm_matches_reference(case, eps):
 @given(S.arrays(row_shapes(min_D=1), np.float64), S.seeds)
 @settings(max_examples=15)
 def test_layer_norm_matches_reference_on_any_values(x, seed):
-    """layer_norm equals the reference on arbitrary float64 rows (constant rows and D = 1 included)."""
+    """layer_norm equals the reference on arbitrary float64 rows (constant rows and D = 1 included).
+
+    Hint: compute the variance as the mean of (x - mean)^2 over the last axis, not as mean(x^2) - mean^2,
+    which loses precision on large values; with D = 1 every row is constant and gives beta.
+    """
     p = S.random_layer_norm(seed, x.shape[-1])
     got = as_array(ex09.layer_norm(x, p), "layer_norm(x, p)", x.shape, np.float64)
     assert_close(got, ref09.layer_norm(x, p), "layer_norm(x, p)", rtol=1e-6, atol=1e-6)
@@ -227,7 +246,11 @@ def test_layer_norm_matches_reference_on_any_values(x, seed):
 
 @pytest.mark.parametrize("bad", ["gamma", "beta"])
 def test_layer_norm_parameter_shape_mismatch_raises(bad):
-    """gamma or beta whose shape is not [D] raises ValueError, ideally naming `p` (or the field)."""
+    """gamma or beta whose shape is not [D] raises ValueError, ideally naming `p` (or the field).
+
+    Hint: compare p.gamma.shape and p.beta.shape with (D,), D = x.shape[-1], and raise ValueError naming p
+    before computing: a beta of shape [1] would broadcast silently.
+    """
     p = S.random_layer_norm(0, 4)
     setattr(p, bad, np.ones(3) if bad == "gamma" else np.zeros(1))  # beta [1] would broadcast silently
     with raises_value_error("p", bad):
@@ -240,7 +263,11 @@ def test_layer_norm_parameter_shape_mismatch_raises(bad):
 @given(ffn_cases())
 @settings(max_examples=15)
 def test_feed_forward_shape_and_dtype(case):
-    """feed_forward returns x's shape and dtype for any leading dims (float32 stays float32)."""
+    """feed_forward returns x's shape and dtype for any leading dims (float32 stays float32).
+
+    Hint: keep x's leading dims (reshape back to x.shape if you flatten the positions), and add no float64
+    constant that would turn float32 into float64.
+    """
     x, p = case
     as_array(ex09.feed_forward(x, p), "feed_forward(x, p)", x.shape, x.dtype)
 
@@ -259,7 +286,11 @@ def test_feed_forward_matches_the_formula(case):
 @given(ffn_cases())
 @settings(max_examples=15)
 def test_feed_forward_is_position_wise(case):
-    """The feed-forward acts on each position alone: one position fed alone ([1, 1, D]) gives its row."""
+    """The feed-forward acts on each position alone: one position fed alone ([1, 1, D]) gives its row.
+
+    Hint: multiply on the last axis only, so that each position's row goes through W_1 and W_2 on its own; a
+    reshape that mixes T with D, or a sum over positions, breaks this.
+    """
     x, p = case
     D = x.shape[-1]
     whole = as_array(ex09.feed_forward(x, p), "feed_forward(x, p)", x.shape, x.dtype).reshape(-1, D)
@@ -286,7 +317,11 @@ def test_feed_forward_relu_sits_between_the_layers():
 
 
 def test_feed_forward_of_zero_input_is_relu_b1_W2_plus_b2():
-    """feed_forward(0) = relu(b_1) W_2 + b_2: the first bias goes inside the ReLU, the second after W_2."""
+    """feed_forward(0) = relu(b_1) W_2 + b_2: the first bias goes inside the ReLU, the second after W_2.
+
+    Hint: with x = 0 only the biases remain: b_1 is added before the ReLU, b_2 after the product with W_2 (not
+    before it, and not left out).
+    """
     p = S.random_feed_forward(3, 4, 6)
     p.b_1 = np.array([0.5, -0.5, 1.0, -1.0, 2.0, 0.25])
     x = np.zeros((2, 4))
@@ -297,7 +332,11 @@ def test_feed_forward_of_zero_input_is_relu_b1_W2_plus_b2():
 
 @given(ffn_cases())
 def test_feed_forward_matches_reference(case):
-    """feed_forward equals the reference on random inputs and weights, float32 and float64."""
+    """feed_forward equals the reference on random inputs and weights, float32 and float64.
+
+    Hint: check relu(x W_1 + b_1) W_2 + b_2 term by term: the ReLU is max(h, 0) on the hidden layer only, and
+    both biases are added.
+    """
     x, p = case
     got = as_array(ex09.feed_forward(x, p), "feed_forward(x, p)", x.shape, x.dtype)
     p64 = FeedForwardParams(*(getattr(p, k).astype(np.float64) for k in ("W_1", "b_1", "W_2", "b_2")))
@@ -305,7 +344,11 @@ def test_feed_forward_matches_reference(case):
 
 
 def test_feed_forward_width_mismatch_raises():
-    """x whose last axis is not W_1's first axis raises ValueError, ideally naming `x`."""
+    """x whose last axis is not W_1's first axis raises ValueError, ideally naming `x`.
+
+    Hint: compare x.shape[-1] with p.W_1.shape[0] yourself and raise ValueError naming x before any matrix
+    product.
+    """
     p = S.random_feed_forward(0, 4, 6)
     with raises_value_error("x"):
         ex09.feed_forward(np.ones((2, 3, 5)), p)
@@ -315,7 +358,11 @@ def test_feed_forward_width_mismatch_raises():
                          ids=["b_1 [5]", "b_1 [1]", "W_2 [F, 1]", "b_2 [1]"])
 def test_feed_forward_bad_bias_shape_raises(field, shape):
     """A b_1 that is not [F], a W_2 that is not [F, D] or a b_2 that is not [D] raises ValueError, even
-    when it would broadcast, ideally naming `p` (or the field)."""
+    when it would broadcast, ideally naming `p` (or the field).
+
+    Hint: with D, F = p.W_1.shape, compare each shape exactly: b_1 is (F,), W_2 is (F, D), b_2 is (D,);
+    broadcasting would accept a bias of shape [1] silently.
+    """
     p = S.random_feed_forward(0, 4, 6)
     setattr(p, field, np.zeros(shape))
     with raises_value_error("p", field):
@@ -328,7 +375,11 @@ def test_feed_forward_bad_bias_shape_raises(field, shape):
 @given(norm_cases(), S.seeds)
 @settings(max_examples=15)
 def test_add_and_norm_shape_and_dtype(case, seed):
-    """add_and_norm returns x's shape and dtype (float32 stays float32)."""
+    """add_and_norm returns x's shape and dtype (float32 stays float32).
+
+    Hint: compute x + sublayer_out into a new array (x += ... changes the caller's x, which the contract
+    forbids) and normalise it; float32 inputs then stay float32.
+    """
     x, p = case
     s = spread_rows(seed, x.shape, x.dtype)
     as_array(ex09.add_and_norm(x, s, p), "add_and_norm(x, sublayer_out, p)", x.shape, x.dtype)
@@ -349,7 +400,11 @@ def test_add_and_norm_includes_the_residual(case, seed):
 
 @given(norm_cases(), S.seeds)
 def test_add_and_norm_depends_only_on_the_sum(case, seed):
-    """Only x + sublayer_out matters: swapping x and sublayer_out gives the same result."""
+    """Only x + sublayer_out matters: swapping x and sublayer_out gives the same result.
+
+    Hint: use x only through the sum x + sublayer_out, normalised once: a residual added after the norm, or a
+    norm of sublayer_out alone, treats the two inputs differently.
+    """
     x, p = case
     s = spread_rows(seed, x.shape, x.dtype)
     a = as_array(ex09.add_and_norm(x, s, p), "add_and_norm(x, s, p)", x.shape, x.dtype)
@@ -379,7 +434,11 @@ def test_add_and_norm_output_is_normalised(dtype, shape, seed):
 
 @given(norm_cases(), S.seeds)
 def test_add_and_norm_matches_reference(case, seed):
-    """add_and_norm equals the reference on random inputs, float32 and float64."""
+    """add_and_norm equals the reference on random inputs, float32 and float64.
+
+    Hint: post-norm, as the docstring says: LayerNorm(x + sublayer_out) with the given p, not x +
+    LayerNorm(sublayer_out).
+    """
     x, p = case
     s = spread_rows(seed, x.shape, x.dtype)
     got = as_array(ex09.add_and_norm(x, s, p), "add_and_norm(x, s, p)", x.shape, x.dtype)
@@ -390,7 +449,11 @@ def test_add_and_norm_matches_reference(case, seed):
 
 @pytest.mark.parametrize("s_shape", [(2, 3, 5), (3, 4), (1, 3, 4)])
 def test_add_and_norm_shape_mismatch_raises(s_shape):
-    """sublayer_out of another shape than x raises ValueError, even if it broadcasts."""
+    """sublayer_out of another shape than x raises ValueError, even if it broadcasts.
+
+    Hint: compare sublayer_out.shape with x.shape before adding and raise ValueError naming sublayer_out:
+    numpy would broadcast [T, D] onto [B, T, D] silently.
+    """
     x = np.ones((2, 3, 4))
     with raises_value_error("sublayer_out"):
         ex09.add_and_norm(x, np.zeros(s_shape), S.random_layer_norm(0, 4))

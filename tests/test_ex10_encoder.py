@@ -57,7 +57,11 @@ def revealing_layer(dtype: Any = np.float64, seed: int = 0):
 @settings(max_examples=10)
 @given(layer_cases())
 def test_encoder_layer_shape_and_dtype(case):
-    """encoder_layer returns [B, T, D] in the dtype of x (float32 stays float32)."""
+    """encoder_layer returns [B, T, D] in the dtype of x (float32 stays float32).
+
+    Hint: keep x's dtype through both sublayers and both add & norm steps: every sublayer returns [B, T, D] in
+    the dtype it is given, so add no float64 constant.
+    """
     x, p, mask = case.build()
     as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
 
@@ -78,7 +82,11 @@ def test_encoder_layer_matches_reference(case):
 @given(layer_cases(masked=False), st.data())
 def test_encoder_layer_every_mask_form(case, data):
     """encoder_layer equals the reference under a mask of every accepted form: [B or 1, T or 1, T],
-    query rows hidden whole included."""
+    query rows hidden whole included.
+
+    Hint: pass the mask to multi_head_attention as it is: it broadcasts [B or 1, T or 1, T] itself, and a
+    query row with no allowed key gets a zero attention output, not NaN.
+    """
     x, p, _ = case.build()
     mask = data.draw(S.mask_forms(case.B, case.T, case.T, two_d=False), "mask")
     out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
@@ -89,7 +97,11 @@ def test_encoder_layer_every_mask_form(case, data):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_encoder_layer_example(dtype):
-    """encoder_layer equals the reference on B=2 rows with 5 and 3 real tokens, H=2, D=8, F=12."""
+    """encoder_layer equals the reference on B=2 rows with 5 and 3 real tokens, H=2, D=8, F=12.
+
+    Hint: post-norm in this order: x = LayerNorm_1(x + MultiHead(x, x, x, mask)), then LayerNorm_2 of that x
+    plus FFN of that same x, each with its own norm1 or norm2.
+    """
     x, p, mask = revealing_layer(dtype)
     out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, dtype)
     expected = ref10.encoder_layer(x.astype(np.float64), astype_params(p, np.float64), mask)
@@ -173,7 +185,11 @@ def test_encoder_layer_masked_keys_are_not_read(case, data):
 
 
 def test_encoder_layer_pinned_padding():
-    """Two rows with 5 and 3 real tokens: changing the last two tokens of row 1 changes nothing real."""
+    """Two rows with 5 and 3 real tokens: changing the last two tokens of row 1 changes nothing real.
+
+    Hint: give the mask to the self-attention: with False at the padding keys, no real token reads the
+    padding, whatever it holds.
+    """
     x, p, mask = revealing_layer()
     other = x.copy()
     other[1, 3:] = -7.0
@@ -188,7 +204,11 @@ def test_encoder_layer_pinned_padding():
 
 @given(layer_cases())
 def test_encoder_layer_rows_are_independent(case):
-    """Each batch row computed alone gives the same output as in the batch."""
+    """Each batch row computed alone gives the same output as in the batch.
+
+    Hint: every step acts on one batch row at a time: attention within a row, layer norm over the last axis,
+    feed-forward per position; nothing mixes rows.
+    """
     x, p, mask = case.build()
     out = as_array(ex10.encoder_layer(x, p, mask), "encoder_layer(x, p, mask)", x.shape, x.dtype)
     for b in range(x.shape[0]):
@@ -200,7 +220,11 @@ def test_encoder_layer_rows_are_independent(case):
 
 
 def test_encoder_layer_wrong_width_raises():
-    """An x whose width is not the parameters' D raises ValueError, ideally naming `x`."""
+    """An x whose width is not the parameters' D raises ValueError, ideally naming `x`.
+
+    Hint: check that x is [B, T, D] with D the height of p.self_attn.W_q before any product, and raise
+    ValueError naming x.
+    """
     x, p, _ = revealing_layer()
     with raises_value_error("x"):
         ex10.encoder_layer(x[..., :6], p)
@@ -212,7 +236,11 @@ def test_encoder_layer_wrong_width_raises():
 @settings(max_examples=10)
 @given(S.seeds, configs(), S.float_dtypes, sources())
 def test_encode_shape_and_dtype(seed, config, dtype, src):
-    """encode returns [B, T_src, D] in the dtype of the parameters."""
+    """encode returns [B, T_src, D] in the dtype of the parameters.
+
+    Hint: the memory keeps the parameters' dtype: embed with params.src_embed (scaled by sqrt(D), plus PE) and
+    run every layer on that x.
+    """
     params = S.random_transformer(seed, config, dtype)
     as_array(ex10.encode(src, params), "encode(src, params)", (*src.shape, config.d_model), dtype)
 
@@ -232,7 +260,11 @@ def test_encode_matches_reference(seed, config, dtype, src):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_encode_example(dtype):
-    """encode equals the reference on two rows with 6 and 3 real tokens, D=8, H=2, 2 layers."""
+    """encode equals the reference on two rows with 6 and 3 real tokens, D=8, H=2, 2 layers.
+
+    Hint: embed once, build the source padding mask from config.pad_id once, then run params.encoder in order,
+    each layer on the previous layer's output.
+    """
     params = S.random_transformer(3, S.small_config(), dtype)
     src = fixed_tokens([6, 3], 6, 11, seed=4)
     out = as_array(ex10.encode(src, params), "encode(src, params)", (2, 6, 8), dtype)
@@ -272,7 +304,11 @@ def test_encode_padding_is_invisible(seed, config, dtype, src):
 
 
 def test_encode_pinned_padding():
-    """Two rows with 6 and 3 real tokens: row 1's real outputs equal those of its 3 tokens alone."""
+    """Two rows with 6 and 3 real tokens: row 1's real outputs equal those of its 3 tokens alone.
+
+    Hint: every encoder layer needs the padding mask padding_mask(src_tokens, pad_id): without it the real
+    tokens read the padding and change.
+    """
     params = S.random_transformer(3, S.small_config())
     src = fixed_tokens([6, 3], 6, 11, seed=4)
     out = as_array(ex10.encode(src, params), "encode(src, params)", (2, 6, 8), np.float64)
@@ -330,7 +366,12 @@ def test_encode_reads_the_whole_sentence(seed, config, dtype, src):
 
 @pytest.mark.parametrize("bad", ["too_large", "negative", "float", "one_dim"])
 def test_encode_bad_tokens_raise(bad):
-    """Source tokens outside 0..V_src-1, not integers or not [B, T] raise ValueError."""
+    """Source tokens outside 0..V_src-1, not integers or not [B, T] raise ValueError.
+
+    Hint: check src_tokens before embedding: a 2-D integer array with every id in 0..V_src-1 (V_src =
+    params.src_embed.shape[0]), else ValueError naming src_tokens; negative ids would index silently from the
+    end.
+    """
     params = S.random_transformer(3, S.small_config())
     src = fixed_tokens([4, 2], 4, 11, seed=1)
     if bad == "too_large":

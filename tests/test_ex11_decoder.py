@@ -67,7 +67,12 @@ def call_layer(y, memory, p, self_mask=None, memory_mask=None, what="decoder_lay
 @settings(max_examples=10)
 @given(layer_cases())
 def test_decoder_layer_shape_and_dtype(case):
-    """decoder_layer returns [B, T_tgt, D] in the dtype of y (float32 stays float32)."""
+    """decoder_layer returns [B, T_tgt, D] in the dtype of y (float32 stays float32).
+
+    Hint: each mask goes to its own attention: self_mask [.., T_tgt, T_tgt] to the self-attention, memory_mask
+    [.., T_tgt, T_src] to the cross-attention, whose queries come from y (T_tgt rows) and keys and values from
+    memory.
+    """
     call_layer(*case.build())
 
 
@@ -89,7 +94,11 @@ def test_decoder_layer_matches_reference(case):
 @given(layer_cases(), st.data())
 def test_decoder_layer_every_mask_form(case, data):
     """decoder_layer equals the reference with self_mask and memory_mask of every accepted form
-    ([B or 1, T_q or 1, T_k]), query rows hidden whole included."""
+    ([B or 1, T_q or 1, T_k]), query rows hidden whole included.
+
+    Hint: pass self_mask and memory_mask to their attentions as they are (multi_head_attention broadcasts
+    every accepted form); a query row with no allowed key gets a zero attention output, not NaN.
+    """
     y, memory, p, _, _ = case.build()
     self_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_tgt, two_d=False), "self_mask")
     memory_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_src, two_d=False), "memory_mask")
@@ -103,7 +112,12 @@ def test_decoder_layer_every_mask_form(case, data):
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 @pytest.mark.parametrize("T_src", [5, 4])
 def test_decoder_layer_example(dtype, T_src):
-    """decoder_layer equals the reference on B=2 (4 and 2 real target tokens, 5 and 3 source), H=2, D=8."""
+    """decoder_layer equals the reference on B=2 (4 and 2 real target tokens, 5 and 3 source), H=2, D=8.
+
+    Hint: post-norm, three sublayers in order: self-attention on y under self_mask, cross-attention with
+    queries from y and keys and values from memory under memory_mask, then the feed-forward, each followed by
+    its own add & norm.
+    """
     y, memory, p, self_mask, memory_mask = revealing_layer(dtype, T_src=T_src)
     out = call_layer(y, memory, p, self_mask, memory_mask)
     expected = ref11.decoder_layer(y.astype(np.float64), memory.astype(np.float64),
@@ -237,7 +251,11 @@ def test_decoder_layer_one_memory_key(case, data):
 @settings(max_examples=15)
 @given(layer_cases())
 def test_decoder_layer_masked_memory_is_not_read(case):
-    """Changing memory at the positions memory_mask hides never changes the output."""
+    """Changing memory at the positions memory_mask hides never changes the output.
+
+    Hint: give memory_mask to the cross-attention, the one whose keys and values come from memory; the
+    self-attention reads y only.
+    """
     y, memory, p, self_mask, memory_mask = case.build()
     if memory_mask is None:
         return
@@ -253,7 +271,11 @@ def test_decoder_layer_masked_memory_is_not_read(case):
 @settings(max_examples=10)
 @given(layer_cases())
 def test_decoder_layer_rows_are_independent(case):
-    """Each batch row computed alone gives the same output as in the batch."""
+    """Each batch row computed alone gives the same output as in the batch.
+
+    Hint: every step acts on one batch row at a time: row b of y attends to row b of memory only, and nothing
+    sums or normalises across the batch.
+    """
     y, memory, p, self_mask, memory_mask = case.build()
     out = call_layer(y, memory, p, self_mask, memory_mask)
     for b in range(y.shape[0]):
@@ -267,7 +289,11 @@ def test_decoder_layer_rows_are_independent(case):
 @pytest.mark.parametrize("bad", ["memory", "y", "memory batch"])
 def test_decoder_layer_wrong_width_raises(bad):
     """A memory (or y) whose width is not the parameters' D, or a memory with another batch size than y
-    (even 1, which would broadcast), raises ValueError, ideally naming it."""
+    (even 1, which would broadcast), raises ValueError, ideally naming it.
+
+    Hint: check that y is [B, T_tgt, D] with D the height of p.self_attn.W_q (ValueError naming y), and memory
+    [B, T_src, D] with y's B and D (ValueError naming memory), before any product.
+    """
     y, memory, p, _, _ = revealing_layer()
     args = {"memory": (y, memory[..., :6]), "y": (y[..., :6], memory), "memory batch": (y, memory[:1])}[bad]
     with raises_value_error(bad.split()[0]):
@@ -290,7 +316,11 @@ def reference_decode(tgt, memory, src, params):
 @settings(max_examples=10)
 @given(S.seeds, configs(), S.float_dtypes, token_pairs())
 def test_decode_shape_and_dtype(seed, config, dtype, tokens):
-    """decode returns [B, T_tgt, D] in the dtype of the parameters."""
+    """decode returns [B, T_tgt, D] in the dtype of the parameters.
+
+    Hint: embed the target with params.tgt_embed (not src_embed), build the self mask from tgt_tokens and the
+    memory mask from src_tokens (its last axis is T_src).
+    """
     tgt, src = tokens
     params = S.random_transformer(seed, config, dtype)
     call_decode(tgt, memory_for(src, config.d_model, seed, dtype), src, params)
@@ -313,7 +343,11 @@ def test_decode_matches_reference(seed, config, dtype, tokens):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_decode_example(dtype):
-    """decode equals the reference on B=2 (targets of 4 and 2 tokens, sources of 6 and 3), 2 layers."""
+    """decode equals the reference on B=2 (targets of 4 and 2 tokens, sources of 6 and 3), 2 layers.
+
+    Hint: y_0 = embed(tgt_tokens, params.tgt_embed); every layer of params.decoder, in order, gets the
+    previous y, the same memory, decoder_self_mask(tgt_tokens, pad_id) and padding_mask(src_tokens, pad_id).
+    """
     params = S.random_transformer(5, S.small_config(), dtype)
     tgt, src = fixed_tokens([4, 2], 4, 13, seed=6), fixed_tokens([6, 3], 6, 11, seed=7)
     memory = memory_for(src, 8, 8, dtype)
@@ -362,7 +396,11 @@ def test_decode_is_causal(seed, config, dtype, tokens, data):
 
 
 def test_decode_pinned_causality():
-    """Two rows of 4 target tokens: changing the last two tokens leaves positions 0 and 1 unchanged."""
+    """Two rows of 4 target tokens: changing the last two tokens leaves positions 0 and 1 unchanged.
+
+    Hint: the self-attention needs the causal part of decoder_self_mask(tgt_tokens, pad_id): position t may
+    read positions 0..t of the target only.
+    """
     params = S.random_transformer(5, S.small_config())
     tgt, src = fixed_tokens([4, 4], 4, 13, seed=6), fixed_tokens([6, 3], 6, 11, seed=7)
     memory = memory_for(src, 8, 8, np.float64)
@@ -398,7 +436,11 @@ def test_decode_padding_is_invisible(seed, config, dtype, tokens):
 
 
 def test_decode_pinned_source_padding():
-    """Changing the memory under the source padding (row 1 has 3 real tokens of 6) changes nothing."""
+    """Changing the memory under the source padding (row 1 has 3 real tokens of 6) changes nothing.
+
+    Hint: mask the cross-attention with padding_mask(src_tokens, pad_id), built from the source tokens, not
+    from the target.
+    """
     params = S.random_transformer(5, S.small_config())
     tgt, src = fixed_tokens([4, 2], 4, 13, seed=6), fixed_tokens([6, 3], 6, 11, seed=7)
     memory = memory_for(src, 8, 8, np.float64)
@@ -413,7 +455,11 @@ def test_decode_pinned_source_padding():
 @settings(max_examples=10)
 @given(S.seeds, configs(), S.float_dtypes, token_pairs())
 def test_decode_reads_memory(seed, config, dtype, tokens):
-    """Replacing the memory changes the decoder's output at every real target position."""
+    """Replacing the memory changes the decoder's output at every real target position.
+
+    Hint: every decoder layer's cross-attention takes its keys and values from the memory argument; do not
+    replace it with y or with a memory you compute yourself.
+    """
     tgt, src = tokens
     params = S.random_transformer(seed, config, dtype)
     out = call_decode(tgt, memory_for(src, config.d_model, seed, dtype), src, params)
@@ -431,7 +477,12 @@ def test_decode_reads_memory(seed, config, dtype, tokens):
 ])
 def test_decode_bad_arguments_raise(bad):
     """Target ids outside 0..V_tgt-1, a memory that does not fit the tokens or the model, tokens that are not
-    [B, T]: ValueError, even for a model with no decoder layers."""
+    [B, T]: ValueError, even for a model with no decoder layers.
+
+    Hint: check the arguments before embedding, even when params.decoder is empty: tgt_tokens a 2-D integer
+    array of ids in 0..V_tgt-1, src_tokens 2-D integers, memory [B, T_src, D] for them, each ValueError naming
+    the argument.
+    """
     params = S.random_transformer(5, S.small_config())
     tgt, src = fixed_tokens([4, 2], 4, 13, seed=6), fixed_tokens([6, 3], 6, 11, seed=7)
     memory = memory_for(src, 8, 8, np.float64)

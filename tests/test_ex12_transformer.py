@@ -58,7 +58,11 @@ def reference_forward(src, tgt, params):
 @settings(max_examples=10)
 @given(S.seeds, configs(), S.float_dtypes, token_pairs())
 def test_forward_shape_and_dtype(seed, config, dtype, tokens):
-    """transformer_forward returns logits [B, T_tgt, V_tgt] in the dtype of the parameters."""
+    """transformer_forward returns logits [B, T_tgt, V_tgt] in the dtype of the parameters.
+
+    Hint: decode tgt_tokens exactly as given (no shift: one logit row per target token), and give decode the
+    source tokens as its third argument, whose padding masks the memory.
+    """
     tgt, src = tokens
     call_forward(src, tgt, S.random_transformer(seed, config, dtype))
 
@@ -77,7 +81,11 @@ def test_forward_matches_reference(seed, config, dtype, tokens):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_forward_example(dtype):
-    """transformer_forward equals the reference on B=2 (targets of 4 and 2 tokens, sources of 6 and 3)."""
+    """transformer_forward equals the reference on B=2 (targets of 4 and 2 tokens, sources of 6 and 3).
+
+    Hint: memory = encode(src_tokens, params), then the decoder's output for tgt_tokens times W_out plus
+    b_out, with no softmax; the masks come from config.pad_id inside encode and decode.
+    """
     params = S.random_transformer(31, S.small_config(), dtype)
     tgt, src = fixed_tokens([4, 2], 4, 13, seed=32), fixed_tokens([6, 3], 6, 11, seed=33)
     assert_close(call_forward(src, tgt, params), reference_forward(src, tgt, params),
@@ -104,7 +112,11 @@ def test_forward_logits_are_affine_in_b_out(seed, config, dtype, tokens, c):
 @settings(max_examples=10)
 @given(S.seeds, configs(), token_pairs(), st.data())
 def test_forward_is_causal(seed, config, tokens, data):
-    """Changing the target tokens after position t never changes the logits at or before t."""
+    """Changing the target tokens after position t never changes the logits at or before t.
+
+    Hint: causality comes from decode's self mask; do not feed the decoder anything built from the whole
+    target, such as a mean over its positions or an unmasked attention.
+    """
     tgt, src = tokens
     T = tgt.shape[1]
     if T < 2:
@@ -123,7 +135,11 @@ def test_forward_is_causal(seed, config, tokens, data):
 @settings(max_examples=10)
 @given(S.seeds, configs(), token_pairs(min_batch=2))
 def test_forward_padding_is_invisible(seed, config, tokens):
-    """Each row computed alone, without the padding of its source and target, gives the same real logits."""
+    """Each row computed alone, without the padding of its source and target, gives the same real logits.
+
+    Hint: give encode and decode the source tokens, so the memory mask hides the source padding, and let
+    decode build the target mask from tgt_tokens and config.pad_id.
+    """
     tgt, src = tokens
     params = S.random_transformer(seed, config)
     logits = call_forward(src, tgt, params)
@@ -138,7 +154,11 @@ def test_forward_padding_is_invisible(seed, config, tokens):
 
 @pytest.mark.parametrize("bad", ["src_tokens", "tgt_tokens"])
 def test_forward_tokens_out_of_vocabulary_raise(bad):
-    """A source id >= V_src or a target id >= V_tgt raises ValueError."""
+    """A source id >= V_src or a target id >= V_tgt raises ValueError.
+
+    Hint: check each token array against its own vocabulary before any embedding: source ids below
+    params.config.src_vocab, target ids below params.config.tgt_vocab, ValueError naming the array.
+    """
     params = S.random_transformer(31, S.small_config())
     tgt, src = fixed_tokens([4, 2], 4, 13, seed=32), fixed_tokens([6, 3], 6, 11, seed=33)
     if bad == "src_tokens":
@@ -240,7 +260,12 @@ def test_greedy_stops_when_every_row_has_finished(case):
 @settings(max_examples=10)
 @given(greedy_cases(dtype=np.float64))
 def test_greedy_matches_reference(case):
-    """greedy_decode returns exactly the reference's tokens (float64 models)."""
+    """greedy_decode returns exactly the reference's tokens (float64 models).
+
+    Hint: encode the source once, start every row with bos_id, append the arg-max of the last position's
+    logits each step, pad_id after a row's eos_id, and stop when every row has finished or after max_len
+    steps.
+    """
     src, params, max_len = case.build()
     out = call_greedy(src, params, max_len)
     assert_equal(out, ref12.greedy_decode(src, params, max_len), "greedy_decode(src, params, max_len)")
@@ -260,7 +285,11 @@ def test_greedy_example_rows_ending_at_different_steps(dtype):
 
 @pytest.mark.parametrize("max_len", [1, 4])
 def test_greedy_stops_at_once_when_eos_wins(max_len):
-    """When eos always wins (b_out[eos] = +100), every row is [bos_id, eos_id] and decoding stops."""
+    """When eos always wins (b_out[eos] = +100), every row is [bos_id, eos_id] and decoding stops.
+
+    Hint: after appending a column, check whether every row now holds eos_id; if so, stop at once instead of
+    running the remaining steps.
+    """
     src, params, _ = staggered_case()
     out = call_greedy(src, with_eos_bias(params, 100.0), max_len)
     assert_equal(out, np.tile([BOS, EOS], (3, 1)),
@@ -269,7 +298,11 @@ def test_greedy_stops_at_once_when_eos_wins(max_len):
 
 @pytest.mark.parametrize("max_len", [1, 3])
 def test_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
-    """When eos never wins (b_out[eos] = -100), greedy_decode returns bos and exactly max_len new tokens."""
+    """When eos never wins (b_out[eos] = -100), greedy_decode returns bos and exactly max_len new tokens.
+
+    Hint: run at most max_len steps and count only new tokens: bos_id plus max_len new columns gives max_len +
+    1 columns in all.
+    """
     src, params, _ = staggered_case()
     out = call_greedy(src, with_eos_bias(params, -100.0), max_len)
     if out.shape != (3, max_len + 1):
@@ -281,7 +314,11 @@ def test_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
 @settings(max_examples=10)
 @given(greedy_cases())
 def test_greedy_rows_are_independent(case):
-    """Each source row decoded alone gives the same tokens as in the batch (then padding)."""
+    """Each source row decoded alone gives the same tokens as in the batch (then padding).
+
+    Hint: a row's next token comes from its own logits row only; keep a finished flag per row, not one for the
+    whole batch, and append pad_id only to rows that have finished.
+    """
     src, params, max_len = case.build()
     out = call_greedy(src, params, max_len)
     for b in range(src.shape[0]):
@@ -295,14 +332,22 @@ def test_greedy_rows_are_independent(case):
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_greedy_bad_max_len_raises(bad):
-    """max_len < 1 raises ValueError, ideally naming `max_len`."""
+    """max_len < 1 raises ValueError, ideally naming `max_len`.
+
+    Hint: check max_len before decoding: an integer of at least 1, else ValueError naming max_len; max_len = 0
+    is not a valid request.
+    """
     src, params, _ = staggered_case()
     with raises_value_error("max_len"):
         ex12.greedy_decode(src, params, bad)
 
 
 def test_greedy_bad_source_raises():
-    """A source id >= V_src raises ValueError, ideally naming `src_tokens`."""
+    """A source id >= V_src raises ValueError, ideally naming `src_tokens`.
+
+    Hint: let encode (or your own check) reject a source id outside 0..V_src-1 with ValueError naming
+    src_tokens, before any decoding step.
+    """
     src, params, _ = staggered_case()
     src[0, 0] = params.config.src_vocab
     with raises_value_error("src_tokens"):
@@ -312,7 +357,11 @@ def test_greedy_bad_source_raises():
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_forward_with_other_special_ids(dtype):
     """transformer_forward equals the reference for a model whose pad_id is 4 (bos 0, eos 3): the
-    padding of both sentences is config.pad_id, and id 0 is a real token."""
+    padding of both sentences is config.pad_id, and id 0 is a real token.
+
+    Hint: the padding id is params.config.pad_id for both sentences; never assume pad_id = 0, since here 0 is
+    a real token.
+    """
     src, tgt, params = other_ids_model(53, dtype)
     assert_close(call_forward(src, tgt, params), reference_forward(src, tgt, params),
                  with_other_ids("transformer_forward(src, tgt, params)"),

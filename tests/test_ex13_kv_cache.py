@@ -191,7 +191,11 @@ def test_empty_cache_shapes_and_dtype(seed, config, dtype, B):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_empty_cache_starts_decoding_at_position_0(dtype):
-    """decoder_step on empty_cache's cache gives transformer_forward's logits at position 0 (bos)."""
+    """decoder_step on empty_cache's cache gives transformer_forward's logits at position 0 (bos).
+
+    Hint: at the first step the cache is empty, so t = 0 and the new position attends only to itself: append
+    its k and v before attending, embed the token with PE[0], and project the merged heads with W_o and b_o.
+    """
     params = S.random_transformer(51, S.small_config(), dtype)
     src = fixed_tokens([6, 3], 6, 11, seed=52)
     cache = ex13.empty_cache(params, 2)
@@ -203,7 +207,11 @@ def test_empty_cache_starts_decoding_at_position_0(dtype):
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_empty_cache_bad_batch_size_raises(bad):
-    """batch_size < 1 raises ValueError, ideally naming `batch_size`."""
+    """batch_size < 1 raises ValueError, ideally naming `batch_size`.
+
+    Hint: check batch_size before building anything: an integer of at least 1, else ValueError naming
+    batch_size.
+    """
     with raises_value_error("batch_size"):
         ex13.empty_cache(S.random_transformer(1, S.small_config()), bad)
 
@@ -277,7 +285,11 @@ def test_self_attention_step_equals_causal_multi_head(case):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_self_attention_step_example(dtype):
-    """B=2, T=4, H=2, d_k=3: the 4 steps equal the rows of the causally masked multi_head_attention."""
+    """B=2, T=4, H=2, d_k=3: the 4 steps equal the rows of the causally masked multi_head_attention.
+
+    Hint: append the new k to cache.keys and the new v to cache.values along the time axis (2), attend with q
+    over all t + 1 positions without a mask, then merge the heads and apply W_o and b_o.
+    """
     y, p, cache = StepCase(2, 4, 2, 3, dtype, 7).build()
     outs, _, _ = run_steps(y, p, cache)
     expected = expected_masked_attention(y, p)
@@ -338,7 +350,11 @@ def test_self_attention_step_leaves_the_cache_unchanged(case, t):
 @settings(max_examples=10)
 @given(step_cases(), st.integers(0, 3))
 def test_self_attention_step_rows_are_independent(case, t):
-    """Each row of the batch computed alone (with its row of the cache) gives the same output."""
+    """Each row of the batch computed alone (with its row of the cache) gives the same output.
+
+    Hint: row b's query attends only to row b of the cache and to its own key: concatenate along axis 2
+    (time), never along the batch or the heads axis.
+    """
     y, p, _ = case.build()
     cache = past(case, t, case.seed + 3)
     out, _, _, _ = call_step(y[:, :1], p, cache)
@@ -352,7 +368,12 @@ def test_self_attention_step_rows_are_independent(case, t):
 @pytest.mark.parametrize("bad", ["x_two_positions", "x_width", "cache_batch", "cache_heads",
                                  "cache_mismatch", "cache_rank_3"])
 def test_self_attention_step_bad_arguments_raise(bad):
-    """x not [B, 1, D], or a cache that is not [B, H, t, d_k] for x and p: ValueError."""
+    """x not [B, 1, D], or a cache that is not [B, H, t, d_k] for x and p: ValueError.
+
+    Hint: before projecting, check that x is [B, 1, D] with D the height of p.W_q (ValueError naming x), and
+    that cache.keys and cache.values are both [B, H, t, d_k] for that B, H and d_k = D / H (ValueError naming
+    cache).
+    """
     y, p, _ = StepCase(2, 3, 2, 3, np.float64, 9).build()
     x, keys, values, name = y[:, :1], np.zeros((2, 2, 2, 3)), np.zeros((2, 2, 2, 3)), "cache"
     if bad == "x_two_positions":
@@ -426,7 +447,11 @@ def test_decoder_step_equals_transformer_forward(case):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_decoder_step_example(dtype):
-    """B=2 (sources of 6 and 3 tokens), 2 layers, H=2: 5 steps equal transformer_forward's positions 0..4."""
+    """B=2 (sources of 6 and 3 tokens), 2 layers, H=2: 5 steps equal transformer_forward's positions 0..4.
+
+    Hint: t = cache[0].keys.shape[2]: embed tgt_embed[token] * sqrt(D) + PE[t], run every layer with its own
+    cache, cross-attend to memory under padding_mask(src_tokens, pad_id), and return y W_out + b_out.
+    """
     params = S.random_transformer(41, S.small_config(), dtype)
     src = fixed_tokens([6, 3], 6, 11, seed=42)
     tgt = S.rng(43).integers(1, 13, size=(2, 5))
@@ -435,7 +460,11 @@ def test_decoder_step_example(dtype):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_decoder_step_example_four_heads(dtype):
-    """B=3 (sources of 5, 2 and 4 tokens), 1 layer, H=4: 4 steps equal transformer_forward's logits."""
+    """B=3 (sources of 5, 2 and 4 tokens), 1 layer, H=4: 4 steps equal transformer_forward's logits.
+
+    Hint: the cache is [B, H, t, d_k]: heads on axis 1, time on axis 2, d_k = D / H; read t from axis 2
+    and append along axis 2, whatever H is.
+    """
     params = S.random_transformer(44, S.small_config(num_heads=4, num_layers=1), dtype)
     src = fixed_tokens([5, 2, 4], 5, 11, seed=45)
     tgt = S.rng(46).integers(1, 13, size=(3, 4))
@@ -473,7 +502,11 @@ def test_decoder_step_leaves_the_cache_unchanged(case, t):
 @settings(max_examples=10)
 @given(decode_cases(min_batch=2), st.integers(0, 3))
 def test_decoder_step_rows_are_independent(case, t):
-    """Each row computed alone (its cache row, its source without padding) gives the same logits."""
+    """Each row computed alone (its cache row, its source without padding) gives the same logits.
+
+    Hint: each row's cross-attention must hide that row's source padding with padding_mask(src_tokens,
+    pad_id), and its self-attention reads that row of the cache only.
+    """
     src, tgt, params = case.build()
     cache = random_cache(params, src.shape[0], t, case.seed + 2)
     memory = memory_for(src, case.config.d_model, case.seed + 3, case.dtype)
@@ -516,7 +549,11 @@ BAD_STEP_ARGUMENTS = ["token_2d", "token_float", "token_batch", "token_too_large
 
 @pytest.mark.parametrize("bad", BAD_STEP_ARGUMENTS)
 def test_decoder_step_bad_arguments_raise(bad):
-    """A token not [B] ids of the vocabulary, a cache not [B, H, t, d_k] per layer: ValueError."""
+    """A token not [B] ids of the vocabulary, a cache not [B, H, t, d_k] per layer: ValueError.
+
+    Hint: check before computing: token a 1-D integer array of B ids below V_tgt, cache a list with one
+    LayerCache per decoder layer, all [B, H, t, d_k] with one t; each ValueError naming its argument.
+    """
     params = S.random_transformer(5, S.small_config())  # 2 layers, D=8, H=2, V_tgt=13
     src = fixed_tokens([6, 3], 6, 11, seed=6)
     memory = memory_for(src, 8, 7, np.float64)
@@ -626,7 +663,10 @@ def test_cached_greedy_pads_finished_rows_and_stops(case):
 
 @pytest.mark.parametrize("max_len", [1, 4])
 def test_cached_greedy_stops_at_once_when_eos_wins(max_len):
-    """When eos always wins (b_out[eos] = +100), every row is [bos_id, eos_id] and decoding stops."""
+    """When eos always wins (b_out[eos] = +100), every row is [bos_id, eos_id] and decoding stops.
+
+    Hint: after appending a column, stop as soon as every row holds eos_id; do not run the remaining steps.
+    """
     src, params, _ = staggered()
     out = call_cached_greedy(src, with_eos_bias(params, 100.0), max_len)
     assert_equal(out, np.tile([BOS, EOS], (3, 1)),
@@ -635,7 +675,11 @@ def test_cached_greedy_stops_at_once_when_eos_wins(max_len):
 
 @pytest.mark.parametrize("max_len", [1, 5])
 def test_cached_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
-    """When eos never wins (b_out[eos] = -100), the tokens are greedy_decode's: bos and max_len new tokens."""
+    """When eos never wins (b_out[eos] = -100), the tokens are greedy_decode's: bos and max_len new tokens.
+
+    Hint: run at most max_len steps, each feeding the last token and the cache decoder_step returned last:
+    bos_id plus max_len new columns, max_len + 1 in all.
+    """
     src, params, _ = staggered()
     params = with_eos_bias(params, -100.0)
     out = call_cached_greedy(src, params, max_len)
@@ -648,14 +692,22 @@ def test_cached_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_cached_greedy_bad_max_len_raises(bad):
-    """max_len < 1 raises ValueError, ideally naming `max_len`."""
+    """max_len < 1 raises ValueError, ideally naming `max_len`.
+
+    Hint: check max_len before decoding: an integer of at least 1, else ValueError naming max_len; max_len = 0
+    is not a valid request.
+    """
     src, params, _ = staggered()
     with raises_value_error("max_len"):
         ex13.cached_greedy_decode(src, params, bad)
 
 
 def test_cached_greedy_bad_source_raises():
-    """A source id >= V_src raises ValueError, ideally naming `src_tokens`."""
+    """A source id >= V_src raises ValueError, ideally naming `src_tokens`.
+
+    Hint: let encode (or your own check) reject a source id outside 0..V_src-1 with ValueError naming
+    src_tokens, before the first step.
+    """
     src, params, _ = staggered()
     src[0, 0] = params.config.src_vocab
     with raises_value_error("src_tokens"):
@@ -666,6 +718,9 @@ def test_cached_greedy_bad_source_raises():
 def test_decoder_step_with_other_special_ids(dtype):
     """decoder_step from an empty cache, for a model whose pad_id is 4 (bos 0, eos 3), gives the logits
     of transformer_forward at position 0: the source padding is config.pad_id, and id 0 is a real token.
+
+    Hint: mask the cross-attention with padding_mask(src_tokens, params.config.pad_id): here pad_id is 4 and 0
+    is a real token; the target tokens fed are never masked.
     """
     src, tgt, params = other_ids_model(57, dtype)
     memory = ref10.encode(src, params)
@@ -678,7 +733,11 @@ def test_decoder_step_with_other_special_ids(dtype):
 @pytest.mark.parametrize(("seed", "eos_bias"), [(63, 0.5), (69, 1.0), (84, 0.5)])
 def test_cached_greedy_with_other_special_ids(seed, eos_bias):
     """cached_greedy_decode with pad_id 4, bos_id 0 and eos_id 3 returns greedy_decode's tokens (rows that
-    finish at different steps are padded with 4)."""
+    finish at different steps are padded with 4).
+
+    Hint: read bos_id, eos_id and pad_id from params.config, never fixed numbers: start with bos_id, stop on
+    eos_id, and append pad_id to rows that have finished.
+    """
     src, _, params = other_ids_model(seed, eos_bias=eos_bias)
     params = without_pad(params)
     assert_equal(call_cached_greedy(src, params, 6), ref12.greedy_decode(src, params, 6),

@@ -176,7 +176,11 @@ def assert_frequencies(drawn: np.ndarray, probs: np.ndarray, what: str) -> None:
 @settings(max_examples=10)
 @given(model_cases())
 def test_forward_shape_and_dtype(case):
-    """gpt_forward returns logits [B, T, V] in the dtype of the parameters (float32 stays float32)."""
+    """gpt_forward returns logits [B, T, V] in the dtype of the parameters (float32 stays float32).
+
+    Hint: return the logits of every position, [B, T, V], not only the last one's; keep the parameters' dtype
+    through the embedding, the layers and W_out.
+    """
     call_forward(*case.build())
 
 
@@ -194,7 +198,11 @@ def test_forward_matches_reference(case):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_forward_example(dtype):
-    """gpt_forward equals the reference on B=2, T=5, V=13, D=8, H=2, F=12, two layers."""
+    """gpt_forward equals the reference on B=2, T=5, V=13, D=8, H=2, F=12, two layers.
+
+    Hint: x_0 = embed(tokens, params.embed) (scaled by sqrt(D), plus PE), every block an encoder_layer under
+    causal_mask(T), then x_L W_out + b_out, with no softmax.
+    """
     params, tokens = random_gpt(41, dtype=dtype), fixed_tokens(2, 5, 13, seed=42)
     assert_close(call_forward(tokens, params), reference_forward(tokens, params),
                  "gpt_forward(tokens, params)", *model_tolerance(dtype))
@@ -248,7 +256,11 @@ def test_forward_reads_the_current_token(case, data):
 @settings(max_examples=10)
 @given(model_cases(min_batch=2))
 def test_forward_rows_are_independent(case):
-    """Each row computed alone gives the same logits as in the batch."""
+    """Each row computed alone gives the same logits as in the batch.
+
+    Hint: every step acts within one row: one causal mask [T, T] shared by all rows, and nothing sums or
+    normalises across the batch.
+    """
     tokens, params = case.build()
     logits = call_forward(tokens, params)
     for b in range(tokens.shape[0]):
@@ -261,7 +273,11 @@ def test_forward_rows_are_independent(case):
 
 @pytest.mark.parametrize("bad", ["too_large", "negative", "one_dimensional", "float", "empty"])
 def test_forward_bad_tokens_raise(bad):
-    """Ids outside 0..V-1, 1-D, float or empty tokens raise ValueError, ideally naming `tokens`."""
+    """Ids outside 0..V-1, 1-D, float or empty tokens raise ValueError, ideally naming `tokens`.
+
+    Hint: check tokens before embedding: a non-empty 2-D integer array with every id in 0..V-1 (V =
+    params.embed.shape[0]), else ValueError naming tokens; a negative id would index from the end silently.
+    """
     params, tokens = random_gpt(41), fixed_tokens(2, 5, 13, seed=42)
     tokens = {"too_large": np.where(np.arange(5) == 3, 13, tokens),
               "negative": np.where(np.arange(5) == 0, -1, tokens),
@@ -301,7 +317,11 @@ def test_sample_zero_temperature_is_greedy(case, steps):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_sample_greedy_example(dtype):
-    """Temperature 0 on three prompts of 2 tokens, 4 steps (float32 and float64): the greedy tokens."""
+    """Temperature 0 on three prompts of 2 tokens, 4 steps (float32 and float64): the greedy tokens.
+
+    Hint: at temperature 0 take, for each row, the arg-max of the last position's logits, append it, and run
+    gpt_forward again on the whole sequence, steps times; return int64 tokens.
+    """
     params, prompt = separated_case()
     expected = reference_greedy(prompt, params, 4)
     out = call_sample(astype_params(params, dtype), prompt, 4, np.random.default_rng(0), 0.0)
@@ -325,7 +345,10 @@ def test_sample_tiny_temperature_is_greedy_at_every_step():
     """At temperature 1e-3, with logits that differ by >= 0.05, every drawn token is the greedy one.
 
     The second and later tokens must be drawn from the model run on the prompt AND the tokens
-    drawn before them. Hint: append each token and run gpt_forward on the whole sequence again.
+    drawn before them.
+
+    Hint: divide the last position's logits by the temperature (not multiply), so that a tiny temperature
+    sharpens the softmax onto the arg-max; append each token and run gpt_forward on the whole sequence again.
     """
     params, prompt = separated_case()
     out = call_sample(params, prompt, 4, np.random.default_rng(4), 1e-3)
@@ -371,7 +394,11 @@ def test_sample_frequencies_match_the_model(temperature):
 
 
 def test_sample_default_temperature_is_one():
-    """Without a temperature, sample draws from softmax(logits[:, -1]) itself: the default is 1."""
+    """Without a temperature, sample draws from softmax(logits[:, -1]) itself: the default is 1.
+
+    Hint: each row draws from the softmax of its own last logits over the vocabulary, divided by 1.0 by
+    default; with the inverse CDF, next_b is the first v whose cumulative probability exceeds u_b.
+    """
     params, prompt = spread_model(), spread_prompt(2000)
     out = as_array(ex14.sample(params, prompt, 1, np.random.default_rng(23)),
                    "sample(params, prompt, 1, rng)", (2000, prompt.shape[1] + 1), np.int64)
@@ -423,7 +450,11 @@ BAD_SAMPLE_ARGUMENTS = {
 @pytest.mark.parametrize("bad", list(BAD_SAMPLE_ARGUMENTS))
 def test_sample_bad_arguments_raise(bad):
     """A bad prompt, steps < 0, a negative or non-finite temperature, or an rng that is not a numpy
-    Generator raise ValueError, ideally naming the argument."""
+    Generator raise ValueError, ideally naming the argument.
+
+    Hint: check each argument before drawing: prompt a non-empty 2-D integer array of ids in 0..V-1, steps an
+    integer >= 0, rng a numpy.random.Generator, temperature finite and >= 0; each ValueError naming it.
+    """
     name, change = BAD_SAMPLE_ARGUMENTS[bad]
     args = dict(params=spread_model(), prompt=spread_prompt(2), steps=2, rng=np.random.default_rng(0),
                 temperature=1.0) | change

@@ -271,7 +271,11 @@ def ce_cases(draw, dtype: Any = None, max_size: int | None = None, ignore: bool 
 @given(softmax_cases())
 @settings(max_examples=10)
 def test_softmax_backward_keeps_shape_and_dtype(case):
-    """softmax_backward returns an array of probs' shape and dtype (float32 stays float32)."""
+    """softmax_backward returns an array of probs' shape and dtype (float32 stays float32).
+
+    Hint: compute y * (g - sum(g * y, axis)) with keepdims=True so that the sum broadcasts back to probs'
+    shape, and add no float64 constant that would turn float32 into float64.
+    """
     x, g, axis = case
     probs = ref02.softmax(x, axis=axis)
     as_array(ex15.softmax_backward(g, probs, axis=axis), "softmax_backward(g, probs)", x.shape, x.dtype)
@@ -308,7 +312,11 @@ def test_softmax_backward_on_each_axis_of_a_3d_array(axis):
 
 @given(softmax_cases())
 def test_softmax_backward_matches_reference(case):
-    """softmax_backward equals the reference on random scores and gradients, float32 and float64."""
+    """softmax_backward equals the reference on random scores and gradients, float32 and float64.
+
+    Hint: dL/dx = y * (g - sum(g * y, axis)) with y = probs: both the product with y outside and the sum over
+    the softmax's axis inside are needed.
+    """
     x, g, axis = case
     probs = ref02.softmax(x, axis=axis)
     got = as_array(ex15.softmax_backward(g, probs, axis=axis), "softmax_backward(g, probs)", x.shape, x.dtype)
@@ -334,7 +342,11 @@ def test_softmax_backward_sums_to_zero_along_axis(case):
 @given(softmax_cases(), S.floats(bound=5.0))
 @settings(max_examples=10)
 def test_softmax_backward_of_a_constant_gradient_is_zero(case, c):
-    """A constant upstream gradient g = c gives a zero gradient: sum(c * softmax(x)) = c never changes."""
+    """A constant upstream gradient g = c gives a zero gradient: sum(c * softmax(x)) = c never changes.
+
+    Hint: with g = c the sum over the axis is c * sum(y) = c, so g - sum(g * y) is zero; if it is not, the sum
+    runs over the wrong axis or misses keepdims.
+    """
     x, _, axis = case
     g = np.full(x.shape, c, dtype=x.dtype)
     dx = as_array(ex15.softmax_backward(g, ref02.softmax(x, axis=axis), axis=axis),
@@ -345,7 +357,11 @@ def test_softmax_backward_of_a_constant_gradient_is_zero(case, c):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_softmax_backward_of_a_fully_masked_row_is_zero(dtype):
-    """A row of probs that is all zero (a fully masked query) gets a zero gradient and no NaN."""
+    """A row of probs that is all zero (a fully masked query) gets a zero gradient and no NaN.
+
+    Hint: work from probs alone, as the formula does: y * (g - sum(g * y)) is already zero where y is zero, so
+    do not recompute a softmax or divide by sum(y).
+    """
     probs = np.array([[0.2, 0.5, 0.3], [0.0, 0.0, 0.0]], dtype=dtype)
     g = np.array([[1.0, -2.0, 0.5], [3.0, 1.0, -1.0]], dtype=dtype)
     dx = as_array(ex15.softmax_backward(g, probs), "softmax_backward(g, probs)", probs.shape, dtype)
@@ -356,7 +372,11 @@ def test_softmax_backward_of_a_fully_masked_row_is_zero(dtype):
 @pytest.mark.parametrize("shape", [(2, 4), (3, 4, 1), (4, 3), (1, 4), (4,)])
 def test_softmax_backward_rejects_grad_out_of_another_shape(shape):
     """grad_out not shaped like probs raises ValueError, even when it would broadcast, ideally naming
-    `grad_out`."""
+    `grad_out`.
+
+    Hint: compare grad_out.shape with probs.shape exactly before computing and raise ValueError naming
+    grad_out; numpy would broadcast a shape [1] or [..., 1] silently.
+    """
     probs = ref02.softmax(np.zeros((3, 4)))
     with raises_value_error("grad_out"):
         ex15.softmax_backward(np.ones(shape), probs)
@@ -368,7 +388,11 @@ def test_softmax_backward_rejects_grad_out_of_another_shape(shape):
 @given(attention_cases())
 @settings(max_examples=10)
 def test_attention_backward_shapes_and_dtype(case):
-    """The gradients (dQ, dK, dV) are shaped like Q, K, V in their dtype, with any leading dims."""
+    """The gradients (dQ, dK, dV) are shaped like Q, K, V in their dtype, with any leading dims.
+
+    Hint: dQ, dK and dV take Q's, K's and V's shapes: dV = P^T g and dK = dS^T Q / sqrt(d_k) need P and dS
+    transposed on their last two axes (np.swapaxes(..., -1, -2)), which keeps any leading dims.
+    """
     attention_grads(*case)
 
 
@@ -392,7 +416,11 @@ def test_attention_backward_matches_finite_differences(case):
 
 @given(attention_cases())
 def test_attention_backward_matches_reference(case):
-    """dQ, dK, dV equal the reference: leading dims, T_q != T_k, d_v != d_k, masks, float32 and float64."""
+    """dQ, dK, dV equal the reference: leading dims, T_q != T_k, d_v != d_k, masks, float32 and float64.
+
+    Hint: recompute the masked weights P of the forward pass, then dV = P^T g, dP = g V^T, dS =
+    softmax_backward(dP, P), dQ = dS K / sqrt(d_k) and dK = dS^T Q / sqrt(d_k).
+    """
     g, Q, K, V, mask = case
     got = attention_grads(g, Q, K, V, mask)
     expected = ref15.scaled_dot_product_attention_backward(g.astype(F64), Q.astype(F64), K.astype(F64),
@@ -494,7 +522,11 @@ def test_attention_backward_dV_sums_to_grad_out_over_keys(case):
 
 
 def test_attention_backward_rejects_grad_out_of_another_shape():
-    """grad_out not shaped like the attention output [..., T_q, d_v] raises ValueError."""
+    """grad_out not shaped like the attention output [..., T_q, d_v] raises ValueError.
+
+    Hint: grad_out must be [..., T_q, d_v], the shape of the forward output P V: compare it exactly before
+    computing and raise ValueError naming grad_out.
+    """
     Q, K, V = make_qkv(1, (2,), 3, 5, 4, 2)
     for bad in [(2, 3, 4), (2, 5, 2), (3, 2)]:
         with raises_value_error("grad_out"):
@@ -507,7 +539,11 @@ def test_attention_backward_rejects_grad_out_of_another_shape():
 @given(norm_cases())
 @settings(max_examples=10)
 def test_layer_norm_backward_shapes_and_dtype(case):
-    """dx is shaped like x, dgamma and dbeta like gamma [D], all in x's dtype, for any leading dims."""
+    """dx is shaped like x, dgamma and dbeta like gamma [D], all in x's dtype, for any leading dims.
+
+    Hint: dgamma and dbeta sum over every leading axis to reach [D], dx keeps x's shape, and everything stays
+    in x's dtype.
+    """
     g, x, p, eps = case
     ln_grads(g, x, p, eps)
 
@@ -533,7 +569,10 @@ def test_layer_norm_backward_matches_finite_differences(case):
 
 
 def test_layer_norm_backward_default_eps():
-    """Without eps, layer_norm_backward uses eps = 1e-5, the default of layer_norm."""
+    """Without eps, layer_norm_backward uses eps = 1e-5, the default of layer_norm.
+
+    Hint: give eps the same default as layer_norm, 1e-5, and use it in sigma = sqrt(var + eps).
+    """
     g0 = S.rng(70)
     g, x = g0.standard_normal((2, 3, 4)), g0.standard_normal((2, 3, 4))
     p = LayerNormParams(gamma=g0.standard_normal(4), beta=g0.standard_normal(4))
@@ -544,7 +583,11 @@ def test_layer_norm_backward_default_eps():
 
 @given(norm_cases())
 def test_layer_norm_backward_matches_reference(case):
-    """dx, dgamma, dbeta equal the reference, float32 and float64, with 0 to 2 leading dims."""
+    """dx, dgamma, dbeta equal the reference, float32 and float64, with 0 to 2 leading dims.
+
+    Hint: x_hat and sigma are those of the forward pass (biased variance, eps inside the square root); dx =
+    (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / sigma with dx_hat = g * gamma.
+    """
     g, x, p, eps = case
     dx, grads = ln_grads(g, x, p, eps)
     p64 = LayerNormParams(gamma=p.gamma.astype(F64), beta=p.beta.astype(F64))
@@ -618,7 +661,11 @@ def test_layer_norm_backward_tiny_variance_rows(dtype):
 @given(norm_cases(dtype=F64, min_dims=1))
 @settings(max_examples=10)
 def test_layer_norm_backward_parameter_gradients_add_up_over_rows(case):
-    """dgamma and dbeta of a batch equal the sums of those of its first row and of the other rows."""
+    """dgamma and dbeta of a batch equal the sums of those of its first row and of the other rows.
+
+    Hint: dgamma = sum g * x_hat and dbeta = sum g are sums over every leading axis, not means and not over
+    axis 0 only.
+    """
     g, x, p, eps = case
     assume(x.shape[0] >= 2)
     _, whole = ln_grads(g, x, p, eps)
@@ -632,7 +679,10 @@ def test_layer_norm_backward_parameter_gradients_add_up_over_rows(case):
 
 
 def test_layer_norm_backward_rejects_grad_out_of_another_shape():
-    """grad_out not shaped like x raises ValueError, ideally naming `grad_out`."""
+    """grad_out not shaped like x raises ValueError, ideally naming `grad_out`.
+
+    Hint: compare grad_out.shape with x.shape exactly before computing and raise ValueError naming grad_out.
+    """
     x = spread_rows(1, (2, 3, 4), F64)
     p = S.random_layer_norm(2, 4)
     for bad in [(2, 3), (3, 4), (2, 3, 5), (2, 4, 3)]:
@@ -646,7 +696,11 @@ def test_layer_norm_backward_rejects_grad_out_of_another_shape():
 @given(ffn_cases())
 @settings(max_examples=10)
 def test_feed_forward_backward_shapes_and_dtype(case):
-    """dx is shaped like x and each parameter gradient like its parameter, all in x's dtype."""
+    """dx is shaped like x and each parameter gradient like its parameter, all in x's dtype.
+
+    Hint: each gradient has its parameter's shape: flatten the positions to rows first, so that dW_1 = x^T da
+    is [D, F] and the bias gradients sum over every position.
+    """
     ffn_grads(*case)
 
 
@@ -671,7 +725,11 @@ def test_feed_forward_backward_matches_finite_differences(case):
 
 @given(ffn_cases())
 def test_feed_forward_backward_matches_reference(case):
-    """dx and the parameter gradients equal the reference, float32 and float64, with 0 to 2 leading dims."""
+    """dx and the parameter gradients equal the reference, float32 and float64, with 0 to 2 leading dims.
+
+    Hint: recompute a = x W_1 + b_1 and h = relu(a); dW_2 = h^T g, db_2 = sum g, da = (g W_2^T) * (a > 0),
+    dW_1 = x^T da, db_1 = sum da, dx = da W_1^T.
+    """
     g, x, p = case
     dx, grads = ffn_grads(g, x, p)
     p64 = FeedForwardParams(**{k: getattr(p, k).astype(F64) for k in ("W_1", "b_1", "W_2", "b_2")})
@@ -730,7 +788,11 @@ def test_feed_forward_backward_relu_gradient_at_zero_is_zero(dtype):
 @given(ffn_cases(dtype=F64, min_dims=1))
 @settings(max_examples=10)
 def test_feed_forward_backward_parameter_gradients_add_up_over_positions(case):
-    """The parameter gradients of a batch equal the sums of those of its first row and of the other rows."""
+    """The parameter gradients of a batch equal the sums of those of its first row and of the other rows.
+
+    Hint: the parameter gradients are sums over every position of the batch, not means: flatten the leading
+    axes and sum, or use matrix products over the flattened rows.
+    """
     g, x, p = case
     assume(x.shape[0] >= 2)
     _, whole = ffn_grads(g, x, p)
@@ -743,7 +805,10 @@ def test_feed_forward_backward_parameter_gradients_add_up_over_positions(case):
 
 
 def test_feed_forward_backward_rejects_grad_out_of_another_shape():
-    """grad_out not shaped like x raises ValueError, ideally naming `grad_out`."""
+    """grad_out not shaped like x raises ValueError, ideally naming `grad_out`.
+
+    Hint: compare grad_out.shape with x.shape exactly before computing and raise ValueError naming grad_out.
+    """
     p = random_ffn(1, 4, 6, F64)
     x = S.rng(2).standard_normal((2, 3, 4))
     for bad in [(2, 3), (2, 3, 6), (3, 4), (2, 4, 3)]:
@@ -757,7 +822,11 @@ def test_feed_forward_backward_rejects_grad_out_of_another_shape():
 @given(ce_cases())
 @settings(max_examples=10)
 def test_cross_entropy_returns_a_float_and_a_gradient_like_logits(case):
-    """cross_entropy returns (loss, dlogits): a real number and an array of logits' shape and dtype."""
+    """cross_entropy returns (loss, dlogits): a real number and an array of logits' shape and dtype.
+
+    Hint: return the loss as a Python float (float(...), not a numpy array) and dlogits in logits' shape and
+    dtype.
+    """
     ce(*case)
 
 
@@ -775,7 +844,11 @@ def test_cross_entropy_loss_is_mean_negative_log_likelihood(case):
 
 @given(ce_cases(dtype=F64, max_size=MAX_FD))
 def test_cross_entropy_gradient_matches_finite_differences(case):
-    """dlogits is the loss's gradient: (softmax - onehot(target)) / N at counted positions, 0 elsewhere."""
+    """dlogits is the loss's gradient: (softmax - onehot(target)) / N at counted positions, 0 elsewhere.
+
+    Hint: dlogits = (softmax(logits) - onehot(targets)) / N at the counted positions and 0 at the ignored
+    ones, with N the number of counted positions.
+    """
     logits, targets, ignore_id = case
     _, dlogits = ce(logits, targets, ignore_id)
     numeric = numerical_gradient(lambda z: nll(z, targets, ignore_id), logits)
@@ -784,7 +857,11 @@ def test_cross_entropy_gradient_matches_finite_differences(case):
 
 @given(ce_cases())
 def test_cross_entropy_matches_reference(case):
-    """The loss and dlogits equal the reference, float32 and float64, with and without ignore_id."""
+    """The loss and dlogits equal the reference, float32 and float64, with and without ignore_id.
+
+    Hint: loss = -(1/N) sum of log softmax(logits)[target] over the counted positions, N = how many targets
+    are not ignore_id; the same N divides the gradient.
+    """
     logits, targets, ignore_id = case
     loss, dlogits = ce(logits, targets, ignore_id)
     e_loss, e_dlogits = ref15.cross_entropy(logits.astype(F64), targets, ignore_id)
@@ -835,7 +912,10 @@ def test_cross_entropy_equals_that_of_the_counted_positions_alone(case):
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 @pytest.mark.parametrize("ignore_id", [0, -100])
 def test_cross_entropy_with_every_position_ignored_is_zero(dtype, ignore_id):
-    """With every target equal to ignore_id the loss is 0 and dlogits is 0 (no division by zero, no NaN)."""
+    """With every target equal to ignore_id the loss is 0 and dlogits is 0 (no division by zero, no NaN).
+
+    Hint: when N = 0 return 0.0 and a zero gradient at once instead of dividing by N.
+    """
     logits = S.rng(1).standard_normal((2, 3, 4)).astype(dtype)
     targets = np.full((2, 3), ignore_id, dtype=np.int64)
     loss, dlogits = ce(logits, targets, ignore_id)
@@ -849,7 +929,11 @@ def test_cross_entropy_with_every_position_ignored_is_zero(dtype, ignore_id):
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_cross_entropy_of_one_position(dtype):
     """logits [V] with a 0-d target (no leading axes) give -log softmax(logits)[target] and
-    softmax(logits) - onehot(target)."""
+    softmax(logits) - onehot(target).
+
+    Hint: index with the leading axes, whatever their number (none here): for example take logits along the
+    last axis with np.take_along_axis and targets[..., None].
+    """
     logits, target = np.array([1.0, -0.5, 2.0, 0.25], dtype=dtype), np.array(2)
     loss, dlogits = ce(logits, target, None, "cross_entropy(logits [4], targets of shape ())")
     p = np.exp(logits.astype(F64) - logits.max()) / np.exp(logits.astype(F64) - logits.max()).sum()
@@ -859,7 +943,11 @@ def test_cross_entropy_of_one_position(dtype):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_cross_entropy_without_ignore_id_counts_every_position(dtype):
-    """With ignore_id=None every position counts, those whose target is 0 included (N = all positions)."""
+    """With ignore_id=None every position counts, those whose target is 0 included (N = all positions).
+
+    Hint: with ignore_id=None every position is counted, a target 0 included: build the counted mask only when
+    ignore_id is not None.
+    """
     logits = S.rng(2).standard_normal((2, 3, 5)).astype(dtype)
     targets = np.array([[0, 3, 0], [4, 0, 1]])
     loss, dlogits = ce(logits, targets)
@@ -871,7 +959,11 @@ def test_cross_entropy_without_ignore_id_counts_every_position(dtype):
 
 @given(ce_cases())
 def test_cross_entropy_gradient_rows_sum_to_zero(case):
-    """Every row of dlogits sums to zero (softmax sums to 1, the one-hot too)."""
+    """Every row of dlogits sums to zero (softmax sums to 1, the one-hot too).
+
+    Hint: each row of the gradient is softmax minus a one-hot, both summing to 1: subtract 1 at the target's
+    index, not elsewhere, and use the same softmax for every entry of the row.
+    """
     logits, targets, ignore_id = case
     _, dlogits = ce(logits, targets, ignore_id)
     assert_close(dlogits.astype(F64).sum(axis=-1), np.zeros(targets.shape),
@@ -902,7 +994,11 @@ def test_cross_entropy_is_finite_for_huge_logits(dtype, magnitude):
 
 @pytest.mark.parametrize("bad", [(2, 4), (3,), (2, 3, 1), (3, 2)])
 def test_cross_entropy_rejects_targets_of_another_shape(bad):
-    """targets not shaped like logits without its last axis raises ValueError, ideally naming `targets`."""
+    """targets not shaped like logits without its last axis raises ValueError, ideally naming `targets`.
+
+    Hint: compare targets.shape with logits.shape[:-1] exactly before computing and raise ValueError naming
+    targets; also reject targets that are not integers.
+    """
     logits = np.zeros((2, 3, 4))
     with raises_value_error("targets"):
         ex15.cross_entropy(logits, np.zeros(bad, dtype=np.int64))
@@ -910,7 +1006,11 @@ def test_cross_entropy_rejects_targets_of_another_shape(bad):
 
 @pytest.mark.parametrize(("bad", "ignore_id"), [(4, None), (-1, None), (7, 0), (-1, -100), (4, -100)])
 def test_cross_entropy_rejects_targets_out_of_range(bad, ignore_id):
-    """A counted target outside 0..V-1 raises ValueError, ideally naming `targets` (V = 4 here)."""
+    """A counted target outside 0..V-1 raises ValueError, ideally naming `targets` (V = 4 here).
+
+    Hint: check the counted targets only (those that are not ignore_id) against 0..V-1 and raise ValueError
+    naming targets; a negative index would wrap silently.
+    """
     logits = np.zeros((2, 3, 4))
     targets = np.array([[1, 2, 3], [0, 1, bad]])
     with raises_value_error("targets"):

@@ -335,12 +335,20 @@ def test_mha_backward_matches_reference(case):
 @settings(max_examples=10)
 @given(mha_cases(dtype=np.float32))
 def test_mha_backward_keeps_float32(case):
-    """float32 in, float32 out: dx_q, dx_kv and every parameter gradient stay float32."""
+    """float32 in, float32 out: dx_q, dx_kv and every parameter gradient stay float32.
+
+    Hint: keep every intermediate in x_q's dtype: divide by math.sqrt(d_k) (a Python float), not np.sqrt(d_k),
+    and add no float64 constant or array.
+    """
     call_mha_backward(*case.build())
 
 
 def test_mha_backward_wrong_grad_out_raises():
-    """A grad_out whose shape is not the output's [B, T_q, D] raises ValueError, ideally naming `grad_out`."""
+    """A grad_out whose shape is not the output's [B, T_q, D] raises ValueError, ideally naming `grad_out`.
+
+    Hint: compare grad_out.shape with the output's shape, x_q's [B, T_q, D], before computing, and raise
+    ValueError naming grad_out.
+    """
     g, x_q, x_kv, p = mha_inputs(162, 2, 2, 3, 2, 2)
     with raises_value_error("grad_out"):
         ex16.multi_head_attention_backward(g[:, :1], x_q, x_kv, p)
@@ -411,7 +419,11 @@ def test_encoder_backward_matches_finite_differences():
 
 @given(encoder_cases())
 def test_encoder_backward_matches_reference(case):
-    """encoder_layer_backward equals the reference on random inputs, weights, padding masks, float32 too."""
+    """encoder_layer_backward equals the reference on random inputs, weights, padding masks, float32 too.
+
+    Hint: read the forward pass from the end: dr = LayerNorm_2'(g), dh = dr + FFN'(dr), ds = LayerNorm_1'(dh),
+    dx = ds + the gradients of the queries AND of the keys and values, with the mask of the forward pass.
+    """
     x, p, mask = case.build()
     g = grad_out_for(x, case.seed)
     got = call_encoder_backward(g, x, p, mask)
@@ -443,7 +455,11 @@ def test_decoder_backward_matches_finite_differences():
 
 @given(decoder_cases())
 def test_decoder_backward_matches_reference(case):
-    """decoder_layer_backward equals the reference (float32 too, T_tgt != T_src, causal and padding masks)."""
+    """decoder_layer_backward equals the reference (float32 too, T_tgt != T_src, causal and padding masks).
+
+    Hint: go back through FFN, cross-attention and self-attention in that order; h_1 gets the residual's
+    gradient plus the cross-attention's query gradient, memory the key and value gradients.
+    """
     y, memory, p, self_mask, memory_mask = case.build()
     _assert_decoder_backward_is_the_reference(y, memory, p, self_mask, memory_mask, case.seed)
 
@@ -461,7 +477,11 @@ def _assert_decoder_backward_is_the_reference(y, memory, p, self_mask, memory_ma
 @given(encoder_cases(masked=False), st.data())
 def test_encoder_backward_every_mask_form(case, data):
     """encoder_layer_backward equals the reference under a mask of every form the forward pass accepts
-    ([B or 1, T or 1, T]), query rows hidden whole included."""
+    ([B or 1, T or 1, T]), query rows hidden whole included.
+
+    Hint: pass the mask to the attention backward as it is, like the forward pass: it broadcasts over the
+    heads and the batch, and a fully masked query row gets zero gradients.
+    """
     x, p, _ = case.build()
     mask = data.draw(S.mask_forms(case.B, case.T, case.T, two_d=False), "mask")
     g = grad_out_for(x, case.seed)
@@ -474,7 +494,11 @@ def test_encoder_backward_every_mask_form(case, data):
 @given(decoder_cases(masked=False), st.data())
 def test_decoder_backward_every_mask_form(case, data):
     """decoder_layer_backward equals the reference with self_mask and memory_mask of every form the
-    forward pass accepts ([B or 1, T_q or 1, T_k]), query rows hidden whole included."""
+    forward pass accepts ([B or 1, T_q or 1, T_k]), query rows hidden whole included.
+
+    Hint: self_mask goes to the self-attention's backward and memory_mask to the cross-attention's, as in the
+    forward pass; pass them as they are, every accepted form broadcasts.
+    """
     y, memory, p, _, _ = case.build()
     self_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_tgt, two_d=False), "self_mask")
     memory_mask = data.draw(S.mask_forms(case.B, case.T_tgt, case.T_src, two_d=False), "memory_mask")
@@ -552,7 +576,12 @@ def test_loss_is_the_teacher_forcing_cross_entropy(seed, config, dtype, batch):
 
 @given(S.seeds, tiny_configs(), S.float_dtypes, training_batches(vocab=(7, 7)))
 def test_loss_and_grads_matches_reference(seed, config, dtype, batch):
-    """Every gradient of loss_and_grads equals the reference (float32 and float64, 1 or 2 layers, padding)."""
+    """Every gradient of loss_and_grads equals the reference (float32 and float64, 1 or 2 layers, padding).
+
+    Hint: teacher forcing: forward on tgt[:, :-1], loss against tgt[:, 1:] ignoring pad_id; then every layer's
+    backward from the end, memory's gradient summed over the decoder layers, and the embedding gradients
+    (times sqrt(D)) added into the rows read.
+    """
     src, tgt = batch
     params = S.random_transformer(seed, config, dtype)
     _, grads = call_loss_and_grads(src, tgt, params)
@@ -563,7 +592,11 @@ def test_loss_and_grads_matches_reference(seed, config, dtype, batch):
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_loss_and_grads_with_other_special_ids(dtype):
     """For a model whose pad_id is 4 (bos 0, eos 3), the loss and every gradient equal the reference:
-    the targets ignored and the padding masked are config.pad_id, and id 0 is a real token."""
+    the targets ignored and the padding masked are config.pad_id, and id 0 is a real token.
+
+    Hint: use params.config.pad_id for the masks and for cross_entropy's ignore_id, never 0: here 0 is a real
+    token whose rows get gradients.
+    """
     src, tgt, params = other_ids_model(59, dtype)
     loss, grads = call_loss_and_grads(src, tgt, params, "loss_and_grads(src, tgt, params) with pad_id=4")
     ref_loss, expected = ref16.loss_and_grads(src, tgt, astype_params(params, np.float64))
@@ -618,7 +651,11 @@ def test_loss_and_grads_embedding_rows_of_unused_tokens_are_zero():
 
 
 def test_loss_and_grads_keeps_the_config_and_float32():
-    """grads.config is params.config, the loss is a float, and float32 parameters get float32 gradients."""
+    """grads.config is params.config, the loss is a float, and float32 parameters get float32 gradients.
+
+    Hint: build the gradients as a TransformerParams with params.config itself, every array in the parameters'
+    dtype, and return the loss as a Python float.
+    """
     params = S.random_transformer(168, tiny_config(1), np.float32)
     src, tgt = tiny_batch()
     _, grads = call_loss_and_grads(src, tgt, params)
@@ -630,7 +667,11 @@ def test_loss_and_grads_keeps_the_config_and_float32():
 
 @pytest.mark.parametrize("T_tgt", [0, 1])
 def test_loss_and_grads_short_target_raises(T_tgt):
-    """A target with fewer than 2 columns (nothing to predict) raises ValueError."""
+    """A target with fewer than 2 columns (nothing to predict) raises ValueError.
+
+    Hint: check tgt_tokens.shape[1] >= 2 before the forward pass: with one column there is no next token to
+    predict; raise ValueError naming tgt_tokens.
+    """
     params = S.random_transformer(169, tiny_config(1))
     src, tgt = tiny_batch()
     with raises_value_error("tgt_tokens"):
@@ -652,7 +693,10 @@ def assert_zero_tree(tree: Any, like: Any, name: str) -> None:
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_adam_init_is_zero_moments_at_step_zero(dtype):
-    """adam_init(params) has step 0 and zero m and v shaped (and typed) like every parameter array."""
+    """adam_init(params) has step 0 and zero m and v shaped (and typed) like every parameter array.
+
+    Hint: m and v are new zero arrays shaped and typed like each parameter array (np.zeros_like), with step 0.
+    """
     params = S.random_transformer(170, tiny_config(2), dtype)
     state = ex16.adam_init(params)
     if not isinstance(state, AdamState):
@@ -667,7 +711,11 @@ def test_adam_init_is_zero_moments_at_step_zero(dtype):
 
 @pytest.mark.parametrize("tree", ["layer_norm", "array", "list"])
 def test_adam_init_works_on_any_tree(tree):
-    """adam_init works on any parameter tree: a LayerNormParams, a plain array, a list of arrays."""
+    """adam_init works on any parameter tree: a LayerNormParams, a plain array, a list of arrays.
+
+    Hint: walk the tree the same way for any kind of node: an array, a list, a dataclass of arrays; build m
+    and v with the same structure, not only for TransformerParams.
+    """
     params = {"layer_norm": S.random_layer_norm(171, 5),
               "array": S.rng(172).standard_normal((3, 2)).astype(np.float32),
               "list": [S.rng(173).standard_normal(4), S.rng(174).standard_normal((2, 3))]}[tree]
@@ -779,7 +827,11 @@ def test_adam_first_step_moves_each_parameter_by_lr():
 
 
 def test_adam_three_steps_exact_values():
-    """Three steps in a row (each from the state the previous one returned) equal Adam's formula, defaults."""
+    """Three steps in a row (each from the state the previous one returned) equal Adam's formula, defaults.
+
+    Hint: each step starts from the state the previous one returned: t = state.step + 1 in both bias
+    corrections, m and v carried over, not reset.
+    """
     params = small_tree(179)
     grads = [gradient_tree(180 + i) for i in range(3)]
     zeros = dataclasses.replace(params, **{f: np.zeros_like(a) for f, a in vars(params).items()})
@@ -808,7 +860,11 @@ def test_adam_step_from_a_later_state(dtype, explicit):
 
 
 def test_adam_step_changes_nothing_in_place():
-    """adam_step leaves params, grads and the state (step, m, v) as they were and returns new objects."""
+    """adam_step leaves params, grads and the state (step, m, v) as they were and returns new objects.
+
+    Hint: build new arrays (theta - ..., beta1 * m + ...) instead of -=, *= or out=: the caller's params,
+    grads and state must stay as they were.
+    """
     params, grads = small_tree(187), gradient_tree(188)
     m, v = moments(189)
     state = AdamState(2, m, v)
@@ -827,7 +883,11 @@ def test_adam_step_changes_nothing_in_place():
 
 
 def test_adam_step_on_a_whole_model_keeps_its_structure():
-    """adam_step on a TransformerParams returns a TransformerParams: same config, shapes and dtypes."""
+    """adam_step on a TransformerParams returns a TransformerParams: same config, shapes and dtypes.
+
+    Hint: return the same kind of tree you were given: a TransformerParams with params.config, every array
+    with its shape and dtype.
+    """
     params = S.random_transformer(190, tiny_config(1), np.float32)
     grads = init_transformer(S.rng(191), tiny_config(1), np.float32, random_bias=True)
     zeros = astype_params(params, np.float32)
@@ -844,7 +904,11 @@ def test_adam_step_on_a_whole_model_keeps_its_structure():
 
 @pytest.mark.parametrize("lr", [-1e-3, float("nan")])
 def test_adam_step_bad_lr_raises(lr):
-    """A negative (or NaN) learning rate raises ValueError, ideally naming `lr`."""
+    """A negative (or NaN) learning rate raises ValueError, ideally naming `lr`.
+
+    Hint: check lr before updating: a finite number >= 0, else ValueError naming lr; a NaN fails every
+    comparison, so test np.isfinite(lr) too.
+    """
     params, grads = small_tree(192), gradient_tree(193)
     zeros = dataclasses.replace(params, **{f: np.zeros_like(a) for f, a in vars(params).items()})
     with raises_value_error("lr"):
@@ -853,7 +917,11 @@ def test_adam_step_bad_lr_raises(lr):
 
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_adam_step_with_lr_zero_only_updates_the_moments(dtype):
-    """lr = 0 is allowed: the parameters stay as they are, the moments and the step move on."""
+    """lr = 0 is allowed: the parameters stay as they are, the moments and the step move on.
+
+    Hint: lr = 0 is valid: the parameters move by lr times the step, so they stay, while m, v and step =
+    state.step + 1 are updated as usual.
+    """
     params, grads = small_tree(194, dtype), gradient_tree(195, dtype)
     m, v = moments(196, dtype)
     new, state2 = call_adam_step(params, grads, AdamState(2, m, v), 0.0)
@@ -914,7 +982,11 @@ def test_train_step_is_loss_and_grads_then_adam(seed, config, batch):
 @pytest.mark.parametrize("dtype", S.FLOAT_DTYPES)
 def test_train_step_with_other_special_ids(dtype):
     """train_step (float32 too, pad_id 4, bos 0, eos 3) returns the loss before the update and the
-    params and state of one Adam step."""
+    params and state of one Adam step.
+
+    Hint: train_step only chains loss_and_grads and adam_step: return the loss computed before the update, and
+    let both read params.config (pad_id 4 here).
+    """
     src, tgt, params = other_ids_model(60, dtype)
     later = later_state(params, 61)
     state = AdamState(later.step, astype_params(later.m, dtype), astype_params(later.v, dtype))
