@@ -17,6 +17,7 @@ from course.info import ROOT, find_exercise, load_course
 from grading.engine import FINGERPRINTS, Options, grade
 from grading.fingerprint import same
 from grading.model import Outcome, Status
+from grading.report import whole_feedback
 from selftest.conftest import STUBS
 
 
@@ -93,6 +94,7 @@ def test_every_test_fails_on_the_untouched_stubs(stubs):
     assert report.next_exercise.id == "ex01"
 
 
+@pytest.mark.ci_only  # grades the whole course: the curriculum's tests already run on the reference
 def test_solutions_earn_every_point():
     report = grade(Options(target=ROOT / "solutions"))
     failing = {e.id: [t.name for t in e.tests if t.outcome != Outcome.PASSED] for e in report.exercises
@@ -153,6 +155,15 @@ def test_diagnosis_is_never_wrong(judged):
             for r in judged if r["entry"].kind == "alternative"}
     assert {k: v for k, v in {**wrong, **said}.items() if v} == {}
 
+
+@pytest.mark.ci_only
+@CATALOGUE
+def test_every_mistake_is_shown_a_property_an_input_and_a_hint(judged):
+    """Issue 11's bar: a mistake's text report shows, on one failing test, a whole property sentence,
+    a failing input and a hint (a wrong diagnosis is test_diagnosis_is_never_wrong's)."""
+    lacking = [r["entry"].name for r in judged
+               if r["entry"].kind == "mistake" and not whole_feedback(r["result"])]
+    assert lacking == []
 
 def test_fingerprints_are_up_to_date():
     """grading/fingerprints.json matches the catalogue and the tests' diagnostic inputs."""

@@ -202,6 +202,7 @@ def caught(tmp_path_factory) -> list[Report]:
                           exercises=[find_exercise(COURSE, m.module)])) for m in chosen]
 
 
+@pytest.mark.ci_only  # grades five mistakes, every failing test of each
 def test_catalogued_mistakes_are_explained_in_korean(caught):
     for report in caught:
         failed = [t for e in report.exercises for t in e.tests if t.message]
