@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from course.info import ROOT, find_exercise, load_course
+from grading import protocol
 from grading import report as rp
 from grading.engine import Options, grade
 from grading.engine import tests_hash as hash_of_tests
@@ -254,9 +255,14 @@ def test_json_report_records_what_makes_it_reproducible(solutions_report):
 
 
 def test_grading_is_deterministic(tmp_path):
+    """The same report from one child and from two sharing a lone exercise's tests (runner.shares)."""
     code = "def softmax(x, axis=-1):\n    z = np.exp(x)\n    return z / z.sum(axis=axis, keepdims=True)"
     sub = submission(tmp_path, code)
-    runs = [rp.to_json(grade(Options(target=sub, exercises=GRADED[:1], limits=FAST))) for _ in range(2)]
+    dones = []
+    runs = [rp.to_json(grade(Options(target=sub, exercises=GRADED[:1], limits=FAST, jobs=jobs),
+                             progress=lambda key, event: dones.append(isinstance(event, protocol.Done))))
+            for jobs in (1, 2)]
+    assert sum(dones) == 2  # one "done" per grading, however many children shared it
     strip = [{k: v for k, v in json.loads(r).items() if k != "meta"} for r in runs]
     for r in strip:
         for e in r["exercises"]:
