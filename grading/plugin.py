@@ -179,11 +179,9 @@ class GradingPlugin:
     """Streams outcomes of one exercise's tests to the parent."""
 
     def __init__(self, fd: int, module: str, functions: list[str], protected: list[Path],
-                 target_dir: Path, skip: set[str], shown_dir: Path | None = None,
-                 share: tuple[int, int] = (0, 1)) -> None:
+                 target_dir: Path, skip: set[str], shown_dir: Path | None = None) -> None:
         self.fd = fd
         self.skip = skip
-        self.share = share  # (k, n): run the k-th of every n collected tests (runner.Run.share)
         self.module = module
         self.functions = functions
         self.protected = protected
@@ -232,8 +230,7 @@ class GradingPlugin:
         """Say which tests there are; run those not yet run, none when the module cannot be imported
         (each would only fail with the same error: the note says it once)."""
         self.send(protocol.Collected([_name(item) for item in items]))
-        k, n = self.share
-        items[:] = [item for i, item in enumerate(items) if i % n == k and _name(item) not in self.skip]
+        items[:] = [item for item in items if _name(item) not in self.skip]
         if self.not_imported:
             for item in items:
                 self.send(protocol.Finished(_name(item), Outcome.NOT_IMPORTED, prop=_doc_parts(item)[0],

@@ -5,13 +5,11 @@ its tests and not an interpreter start. A child reports on a pipe, one JSON line
 (``grading.plugin``). The parent enforces a time limit per test and per exercise, kills the
 child's whole process group when one is exceeded, and, when a child dies half way (a timeout,
 ``os._exit``, a segfault, the memory limit), starts a new one for the tests not yet run, so one
-runaway test costs that test only. With fewer runs than jobs (one exercise graded alone), a run's
-tests are dealt to several children (:func:`shares`), whose findings are gathered into the run.
+runaway test costs that test only.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import importlib
 import os
@@ -72,7 +70,6 @@ class Run:
     tests_dir: Path = ROOT / "tests"
     extra_tests: list[Path] = field(default_factory=list)  # an instructor's hidden tests
     fail_fast: bool = False  # stop at the first failing test (enough to know a mistake is caught)
-    share: tuple[int, int] = (0, 1)  # (k, n): this run's children run the k-th of every n tests
     protected: list[Path] = field(default_factory=list)
     shown_dir: Path | None = None  # where the learner keeps the module (tracebacks name it there)
     collected: list[str] | None = None
@@ -87,30 +84,7 @@ class Run:
     cpu_spent: float = 0.0  # CPU seconds of the children that have ended
 
     def remaining(self) -> list[str]:
-        k, n = self.share
-        return [t for i, t in enumerate(self.collected or []) if i % n == k and t not in self.results]
-
-
-def shares(runs: list[Run], jobs: int) -> list[list[Run]]:
-    """Each run as the parts its children run: with fewer runs than jobs (one exercise graded
-    alone), a run's tests are dealt to several children, so the idle cores share its work."""
-    n = max(1, jobs // max(1, len(runs)))
-    return [[dataclasses.replace(run, share=(k, n), results={}, notes=[]) for k in range(n)]
-            if n > 1 and not run.results else [run] for run in runs]
-
-
-def gather(run: Run, parts: list[Run]) -> None:
-    """What the children of ``parts`` (one run dealt to several, :func:`shares`) found, in ``run``."""
-    if parts == [run]:
-        return
-    run.collected = max((p.collected for p in parts if p.collected is not None), key=len, default=None)
-    for p in parts:
-        run.results.update(p.results)
-        run.notes += [note for note in p.notes if note not in run.notes]
-        run.tampering += [name for name in p.tampering if name not in run.tampering]
-        run.fingerprints, run.symptoms = p.fingerprints or run.fingerprints, p.symptoms or run.symptoms
-    run.restarts, run.cpu_spent = sum(p.restarts for p in parts), sum(p.cpu_spent for p in parts)
-    run.started, run.finished = min(p.started for p in parts), max(p.finished for p in parts)
+        return [t for t in (self.collected or []) if t not in self.results]
 
 
 def _child_main(run: Run, wfd: int) -> None:
@@ -133,7 +107,7 @@ def _child_main(run: Run, wfd: int) -> None:
         sandbox.limit_resources(run.limits.memory_bytes, int(run.limits.exercise_seconds) + 5,
                                 run.limits.file_bytes)
         plugin = GradingPlugin(wfd, run.module, run.functions, run.protected, run.target_dir,
-                               skip=set(run.results), shown_dir=run.shown_dir, share=run.share)
+                               skip=set(run.results), shown_dir=run.shown_dir)
         import pytest
 
         pytest.main(
@@ -232,13 +206,10 @@ class Scheduler:
         self.jobs = max(1, jobs)
         self.on_event = on_event or (lambda run, event: None)
         self.selector = selectors.DefaultSelector()
-        self.whole: dict[int, tuple[Run, list[Run]]] = {}  # id of a part: its run and all its parts
 
     def run_all(self, runs: list[Run]) -> list[Run]:
         preload(runs)
-        parts = shares(runs, self.jobs)
-        self.whole = {id(part): (run, its) for run, its in zip(runs, parts, strict=True) for part in its}
-        pending = [part for its in parts for part in its]
+        pending = list(runs)
         running: dict[int, _Child] = {}
         while pending or running:
             while pending and len(running) < self.jobs:
@@ -254,8 +225,6 @@ class Scheduler:
                 if reason:
                     os.killpg(child.pid, signal.SIGKILL)
                     self._finish(child, running, pending, reason)
-        for run, its_parts in zip(runs, parts, strict=True):
-            gather(run, its_parts)
         return runs
 
     def _start(self, run: Run) -> _Child:
@@ -315,12 +284,6 @@ class Scheduler:
                 print(f"grader debug ({run.key}): {text}", file=sys.stderr)
             case protocol.Done():
                 child.done = True
-                run.finished = time.monotonic()
-                whole, parts = self.whole[id(run)]
-                if not all(p.finished for p in parts):
-                    return  # the run is done when its last part is
-                gather(whole, parts)
-                run = whole
         self.on_event(run, event)
 
     def _overdue(self, child: _Child, now: float) -> tuple[Outcome, str] | None:
