@@ -22,7 +22,7 @@ import pytest
 
 from course.i18n import Message, doc_parts, message
 from course.info import REFERENCE_PACKAGE
-from grading import protocol, sandbox
+from grading import protocol, sandbox, tokens
 from grading.calls import LastCall
 from grading.model import Failure, Outcome
 from grading.pictures import pictures_of
@@ -179,9 +179,11 @@ class GradingPlugin:
     """Streams outcomes of one exercise's tests to the parent."""
 
     def __init__(self, fd: int, module: str, functions: list[str], protected: list[Path],
-                 target_dir: Path, skip: set[str], shown_dir: Path | None = None) -> None:
+                 target_dir: Path, queue: int, shown_dir: Path | None = None) -> None:
         self.fd = fd
-        self.skip = skip
+        self.queue = queue  # the pipe of test indices this child claims its tests from (grading.tokens)
+        self.order: dict[str, int] = {}  # each test's index, by node id
+        self.claimed = -1  # the last index this child claimed
         self.module = module
         self.functions = functions
         self.protected = protected
@@ -227,17 +229,27 @@ class GradingPlugin:
             self.send(protocol.Note(self.not_imported))
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Say which tests there are; run those not yet run, none when the module cannot be imported
-        (each would only fail with the same error: the note says it once)."""
+        """Say which tests there are; run none when the module cannot be imported (each would only
+        fail with the same error: the note says it once)."""
         self.send(protocol.Collected([_name(item) for item in items]))
-        items[:] = [item for item in items if _name(item) not in self.skip]
+        self.order = {item.nodeid: i for i, item in enumerate(items)}
         if self.not_imported:
+            tokens.withdraw(self.queue)  # nor does any other child of the run
             for item in items:
                 self.send(protocol.Finished(_name(item), Outcome.NOT_IMPORTED, prop=_doc_parts(item)[0],
                                             message=self.not_imported))
             items[:] = []
 
     # -- tests ------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> bool | None:
+        """Run ``item`` if this child claims it; another child of the run runs it otherwise."""
+        index = self.order[item.nodeid]
+        while self.claimed < index:
+            claimed = tokens.claim(self.queue)
+            self.claimed = len(self.order) if claimed is None else claimed  # none left: this child is done
+        return None if self.claimed == index else True
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         prop, hint = _doc_parts(item)

@@ -114,7 +114,8 @@ class Drawn:
 
 @dataclass(frozen=True)
 class Done:
-    """The child finished every test; nothing follows."""
+    """The child finished every test; nothing follows. The parent says it once per run, when the
+    run's last child has ended, however it ended."""
 
 
 Event = Spawned | Collected | Started | Finished | Note | Tampered | Fingerprints | Debug | Drawn | Done

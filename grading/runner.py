@@ -5,7 +5,9 @@ its tests and not an interpreter start. A child reports on a pipe, one JSON line
 (``grading.plugin``). The parent enforces a time limit per test and per exercise, kills the
 child's whole process group when one is exceeded, and, when a child dies half way (a timeout,
 ``os._exit``, a segfault, the memory limit), starts a new one for the tests not yet run, so one
-runaway test costs that test only.
+runaway test costs that test only. A core with no run to start helps a running one: the children
+of a run claim its tests one at a time (:mod:`grading.tokens`), so one exercise graded alone uses
+every core, and the report is the same whatever the number of children (see :meth:`Scheduler._end`).
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from typing import Any
 
 from course.i18n import message
 from course.info import ROOT
-from grading import protocol
+from grading import protocol, tokens
 from grading.model import Outcome, TestResult
 from grading.protocol import MAX_LINE, MAX_NOTES
 
-MAX_RESTARTS = 4
+MAX_RESTARTS = 4  # a run's tests stop at the (MAX_RESTARTS + 1)-th that ends its process
+# A run takes a second child only while at least this many of its tests are unclaimed: a child
+# costs a fork, pytest's start and the integrity snapshots, a few tenths of a second.
+MIN_SHARED = 8
+MAX_HEARD = 200  # distinct notes the parent hears from a run's children; the report keeps MAX_NOTES
 # Time limits count the CPU time a child spends, so a machine busy with other work never makes a
 # correct submission time out; a child that waits instead of computing is stopped after this many
 # times the limit in wall-clock time. Where the CPU time cannot be read, the limits are wall-clock.
@@ -75,15 +81,22 @@ class Run:
     collected: list[str] | None = None
     results: dict[str, TestResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    noted: dict[str, int] = field(default_factory=dict)  # what its children said, and the test they were at
     fingerprints: dict[str, list[Any]] = field(default_factory=dict)
     symptoms: dict[str, Any] = field(default_factory=dict)
     tampering: list[str] = field(default_factory=list)
-    restarts: int = 0
+    deaths: list[tuple[str, str]] = field(default_factory=list)  # (test, how its process ended)
+    last_death: str = ""  # how the last child that died ended
+    queue: int | None = None  # the pipe of test indices its children claim (grading.tokens)
+    handed_out: int = 0  # how many indices that pipe held
+    children: int = 0  # its children running now
+    helpers: int = 0  # children started to share its tests with the first
     started: float = 0.0
     finished: float = 0.0
     cpu_spent: float = 0.0  # CPU seconds of the children that have ended
 
     def remaining(self) -> list[str]:
+        """Its tests with no result yet."""
         return [t for t in (self.collected or []) if t not in self.results]
 
 
@@ -107,7 +120,7 @@ def _child_main(run: Run, wfd: int) -> None:
         sandbox.limit_resources(run.limits.memory_bytes, int(run.limits.exercise_seconds) + 5,
                                 run.limits.file_bytes)
         plugin = GradingPlugin(wfd, run.module, run.functions, run.protected, run.target_dir,
-                               skip=set(run.results), shown_dir=run.shown_dir)
+                               queue=run.queue, shown_dir=run.shown_dir)
         import pytest
 
         pytest.main(
@@ -206,41 +219,62 @@ class Scheduler:
         self.jobs = max(1, jobs)
         self.on_event = on_event or (lambda run, event: None)
         self.selector = selectors.DefaultSelector()
+        self.running: dict[int, _Child] = {}  # by the fd its events come on
+        self.queues: set[int] = set()  # the test pipes of the runs not ended
 
     def run_all(self, runs: list[Run]) -> list[Run]:
         preload(runs)
         pending = list(runs)
-        running: dict[int, _Child] = {}
-        while pending or running:
-            while pending and len(running) < self.jobs:
-                child = self._start(pending.pop(0))
-                running[child.fd] = child
+        while pending or self.running:
+            while len(self.running) < self.jobs:
+                if pending:
+                    self._start(pending.pop(0))
+                elif run := self._to_share():
+                    run.helpers += 1
+                    self._start(run)
+                else:
+                    break
             for key, _ in self.selector.select(timeout=0.05):
-                child = running[key.fd]
+                child = self.running[key.fd]
                 if not self._read(child):
-                    self._finish(child, running, pending)
+                    self._finish(child, pending)
             now = time.monotonic()
-            for child in list(running.values()):
+            for child in list(self.running.values()):
                 reason = self._overdue(child, now)
                 if reason:
                     os.killpg(child.pid, signal.SIGKILL)
-                    self._finish(child, running, pending, reason)
+                    self._finish(child, pending, reason)
         return runs
 
-    def _start(self, run: Run) -> _Child:
+    def _to_share(self) -> Run | None:
+        """The running run with the most tests no child has claimed yet, if it has enough to be worth
+        another child (all of them, before its tests are collected)."""
+        best, most = None, MIN_SHARED - 1
+        for run in {id(c.run): c.run for c in self.running.values()}.values():
+            left = _unclaimed(run)
+            if run.helpers < self.jobs - 1 and left > most:
+                best, most = run, left
+        return best
+
+    def _start(self, run: Run) -> None:
         if not run.started:
             run.started = time.monotonic()
+            run.queue, run.handed_out = tokens.hand_out()
+            self.queues.add(run.queue)
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             os.close(rfd)
+            # What the parent reads from other children, and other runs' tests: not this child's.
+            for fd in [self.selector.fileno(), *self.running, *(self.queues - {run.queue})]:
+                os.close(fd)
             _child_main(run, wfd)
         os.close(wfd)
         os.set_blocking(rfd, False)
-        child = _Child(run, pid, rfd)
+        self.running[rfd] = _Child(run, pid, rfd)
+        run.children += 1
         self.selector.register(rfd, selectors.EVENT_READ)
         self.on_event(run, protocol.Spawned())
-        return child
 
     def _read(self, child: _Child) -> bool:
         """Read what the child wrote; False at end of file."""
@@ -271,20 +305,32 @@ class Scheduler:
                 child.current_cpu = _cpu_seconds(child.pid) or child.cpu
                 child.progressed = True
             case protocol.Finished(test):
-                if run.collected is not None and test in run.collected and test not in run.results:
-                    run.results[test] = event.result()
                 child.current = None
-            case protocol.Note(text) if len(run.notes) < MAX_NOTES:
-                run.notes.append(text)
+                if run.collected is None or test not in run.collected or test in run.results:
+                    return  # another child of the run said it already
+                run.results[test] = event.result()
+                if run.fail_fast and event.outcome is not Outcome.PASSED and run.queue is not None:
+                    tokens.withdraw(run.queue)  # a mistake is caught: no child needs to go on
+            case protocol.Note(text) if text not in run.noted and len(run.noted) < MAX_HEARD:
+                run.noted[text] = self._place(child)
             case protocol.Tampered(names):
-                run.tampering = names
-            case protocol.Fingerprints(values, symptoms):
+                run.tampering += [name for name in names if name not in run.tampering]
+            case protocol.Fingerprints(values, symptoms) if not run.fingerprints:
                 run.fingerprints, run.symptoms = values, symptoms
             case protocol.Debug(text) if os.environ.get("GRADER_DEBUG"):
                 print(f"grader debug ({run.key}): {text}", file=sys.stderr)
             case protocol.Done():
                 child.done = True
+                return  # said once, when the run's last child has ended (``_end``)
+            case protocol.Collected() | protocol.Note() | protocol.Fingerprints():
+                return  # another child of the run said it already
         self.on_event(run, event)
+
+    @staticmethod
+    def _place(child: _Child) -> int:
+        """Where ``child`` is in its run's tests: the index of the test it runs, -1 before any."""
+        order = child.run.collected or []
+        return order.index(child.current.test) if child.current and child.current.test in order else -1
 
     def _overdue(self, child: _Child, now: float) -> tuple[Outcome, str] | None:
         """Why ``child`` must be stopped now, if it must: a test (or, before the first test, loading
@@ -302,52 +348,92 @@ class Scheduler:
                 return Outcome.TIMED_OUT, message(
                     "timed out after {seconds} s (an endless loop, or far too slow)",
                     seconds=f"{limits.test_seconds:g}")
-        if _spent(run, child, now) > limits.exercise_seconds:
+        if self._spent(run, now) > limits.exercise_seconds:
             return Outcome.TIMED_OUT, message("the exercise's time limit of {seconds} s ran out",
                                               seconds=f"{limits.exercise_seconds:g}")
         return None
 
-    def _finish(self, child: _Child, running: dict[int, _Child], pending: list[Run],
-                reason: tuple[Outcome, str] | None = None) -> None:
+    def _spent(self, run: Run, now: float) -> float:
+        """The time a run has used against its exercise's limit: its children's CPU seconds where they
+        can be read (wall-clock past ``WALL_FACTOR`` times the limit counts as the whole limit), else
+        wall-clock."""
+        wall = now - run.started
+        if not _HAVE_PROC:
+            return wall
+        if wall > WALL_FACTOR * run.limits.exercise_seconds:
+            return run.limits.exercise_seconds + 1
+        return run.cpu_spent + sum(c.cpu for c in self.running.values() if c.run is run)
+
+    def _finish(self, child: _Child, pending: list[Run], reason: tuple[Outcome, str] | None = None) -> None:
+        """A child has ended: what it was running when it died fails, and a new child takes up its
+        run's tests while the run may restart."""
         self.selector.unregister(child.fd)
         os.close(child.fd)
-        del running[child.fd]
+        del self.running[child.fd]
         _, status = os.waitpid(child.pid, 0)
         run = child.run
+        run.children -= 1
         run.cpu_spent += child.cpu
-        if child.done:
-            run.finished = time.monotonic()
-            return
-        outcome, died = reason or (Outcome.CRASHED,
-                                   message("the test process {how}", how=signal_name(status)))
-        if child.current and run.collected is not None:
-            current = child.current
-            run.results[current.test] = TestResult(
-                name=current.test, outcome=outcome, message=message("{what} during this test", what=died),
-                prop=current.prop, hint=current.hint)
-        elif not child.progressed:
-            run.notes.append(message("the tests could not start: {what} while loading {module}.py",
-                                     what=died, module=run.module))
-        out_of_time = _spent(run, None, time.monotonic()) > run.limits.exercise_seconds
-        if (run.remaining() and child.progressed and not out_of_time
-                and run.restarts < MAX_RESTARTS):
-            run.restarts += 1
-            pending.insert(0, run)
-            return
-        for name in run.remaining():
-            run.results[name] = TestResult(name=name, outcome=Outcome.NOT_RUN,
-                                           message=message("not run: {what}", what=died))
+        if not child.done:
+            outcome, died = reason or (Outcome.CRASHED,
+                                       message("the test process {how}", how=signal_name(status)))
+            run.last_death = died
+            if child.current and run.collected is not None:
+                current = child.current
+                run.results[current.test] = TestResult(
+                    name=current.test, outcome=outcome, message=message("{what} during this test", what=died),
+                    prop=current.prop, hint=current.hint)
+                run.deaths.append((current.test, died))
+            elif not child.progressed:
+                note = message("the tests could not start: {what} while loading {module}.py",
+                               what=died, module=run.module)
+                run.noted.setdefault(note, self._place(child))
+            out_of_time = self._spent(run, time.monotonic()) > run.limits.exercise_seconds
+            if (child.progressed and not out_of_time and len(run.deaths) <= MAX_RESTARTS
+                    and _unclaimed(run) > 0):
+                if run not in pending:
+                    pending.insert(0, run)
+            elif run.queue is not None:
+                tokens.withdraw(run.queue)  # the run stops: its other children end with their test
+        if run.children == 0 and run not in pending:
+            self._end(run)
+
+    def _end(self, run: Run) -> None:
+        """The run's last child has ended: the report is the one a single child would have given.
+
+        One child runs the tests in order and stops at the (``MAX_RESTARTS`` + 1)-th test that ends
+        its process; several run them in any order, so the tests past that one, in the collected
+        order, count as not run whichever child ran them."""
+        order = {test: i for i, test in enumerate(run.collected or [])}
+        deaths = sorted(run.deaths, key=lambda death: order[death[0]])
+        if len(deaths) > MAX_RESTARTS:
+            last, died = deaths[MAX_RESTARTS]
+            for test in (run.collected or [])[order[last] + 1:]:
+                run.results[test] = TestResult(name=test, outcome=Outcome.NOT_RUN,
+                                               message=message("not run: {what}", what=died))
+        for test in run.remaining():
+            run.results[test] = TestResult(name=test, outcome=Outcome.NOT_RUN, message=message(
+                "not run: {what}", what=run.last_death or message(
+                    "the grader hands out at most {count} tests per exercise", count=run.handed_out)))
         if run.collected is None:
             run.collected = []
+        # In the order of the tests that said them, as one child would have: the first MAX_NOTES.
+        run.notes += sorted(run.noted, key=run.noted.__getitem__)[:MAX_NOTES - len(run.notes)]
+        if run.queue is not None:
+            os.close(run.queue)
+            self.queues.discard(run.queue)
+            run.queue = None
         run.finished = time.monotonic()
+        self.on_event(run, protocol.Done())
 
 
-def _spent(run: Run, child: _Child | None, now: float) -> float:
-    """The time an exercise has used against its limit: its children's CPU seconds where they can
-    be read (wall-clock past ``WALL_FACTOR`` times the limit counts as the whole limit), else wall-clock."""
-    wall = now - run.started
-    if not _HAVE_PROC:
-        return wall
-    cpu = run.cpu_spent + (child.cpu if child else 0.0)
-    return run.limits.exercise_seconds + 1 if wall > WALL_FACTOR * run.limits.exercise_seconds else cpu
-
+def _unclaimed(run: Run) -> int:
+    """How many of a run's tests no child has claimed yet (all of its indices, before collection)."""
+    if run.queue is None:
+        return 0
+    left = tokens.unclaimed(run.queue)
+    if left is None:
+        return run.handed_out if run.collected is None else len(run.remaining())
+    if run.collected is None:
+        return left
+    return max(0, len(run.collected) - (run.handed_out - left))

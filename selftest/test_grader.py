@@ -254,9 +254,14 @@ def test_json_report_records_what_makes_it_reproducible(solutions_report):
     assert data["points"] == data["max_points"]
 
 
-def test_grading_is_deterministic(tmp_path):
-    """The same report whatever the number of jobs."""
-    code = "def softmax(x, axis=-1):\n    z = np.exp(x)\n    return z / z.sum(axis=axis, keepdims=True)"
+@pytest.mark.parametrize("code", [
+    "def softmax(x, axis=-1):\n    z = np.exp(x)\n    return z / z.sum(axis=axis, keepdims=True)",
+    HOSTILE["os._exit"][0],  # every test ends its process: the tests past the fifth are not run
+    wrapped(f"if np.ndim(x) == 3:\n    {OS}._exit(0)"),  # some do
+], ids=["overflows", "always exits", "exits on 3-d input"])
+def test_grading_is_deterministic(tmp_path, code):
+    """The same report whatever the number of jobs, also where tests end their process: one child
+    stops after the fifth such test, and two children sharing the tests report the same."""
     sub = submission(tmp_path, code)
     dones = []
     runs = [rp.to_json(grade(Options(target=sub, exercises=GRADED[:1], limits=FAST, jobs=jobs),
