@@ -120,6 +120,7 @@ class Message(str):
 
     template: str
     named: dict[str, object]
+    lang: str = ""  # the language it was said in ("" until then)
 
 
 def message(template: str, /, lang: str = ENGLISH, **named: object) -> Message:
@@ -128,7 +129,7 @@ def message(template: str, /, lang: str = ENGLISH, **named: object) -> Message:
     text = translate(template, lang).format(**{k: localize(v, lang) if isinstance(v, str) else v
                                                for k, v in named.items()})
     said = Message(text)
-    said.template, said.named = template, named
+    said.template, said.named, said.lang = template, named, lang
     return said
 
 
@@ -141,7 +142,7 @@ def joined(separator: str, parts: list[str]) -> Message:
 def localize(text: str, lang: str) -> str:
     """``text`` in ``lang``: a :class:`Message` is said again, anything else translated whole."""
     if isinstance(text, Message):
-        return message(text.template, lang, **text.named)
+        return text if text.lang == lang else message(text.template, lang, **text.named)
     return translate(text, lang)
 
 

@@ -62,7 +62,7 @@ def ffn_cases(draw):
     dtype = draw(S.float_dtypes)
     shape = draw(row_shapes(max_D=6))
     D = shape[-1]
-    F = draw(st.integers(2, 9).filter(lambda f: f != D))
+    F = draw(S.integers_other_than(2, 9, D))
     x = S.rng(draw(S.seeds)).uniform(-3, 3, size=shape).astype(dtype)
     return x, S.random_feed_forward(draw(S.seeds), D, F, dtype)
 

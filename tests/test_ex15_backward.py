@@ -16,6 +16,7 @@ A backward function is checked through the scalar ``f(x) = sum(forward(x) * g)``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -162,11 +163,23 @@ def nll(logits: np.ndarray, targets: np.ndarray, ignore_id: int | None = None) -
 # --- strategies ------------------------------------------------------------------------------------
 
 
+@functools.cache
+def shapes_of_at_most(max_size: int | None) -> st.SearchStrategy[tuple[int, ...]]:
+    """Shapes of 1 to 3 dims, sides up to 4, at most ``max_size`` elements (built once: see S.floats)."""
+    return S.shapes(max_dims=3, max_side=4).filter(lambda s: max_size is None or size(s) <= max_size)
+
+
+@functools.cache
+def batch_shapes_of_at_least(min_dims: int, max_dims: int) -> st.SearchStrategy[tuple[int, ...]]:
+    """Leading batch dims, ``min_dims`` to ``max_dims`` of them, sides up to 3 (built once)."""
+    return S.batch_shapes(max_dims=max_dims, max_side=3).filter(lambda s: len(s) >= min_dims)
+
+
 @st.composite
 def softmax_cases(draw, dtype: Any = None, max_size: int | None = None):
     """``(x, g, axis)``: scores in [-5, 5] of 1 to 3 dims, a random upstream gradient, one axis."""
     dtype = dtype or draw(S.float_dtypes)
-    shape = draw(S.shapes(max_dims=3, max_side=4).filter(lambda s: max_size is None or size(s) <= max_size))
+    shape = draw(shapes_of_at_most(max_size))
     x = draw(S.arrays(shape, dtype, bound=5.0))
     g = S.rng(draw(S.seeds)).standard_normal(shape).astype(dtype)
     return x, g, draw(st.integers(-len(shape), len(shape) - 1))
@@ -199,7 +212,7 @@ def attention_cases(draw, dtype: Any = None, small: bool = False, masked: bool |
 def row_shapes(draw, min_dims: int = 0, max_dims: int = 2, min_D: int = 2, max_D: int = 6,
                max_size: int | None = None):
     """``(..., D)`` with ``min_D <= D <= max_D`` and at most ``max_size`` elements."""
-    lead = draw(S.batch_shapes(max_dims=max_dims, max_side=3).filter(lambda s: len(s) >= min_dims))
+    lead = draw(batch_shapes_of_at_least(min_dims, max_dims))
     D = draw(st.integers(min_D, max_D))
     shape = (*lead, D)
     assume(max_size is None or size(shape) <= max_size)
@@ -232,7 +245,7 @@ def ffn_cases(draw, dtype: Any = None, max_size: int | None = None, min_dims: in
     dtype = dtype or draw(S.float_dtypes)
     shape = draw(row_shapes(min_dims=min_dims, max_D=5, max_size=max_size))
     D = shape[-1]
-    F = draw(st.integers(2, max_F).filter(lambda f: f != D))
+    F = draw(S.integers_other_than(2, max_F, D))
     r = S.rng(draw(S.seeds))
     x = r.uniform(-2, 2, size=shape).astype(dtype)
     g = r.standard_normal(shape).astype(dtype)

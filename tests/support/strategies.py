@@ -9,6 +9,7 @@ counterexample prints as ``seed=3``, not as a page of numbers.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,17 +38,24 @@ float_dtypes = st.sampled_from(FLOAT_DTYPES)
 seeds = st.integers(min_value=0, max_value=2**16)
 
 
+# The factories below are cached: a composite strategy calls them on every draw, and hypothesis checks
+# (validates) each new strategy object on its first draw, which costs more than the draw. The same
+# arguments give the same strategy, so the examples drawn are the same.
+
+
 def rng(seed: int) -> np.random.Generator:
     """The generator tests build weights from."""
     return np.random.default_rng(seed)
 
 
+@functools.cache
 def floats(dtype: type = np.float64, bound: float = 10.0) -> st.SearchStrategy[float]:
     """Finite floats in ``[-bound, bound]`` representable in ``dtype``."""
     width = 32 if np.dtype(dtype) == np.float32 else 64
     return st.floats(-bound, bound, width=width, allow_nan=False, allow_subnormal=False)
 
 
+@functools.cache
 def arrays(
     shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]],
     dtype: type = np.float64,
@@ -57,11 +65,13 @@ def arrays(
     return hnp.arrays(np.dtype(dtype), shape, elements=floats(dtype, bound))
 
 
+@functools.cache
 def shapes(min_dims: int = 1, max_dims: int = 4, min_side: int = 1, max_side: int = 5):
     """Array shapes, for functions that take any leading batch dimensions."""
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
 
+@functools.cache
 def batch_shapes(max_dims: int = 2, max_side: int = 3) -> st.SearchStrategy[tuple[int, ...]]:
     """Leading batch dimensions, possibly none."""
     return hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=1, max_side=max_side)
@@ -147,6 +157,13 @@ def token_batches(
     return lengths_to_tokens(lengths, T, vocab, pad_id, rng(draw(seeds)))
 
 
+@functools.cache
+def integers_other_than(low: int, high: int, value: int) -> st.SearchStrategy[int]:
+    """Integers in ``[low, high]`` except ``value`` (a hidden width F != D, say)."""
+    return st.integers(low, high).filter(lambda i: i != value)
+
+
+@functools.cache
 def masks(shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]]) -> st.SearchStrategy[np.ndarray]:
     """Boolean masks of ``shape`` (True = may attend)."""
     return hnp.arrays(np.bool_, shape)

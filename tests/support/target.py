@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import gzip
 import hashlib
 import importlib
@@ -28,7 +29,7 @@ import signal
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,22 +143,24 @@ def _field_names(value: Any) -> tuple[str, ...] | None:
     return _FIELDS[kind]
 
 
-def _parts(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """Every array and container inside ``value`` (dataclasses, lists, tuples, dicts), with where it sits."""
+def _parts(value: Any, path: str | None, out: list[tuple[str | None, Any]]) -> list[tuple[str | None, Any]]:
+    """Every array and container inside ``value`` (dataclasses, lists, tuples, dicts), in a fixed
+    order, with where it sits (None everywhere when ``path`` is: a path is only needed to name a change)."""
     if isinstance(value, np.ndarray):
-        yield path, value
+        out.append((path, value))
     elif (names := _field_names(value)) is not None:
-        yield path, value
+        out.append((path, value))
         for name in names:
-            yield from _parts(getattr(value, name), f"{path}.{name}")
+            _parts(getattr(value, name), None if path is None else f"{path}.{name}", out)
     elif isinstance(value, list | tuple):
-        yield path, value
+        out.append((path, value))
         for i, item in enumerate(value):
-            yield from _parts(item, f"{path}[{i}]")
+            _parts(item, None if path is None else f"{path}[{i}]", out)
     elif isinstance(value, dict):
-        yield path, value
+        out.append((path, value))
         for k, item in value.items():
-            yield from _parts(item, f"{path}[{k!r}]")
+            _parts(item, None if path is None else f"{path}[{k!r}]", out)
+    return out
 
 
 def _frozen(part: Any) -> Any:
@@ -243,8 +246,7 @@ def checked(fn: Callable[..., Any], name: str, module: str = "") -> Callable[...
         named = _argument_names(fn, args, kwargs)
         for note in callers:
             note(name, named)
-        before = [(where, part, _frozen(part)) for arg, value in named.items()
-                  for where, part in _parts(value, arg)]
+        before = [(part, _frozen(part)) for value in named.values() for _, part in _parts(value, None, [])]
         try:
             result = _within_budget(fn, name, args, kwargs)
         except NotImplementedError as e:
@@ -256,8 +258,9 @@ def checked(fn: Callable[..., Any], name: str, module: str = "") -> Callable[...
             raise
         for observe in observers:
             observe(module, fn, args, kwargs, None)
-        for where, part, saved in before:
-            if _changed(part, saved):
+        for i, (part, saved) in enumerate(before):
+            if _changed(part, saved):  # the parts before it are unchanged: the same walk finds where it is
+                where = [where for arg, value in named.items() for where, _ in _parts(value, arg, [])][i]
                 raise AssertionError(message(
                     "{name} changed its input `{where}` in place; the contract forbids it: compute on a copy "
                     "or build a new array", name=name, where=where))
@@ -379,8 +382,10 @@ def reference_data() -> ReferenceData:
     return _reference_data
 
 
+@functools.cache
 def replaying() -> bool:
-    """True in a release: no reference code, only recorded reference outputs."""
+    """True in a release: no reference code, only recorded reference outputs (a checkout's layout,
+    read once per process)."""
     return not any((ROOT / "solutions").glob("ex*.py")) and REFERENCE_DATA.is_file()
 
 
