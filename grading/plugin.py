@@ -231,7 +231,9 @@ class GradingPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Say which tests there are; run none when the module cannot be imported (each would only
         fail with the same error: the note says it once)."""
-        self.send(protocol.Collected([_name(item) for item in items]))
+        slow = [item for item in items if item.get_closest_marker("slow")]
+        self.send(protocol.Collected([_name(item) for item in items], [_name(item) for item in slow]))
+        items[:] = slow + [item for item in items if item not in slow]  # the order tests are claimed in
         self.order = {item.nodeid: i for i, item in enumerate(items)}
         if self.not_imported:
             tokens.withdraw(self.queue)  # nor does any other child of the run

@@ -40,9 +40,16 @@ class Spawned:
 
 @dataclass(frozen=True)
 class Collected:
-    """The tests pytest collected, in order, before any was skipped as already run."""
+    """The tests pytest collected, in order (the report's), and those marked ``slow``, which the
+    children claim first (then the others in order), so that no core waits for a long test at the end."""
 
     tests: list[str]
+    first: list[str] = field(default_factory=list)
+
+    def claim_order(self) -> list[str]:
+        """The tests in the order the children claim them."""
+        first = [t for t in self.first if t in self.tests]
+        return first + [t for t in self.tests if t not in first]
 
 
 @dataclass(frozen=True)
@@ -239,7 +246,8 @@ def pictures(value: Any) -> list[Picture]:
 
 
 _DECODERS = {
-    "collected": lambda d: Collected(tests=[str(t) for t in d.get("tests", [])]),
+    "collected": lambda d: Collected(tests=[str(t) for t in d.get("tests", [])],
+                                     first=[str(t) for t in d.get("first", [])]),
     "start": lambda d: Started(test=str(d.get("test")), prop=_text(d, "prop", MAX_SENTENCE),
                                hint=_text(d, "hint", MAX_SENTENCE)),
     "result": _finished,

@@ -79,6 +79,7 @@ class Run:
     protected: list[Path] = field(default_factory=list)
     shown_dir: Path | None = None  # where the learner keeps the module (tracebacks name it there)
     collected: list[str] | None = None
+    order: list[str] = field(default_factory=list)  # its tests in the order its children claim them
     results: dict[str, TestResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     noted: dict[str, int] = field(default_factory=dict)  # what its children said, and the test they were at
@@ -298,7 +299,7 @@ class Scheduler:
         run = child.run
         match event:
             case protocol.Collected(tests) if run.collected is None:
-                run.collected = tests
+                run.collected, run.order = tests, event.claim_order()
             case protocol.Started():
                 child.current = event
                 child.current_since = time.monotonic()
@@ -329,7 +330,7 @@ class Scheduler:
     @staticmethod
     def _place(child: _Child) -> int:
         """Where ``child`` is in its run's tests: the index of the test it runs, -1 before any."""
-        order = child.run.collected or []
+        order = child.run.order
         return order.index(child.current.test) if child.current and child.current.test in order else -1
 
     def _overdue(self, child: _Child, now: float) -> tuple[Outcome, str] | None:
@@ -401,14 +402,14 @@ class Scheduler:
     def _end(self, run: Run) -> None:
         """The run's last child has ended: the report is the one a single child would have given.
 
-        One child runs the tests in order and stops at the (``MAX_RESTARTS`` + 1)-th test that ends
-        its process; several run them in any order, so the tests past that one, in the collected
+        One child runs the tests in the claim order and stops at the (``MAX_RESTARTS`` + 1)-th test
+        that ends its process; several run them at once, so the tests past that one, in the claim
         order, count as not run whichever child ran them."""
-        order = {test: i for i, test in enumerate(run.collected or [])}
+        order = {test: i for i, test in enumerate(run.order)}
         deaths = sorted(run.deaths, key=lambda death: order[death[0]])
         if len(deaths) > MAX_RESTARTS:
             last, died = deaths[MAX_RESTARTS]
-            for test in (run.collected or [])[order[last] + 1:]:
+            for test in run.order[order[last] + 1:]:
                 run.results[test] = TestResult(name=test, outcome=Outcome.NOT_RUN,
                                                message=message("not run: {what}", what=died))
         for test in run.remaining():

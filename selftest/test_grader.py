@@ -450,7 +450,8 @@ def test_every_event_survives_the_pipe_and_a_child_cannot_send_more_than_the_lim
     from grading import protocol
     from grading.model import Failure, Outcome
 
-    events = [protocol.Collected(["test_a", "test_b"]), protocol.Started("test_a", prop="p", hint="h"),
+    events = [protocol.Collected(["test_a", "test_b"], first=["test_b"]),
+              protocol.Started("test_a", prop="p", hint="h"),
               protocol.Finished("test_a", Outcome.DID_NOT_RETURN, message="m", duration=0.5),
               protocol.Finished("test_b", Outcome.FAILED, message="m", counterexample="c", traceback="t",
                                 others=[Failure("m2", "c2", "t2"), Failure("m3")]),
@@ -458,6 +459,7 @@ def test_every_event_survives_the_pipe_and_a_child_cannot_send_more_than_the_lim
               protocol.Fingerprints({"f": [["float64[2]", [1.0]]]}, {"f": ["factor", {"factor": "2"}]}),
               protocol.Debug("d"), protocol.Done()]
     assert [protocol.decode(protocol.encode(e)) for e in events] == events
+    assert events[0].claim_order() == ["test_b", "test_a"]  # a slow test first, then the others in order
     long = protocol.decode(protocol.encode(protocol.Finished("t", Outcome.FAILED, message="x" * 10**4,
                                                              traceback="y" * 10**5)))
     assert len(long.message) == protocol.MAX_FIELD and len(long.traceback) == protocol.MAX_TRACEBACK

@@ -1005,6 +1005,7 @@ def test_train_step_with_other_special_ids(dtype):
 LEARN_STEPS = 120  # the reference's loss falls to 0.17 of its start; a slower learner stays above 0.25
 
 
+@pytest.mark.slow
 def test_train_step_learns_to_reverse_three_digits():
     """120 train_steps on reversing 3 digits (D=8, 1+1 layers, lr 0.01) cut the loss to under a quarter.
 
