@@ -2,13 +2,17 @@
 
     python benchmarks/grading.py                 # each kind of submission, 3 runs of the quick ones
     python benchmarks/grading.py --batch 100     # also `batch` over 100 mixed submissions
+    python benchmarks/grading.py --alone         # only each exercise graded alone, as a learner does
 
 The kinds: the reference (every point), the untouched stubs, one early function that never
 returns (softmax), every function of the course never returning, and every function ending the
-process (``os._exit``). The batch mixes correct submissions, catalogued mistakes, hanging and
-crashing ones, each a different function, so no two submissions are the same.
+process (``os._exit``). ``--alone`` times ``python grader.py exNN`` on the reference, a fresh process
+per run as a learner's, in interleaved rounds (the goal: 2 s or less each). The batch mixes correct
+submissions, catalogued mistakes, hanging and crashing ones, each a different function, so no two
+submissions are the same.
 
-Prints the figures and writes benchmarks/results/grading.json. Not a test: this machine is shared.
+Prints the figures and writes benchmarks/results/grading.json (grading-alone.json with ``--alone``).
+Not a test: this machine is shared.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,14 +89,46 @@ def timed(target: Path, jobs: int) -> tuple[float, float]:
     return time.perf_counter() - start, report.points
 
 
+ALONE_GOAL_S = 2.0  # issue 16: a learner's `python grader.py exNN` on a correct submission
+
+
+def alone(repeats: int) -> dict[str, dict[str, float]]:
+    """Seconds of ``python grader.py exNN --target solutions`` per exercise: median, min and max of
+    ``repeats`` rounds, each round grading every exercise once."""
+    ids = [e.id for e in load_course()]
+    secs: dict[str, list[float]] = {i: [] for i in ids}
+    for _ in range(repeats):
+        for i in ids:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "grader.py"), i, "--target", "solutions", "-q"],
+                           cwd=ROOT, capture_output=True, check=False)
+            secs[i].append(time.perf_counter() - start)
+    figures = {i: {"median_s": round(statistics.median(s), 2), "min_s": round(min(s), 2),
+                   "max_s": round(max(s), 2)} for i, s in secs.items()}
+    for i, f in figures.items():
+        print(f"{i} alone: {f['median_s']:4.2f} s  (min {f['min_s']:.2f}, max {f['max_s']:.2f})")
+    within = sum(f["median_s"] <= ALONE_GOAL_S for f in figures.values())
+    print(f"{within}/{len(figures)} exercises graded alone in {ALONE_GOAL_S:g} s or less "
+          f"(median of {repeats})")
+    return figures
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch", type=int, default=0, help="also grade this many mixed submissions with `batch`")
+    p.add_argument("--alone", action="store_true", help="only each exercise graded alone, in its own process")
     args = p.parse_args()
     figures: dict[str, object] = {"cpus": os.cpu_count(), "jobs": args.jobs,
                                   "load_average": round(os.getloadavg()[0], 2)}
+    if args.alone:
+        figures["alone"] = alone(args.repeats)
+        out = ROOT / "benchmarks" / "results" / "grading-alone.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"wrote {out.relative_to(ROOT)}")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, make) in enumerate(KINDS.items()):
             target = make(Path(tmp) / f"kind{i}")

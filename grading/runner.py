@@ -177,7 +177,7 @@ def signal_name(status: int) -> str:
 
 
 def preload(runs: list[Run]) -> None:
-    """Import pytest, hypothesis and the (trusted) test modules once, before any fork.
+    """Import pytest, hypothesis, the (trusted) test modules and the reference once, before any fork.
 
     Each child then starts with them loaded, so a run costs its tests and little else. The tests
     rely on explicit assertion messages, so they lose nothing by skipping pytest's rewriting.
@@ -191,6 +191,7 @@ def preload(runs: list[Run]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         importlib.import_module("tests.conftest")  # registers the profiles
+        importlib.import_module("tests.support.target").load_reference()  # trusted: every child uses it
         previous = settings.get_current_profile_name()
         # A test takes the profile active when its module is imported: import (or import again)
         # every test module under the derandomised grading profile, or the examples would vary.
