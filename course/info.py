@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections import Counter
@@ -76,7 +77,13 @@ class Exercise:
 
 
 def load_course(path: Path = INFO_FILE) -> list[Exercise]:
-    """The exercises in curriculum order."""
+    """The exercises in curriculum order (the file is read again only when it changed)."""
+    stat = path.stat()
+    return list(_parsed(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int) -> tuple[Exercise, ...]:
     with path.open("rb") as f:
         data = tomllib.load(f)
     course = [
@@ -96,7 +103,7 @@ def load_course(path: Path = INFO_FILE) -> list[Exercise]:
     ids = [e.id for e in course]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: exercise ids must be unique, got {ids}")
-    return course
+    return tuple(course)
 
 
 def find_exercise(course: list[Exercise], key: str) -> Exercise:
