@@ -44,7 +44,7 @@ from grading.cluster import DaskMissingError, on_dask
 from grading.engine import Options, grade
 from grading.pictures import save_png
 from grading.release import ReleaseError, release
-from grading.runner import Limits, RunKey
+from grading.runner import Limits, RunKey, default_jobs
 from grading.shards import MergeError, Shard, merge
 
 HINT_STATE = ROOT / ".grader" / "hints.json"
@@ -69,7 +69,7 @@ def _parser(lang: str = ENGLISH) -> argparse.ArgumentParser:
                    help=message("every failure, with tracebacks", lang))
     p.add_argument("--strict", action="store_true",
                    help=message("exit 1 unless every point was earned", lang))
-    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
+    p.add_argument("--jobs", "-j", type=int, default=default_jobs(),
                    help=message("parallel test processes", lang))
     p.add_argument("--test-timeout", type=float, default=Limits.test_seconds,
                    help=message("seconds per test", lang))
@@ -369,7 +369,7 @@ def cmd_batch(argv: list[str], lang: str = ENGLISH) -> int:
     except DaskMissingError as e:
         print(f"grader.py batch: {localize(e.args[0], lang)}", file=sys.stderr)
         return rp.EXIT_USAGE
-    jobs = args.jobs or (1 if args.dask else os.cpu_count() or 2)
+    jobs = args.jobs or (1 if args.dask else default_jobs())
     start = time.monotonic()
 
     def progress(done: int, total: int, student: str) -> None:

@@ -13,7 +13,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import os
 import platform
 import shutil
 import tempfile
@@ -37,7 +36,7 @@ from grading.model import (
     Status,
     TestResult,
 )
-from grading.runner import Limits, Run, RunKey, Scheduler
+from grading.runner import Limits, Run, RunKey, Scheduler, default_jobs
 
 FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
 PROFILE = "grading"
@@ -49,7 +48,7 @@ class Options:
 
     target: Path
     exercises: list[Exercise] | None = None  # None: the whole course
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 2)
+    jobs: int = field(default_factory=default_jobs)
     limits: Limits = field(default_factory=Limits)
     reference: Path | None = field(default_factory=lambda: _existing(ROOT / "solutions"))
     tests: Path = ROOT / "tests"

@@ -43,6 +43,16 @@ _HAVE_PROC = Path("/proc/self/stat").is_file()
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if _HAVE_PROC else 100
 
 
+JOBS_VARIABLE = "GRADER_JOBS"
+
+
+def default_jobs() -> int:
+    """How many test processes a grading runs at once unless told: ``GRADER_JOBS`` when it is set (a
+    pytest-xdist worker, which shares the cores with the others, sets 1), else every core."""
+    given = os.environ.get(JOBS_VARIABLE, "")
+    return int(given) if given.isdigit() and int(given) > 0 else os.cpu_count() or 2
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one child process."""

@@ -11,8 +11,12 @@ import os
 import pytest
 
 from course.info import ROOT
+from grading import runner
 from grading.engine import Options, grade
 from grading.model import Report
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # the other workers have the other cores: one child at a time
+    os.environ.setdefault(runner.JOBS_VARIABLE, "1")
 
 STUBS = pytest.mark.xdist_group("stubs")  # the tests of the untouched stubs' report share a worker
 

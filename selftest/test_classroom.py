@@ -45,6 +45,7 @@ def released(tmp_path_factory) -> Path:
     return release(tmp_path_factory.mktemp("release") / "course")
 
 
+@pytest.mark.ci_only  # the release records the reference's outputs on every test: half a minute
 @RELEASED
 def test_release_ships_no_reference_code(released):
     names = {p.name for p in released.rglob("*")}
@@ -60,6 +61,7 @@ def test_release_ships_no_reference_code(released):
     assert probe.returncode != 0
 
 
+@pytest.mark.ci_only  # the same release
 @RELEASED
 def test_release_ships_the_contract_and_links_nothing_outside(released):
     """Every relative link of the shipped Markdown, and the rules every exercise points to, exist."""
