@@ -25,7 +25,7 @@ STUBS = pytest.mark.xdist_group("stubs")  # the tests of the untouched stubs' re
 def stubs() -> Report:
     """The untouched stubs, every exercise graded once (with no prerequisite passing, there is no
     integrated pass)."""
-    return grade(Options(target=ROOT / "exercises", jobs=2))
+    return grade(Options(target=ROOT / "exercises"))
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-xdist's own

@@ -165,6 +165,7 @@ def test_every_mistake_is_shown_a_property_an_input_and_a_hint(judged):
                if r["entry"].kind == "mistake" and not whole_feedback(r["result"])]
     assert lacking == []
 
+@pytest.mark.ci_only  # runs every catalogued mistake on the diagnostic inputs: ten seconds
 def test_fingerprints_are_up_to_date():
     """grading/fingerprints.json matches the catalogue and the tests' diagnostic inputs."""
     stored = json.loads(FINGERPRINTS.read_text())

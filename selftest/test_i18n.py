@@ -66,9 +66,9 @@ def gradings(tmp_path_factory) -> list[Report]:
     _edit(wrong / "ex02_softmax.py", WRONG_SOFTMAX)
     _edit(wrong / "ex06_masking.py", WRONG_MASK)
     chosen = [find_exercise(COURSE, k) for k in ("ex01", "ex02", "ex05", "ex06", "ex07")]
-    return [grade(Options(target=ROOT / "exercises", exercises=chosen, jobs=2)),
-            grade(Options(target=wrong, exercises=chosen, jobs=2)),
-            grade(Options(target=ROOT / "solutions", exercises=chosen[:3], jobs=2))]
+    return [grade(Options(target=ROOT / "exercises", exercises=chosen)),
+            grade(Options(target=wrong, exercises=chosen)),
+            grade(Options(target=ROOT / "solutions", exercises=chosen[:2]))]
 
 
 @GRADED_ONCE
@@ -198,7 +198,7 @@ def caught(tmp_path_factory) -> list[Report]:
 
     chosen = [m for m in mistakes() if (m.module, m.id) in CAUGHT]
     assert len(chosen) == len(CAUGHT)
-    return [grade(Options(target=m.materialise(tmp_path_factory.mktemp(m.id)), jobs=2,
+    return [grade(Options(target=m.materialise(tmp_path_factory.mktemp(m.id)),
                           exercises=[find_exercise(COURSE, m.module)])) for m in chosen]
 
 

@@ -130,7 +130,7 @@ def test_gradescope_and_junit_draw_the_matrices_as_the_text_report_does():
 def test_a_causal_mask_that_sees_the_future_is_drawn_in_the_report(tmp_path):
     mistake = next(m for m in mistakes() if m.id == "one_step_into_the_future")
     target = mistake.materialise(tmp_path / "submission")
-    report = grade(Options(target=target, exercises=[find_exercise(COURSE, "ex06")], jobs=2,
+    report = grade(Options(target=target, exercises=[find_exercise(COURSE, "ex06")],
                            integrated=False))
     text = rp.render_text(report)
     assert "\n".join("      " + line for line in MASK_DRAWN.splitlines()) in text  # causal_mask(3) by hand

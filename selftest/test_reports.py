@@ -53,7 +53,7 @@ def test_a_failing_submission_keeps_what_each_failed_test_says(tmp_path):
     softmax = target / "ex02_softmax.py"
     assert WRONG_SOFTMAX[0] in softmax.read_text()
     softmax.write_text(softmax.read_text().replace(*WRONG_SOFTMAX))
-    report = grade(Options(target=target, exercises=[find_exercise(COURSE, "ex02")], jobs=2))
+    report = grade(Options(target=target, exercises=[find_exercise(COURSE, "ex02")]))
     failed = [t for t in report.exercises[0].tests if t.outcome == Outcome.FAILED]
     assert failed and any(t.counterexample for t in failed) and any(t.hint for t in failed)
     assert all(t.prop for t in failed)
