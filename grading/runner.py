@@ -134,9 +134,9 @@ def _child_main(run: Run, wfd: int) -> None:
                                queue=run.queue, shown_dir=run.shown_dir)
         import pytest
 
-        pytest.main(
+        pytest.main(  # --tb=no: the plugin reads each failure itself; pytest's own text would cost 5 ms each
             [str(run.tests_dir / f"test_{run.module}.py"), *map(str, run.extra_tests), "-s",
-             "-q", "--tb=native", "-p", "no:cacheprovider", "-p", "no:warnings",
+             "-q", "--tb=no", "-p", "no:cacheprovider", "-p", "no:warnings",
              "-p", "hypothesis.extra.pytestplugin",
              "--override-ini=addopts=", "--rootdir", str(ROOT), "--target", str(run.target_dir),
              "--hypothesis-profile", "grading", *(["-x"] if run.fail_fast else [])],
