@@ -28,6 +28,7 @@ from grading import report as rp
 from grading.engine import Options, grade
 from grading.model import Diagnosis, ExerciseResult, Integrated, Outcome, Report, Status
 from grading.model import TestResult as Result  # not a test class
+from selftest.conftest import STUBS
 
 COURSE = load_course()
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -55,23 +56,20 @@ def _edit(path, wrong: tuple[str, str]) -> None:
     path.write_text(path.read_text().replace(*wrong))
 
 
-GRADED_ONCE = pytest.mark.xdist_group("i18n_gradings")  # one worker grades these, once
-
-
 @pytest.fixture(scope="session")  # as `released` in test_classroom.py: built once per worker
-def gradings(tmp_path_factory) -> list[Report]:
-    """The stubs; a wrong softmax and a wrong mask; a passing submission."""
+def gradings(stubs: Report, tmp_path_factory) -> list[Report]:
+    """The untouched stubs (the report the stubs' tests share); a wrong softmax and a wrong mask; a
+    passing submission."""
     wrong = tmp_path_factory.mktemp("wrong") / "submission"
     shutil.copytree(ROOT / "solutions", wrong, ignore=shutil.ignore_patterns("__pycache__"))
     _edit(wrong / "ex02_softmax.py", WRONG_SOFTMAX)
     _edit(wrong / "ex06_masking.py", WRONG_MASK)
     chosen = [find_exercise(COURSE, k) for k in ("ex01", "ex02", "ex05", "ex06", "ex07")]
-    return [grade(Options(target=ROOT / "exercises", exercises=chosen)),
-            grade(Options(target=wrong, exercises=chosen)),
+    return [stubs, grade(Options(target=wrong, exercises=chosen)),
             grade(Options(target=ROOT / "solutions", exercises=chosen[:2]))]
 
 
-@GRADED_ONCE
+@STUBS
 def test_korean_reports_hold_no_english_sentence(gradings):
     for report in gradings:
         text = rp.render_text(report, lang="ko")
@@ -89,7 +87,7 @@ def test_korean_reports_hold_no_english_sentence(gradings):
     assert rp.render_text(wrong, lang="ko").count("진단: ") == sum(len(e.diagnoses) for e in wrong.exercises)
 
 
-@GRADED_ONCE
+@STUBS
 def test_a_korean_rendering_leaves_the_report_english(gradings):
     wrong = gradings[1]
     before = rp.to_json(wrong)
