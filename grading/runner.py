@@ -423,10 +423,13 @@ class Scheduler:
             for test in run.order[order[last] + 1:]:
                 run.results[test] = TestResult(name=test, outcome=Outcome.NOT_RUN,
                                                message=message("not run: {what}", what=died))
-        for test in run.remaining():
-            run.results[test] = TestResult(name=test, outcome=Outcome.NOT_RUN, message=message(
-                "not run: {what}", what=run.last_death or message(
-                    "the grader hands out at most {count} tests per exercise", count=run.handed_out)))
+        # The tests no child reached: after a death, or past the numbers handed out. A run that stopped
+        # at its first failure (``fail_fast``) leaves them out, as pytest's -x does.
+        why = run.last_death or (message("the grader hands out at most {count} tests per exercise",
+                                         count=run.handed_out) if len(run.order) > run.handed_out else "")
+        for test in run.remaining() if why else []:
+            run.results[test] = TestResult(name=test, outcome=Outcome.NOT_RUN,
+                                           message=message("not run: {what}", what=why))
         if run.collected is None:
             run.collected = []
         # In the order of the tests that said them, as one child would have: the first MAX_NOTES.

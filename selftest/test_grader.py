@@ -24,7 +24,7 @@ import pytest
 from course.info import ROOT, find_exercise, load_course
 from grading import protocol
 from grading import report as rp
-from grading.engine import Options, grade
+from grading.engine import Candidate, Options, candidate_runs, grade
 from grading.engine import tests_hash as hash_of_tests
 from grading.model import ExerciseResult, Outcome, Report, Status
 from grading.model import TestResult as Result
@@ -276,6 +276,18 @@ def test_grading_is_deterministic(tmp_path, code):
                 t.pop("duration")
                 t.pop("traceback")
     assert strip[0] == strip[1]
+
+
+def test_a_run_that_stops_at_its_first_failure_leaves_the_other_tests_out(tmp_path):
+    """``fail_fast`` (the catalogue's way): the first failure ends the run, with one child or two;
+    the tests no child reached are left out, as pytest's -x does, not reported as not run."""
+    sub = submission(tmp_path, "def softmax(x, axis=-1):\n    z = np.exp(x)\n    return z / z.sum(axis=axis, "
+                               "keepdims=True)")
+    for jobs in (1, 2):
+        (run,) = candidate_runs([Candidate(GRADED[0], sub, fail_fast=True)], FAST, [], jobs)
+        outcomes = [r.outcome for r in run.results.values()]
+        assert Outcome.FAILED in outcomes and Outcome.NOT_RUN not in outcomes, outcomes
+        assert len(outcomes) < len(run.collected)
 
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
