@@ -165,22 +165,32 @@ def _parts(value: Any, path: str | None, out: list[tuple[str | None, Any]]) -> l
 
 def _frozen(part: Any) -> Any:
     """What must not change in a part: an array's bytes (shape and dtype too), or which objects a
-    container holds."""
+    container holds (the objects themselves, compared with ``is``: once the grader's sandbox is
+    installed, each call of ``id()`` would raise an audit event)."""
     if isinstance(part, np.ndarray):
         if part.dtype.hasobject:
             return copy.deepcopy(part)
         return part.shape, part.dtype.str, part.tobytes()
     if isinstance(part, dict):
-        return [(k, id(v)) for k, v in part.items()]
+        return list(part), list(part.values())
     if isinstance(part, list | tuple):
-        return [id(item) for item in part]
-    return [id(getattr(part, name)) for name in _field_names(part) or ()]
+        return list(part)
+    return [getattr(part, name) for name in _field_names(part) or ()]
+
+
+def _same_objects(now: list[Any], saved: list[Any]) -> bool:
+    return len(now) == len(saved) and all(a is b for a, b in zip(now, saved, strict=True))
 
 
 def _changed(part: Any, saved: Any) -> bool:
-    if isinstance(part, np.ndarray) and part.dtype.hasobject:
-        return part.shape != saved.shape or not np.array_equal(part, saved)
-    return _frozen(part) != saved
+    if isinstance(part, np.ndarray):
+        if part.dtype.hasobject:
+            return part.shape != saved.shape or not np.array_equal(part, saved)
+        return _frozen(part) != saved
+    now = _frozen(part)
+    if isinstance(part, dict):
+        return now[0] != saved[0] or not _same_objects(now[1], saved[1])
+    return not _same_objects(now, saved)
 
 
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
