@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import linecache
+import operator
 import os
 import sys
 import traceback
@@ -137,18 +138,19 @@ def _message(exc: BaseException) -> str:
 FROZEN_PREFIXES = ("numpy", "builtins", "math")
 
 
-def _identity(value: Any) -> tuple[int, ...]:
+def _identity(value: Any) -> tuple[Any, ...]:
     """What a replacement changes: the object, and for a Python function its code and defaults too
-    (``f.__code__ = ...`` keeps the function's identity)."""
+    (``f.__code__ = ...`` keeps the function's identity). The objects themselves, compared with
+    ``is``: once the sandbox is installed, each call of ``id()`` would raise an audit event."""
     if isinstance(value, types.FunctionType):
-        return id(value), id(value.__code__), id(value.__defaults__), id(value.__kwdefaults__)
-    return (id(value),)
+        return value, value.__code__, value.__defaults__, value.__kwdefaults__
+    return (value,)
 
 
-def _snapshot() -> dict[tuple[str, str], tuple[int, ...]]:
+def _snapshot() -> dict[tuple[str, str], tuple[Any, ...]]:
     """Identity of every watched attribute of the modules the tests rely on, found through
     ``sys.modules``, so a replacement made through any alias or by any means shows."""
-    seen: dict[tuple[str, str], tuple[int, ...]] = {}
+    seen: dict[tuple[str, str], tuple[Any, ...]] = {}
     for name, mod in list(sys.modules.items()):
         if not isinstance(mod, types.ModuleType) or not name.startswith(WATCHED_PREFIXES):
             continue
@@ -172,7 +174,8 @@ class Integrity:
     def changed(self) -> list[str]:
         after = _snapshot()
         return sorted(f"{module}.{attr}" for (module, attr), ident in self.before.items()
-                      if after.get((module, attr)) != ident)
+                      if (now := after.get((module, attr))) is None or len(now) != len(ident)
+                      or any(map(operator.is_not, ident, now)))
 
 
 class GradingPlugin:
