@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import platform
@@ -128,8 +129,11 @@ def _scored(exercise: Exercise, tests: list[TestResult]) -> float:
     return round(sum(t.points for t in tests), 2)
 
 
+NO_FINGERPRINTS: dict[str, Any] = {"mistakes": [], "reference": {}}  # a catalogue that names nothing
+
+
 def load_fingerprints(path: Path = FINGERPRINTS) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {"mistakes": [], "reference": {}}
+    return json.loads(path.read_text()) if path.is_file() else NO_FINGERPRINTS
 
 
 def _blank(e: Exercise, *notes: str) -> ExerciseResult:
@@ -242,9 +246,17 @@ class _Grading:
     progress: Progress
     checkpoint: Callable[[Report], None] | None
     meta: dict[str, Any] = field(default_factory=dict)
-    catalogue: dict[str, Any] = field(default_factory=load_fingerprints)
     results: dict[str, ExerciseResult] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+
+    @functools.cached_property
+    def catalogue(self) -> dict[str, Any]:
+        return load_fingerprints()
+
+    def result(self, e: Exercise, run: Run) -> ExerciseResult:
+        """``e``'s grade from its finished ``run``; the catalogue (a large file) is read only to name
+        the mistake of a run that sent fingerprints."""
+        return exercise_result(e, run, self.catalogue if run.fingerprints else NO_FINGERPRINTS)
 
     @property
     def chosen(self) -> list[Exercise]:
@@ -295,7 +307,7 @@ class _Grading:
         by_id = {e.id: e for e in self.course}
         for run in runs:  # again for the runs that ended without "done" (crashes, time limits)
             e = by_id[run.key.exercise]
-            self.results[e.id] = exercise_result(e, run, self.catalogue)
+            self.results[e.id] = self.result(e, run)
             if keys[e.id] and self.options.cache is not None:
                 self.options.cache[keys[e.id]] = copy.deepcopy(self.results[e.id])
 
@@ -304,7 +316,7 @@ class _Grading:
         if isinstance(event, protocol.Done) or run.finished:
             if not run.key.integrated:
                 e = next(e for e in self.course if e.id == run.key.exercise)
-                self.results[e.id] = exercise_result(e, run, self.catalogue)
+                self.results[e.id] = self.result(e, run)
             if self.checkpoint:
                 self.checkpoint(self.assemble(complete=False))
 
