@@ -147,22 +147,38 @@ def _identity(value: Any) -> tuple[Any, ...]:
     return (value,)
 
 
-def _snapshot() -> dict[tuple[str, str], tuple[Any, ...]]:
-    """Identity of every watched attribute of the modules the tests rely on, found through
-    ``sys.modules``, so a replacement made through any alias or by any means shows."""
-    seen: dict[tuple[str, str], tuple[Any, ...]] = {}
+Snapshot = dict[str, list[tuple[str, str | None, tuple[Any, ...]]]]
+
+
+def _snapshot() -> Snapshot:
+    """Identity of every watched attribute of the modules the tests rely on, by module name:
+    ``(attr, None, identity)`` for an attribute of the module, ``(attr, member, identity)`` for a
+    method of a class it defines. Found through ``sys.modules``, so a replacement made through any
+    alias or by any means shows."""
+    seen: Snapshot = {}
     for name, mod in list(sys.modules.items()):
         if not isinstance(mod, types.ModuleType) or not name.startswith(WATCHED_PREFIXES):
             continue
         frozen = name.startswith(FROZEN_PREFIXES)
+        entries = seen[name] = []
         for attr, value in list(vars(mod).items()):
             if frozen or callable(value):
-                seen[(name, attr)] = _identity(value)
+                entries.append((attr, None, _identity(value)))
             if isinstance(value, type) and value.__module__ == name:
-                for sub, member in list(vars(value).items()):
-                    if callable(member):
-                        seen[(f"{name}.{attr}", sub)] = _identity(member)
+                entries.extend((attr, sub, _identity(member)) for sub, member in list(vars(value).items())
+                               if callable(member))
     return seen
+
+
+_GONE = object()  # an attribute that is no longer there
+
+
+def _now(namespace: dict[str, Any], module: str, attr: str, member: str | None) -> Any:
+    """What ``module.attr`` (or that class's method ``member``) is now, looked up as the snapshot did."""
+    value = namespace.get(attr, _GONE)
+    if member is None:
+        return value
+    return vars(value).get(member, _GONE) if isinstance(value, type) and value.__module__ == module else _GONE
 
 
 class Integrity:
@@ -172,10 +188,18 @@ class Integrity:
         self.before = _snapshot()
 
     def changed(self) -> list[str]:
-        after = _snapshot()
-        return sorted(f"{module}.{attr}" for (module, attr), ident in self.before.items()
-                      if (now := after.get((module, attr))) is None or len(now) != len(ident)
-                      or any(map(operator.is_not, ident, now)))
+        """The watched names whose object (or function's code or defaults) is not the one remembered.
+        One pass over what was remembered: a second snapshot would cost twice as much."""
+        changed = []
+        for module, entries in self.before.items():
+            mod = sys.modules.get(module)
+            namespace = vars(mod) if isinstance(mod, types.ModuleType) else {}
+            for attr, member, ident in entries:
+                value = _now(namespace, module, attr, member)
+                if value is not ident[0] or (  # a function's code and defaults only when it is the same one
+                        len(ident) > 1 and any(map(operator.is_not, _identity(value), ident))):
+                    changed.append(".".join(part for part in (module, attr, member) if part is not None))
+        return sorted(changed)
 
 
 class GradingPlugin:

@@ -106,6 +106,9 @@ HOSTILE = {
                                       "type(_f).__setattr__(_f, '__code__', getattr(lambda *a, **k: None, "
                                       "'__code__'))",
                                    "changed code the grader relies on"),
+    "patches a method of pytest": (f"_p = getattr({OS}.sys, 'modules')['_pytest.python']\n"
+                                   "type.__setattr__(_p.Function, 'runtest', lambda self: None)",
+                                   "changed code the grader relies on"),
     "patches the reference": (f"_m = getattr({OS}.sys, 'modules')['_ref' + 'erence.ex02_softmax']\n"
                               "type(_m).__setattr__(_m, 'softmax', lambda x, axis=-1: x)",
                               "changed code the grader relies on"),
