@@ -133,7 +133,7 @@ NO_FINGERPRINTS: dict[str, Any] = {"mistakes": [], "reference": {}}  # a catalog
 
 
 def load_fingerprints(path: Path = FINGERPRINTS) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else NO_FINGERPRINTS
+    return json.loads(path.read_text()) if path.is_file() else copy.deepcopy(NO_FINGERPRINTS)
 
 
 def _blank(e: Exercise, *notes: str) -> ExerciseResult:
