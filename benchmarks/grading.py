@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalogue.entries import mistakes
-from course.info import ROOT, load_course
+from course.info import ROOT, Exercise, load_course
 from grading.batch import batch
 from grading.engine import Options, grade
 
@@ -105,8 +105,12 @@ def alone(repeats: int) -> dict[str, dict[str, dict[str, float]]]:
     course = load_course()
     alone_s: dict[str, list[float]] = {e.id: [] for e in course}
     watch_s: dict[str, list[float]] = {e.id: [] for e in course}
-    for e in course:  # watch's first grading imports the tests: a save never waits for that
+
+    def regrade(e: Exercise) -> None:  # what `grader.py watch` does after a save
         grade(Options(target=ROOT / "solutions", exercises=[e], integrated=False))
+
+    for e in course:  # watch's first grading imports the tests: a save never waits for that
+        regrade(e)
     for _ in range(repeats):
         for e in course:
             start = time.perf_counter()
@@ -114,7 +118,7 @@ def alone(repeats: int) -> dict[str, dict[str, dict[str, float]]]:
                            cwd=ROOT, capture_output=True, check=False)
             alone_s[e.id].append(time.perf_counter() - start)
             start = time.perf_counter()
-            grade(Options(target=ROOT / "solutions", exercises=[e], integrated=False))
+            regrade(e)
             watch_s[e.id].append(time.perf_counter() - start)
     figures = {"alone": {i: _spread(s) for i, s in alone_s.items()},
                "watch": {i: _spread(s) for i, s in watch_s.items()}}
