@@ -4,8 +4,10 @@ Three layers, each cheap:
 
 1. :func:`check_policy` reads a learner module (without running it) and refuses imports other than
    :data:`ALLOWED_IMPORTS` and sibling exercises, the names that only serve to escape (``open``,
-   ``exec``, ``__import__``, ``sys``...), and assignments that would monkeypatch a module
-   (``np.allclose = ...``).
+   ``exec``, ``__import__``, ``sys``...), and what would monkeypatch a module (``np.allclose = ...``,
+   ``setattr(np, ...)``, ``np.__dict__``). On the learner's own objects ``setattr``, ``vars`` and
+   ``__dict__`` are fine, and a function's own variable named like a module (``copy = h.copy()``)
+   is not the module.
 2. :func:`install_audit_hook` (inside the child process, once the tests are loaded) refuses, for the
    rest of the process, what no exercise needs: writing, deleting or renaming files, reading the
    reference or the tests, starting processes, sockets, ``ctypes``, signals, walking the garbage
@@ -36,15 +38,19 @@ ALLOWED_IMPORTS = frozenset({
     "functools", "itertools", "collections", "operator", "heapq", "bisect", "copy", "warnings", "course",
 })
 FORBIDDEN_NAMES = frozenset({
-    "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
-    "input", "setattr", "delattr", "__builtins__", "__loader__", "__spec__", "sys", "os",
+    "open", "exec", "eval", "compile", "__import__", "globals", "locals", "breakpoint",
+    "input", "__builtins__", "__loader__", "__spec__", "sys", "os",
     "importlib", "builtins", "gc", "inspect", "ctypes", "subprocess", REFERENCE_PACKAGE, TARGET_PACKAGE,
 })
+# Builtins that change or expose any object's attributes: refused on a module (and where the object
+# cannot be told, as in ``vars()`` or ``f = setattr``), fine on the learner's own objects.
+ATTRIBUTE_BUILTINS = frozenset({"setattr", "delattr", "vars"})
 FORBIDDEN_ATTRIBUTES = frozenset({
-    "__globals__", "__code__", "__subclasses__", "__builtins__", "__closure__", "__dict__",
-    "__class__", "__bases__", "__mro__", "f_back", "f_globals", "f_locals", "tb_frame", "gi_frame",
+    "__globals__", "__code__", "__subclasses__", "__builtins__", "__closure__",
+    "__bases__", "__mro__", "f_back", "f_globals", "f_locals", "tb_frame", "gi_frame",
     "modules", "__import__", "_getframe", "__loader__",
 })
+MODULE_NAMESPACE = "__dict__"  # a module's namespace: refused on a module, fine on other objects
 DENIED_EVENTS = frozenset({
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
     "os.forkpty", "os.kill", "os.killpg", "signal.pthread_kill", "socket.socket", "socket.connect",
@@ -95,8 +101,9 @@ def check_policy(path: Path, sibling_modules: Iterable[str]) -> list[Violation]:
                       if isinstance(node, ast.Import) for alias in node.names}
     siblings = set(sibling_modules)
     found = [v for node in ast.walk(tree) for v in _node_violations(node, siblings)]
-    found += [v for node in ast.walk(tree) for v in _assignments_into(node, module_aliases)]
-    return sorted(dict.fromkeys(found), key=lambda v: v.line)
+    patches = _Patches(module_aliases)
+    patches.visit(tree)
+    return sorted(dict.fromkeys(found + patches.found), key=lambda v: v.line)
 
 
 def _node_violations(node: ast.AST, siblings: set[str]) -> list[Violation]:
@@ -107,7 +114,8 @@ def _node_violations(node: ast.AST, siblings: set[str]) -> list[Violation]:
                 if alias.name.split(".")[0] not in ALLOWED_IMPORTS and alias.name not in ALLOWED_IMPORTS]
     if isinstance(node, ast.ImportFrom):
         name = node.module or ""
-        if node.level == 1 and name in siblings:
+        modules = [name] if name else [a.name for a in node.names]  # from .ex05 import f; from . import ex05
+        if node.level == 1 and all(m in siblings for m in modules):
             return []
         if node.level or (name.split(".")[0] not in ALLOWED_IMPORTS):
             return [_violation(node, message("imports from `{name}`", name="." * node.level + name), name)]
@@ -122,18 +130,77 @@ def _node_violations(node: ast.AST, siblings: set[str]) -> list[Violation]:
     return []
 
 
-def _assignments_into(node: ast.AST, module_aliases: set[str]) -> list[Violation]:
-    """An assignment that would monkeypatch a module (``np.allclose = ...``)."""
-    targets = node.targets if isinstance(node, ast.Assign) else (
-        [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else [])
-    found = []
-    for t in targets:
-        base = t
-        while isinstance(base, ast.Attribute | ast.Subscript):
-            base = base.value
-        if t is not base and isinstance(base, ast.Name) and base.id in module_aliases:
-            found.append(_violation(node, message("assigns into the module `{name}`", name=base.id), base.id))
-    return found
+class _Patches(ast.NodeVisitor):
+    """What would monkeypatch a module: an assignment into it (``np.allclose = ...``), ``setattr``,
+    ``delattr`` or ``vars`` called on it, its ``__dict__``. Inside a function, a name the function
+    binds itself (``copy = h.copy()``) is its own variable there, as Python reads it, not the module."""
+
+    def __init__(self, modules: set[str]) -> None:
+        self.modules = modules  # the names bound to a module where the visit is
+        self.called: set[ast.AST] = set()  # the names called directly: setattr(...), not f = setattr
+        self.found: list[Violation] = []
+
+    def _module(self, node: ast.AST) -> str | None:
+        """The module alias at the root of ``node`` (``np`` for ``np.linalg``), if any."""
+        while isinstance(node, ast.Attribute | ast.Subscript):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) and node.id in self.modules else None
+
+    def _refuse(self, node: ast.AST, what: str, named: str) -> None:
+        self.found.append(_violation(node, what, named))
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            outer = self.modules
+            self.modules = outer - _bound_in(node)
+            self.generic_visit(node)
+            self.modules = outer
+            return
+        self._check(node)
+        self.generic_visit(node)
+
+    def _check(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(t, ast.Attribute | ast.Subscript) and (name := self._module(t)):
+                    self._refuse(node, message("assigns into the module `{name}`", name=name), name)
+        elif isinstance(node, ast.Call) and _is_attribute_builtin(node.func):
+            self.called.add(node.func)
+            if not node.args or (name := self._module(node.args[0])):
+                more = ", ..." if len(node.args) > 1 else ""
+                what = f"{node.func.id}({name}{more})" if node.args else node.func.id  # setattr(np, ...)
+                self._refuse(node, message("uses `{name}`", name=what), what)
+        elif _is_attribute_builtin(node) and node not in self.called:
+            self._refuse(node, message("uses `{name}`", name=node.id), node.id)
+        elif isinstance(node, ast.Attribute) and node.attr == MODULE_NAMESPACE and self._module(node.value):
+            self._refuse(node, message("uses `.{name}`", name=MODULE_NAMESPACE), MODULE_NAMESPACE)
+
+
+def _is_attribute_builtin(node: ast.AST) -> bool:
+    return isinstance(node, ast.Name) and node.id in ATTRIBUTE_BUILTINS
+
+
+_OWN_SCOPES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)  # bind their own names
+
+
+def _bound_in(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """The names ``function`` binds itself (its parameters and what it assigns), not those of the
+    scopes inside it and not those it declares ``global``: an ``import`` binds a module, not counted."""
+    a = function.args
+    bound = {arg.arg for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if arg}
+    declared: set[str] = set()
+    todo = list(function.body) if isinstance(function.body, list) else [function.body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            bound.add(node.id)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)  # defined here; its body is a scope of its own
+        elif not isinstance(node, _OWN_SCOPES):
+            todo.extend(ast.iter_child_nodes(node))
+    return bound - declared
 
 
 def limit_resources(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> None:

@@ -461,6 +461,28 @@ def test_pure_computation_modules_may_be_imported_and_the_refusal_lists_them(tmp
     assert report.exercises[0].status == Status.REFUSED and "`shutil`" in note and "`numbers`" in note
 
 
+@pytest.mark.parametrize(("code", "refused"), [
+    ("from . import ex01_autoregressive as ar", ""),  # an earlier exercise, imported another way
+    ("from . import grading", "imports from `.`"),
+    ("def f(p, v):\n    setattr(p, 'W_q', v)\n    return vars(p), p.__dict__, p.__class__", ""),
+    ("import copy\ndef f(h):\n    copy = h.copy()\n    copy[copy < 0] = 0\n    return copy", ""),
+    ("import copy\ndef f(h):\n    copy.deepcopy = h", "assigns into the module `copy`"),
+    ("import numpy as np\nsetattr(np.linalg, 'norm', abs)", "uses `setattr(np, ...)`"),
+    ("import numpy as np\nnp.__dict__['inf'] = 0.0", "uses `.__dict__`"),
+    ("import numpy as np\ndef f():\n    vars(np)['inf'] = 0.0", "uses `vars(np)`"),
+    ("patch = setattr", "uses `setattr`"),
+])
+def test_the_policy_refuses_patching_a_module_but_not_the_learners_own_objects(tmp_path, code, refused):
+    """setattr, vars and __dict__ on the learner's own objects, a local variable named like a module
+    and ``from . import`` of an earlier exercise are fine; the same on a module is refused."""
+    from grading import sandbox
+
+    module = tmp_path / "ex02_softmax.py"
+    module.write_text(code + "\n")
+    found = [str(v) for v in sandbox.check_policy(module, ["ex01_autoregressive", "ex02_softmax"])]
+    assert any(refused in f for f in found) if refused else found == [], found
+
+
 def test_every_event_survives_the_pipe_and_a_child_cannot_send_more_than_the_limits():
     """The child's events are encoded and decoded in one place (grading/protocol.py); what cannot
     be read is dropped, and every text is cut to its limit."""
