@@ -38,7 +38,8 @@ def encoder_layer(x: np.ndarray, p: EncoderLayerParams, mask: np.ndarray | None 
     Args:
         x: token vectors [B, T, D], float32 or float64 (kept, with parameters of that dtype).
         p: ``self_attn`` (MultiHeadParams), ``norm1``, ``ffn`` (FeedForwardParams), ``norm2``.
-        mask: optional boolean [B or 1, T or 1, T], True = the query may attend to the key
+        mask: optional boolean [B or 1, T or 1, T] (a [T, T] mask such as ``causal_mask(T)`` is
+            accepted too, as ``multi_head_attention`` does), True = the query may attend to the key
             (the source padding mask [B, 1, T] in ``encode``).
 
     Returns:

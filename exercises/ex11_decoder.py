@@ -48,7 +48,8 @@ def decoder_layer(
             cross-attention.
         p: ``self_attn``, ``norm1``, ``cross_attn``, ``norm2``, ``ffn``, ``norm3``.
         self_mask: optional boolean [B or 1, T_tgt or 1, T_tgt] for the self-attention
-            (causal and padding in ``decode``).
+            (causal and padding in ``decode``); a [T_tgt, T_tgt] mask such as
+            ``causal_mask(T_tgt)`` is accepted too.
         memory_mask: optional boolean [B or 1, T_tgt or 1, T_src] for the cross-attention
             (the source padding mask [B, 1, T_src] in ``decode``).
 

@@ -232,8 +232,8 @@ def spread_rows(seed: int, shape: tuple[int, ...], dtype: type) -> np.ndarray:
 @st.composite
 def mask_forms(draw, B: int, T_q: int, T_k: int, two_d: bool = True):
     """A mask in any form multi-head attention accepts: [B or 1, T_q or 1, T_k], and [T_q, T_k] when
-    ``two_d`` (the layers' docstrings name the 3-D forms only); seeded, so that some query rows are
-    often hidden whole."""
+    ``two_d`` (the layers' tests of every form keep to the 3-D ones: a [T, T] mask reaches them as
+    ``causal_mask(T)`` in exercises 11 and 14); seeded, so that some query rows are often hidden whole."""
     forms = [(B, 1, T_k), (1, T_q, T_k), (B, T_q, T_k), *([(T_q, T_k)] if two_d else [])]
     shape = draw(st.sampled_from(forms))
     return draw(seeded_masks(shape))
