@@ -651,7 +651,7 @@ def test_loss_and_grads_embedding_rows_of_unused_tokens_are_zero():
 
 
 def test_loss_and_grads_keeps_the_config_and_float32():
-    """grads.config is params.config, the loss is a float, and float32 parameters get float32 gradients.
+    """grads.config equals params.config, the loss is a float, and float32 parameters get float32 gradients.
 
     Hint: build the gradients as a TransformerParams with params.config itself, every array in the parameters'
     dtype, and return the loss as a Python float.
@@ -659,8 +659,8 @@ def test_loss_and_grads_keeps_the_config_and_float32():
     params = S.random_transformer(168, tiny_config(1), np.float32)
     src, tgt = tiny_batch()
     _, grads = call_loss_and_grads(src, tgt, params)
-    if grads.config is not params.config:
-        raise AssertionError(message("grads.config should be params.config (the same object)"))
+    if grads.config != params.config:
+        raise AssertionError(message("grads.config should equal params.config"))
     for path, got, e in walk_pairs(grads, params, "grads"):
         as_array(got, path, e.shape, np.float32)
 
@@ -898,7 +898,7 @@ def test_adam_step_on_a_whole_model_keeps_its_structure():
         moved = as_array(got, path, e.shape, np.float32) - e
         assert_close(np.abs(moved), np.full(e.shape, 0.01),
                      message("|{path} - old value| after one step", path=path), rtol=1e-3)
-    if new.config is not params.config:
+    if new.config != params.config:
         raise AssertionError(message("the new params should keep params.config"))
 
 

@@ -33,9 +33,18 @@ def tolerance(dtype: Any) -> tuple[float, float]:
     return 1e-7, 1e-9
 
 
-def _fmt(value: Any) -> str:
-    return np.format_float_positional(value, precision=4, fractional=False, trim="-") \
+def _fmt(value: Any, digits: int = 4) -> str:
+    return np.format_float_positional(value, precision=digits, fractional=False, trim="-") \
         if np.isfinite(value) else str(value)
+
+
+def _told_apart(got: Any, expected: Any) -> tuple[str, str]:
+    """``got`` and ``expected`` with 4 significant digits, more where those would print the same."""
+    for digits in (4, 7, 10, 17):
+        shown = _fmt(got, digits), _fmt(expected, digits)
+        if shown[0] != shown[1]:
+            break
+    return shown
 
 
 def _where(mask: np.ndarray) -> str:
@@ -89,8 +98,7 @@ def assert_close(
     expected = np.array(expected, subok=False)
     _same_shape(actual, expected, name)
     default_rtol, default_atol = tolerance(actual.dtype if actual.dtype.kind == "f" else np.float64)
-    rtol = default_rtol if rtol is None else rtol
-    atol = default_atol if atol is None else atol
+    rtol, atol = default_rtol if rtol is None else rtol, default_atol if atol is None else atol
     a = np.atleast_1d(actual.astype(np.float64))
     e = np.atleast_1d(expected.astype(np.float64))
     with np.errstate(invalid="ignore", over="ignore"):
@@ -112,10 +120,11 @@ def assert_close(
         return
     worst = np.unravel_index(int(np.argmax(err)), err.shape)
     index = tuple(int(i) for i in worst) if actual.ndim else ()
+    got, wanted = _told_apart(a[worst], e[worst])
     raise AssertionError(message(
         "{name} differs from the expected value: largest error {error} at index {index} (got {got}, "
         "expected {expected}); {count} of {size} entries outside tolerance (rtol={rtol}, atol={atol})",
-        name=name, error=_fmt(err[worst]), index=str(index), got=_fmt(a[worst]), expected=_fmt(e[worst]),
+        name=name, error=_fmt(err[worst]), index=str(index), got=got, expected=wanted,
         count=int(bad.sum()), size=bad.size, rtol=f"{rtol:g}", atol=f"{atol:g}"))
 
 
