@@ -220,7 +220,8 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
     x = np.random.default_rng(2).normal(size=(3, 4)).astype(np.float32)
     wide = np.array([[0.0, 1.0, 2.0, -1.0], [1e3, 1e3 + 1, 1e3 + 5, 990.0]], dtype=np.float64)
     underflow = np.array([[0.0, -800.0, 5.0], [1e3, 0.0, -1e3]])  # softmax rounds to 0 somewhere
+    large32 = np.array([[0.0, 100.0, 50.0], [-120.0, -121.0, -130.0]], dtype=np.float32)  # exp: inf, 0
     return {
-        "softmax": [(x,), (x, 0), (wide,)],
-        "log_softmax": [(x,), (x, 0), (wide,), (underflow,)],
+        "softmax": [(x,), (x, 0), (wide,), (large32,)],
+        "log_softmax": [(x,), (x, 0), (wide,), (underflow,), (large32,)],
     }

@@ -26,6 +26,7 @@ from tests.support.decoding import (
     staggered_case,
     staggered_cases,
     with_eos_bias,
+    without_eos,
 )
 from tests.support.models import (
     PAD,
@@ -296,15 +297,17 @@ def test_greedy_stops_at_once_when_eos_wins(max_len):
                  message("greedy_decode(src, params where eos wins, {max_len})", max_len=max_len))
 
 
+@pytest.mark.parametrize("pad_wins", [False, True], ids=["eos loses", "pad wins"])
 @pytest.mark.parametrize("max_len", [1, 3])
-def test_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
-    """When eos never wins (b_out[eos] = -100), greedy_decode returns bos and exactly max_len new tokens.
+def test_greedy_runs_max_len_steps_when_eos_never_wins(max_len, pad_wins):
+    """When eos never wins (b_out[eos] = -100), greedy_decode returns bos and exactly max_len new tokens,
+    also when pad_id always wins (b_out[pad] = +100): only eos_id finishes a row.
 
     Hint: run at most max_len steps and count only new tokens: bos_id plus max_len new columns gives max_len +
-    1 columns in all.
+    1 columns in all; a row is finished once it has written eos_id, not pad_id.
     """
     src, params, _ = staggered_case()
-    out = call_greedy(src, with_eos_bias(params, -100.0), max_len)
+    out = call_greedy(src, without_eos(params, pad_wins), max_len)
     if out.shape != (3, max_len + 1):
         raise AssertionError(message("greedy_decode(max_len={max_len}) has shape {shape}, expected (3, "
                                      "{columns}): bos and max_len new tokens", max_len=max_len,
@@ -388,5 +391,5 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
     return {
         "transformer_forward": [(src, tgt, params)],
         "greedy_decode": [staggered_case(), (staggered_src, with_eos_bias(staggered_params, -100.0), 3),
-                          (src, params, 4)],
+                          (src, params, 4), (staggered_src, without_eos(staggered_params, pad_wins=True), 3)],
     }

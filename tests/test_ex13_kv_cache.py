@@ -39,6 +39,7 @@ from tests.support.decoding import (
     staggered_case,
     staggered_cases,
     with_eos_bias,
+    without_eos,
 )
 from tests.support.models import (
     PAD,
@@ -674,14 +675,16 @@ def test_cached_greedy_stops_at_once_when_eos_wins(max_len):
 
 
 @pytest.mark.parametrize("max_len", [1, 5])
-def test_cached_greedy_runs_max_len_steps_when_eos_never_wins(max_len):
-    """When eos never wins (b_out[eos] = -100), the tokens are greedy_decode's: bos and max_len new tokens.
+@pytest.mark.parametrize("pad_wins", [False, True], ids=["eos loses", "pad wins"])
+def test_cached_greedy_runs_max_len_steps_when_eos_never_wins(max_len, pad_wins):
+    """When eos never wins (b_out[eos] = -100), the tokens are greedy_decode's: bos and max_len new tokens,
+    also when pad_id always wins (b_out[pad] = +100): only eos_id finishes a row.
 
     Hint: run at most max_len steps, each feeding the last token and the cache decoder_step returned last:
-    bos_id plus max_len new columns, max_len + 1 in all.
+    bos_id plus max_len new columns, max_len + 1 in all; a row is finished once it has written eos_id.
     """
-    src, params, _ = staggered()
-    params = with_eos_bias(params, -100.0)
+    src, params, _ = staggered_case() if pad_wins else staggered()  # staggered() lowers pad's logit
+    params = without_eos(params, pad_wins)
     out = call_cached_greedy(src, params, max_len)
     if out.shape != (3, max_len + 1):
         raise AssertionError(message("cached_greedy_decode(max_len={max_len}) has shape {shape}, expected "
@@ -763,5 +766,6 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
         "decoder_step": [(token, memory, src, params, zero_cache(params, 2)),
                          (token, memory, src, params, random_cache(params, 2, 3, 67))],
         "cached_greedy_decode": [staggered(), (staggered_src, with_eos_bias(staggered_params, -100.0), 3),
-                                 (src, without_pad(params), 4)],
+                                 (src, without_pad(params), 4),
+                                 (staggered_case()[0], without_eos(staggered_case()[1], pad_wins=True), 3)],
     }

@@ -62,6 +62,28 @@ def log_softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))  # mistake: unshifted_logsumexp
 
+
+# Found by a helper's sweep of new mistakes (2026-12-03): the huge-score tests began at 1e3.
+
+
+@mistake("softmax", "shift_only_large_scores",
+         "you subtract the maximum only when the scores are large, but float32's exp overflows above 88 "
+         "and rows far below 0 underflow to 0/0: always subtract the max along the axis")
+def softmax(x, axis=-1):
+    large = np.abs(x).max() > 700  # mistake: shift_only_large_scores
+    z = np.exp(x - x.max(axis=axis, keepdims=True)) if large else np.exp(x)
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+@mistake("log_softmax", "shift_only_large_scores",
+         "you shift by the maximum only when the scores are large, but float32's exp overflows above 88: "
+         "always compute (x - m) - log(sum(exp(x - m)))")
+def log_softmax(x, axis=-1):
+    if np.abs(x).max() <= 700:  # mistake: shift_only_large_scores
+        return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
 # Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
 # the entries that repeated a mistake above exactly were left out.
 

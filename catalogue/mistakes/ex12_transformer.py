@@ -93,6 +93,13 @@ variant("greedy_decode", "one_step_short",
         {"for _ in range(max_len):": "while tokens.shape[1] < max_len:  # mistake: one_step_short"})
 
 
+variant("greedy_decode", "pad_finishes_a_row",
+        "a row that writes pad_id has not finished: only eos_id ends a row (finished |= next_token == "
+        "eos_id); until then pad_id is a token like any other",
+        {"finished |= next_token == c.eos_id":
+         "finished |= (next_token == c.eos_id) | (next_token == c.pad_id)  # mistake: pad_finishes_a_row"})
+
+
 variant("greedy_decode", "finished_forgotten",
         "your `finished` only remembers the last step (finished = next == eos), so a row restarts "
         "after its padding: accumulate it, finished |= next_token == eos_id",

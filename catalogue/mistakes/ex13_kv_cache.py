@@ -321,6 +321,27 @@ def cached_greedy_decode(src_tokens, params, max_len):
     return tokens
 
 
+@mistake("cached_greedy_decode", "pad_finishes_a_row",
+         "a row that writes pad_id has not finished: only eos_id ends a row (finished |= next_token == "
+         "eos_id); until then pad_id is a token like any other")
+def cached_greedy_decode(src_tokens, params, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    c = params.config
+    memory = encode(src_tokens, params)
+    cache = empty_cache(params, src_tokens.shape[0])
+    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
+    finished = np.zeros(src_tokens.shape[0], dtype=bool)
+    for _ in range(max_len):
+        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
+        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
+        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+        finished |= (next_token == c.eos_id) | (next_token == c.pad_id)  # mistake: pad_finishes_a_row
+        if finished.all():
+            break
+    return tokens
+
+
 @mistake("cached_greedy_decode", "feeds_bos_every_step",
          "you feed tokens[:, 0] (bos) to decoder_step at every step: feed the token written LAST, "
          "tokens[:, -1], whose key and value are not in the cache yet")

@@ -32,6 +32,17 @@ def with_eos_bias(params: TransformerParams, bias: float, scale: float = 1.0) ->
     return dataclasses.replace(params, W_out=W_out, b_out=b_out)
 
 
+def without_eos(params: TransformerParams, pad_wins: bool) -> TransformerParams:
+    """The model whose eos never wins (its logit lowered by 100); with ``pad_wins``, pad_id's logit is
+    raised by 100 too, so that every row writes pad_id at every step without ever finishing."""
+    lowered = with_eos_bias(params, -100.0)
+    if not pad_wins:
+        return lowered
+    b_out = lowered.b_out.copy()
+    b_out[params.config.pad_id] += 100.0
+    return dataclasses.replace(lowered, b_out=b_out)
+
+
 def finished_before(out: np.ndarray, t: int) -> np.ndarray:
     """[B] bool: the row produced eos somewhere in columns 1..t-1."""
     return (out[:, 1:t] == EOS).any(axis=1)
