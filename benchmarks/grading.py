@@ -8,7 +8,9 @@ The kinds: the reference (every point), the untouched stubs, one early function 
 returns (softmax), every function of the course never returning, and every function ending the
 process (``os._exit``). ``--alone`` times ``python grader.py exNN`` on the reference, a fresh process
 per run as a learner's, in interleaved rounds (the goal: 2 s or less each), and the same grading
-again in a warm process, which is what ``grader.py watch`` does after each save. The batch mixes correct
+again in a warm process, which is what ``grader.py watch`` does after each save, with the time its tests
+take one after the other: divided by the cores, the least a grading can take however little else it
+does. The batch mixes correct
 submissions, catalogued mistakes, hanging and crashing ones, each a different function, so no two
 submissions are the same.
 
@@ -98,16 +100,20 @@ def _spread(secs: list[float]) -> dict[str, float]:
             "max_s": round(max(secs), 2)}
 
 
-def alone(repeats: int) -> dict[str, dict[str, dict[str, float]]]:
+def alone(repeats: int, jobs: int) -> dict[str, dict[str, dict[str, float]]]:
     """Seconds per exercise on the reference, median, min and max of ``repeats`` rounds, each round
-    grading every exercise once: ``python grader.py exNN`` in a fresh process ("alone"), and the
-    same exercise graded again in a warm process, as ``grader.py watch`` does after a save ("watch")."""
+    grading every exercise once: ``python grader.py exNN`` in a fresh process ("alone"), the same
+    exercise graded again in a warm process, as ``grader.py watch`` does after a save ("watch"), and
+    the sum of its tests' durations in that grading ("tests")."""
     course = load_course()
     alone_s: dict[str, list[float]] = {e.id: [] for e in course}
     watch_s: dict[str, list[float]] = {e.id: [] for e in course}
+    tests_s: dict[str, list[float]] = {e.id: [] for e in course}
 
-    def regrade(e: Exercise) -> None:  # what `grader.py watch` does after a save
-        grade(Options(target=ROOT / "solutions", exercises=[e], integrated=False))
+    def regrade(e: Exercise) -> float:
+        """What `grader.py watch` does after a save; the seconds its tests took, one after the other."""
+        report = grade(Options(target=ROOT / "solutions", exercises=[e], integrated=False, jobs=jobs))
+        return sum(t.duration for t in report.exercises[0].tests)
 
     for e in course:  # watch's first grading imports the tests: a save never waits for that
         regrade(e)
@@ -118,14 +124,16 @@ def alone(repeats: int) -> dict[str, dict[str, dict[str, float]]]:
                            cwd=ROOT, capture_output=True, check=False)
             alone_s[e.id].append(time.perf_counter() - start)
             start = time.perf_counter()
-            regrade(e)
+            tests_s[e.id].append(regrade(e))
             watch_s[e.id].append(time.perf_counter() - start)
     figures = {"alone": {i: _spread(s) for i, s in alone_s.items()},
-               "watch": {i: _spread(s) for i, s in watch_s.items()}}
+               "watch": {i: _spread(s) for i, s in watch_s.items()},
+               "tests": {i: _spread(s) for i, s in tests_s.items()}}
     for i in alone_s:
-        a, w = figures["alone"][i], figures["watch"][i]
+        a, w, t = figures["alone"][i], figures["watch"][i], figures["tests"][i]
         print(f"{i} alone: {a['median_s']:4.2f} s  (min {a['min_s']:.2f}, max {a['max_s']:.2f});  "
-              f"after a save in watch: {w['median_s']:4.2f} s  (min {w['min_s']:.2f}, max {w['max_s']:.2f})")
+              f"in watch: {w['median_s']:4.2f} s  (min {w['min_s']:.2f}, max {w['max_s']:.2f});  "
+              f"its tests: {t['median_s']:4.2f} s, {t['median_s'] / jobs:4.2f} s on {jobs} cores")
     for kind, what in (("alone", "graded alone"), ("watch", "graded again after a save in watch")):
         within = sum(f["median_s"] <= ALONE_GOAL_S for f in figures[kind].values())
         print(f"{within}/{len(course)} exercises {what} in {ALONE_GOAL_S:g} s or less (median of {repeats})")
@@ -152,7 +160,7 @@ def main() -> int:
     figures: dict[str, object] = {"cpus": os.cpu_count(), "jobs": args.jobs,
                                   "load_average": round(os.getloadavg()[0], 2)}
     if args.alone:
-        return written(figures | alone(args.repeats), "grading-alone.json")
+        return written(figures | alone(args.repeats, args.jobs), "grading-alone.json")
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, make) in enumerate(KINDS.items()):
             target = make(Path(tmp) / f"kind{i}")
