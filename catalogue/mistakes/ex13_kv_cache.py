@@ -284,27 +284,8 @@ def decoder_step(token, memory, src_tokens, params, cache):
 # --- cached_greedy_decode --------------------------------------------------------------------------
 
 
-@mistake("cached_greedy_decode", "finished_rows_not_padded",
-         "a row that produced eos_id keeps generating: once a row has finished, append pad_id to it "
-         "(keep a boolean `finished` per row)")
-def cached_greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    memory = encode(src_tokens, params)
-    cache = empty_cache(params, src_tokens.shape[0])
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    for _ in range(max_len):
-        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
-        # mistake: finished_rows_not_padded
-        tokens = np.concatenate([tokens, np.argmax(logits, axis=-1)[:, None]], axis=1)
-        if (tokens == c.eos_id).any(axis=1).all():
-            break
-    return tokens
-
-
-@mistake("cached_greedy_decode", "never_stops_early",
-         "your loop always runs max_len steps: stop as soon as every row has produced eos_id")
+# The correct function that the variants below change.
+@base("cached_greedy_decode")
 def cached_greedy_decode(src_tokens, params, max_len):
     if max_len < 1:
         raise ValueError("max_len must be at least 1")
@@ -315,47 +296,6 @@ def cached_greedy_decode(src_tokens, params, max_len):
     finished = np.zeros(src_tokens.shape[0], dtype=bool)
     for _ in range(max_len):
         logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
-        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= next_token == c.eos_id  # mistake: never_stops_early
-    return tokens
-
-
-@mistake("cached_greedy_decode", "pad_finishes_a_row",
-         "a row that writes pad_id has not finished: only eos_id ends a row (finished |= next_token == "
-         "eos_id); until then pad_id is a token like any other")
-def cached_greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    memory = encode(src_tokens, params)
-    cache = empty_cache(params, src_tokens.shape[0])
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    for _ in range(max_len):
-        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
-        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= (next_token == c.eos_id) | (next_token == c.pad_id)  # mistake: pad_finishes_a_row
-        if finished.all():
-            break
-    return tokens
-
-
-@mistake("cached_greedy_decode", "feeds_bos_every_step",
-         "you feed tokens[:, 0] (bos) to decoder_step at every step: feed the token written LAST, "
-         "tokens[:, -1], whose key and value are not in the cache yet")
-def cached_greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    memory = encode(src_tokens, params)
-    cache = empty_cache(params, src_tokens.shape[0])
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    for _ in range(max_len):
-        # mistake: feeds_bos_every_step
-        logits, cache = decoder_step(tokens[:, 0], memory, src_tokens, params, cache)
         next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
         tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
         finished |= next_token == c.eos_id
@@ -364,46 +304,53 @@ def cached_greedy_decode(src_tokens, params, max_len):
     return tokens
 
 
-@mistake("cached_greedy_decode", "cache_not_kept",
-         "you throw away the cache decoder_step returns (logits, _ = ...), so every step starts from an "
-         "empty cache at position 0: keep it, logits, cache = decoder_step(..., cache)")
-def cached_greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    memory = encode(src_tokens, params)
-    cache = empty_cache(params, src_tokens.shape[0])
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    for _ in range(max_len):
-        logits, _ = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)  # mistake: cache_not_kept
-        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= next_token == c.eos_id
-        if finished.all():
-            break
-    return tokens
+variant("cached_greedy_decode", "finished_rows_not_padded",
+        "a row that produced eos_id keeps generating: once a row has finished, append pad_id to it "
+        "(keep a boolean `finished` per row)",
+        {"finished = np.zeros(src_tokens.shape[0], dtype=bool)": "",
+         "next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))": "",
+         "tokens = np.concatenate([tokens, next_token[:, None]], axis=1)\n"
+         "finished |= next_token == c.eos_id\n"
+         "if finished.all():":
+         "# mistake: finished_rows_not_padded\n"
+         "tokens = np.concatenate([tokens, np.argmax(logits, axis=-1)[:, None]], axis=1)\n"
+         "if (tokens == c.eos_id).any(axis=1).all():"})
 
 
-@mistake("cached_greedy_decode", "one_step_short",
-         "you generate max_len - 1 new tokens (the bos column counted as one of them): run up to "
-         "max_len steps, the result has up to max_len + 1 columns")
-def cached_greedy_decode(src_tokens, params, max_len):
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    c = params.config
-    memory = encode(src_tokens, params)
-    cache = empty_cache(params, src_tokens.shape[0])
-    tokens = np.full((src_tokens.shape[0], 1), c.bos_id, dtype=np.int64)
-    finished = np.zeros(src_tokens.shape[0], dtype=bool)
-    while tokens.shape[1] < max_len:  # mistake: one_step_short
-        logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)
-        next_token = np.where(finished, c.pad_id, np.argmax(logits, axis=-1))
-        tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finished |= next_token == c.eos_id
-        if finished.all():
-            break
-    return tokens
+variant("cached_greedy_decode", "never_stops_early",
+        "your loop always runs max_len steps: stop as soon as every row has produced eos_id",
+        {"finished |= next_token == c.eos_id\n"
+         "if finished.all():\n"
+         "break": "finished |= next_token == c.eos_id  # mistake: never_stops_early"})
+
+
+variant("cached_greedy_decode", "pad_finishes_a_row",
+        "a row that writes pad_id has not finished: only eos_id ends a row (finished |= next_token == "
+        "eos_id); until then pad_id is a token like any other",
+        {"finished |= next_token == c.eos_id":
+         "# mistake: pad_finishes_a_row\nfinished |= (next_token == c.eos_id) | (next_token == c.pad_id)"})
+
+
+variant("cached_greedy_decode", "feeds_bos_every_step",
+        "you feed tokens[:, 0] (bos) to decoder_step at every step: feed the token written LAST, "
+        "tokens[:, -1], whose key and value are not in the cache yet",
+        {"logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)":
+         "# mistake: feeds_bos_every_step\n"
+         "logits, cache = decoder_step(tokens[:, 0], memory, src_tokens, params, cache)"})
+
+
+variant("cached_greedy_decode", "cache_not_kept",
+        "you throw away the cache decoder_step returns (logits, _ = ...), so every step starts from an "
+        "empty cache at position 0: keep it, logits, cache = decoder_step(..., cache)",
+        {"logits, cache = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)":
+         "# mistake: cache_not_kept\n"
+         "logits, _ = decoder_step(tokens[:, -1], memory, src_tokens, params, cache)"})
+
+
+variant("cached_greedy_decode", "one_step_short",
+        "you generate max_len - 1 new tokens (the bos column counted as one of them): run up to "
+        "max_len steps, the result has up to max_len + 1 columns",
+        {"for _ in range(max_len):": "while tokens.shape[1] < max_len:  # mistake: one_step_short"})
 
 # Written blind, from the docstrings alone, by a helper who never read the tests (issue 17);
 # the entries that repeated a mistake above exactly were left out.
