@@ -760,6 +760,7 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
     empty = LayerCache(np.zeros((2, 2, 0, 4)), np.zeros((2, 2, 0, 4)))
     past = LayerCache(rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((2, 2, 3, 4)))
     staggered_src, staggered_params, _ = staggered()
+    pad_can_win = staggered_case()[1]  # the same model before staggered() lowers pad's logit
     return {
         "empty_cache": [(params, 2), (params32, 3)],
         "self_attention_step": [(x, p, empty), (x, p, past)],
@@ -767,5 +768,5 @@ def diagnostic_cases() -> dict[str, list[tuple]]:
                          (token, memory, src, params, random_cache(params, 2, 3, 67))],
         "cached_greedy_decode": [staggered(), (staggered_src, with_eos_bias(staggered_params, -100.0), 3),
                                  (src, without_pad(params), 4),
-                                 (staggered_case()[0], without_eos(staggered_case()[1], pad_wins=True), 3)],
+                                 (staggered_src, without_eos(pad_can_win, pad_wins=True), 3)],
     }
